@@ -1,0 +1,60 @@
+// The one option table. It drives parsing, --help, the man page's option list and the
+// bash/zsh/fish completions (see docgen.hpp), so they cannot drift apart.
+#pragma once
+#include <string>
+#include <string_view>
+#include <utility>
+#include <optional>
+#include <vector>
+
+#include "spec/spec.hpp"
+
+namespace sb::cli {
+
+// What an option argument is, for help text and shell completion.
+enum class ArgKind { Path, Dir, File, HostPath, Octal, Bytes, Number, Cap, Name, Text, Command };
+
+struct ArgSpec {
+  std::string_view name;  // metavariable shown in help: SRC, DEST, OCTAL...
+  ArgKind kind;
+};
+
+enum class Section { General, Namespaces, Filesystem, Process };
+std::string_view section_title(Section s);
+
+class Parser;
+using Handler = void (*)(Parser&, const std::vector<std::string>& args);
+
+struct OptionDef {
+  std::string_view name;  // "--ro-bind"
+  std::vector<ArgSpec> args;
+  Section section;
+  std::string_view help;  // one sentence, no trailing period
+  Handler handler;
+};
+
+const std::vector<OptionDef>& option_table();
+const OptionDef* find_option(std::string_view name);
+
+// Parses argv (without argv[0]) in order. Throws sb::Error naming the option.
+Spec parse(const std::vector<std::string>& args);
+
+// The full --help text; `prog` is the invoked name.
+std::string usage_text(std::string_view prog);
+
+// Holds the order-sensitive state while parsing (pending --perms/--size).
+class Parser {
+ public:
+  Spec spec;
+  std::optional<unsigned> next_perms;
+  std::optional<uint64_t> next_size;
+  std::string cwd;  // to make relative sources absolute
+
+  std::string source_path(const std::string& p) const;  // host path, made absolute
+  static std::string dest_path(const std::string& p);   // sandbox path, made absolute
+  // Consume the pending --perms for an op that accepts it.
+  std::optional<unsigned> take_perms() { return std::exchange(next_perms, std::nullopt); }
+  std::optional<uint64_t> take_size() { return std::exchange(next_size, std::nullopt); }
+};
+
+}  // namespace sb::cli

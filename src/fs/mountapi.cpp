@@ -1,0 +1,90 @@
+#include "fs/mountapi.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace sb::fs {
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#define SYS_move_mount 429
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+int sys_open_tree(int dfd, const char* path, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_open_tree, dfd, path, flags));
+}
+int sys_move_mount(int from_dfd, const char* from, int to_dfd, const char* to, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags));
+}
+int sys_mount_setattr(int dfd, const char* path, unsigned flags, MountAttr* attr) {
+  return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr));
+}
+int sys_fsopen(const char* fsname, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_fsopen, fsname, flags));
+}
+int sys_fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux) {
+  return static_cast<int>(::syscall(SYS_fsconfig, fd, cmd, key, value, aux));
+}
+int sys_fsmount(int fd, unsigned flags, unsigned attr_flags) {
+  return static_cast<int>(::syscall(SYS_fsmount, fd, flags, attr_flags));
+}
+int sys_openat2(int dfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = flags;
+  how.mode = mode;
+  how.resolve = resolve;
+  return static_cast<int>(::syscall(SYS_openat2, dfd, path, &how, sizeof how));
+}
+
+bool have_new_mount_api() {
+  static int cached = -1;
+  if (cached < 0) {
+    const char* force = std::getenv("SANDBOX_TEST_LEGACY_MOUNT");
+    if (force && std::strcmp(force, "1") == 0) {
+      cached = 0;
+    } else {
+      // An invalid fd gives EBADF where the calls exist and ENOSYS where they do not;
+      // mount_setattr (5.12) is the newest one we rely on.
+      MountAttr attr{};
+      int r = sys_mount_setattr(-1, "", 0, &attr);
+      cached = !(r < 0 && errno == ENOSYS);
+    }
+  }
+  return cached == 1;
+}
+
+std::string fd_path(const std::string& proc_prefix, int fd) {
+  return proc_prefix + "/self/fd/" + std::to_string(fd);
+}
+
+}  // namespace sb::fs
+
+namespace sb::fs {
+bool have_openat2() {
+  static int cached = -1;
+  if (cached < 0) {
+    const char* force = std::getenv("SANDBOX_TEST_LEGACY_MOUNT");
+    if (force && std::strcmp(force, "1") == 0) {
+      cached = 0;
+    } else {
+      int r = sys_openat2(-1, "", O_PATH, 0, 0);
+      cached = !(r < 0 && errno == ENOSYS);
+    }
+  }
+  return cached == 1;
+}
+}  // namespace sb::fs

@@ -1,0 +1,573 @@
+#include "fs/newroot.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "fs/mountapi.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#ifndef FSCONFIG_SET_STRING
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+
+namespace sb::fs {
+namespace {
+
+constexpr const char* kOldRoot = "/oldroot";
+constexpr const char* kOldProc = "/oldroot/proc";
+
+std::string mode_str(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0%o", mode);
+  return buf;
+}
+
+bool same_inode(int a, int b) {
+  struct stat sa, sb_;
+  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb_) == 0 && sa.st_dev == sb_.st_dev &&
+         sa.st_ino == sb_.st_ino;
+}
+
+std::vector<std::string> split_path(const std::string& p) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : p) {
+    if (c == '/') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+// User-space equivalent of openat2(RESOLVE_IN_ROOT) for kernels older than 5.6.
+int walk_in_root(int root, const std::string& path, int flags) {
+  UniqueFd cur(::fcntl(root, F_DUPFD_CLOEXEC, 3));
+  if (!cur) return -1;
+  std::deque<std::string> comps;
+  for (auto& c : split_path(path)) comps.push_back(c);
+  int links = 0;
+  while (!comps.empty()) {
+    std::string c = std::move(comps.front());
+    comps.pop_front();
+    if (c == ".") continue;
+    if (c == "..") {
+      if (!same_inode(cur.get(), root)) {  // ".." never climbs above the root
+        UniqueFd up(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!up) return -1;
+        cur = std::move(up);
+      }
+      continue;
+    }
+    UniqueFd next(::openat(cur.get(), c.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!next) return -1;
+    struct stat st;
+    if (::fstat(next.get(), &st) < 0) return -1;
+    if (S_ISLNK(st.st_mode)) {
+      if (++links > 40) {
+        errno = ELOOP;
+        return -1;
+      }
+      char buf[PATH_MAX];
+      ssize_t n = ::readlinkat(next.get(), "", buf, sizeof buf - 1);
+      if (n < 0) return -1;
+      std::string target(buf, static_cast<size_t>(n));
+      auto parts = split_path(target);
+      comps.insert(comps.begin(), parts.begin(), parts.end());
+      if (!target.empty() && target[0] == '/') {
+        UniqueFd r(::fcntl(root, F_DUPFD_CLOEXEC, 3));
+        if (!r) return -1;
+        cur = std::move(r);
+      }
+      continue;
+    }
+    if (comps.empty() && (flags & O_PATH) == 0)
+      return ::openat(cur.get(), c.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+    if ((flags & O_DIRECTORY) && comps.empty() && !S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR;
+      return -1;
+    }
+    cur = std::move(next);
+  }
+  if ((flags & O_PATH) == 0) {
+    return ::openat(cur.get(), ".", flags | O_CLOEXEC);
+  }
+  return cur.release();
+}
+
+std::string parent_of(const std::string& p) {
+  auto pos = p.find_last_of('/');
+  if (pos == std::string::npos || pos == 0) return "/";
+  return p.substr(0, pos);
+}
+std::string base_of(const std::string& p) {
+  auto pos = p.find_last_of('/');
+  return pos == std::string::npos ? p : p.substr(pos + 1);
+}
+
+// Decodes the octal escapes mountinfo uses for spaces and the like.
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = 0;
+      bool ok = true;
+      for (size_t k = 1; k <= 3; ++k) {
+        char c = s[i + k];
+        if (c < '0' || c > '7') ok = false;
+        else v = v * 8 + (c - '0');
+      }
+      if (ok) {
+        out += static_cast<char>(v);
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+class Builder {
+ public:
+  Builder(const Spec& spec, const std::string& tty) : spec_(spec), tty_(tty) {
+    new_api_ = have_new_mount_api();
+    openat2_ = have_openat2();
+  }
+
+  RootResult run(const std::string& host_cwd);
+
+ private:
+  const Spec& spec_;
+  std::string tty_;
+  bool new_api_ = true;
+  bool openat2_ = true;
+  UniqueFd oldroot_;
+  UniqueFd newroot_;
+
+  // ---- path helpers ----
+  int in_root(int root, const std::string& path, int flags) {
+    if (openat2_) {
+      // RESOLVE_IN_ROOT: symlinks and ".." resolve as if `root` were "/", so a path can
+      // never leave the tree it is meant for.
+      return sys_openat2(root, path.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
+                         RESOLVE_IN_ROOT);
+    }
+    return walk_in_root(root, path, flags);
+  }
+
+  UniqueFd open_new(const std::string& dest, int flags) {
+    return UniqueFd(in_root(newroot_.get(), dest, flags));
+  }
+
+  // Host source: resolved inside the old root so an absolute symlink on the host means
+  // what it means on the host. Magic links (/proc/self/fd/N) need a plain open.
+  UniqueFd open_source(const std::string& src) {
+    int fd = in_root(oldroot_.get(), src, O_PATH);
+    if (fd < 0 && (errno == ELOOP || errno == EXDEV) && openat2_)
+      fd = ::open((std::string(kOldRoot) + src).c_str(), O_PATH | O_CLOEXEC);
+    return UniqueFd(fd);
+  }
+
+  // Creates every missing directory of `dir` (inside the new root) and returns it.
+  UniqueFd ensure_dir(const std::string& dir) {
+    UniqueFd fd = open_new(dir, O_PATH | O_DIRECTORY);
+    if (fd) return fd;
+    if (errno != ENOENT) throw_errno("Can't open directory " + dir);
+    UniqueFd parent = ensure_dir(parent_of(dir));
+    std::string name = base_of(dir);
+    if (::mkdirat(parent.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+      throw_errno("Can't create directory " + dir);
+    fd = open_new(dir, O_PATH | O_DIRECTORY);
+    if (!fd) throw_errno("Can't open directory " + dir);
+    return fd;
+  }
+
+  // Returns an O_PATH fd of DEST, creating it (a directory, or an empty file when
+  // `dir` is false) and its parents when missing, to serve as a mount point.
+  UniqueFd ensure_mountpoint(const std::string& dest, bool dir) {
+    UniqueFd fd = open_new(dest, O_PATH);
+    if (fd) return fd;
+    if (errno != ENOENT) throw_errno("Can't open mount point " + dest);
+    if (dir) return ensure_dir(dest);
+    UniqueFd parent = ensure_dir(parent_of(dest));
+    std::string name = base_of(dest);
+    int f = ::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+                                                     O_NOFOLLOW, 0444);
+    if (f < 0 && errno != EEXIST) throw_errno("Can't create file " + dest);
+    if (f >= 0) ::close(f);
+    fd = open_new(dest, O_PATH);
+    if (!fd) throw_errno("Can't open mount point " + dest);
+    return fd;
+  }
+
+  // ---- mounting ----
+  void set_tree_attrs(int tree, uint64_t attrs, bool recursive, const std::string& what) {
+    MountAttr attr{};
+    attr.attr_set = attrs;
+    if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr) < 0)
+      throw_errno("Can't set mount flags on " + what);
+  }
+
+  void attach(int tree, int mp, const std::string& what) {
+    if (sys_move_mount(tree, "", mp, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      throw_errno(what);
+  }
+
+  // Legacy: applies flags to the mount at `path` (stage view) and, if recursive, to
+  // every mount below it, keeping the flags the kernel locked.
+  void legacy_remount(const std::string& path, unsigned long add, bool recursive,
+                      const std::string& what) {
+    std::vector<std::string> targets{path};
+    if (recursive) {
+      std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
+      std::string line;
+      while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string id, parent, devno, root, mp;
+        ls >> id >> parent >> devno >> root >> mp;
+        mp = unescape_mountinfo(mp);
+        if (mp.size() > path.size() && mp.compare(0, path.size(), path) == 0 &&
+            mp[path.size()] == '/')
+          targets.push_back(mp);
+      }
+    }
+    for (const auto& t : targets) {
+      struct statvfs sv;
+      unsigned long keep = 0;
+      if (::statvfs(t.c_str(), &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+        if (sv.f_flag & ST_RDONLY) keep |= MS_RDONLY;
+        if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+        if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+        if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+      }
+      if (::mount(nullptr, t.c_str(), nullptr, MS_REMOUNT | MS_BIND | keep | add, nullptr) < 0 &&
+          errno != EACCES)  // a mount we cannot see into (EACCES) keeps its own flags
+        throw_errno(what);
+    }
+  }
+
+  std::string stage_path(int fd) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(fd_path(kOldProc, fd).c_str(), buf, sizeof buf - 1);
+    if (n < 0) throw_errno("Can't resolve mount point");
+    return std::string(buf, static_cast<size_t>(n));
+  }
+
+  // Binds the tree at src_fd (recursively) onto mp with the given extra attributes.
+  void bind(int src_fd, int mp, bool recursive, uint64_t attrs, const std::string& what) {
+    if (new_api_) {
+      UniqueFd tree(sys_open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                   AT_EMPTY_PATH |
+                                                   (recursive ? AT_RECURSIVE : 0)));
+      if (!tree) throw_errno(what);
+      // Flags are set on the detached copy before it becomes visible anywhere, so no
+      // process ever sees a writable window of a read-only bind.
+      if (attrs) set_tree_attrs(tree.get(), attrs, recursive, what);
+      attach(tree.get(), mp, what);
+      return;
+    }
+    if (::mount(fd_path(kOldProc, src_fd).c_str(), fd_path(kOldProc, mp).c_str(), nullptr,
+                MS_BIND | (recursive ? MS_REC : 0), nullptr) < 0)
+      throw_errno(what);
+    if (attrs) {
+      unsigned long f = 0;
+      if (attrs & MOUNT_ATTR_RDONLY) f |= MS_RDONLY;
+      if (attrs & MOUNT_ATTR_NOSUID) f |= MS_NOSUID;
+      if (attrs & MOUNT_ATTR_NODEV) f |= MS_NODEV;
+      if (attrs & MOUNT_ATTR_NOEXEC) f |= MS_NOEXEC;
+      UniqueFd top(::open(fd_path(kOldProc, mp).c_str(), O_PATH | O_CLOEXEC));
+      legacy_remount(stage_path(top ? top.get() : mp), f, recursive, what);
+    }
+  }
+
+  // Mounts a fresh filesystem of `type` on mp.
+  void mount_fs(const char* type, const std::vector<std::pair<std::string, std::string>>& opts,
+                uint64_t attrs, int mp, const std::string& what) {
+    if (new_api_) {
+      UniqueFd fsfd(sys_fsopen(type, FSOPEN_CLOEXEC));
+      if (!fsfd) throw_errno(what);
+      for (const auto& [k, v] : opts) {
+        int r = v.empty() ? sys_fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0)
+                          : sys_fsconfig(fsfd.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0);
+        if (r < 0)
+          throw_errno(what + " (option " + k + "=" + v + ")");
+      }
+      if (sys_fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+        throw_errno(what);
+      UniqueFd mnt(sys_fsmount(fsfd.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attrs)));
+      if (!mnt) throw_errno(what);
+      attach(mnt.get(), mp, what);
+      return;
+    }
+    std::string data;
+    for (const auto& [k, v] : opts) {
+      if (!data.empty()) data += ',';
+      data += k;
+      if (!v.empty()) data += "=" + v;
+    }
+    unsigned long f = 0;
+    if (attrs & MOUNT_ATTR_RDONLY) f |= MS_RDONLY;
+    if (attrs & MOUNT_ATTR_NOSUID) f |= MS_NOSUID;
+    if (attrs & MOUNT_ATTR_NODEV) f |= MS_NODEV;
+    if (attrs & MOUNT_ATTR_NOEXEC) f |= MS_NOEXEC;
+    if (::mount(type, fd_path(kOldProc, mp).c_str(), type, f,
+                data.empty() ? nullptr : data.c_str()) < 0)
+      throw_errno(what);
+  }
+
+  // ---- operations ----
+  void op(const BindOp& o) {
+    UniqueFd src = open_source(o.source);
+    if (!src) {
+      if (errno == ENOENT && o.allow_missing) return;
+      throw_errno("Can't find source path " + o.source);
+    }
+    struct stat st;
+    if (::fstat(src.get(), &st) < 0) throw_errno("Can't stat " + o.source);
+    UniqueFd mp = ensure_mountpoint(o.dest, S_ISDIR(st.st_mode));
+    // Security: binds never honour setuid bits, and only --dev-bind may expose devices.
+    uint64_t attrs = MOUNT_ATTR_NOSUID;
+    if (o.mode != BindOp::Mode::Devices) attrs |= MOUNT_ATTR_NODEV;
+    if (o.mode == BindOp::Mode::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
+    bind(src.get(), mp.get(), true, attrs, "Can't bind mount " + o.source + " on " + o.dest);
+  }
+
+  void op(const RemountRoOp& o) {
+    UniqueFd fd = open_new(o.dest, O_PATH);
+    if (!fd) throw_errno("Can't remount " + o.dest + " read-only");
+    if (new_api_) {
+      MountAttr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      if (sys_mount_setattr(fd.get(), "", AT_EMPTY_PATH, &attr) < 0) {
+        if (errno == EINVAL)
+          throw Error("Can't remount " + o.dest + " read-only: it is not a mount point");
+        throw_errno("Can't remount " + o.dest + " read-only");
+      }
+      return;
+    }
+    legacy_remount(stage_path(fd.get()), MS_RDONLY, false,
+                   "Can't remount " + o.dest + " read-only");
+  }
+
+  void op(const TmpfsOp& o) {
+    UniqueFd mp = ensure_mountpoint(o.dest, true);
+    std::vector<std::pair<std::string, std::string>> opts{{"mode", mode_str(o.perms.value_or(0755))}};
+    if (o.size) opts.emplace_back("size", std::to_string(*o.size));
+    mount_fs("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(),
+             "Can't mount tmpfs on " + o.dest);
+  }
+
+  void op(const ProcOp& o) {
+    UniqueFd mp = ensure_mountpoint(o.dest, true);
+    try {
+      mount_fs("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mp.get(),
+               "Can't mount proc on " + o.dest);
+    } catch (const SysError& e) {
+      // A new proc needs a PID namespace we own; without --unshare-pid show the host's
+      // (what the command could see anyway), as bwrap does.
+      if (e.err() != EPERM && e.err() != EINVAL) throw;
+      UniqueFd src = open_source("/proc");
+      if (!src) throw_errno("Can't mount proc on " + o.dest);
+      bind(src.get(), mp.get(), true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+           "Can't mount proc on " + o.dest);
+    }
+    // Security: these let a process with capabilities in its namespaces reach host-wide
+    // kernel knobs, so they are read-only (as in bwrap).
+    for (const char* sub : {"sys", "sysrq-trigger", "irq", "bus"}) {
+      std::string path = o.dest + "/" + sub;
+      UniqueFd fd = open_new(path, O_PATH);
+      if (!fd) continue;
+      bind(fd.get(), fd.get(), true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+           "Can't make " + path + " read-only");
+    }
+  }
+
+  void op(const DevOp& o) {
+    UniqueFd mp = ensure_mountpoint(o.dest, true);
+    mount_fs("tmpfs", {{"mode", "0755"}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(),
+             "Can't mount tmpfs on " + o.dest);
+    UniqueFd dev = open_new(o.dest, O_PATH | O_DIRECTORY);
+    if (!dev) throw_errno("Can't open " + o.dest);
+    for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+      std::string host = std::string("/dev/") + node;
+      UniqueFd src = open_source(host);
+      if (!src) throw_errno("Can't find host device " + host);
+      UniqueFd target = ensure_mountpoint(o.dest + "/" + node, false);
+      // Device nodes are bound from the host: a user namespace cannot create them.
+      bind(src.get(), target.get(), false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+           "Can't bind mount " + host + " on " + o.dest + "/" + node);
+    }
+    const std::pair<const char*, const char*> links[] = {
+        {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+        {"stderr", "/proc/self/fd/2"}, {"fd", "/proc/self/fd"},
+        {"core", "/proc/kcore"},       {"ptmx", "pts/ptmx"}};
+    for (const auto& [name, target] : links) {
+      if (::symlinkat(target, dev.get(), name) < 0)
+        throw_errno("Can't create symlink " + o.dest + "/" + name);
+    }
+    if (::mkdirat(dev.get(), "shm", 01777) < 0 || ::fchmodat(dev.get(), "shm", 01777, 0) < 0)
+      throw_errno("Can't create " + o.dest + "/shm");
+    if (::mkdirat(dev.get(), "pts", 0755) < 0) throw_errno("Can't create " + o.dest + "/pts");
+    UniqueFd pts = open_new(o.dest + "/pts", O_PATH | O_DIRECTORY);
+    if (!pts) throw_errno("Can't open " + o.dest + "/pts");
+    // A private devpts instance: the sandbox cannot see or open the host's terminals.
+    mount_fs("devpts", {{"newinstance", ""}, {"ptmxmode", "0666"}, {"mode", "620"}},
+             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, pts.get(), "Can't mount devpts on " + o.dest + "/pts");
+    if (!tty_.empty()) {
+      UniqueFd src = open_source(tty_);
+      if (src) {
+        UniqueFd target = ensure_mountpoint(o.dest + "/console", false);
+        bind(src.get(), target.get(), false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+             "Can't bind mount " + tty_ + " on " + o.dest + "/console");
+      }
+    }
+  }
+
+  void op(const MqueueOp& o) {
+    UniqueFd mp = ensure_mountpoint(o.dest, true);
+    mount_fs("mqueue", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mp.get(),
+             "Can't mount mqueue on " + o.dest);
+  }
+
+  void op(const DirOp& o) {
+    UniqueFd existing = open_new(o.dest, O_PATH | O_DIRECTORY);
+    UniqueFd fd = existing ? std::move(existing) : ensure_dir(o.dest);
+    if (o.perms || !existing) chmod_fd(fd.get(), o.perms.value_or(0755), o.dest);
+  }
+
+  void op(const SymlinkOp& o) {
+    UniqueFd parent = ensure_dir(parent_of(o.dest));
+    std::string name = base_of(o.dest);
+    if (::symlinkat(o.target.c_str(), parent.get(), name.c_str()) == 0) return;
+    if (errno != EEXIST) throw_errno("Can't make symlink at " + o.dest);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlinkat(parent.get(), name.c_str(), buf, sizeof buf - 1);
+    if (n < 0)
+      throw Error("Can't make symlink at " + o.dest + ": it exists and is not a symlink");
+    std::string existing(buf, static_cast<size_t>(n));
+    if (existing != o.target)
+      throw Error("Can't make symlink at " + o.dest + " pointing to " + o.target +
+                  ": it already exists pointing to " + existing);
+  }
+
+  void chmod_fd(int fd, unsigned mode, const std::string& path) {
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+    if (::syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0) return;
+    if (errno != ENOSYS && errno != EINVAL) throw_errno("Can't chmod " + path);
+    if (::chmod(fd_path(kOldProc, fd).c_str(), mode) < 0) throw_errno("Can't chmod " + path);
+  }
+
+  void op(const ChmodOp& o) {
+    UniqueFd fd = open_new(o.path, O_PATH);
+    if (!fd) throw_errno("Can't chmod " + o.path);
+    chmod_fd(fd.get(), o.mode, o.path);
+  }
+};
+
+RootResult Builder::run(const std::string& host_cwd) {
+  RootResult res;
+  // Security: nothing mounted from here on propagates back to the host's namespace.
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    throw_errno("Failed to make / slave");
+
+  // Stage on a directory every system has; its content stays reachable through /oldroot.
+  const char* base = nullptr;
+  for (const char* c : {"/tmp", "/run", "/var/tmp", "/mnt"}) {
+    struct stat st;
+    if (::stat(c, &st) == 0 && S_ISDIR(st.st_mode)) {
+      base = c;
+      break;
+    }
+  }
+  if (!base) throw Error("No directory to stage the new root on (tried /tmp, /run, /var/tmp, /mnt)");
+  if (::mount("tmpfs", base, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
+    throw_errno(std::string("Failed to mount tmpfs on ") + base);
+  if (::chdir(base) < 0) throw_errno(std::string("Can't chdir to ") + base);
+  if (::mkdir("newroot", 0755) < 0) throw_errno("Can't create newroot");
+  if (::mkdir("oldroot", 0755) < 0) throw_errno("Can't create oldroot");
+  if (::mount("tmpfs", "newroot", "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
+    throw_errno("Failed to mount the new root tmpfs");
+  if (::syscall(SYS_pivot_root, base, "oldroot") < 0) throw_errno("pivot_root");
+  if (::chdir("/") < 0) throw_errno("chdir /");
+
+  oldroot_.reset(::open(kOldRoot, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!oldroot_ || !newroot_) throw_errno("Can't open the staging roots");
+
+  for (const auto& fsop : spec_.fs) std::visit([this](const auto& o) { op(o); }, fsop);
+
+  for (const auto& path : spec_.lock_files) {
+    UniqueFd fd = open_new(path, O_RDONLY);
+    if (!fd) throw_errno("Can't open lock file " + path);
+    struct flock lk{};
+    lk.l_type = F_RDLCK;
+    lk.l_whence = SEEK_SET;
+    // An open-file-description lock stays with the descriptor, so the supervisor can hold
+    // it for the sandbox's lifetime.
+    if (::fcntl(fd.get(), F_OFD_SETLK, &lk) < 0) throw_errno("Can't lock " + path);
+    res.lock_fds.push_back(std::move(fd));
+  }
+
+  oldroot_.reset();
+  newroot_.reset();
+  // Security: the host's root must not stay reachable from inside.
+  if (::umount2(kOldRoot, MNT_DETACH) < 0) throw_errno("Can't unmount the old root");
+  if (::chdir("/newroot") < 0) throw_errno("chdir /newroot");
+  if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_errno("pivot_root into the new root");
+  if (::umount2(".", MNT_DETACH) < 0) throw_errno("Can't unmount the staging root");
+
+  if (spec_.chdir) {
+    if (::chdir(spec_.chdir->c_str()) < 0) throw_errno("Can't chdir to " + *spec_.chdir);
+    res.cwd = *spec_.chdir;
+    if (res.cwd[0] != '/') {
+      char buf[PATH_MAX];
+      if (::getcwd(buf, sizeof buf)) res.cwd = buf;
+    }
+  } else if (!host_cwd.empty() && ::chdir(host_cwd.c_str()) == 0) {
+    res.cwd = host_cwd;
+  } else {
+    if (::chdir("/") < 0) throw_errno("chdir /");
+    res.cwd = "/";
+  }
+  return res;
+}
+
+}  // namespace
+
+int open_in_root(int root, const std::string& path, int flags) {
+  if (have_openat2())
+    return sys_openat2(root, path.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
+                       RESOLVE_IN_ROOT);
+  return walk_in_root(root, path, flags);
+}
+
+RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd) {
+  Builder b(spec, host_tty);
+  return b.run(host_cwd);
+}
+
+}  // namespace sb::fs

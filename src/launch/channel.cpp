@@ -1,0 +1,83 @@
+#include "launch/channel.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/error.hpp"
+
+namespace sb::launch {
+
+constexpr size_t kMaxFds = 64;
+constexpr size_t kMaxText = 8192;
+
+std::pair<UniqueFd, UniqueFd> make_channel() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    throw_errno("Can't create the setup channel");
+  return {UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+void send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds) {
+  std::string payload(1, static_cast<char>(type));
+  payload += text.substr(0, kMaxText);
+  size_t sent = 0;
+  do {  // more descriptors than fit one message go in several
+    size_t n = std::min(fds.size() - sent, kMaxFds);
+    iovec iov{payload.data(), payload.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    if (n > 0) {
+      msg.msg_control = ctrl;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+      std::memcpy(CMSG_DATA(c), fds.data() + sent, sizeof(int) * n);
+    }
+    while (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    }
+    sent += n;
+  } while (sent < fds.size());
+}
+
+std::optional<Message> recv_message(int fd) {
+  char buf[kMaxText + 2];
+  iovec iov{buf, sizeof buf};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  ssize_t n;
+  do {
+    n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == ECONNRESET) return std::nullopt;
+    throw_errno("Can't read the setup channel");
+  }
+  if (n == 0) return std::nullopt;
+  Message m;
+  m.type = static_cast<MsgType>(buf[0]);
+  m.text.assign(buf + 1, static_cast<size_t>(n) - 1);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int f;
+        std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+        m.fds.emplace_back(f);
+      }
+    }
+  }
+  return m;
+}
+
+}  // namespace sb::launch

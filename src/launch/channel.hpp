@@ -1,0 +1,31 @@
+// The parent<->child handshake: a SOCK_SEQPACKET socketpair (one message per send, fds via
+// SCM_RIGHTS). The child reports "setup failed: <message>" or hands over descriptors; the
+// parent sees EOF once the command has been executed (the child's end is O_CLOEXEC).
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/fd.hpp"
+
+namespace sb::launch {
+
+enum class MsgType : char { Error = 'E', LockFds = 'L' };
+
+struct Message {
+  MsgType type;
+  std::string text;
+  std::vector<UniqueFd> fds;
+};
+
+// Returns {parent end, child end}, both O_CLOEXEC.
+std::pair<UniqueFd, UniqueFd> make_channel();
+
+// Best effort: a child that cannot report has nothing better to do than exit 1.
+void send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds = {});
+
+// Blocks for one message; std::nullopt on EOF.
+std::optional<Message> recv_message(int fd);
+
+}  // namespace sb::launch

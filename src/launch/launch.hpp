@@ -1,0 +1,41 @@
+// The clone sequence, the supervisor that stays outside, the init that is pid 1 inside.
+#pragma once
+#include <sys/types.h>
+
+#include <csignal>
+#include <string>
+
+#include "spec/spec.hpp"
+
+namespace sb::launch {
+
+// Signals the supervisor (and init) pass on to the command.
+inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+struct ChildContext {
+  int channel = -1;        // child end of the handshake
+  std::string host_tty;    // the caller's terminal, for /dev/console
+  std::string host_cwd;    // the caller's working directory
+  pid_t supervisor = 0;
+};
+
+// Runs the sandbox and returns the exit status for `sandbox` itself: the command's status
+// (128+N when signal N killed it), or 1 when setup failed.
+int run(const Spec& spec, const Plan& plan, const HostFacts& host);
+
+// In the cloned child: every setup stage, then exec. Never returns.
+[[noreturn]] void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
+                             const ChildContext& ctx);
+
+// Pid 1 of a new PID namespace: forwards signals to `command`, reaps every child, exits
+// with the command's status once it is gone. Never returns.
+[[noreturn]] void init_main(pid_t command, bool forward_terminal_signals);
+
+// True when a signal described by si_code should be passed on: sent by a process (kill,
+// sigqueue), or from the terminal when the command is in its own session and so did not
+// receive it itself.
+inline bool should_forward(int si_code, bool command_has_own_session) {
+  return si_code <= 0 || command_has_own_session;
+}
+
+}  // namespace sb::launch

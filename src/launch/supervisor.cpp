@@ -1,0 +1,176 @@
+// The supervisor: stays outside the sandbox, clones the child into its namespaces,
+// forwards signals, collects setup errors and returns the command's exit status.
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "launch/channel.hpp"
+#include "launch/launch.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+namespace sb::launch {
+namespace {
+
+struct Child {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+};
+
+// clone3 with CLONE_PIDFD gives a handle that cannot be confused with a recycled pid;
+// plain clone (+pidfd_open where it exists) on older kernels.
+Child clone_child(unsigned long flags) {
+  Child c;
+  int pidfd = -1;
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long r = ::syscall(SYS_clone3, &args, sizeof args);
+  if (r < 0 && errno == ENOSYS) {
+    r = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (r > 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, r, 0));
+  }
+  if (r < 0) return c;
+  c.pid = static_cast<pid_t>(r);
+  if (r > 0 && pidfd >= 0) {
+    ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    c.pidfd.reset(pidfd);
+  }
+  return c;
+}
+
+std::string clone_error(int err, const Plan& plan, const HostFacts& host) {
+  std::string msg = std::string("Creating new namespaces failed: ") + std::strerror(err);
+  if (plan.userns && !host.is_root() && (err == EPERM || err == ENOSPC || err == EACCES))
+    msg += " (unprivileged user namespaces may be restricted here: check "
+           "user.max_user_namespaces, kernel.unprivileged_userns_clone and "
+           "kernel.apparmor_restrict_unprivileged_userns)";
+  return msg;
+}
+
+void forward(const Child& c, int sig) {
+  if (c.pidfd) {
+    if (::syscall(SYS_pidfd_send_signal, c.pidfd.get(), sig, nullptr, 0) == 0) return;
+    if (errno != ENOSYS) return;
+  }
+  ::kill(c.pid, sig);
+}
+
+}  // namespace
+
+int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
+  pid_t original_parent = ::getppid();
+  if (spec.die_with_parent) {
+    // The supervisor dies with its own parent too, which takes the sandbox with it.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+    if (::getppid() != original_parent) return 1;
+  }
+
+  // Signals are taken synchronously through a signalfd; the blocked mask is inherited by
+  // the child (init relies on it) and reset right before exec.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (int s : kForwardedSignals) sigaddset(&set, s);
+  sigset_t old_mask;
+  ::sigprocmask(SIG_BLOCK, &set, &old_mask);
+  UniqueFd sigfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd) throw_errno("signalfd");
+
+  auto [parent_end, child_end] = make_channel();
+
+  ChildContext ctx;
+  ctx.channel = child_end.get();
+  ctx.supervisor = ::getpid();
+  if (::isatty(STDOUT_FILENO)) {
+    if (char* t = ::ttyname(STDOUT_FILENO)) ctx.host_tty = t;
+  }
+  if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf)) ctx.host_cwd = buf;
+
+  unsigned long flags = CLONE_NEWNS;
+  if (plan.userns) flags |= CLONE_NEWUSER;  // created first by the kernel; owns the others
+  if (spec.unshare_pid) flags |= CLONE_NEWPID;
+  if (spec.unshare_net) flags |= CLONE_NEWNET;
+  if (spec.unshare_ipc) flags |= CLONE_NEWIPC;
+  if (spec.unshare_uts) flags |= CLONE_NEWUTS;
+  if (plan.cgroupns) flags |= CLONE_NEWCGROUP;
+
+  Child child = clone_child(flags);
+  if (child.pid < 0) throw Error(clone_error(errno, plan, host));
+  if (child.pid == 0) {
+    parent_end.reset();
+    sigfd.reset();
+    child_main(spec, plan, host, ctx);
+  }
+  child_end.reset();
+
+  std::optional<std::string> setup_error;
+  std::vector<UniqueFd> held;  // lock-file descriptors, held for the sandbox's lifetime
+  bool channel_open = true;
+  int status = 0;
+  bool exited = false;
+
+  auto read_channel = [&] {
+    auto m = recv_message(parent_end.get());
+    if (!m) {
+      channel_open = false;
+      return;
+    }
+    if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
+    for (auto& f : m->fds) held.push_back(std::move(f));
+  };
+
+  while (!exited) {
+    pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {channel_open ? parent_end.get() : -1, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll");
+    }
+    if (fds[1].revents) read_channel();
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) continue;
+        if (should_forward(si.ssi_code, spec.new_session)) forward(child, sig);
+      }
+    }
+    pid_t p = ::waitpid(child.pid, &status, WNOHANG);
+    if (p == child.pid) exited = true;
+  }
+  // Anything the child said before it died (its error, at the latest) is still queued.
+  while (channel_open) read_channel();
+  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+
+  if (setup_error) {
+    log::error(*setup_error);
+    return 1;
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace sb::launch

@@ -1,0 +1,39 @@
+// sandbox: parse, probe, launch, return the command's status.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/options.hpp"
+#include "host/probe.hpp"
+#include "launch/launch.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+int main(int argc, char** argv) {
+  sb::log::set_program_name(argc > 0 ? argv[0] : "sandbox");
+  try {
+    std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+    sb::Spec spec = sb::cli::parse(args);
+    if (spec.show_help) {
+      std::fputs(sb::cli::usage_text(sb::log::program_name()).c_str(), stdout);
+      return 0;
+    }
+    if (spec.show_version) {
+      std::printf("%s %s\n", sb::log::program_name().c_str(), SANDBOX_VERSION);
+      return 0;
+    }
+    if (spec.command.empty()) {
+      std::fputs(sb::cli::usage_text(sb::log::program_name()).c_str(), stderr);
+      return 1;
+    }
+    sb::HostFacts host = sb::host::probe();
+    sb::Plan plan = sb::validate(spec, host);
+    return sb::launch::run(spec, plan, host);
+  } catch (const sb::Error& e) {
+    sb::log::error(e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    sb::log::error(std::string("internal error: ") + e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,30 @@
+// Capabilities (libcap-ng) and no_new_privs. bwrap's rules: a non-root caller ends with no
+// capabilities unless it asks with --cap-add; a root caller keeps its own unless dropped.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "spec/spec.hpp"
+
+namespace sb::security {
+
+using CapSet = uint64_t;  // bit N = capability N
+
+// Highest capability this kernel knows (/proc/sys/kernel/cap_last_cap).
+int last_cap();
+CapSet all_caps();
+// Permitted set of the calling process.
+CapSet current_caps();
+
+// Pure: the set the command ends with.
+CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,
+                    CapSet all);
+
+// Makes `caps` the whole of the calling process's capabilities: bounding set (so exec as
+// uid 0 cannot regain others), effective, permitted, inheritable and, for a non-zero uid
+// inside, ambient (so they survive execve, as bwrap does).
+void apply_caps(CapSet caps, bool ambient);
+
+void set_no_new_privs();
+
+}  // namespace sb::security

@@ -1,0 +1,90 @@
+#include "spec/spec.hpp"
+
+#include "util/error.hpp"
+
+namespace sb {
+
+const std::string& fs_op_dest(const FsOp& op) {
+  return std::visit(
+      [](const auto& o) -> const std::string& {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, ChmodOp>)
+          return o.path;
+        else
+          return o.dest;
+      },
+      op);
+}
+
+std::vector<std::string> apply_env(const std::vector<std::string>& environ_in,
+                                   const std::vector<EnvEdit>& edits) {
+  std::vector<std::string> env = environ_in;
+  auto erase = [&env](const std::string& name) {
+    std::erase_if(env, [&](const std::string& kv) {
+      return kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 &&
+             kv[name.size()] == '=';
+    });
+  };
+  for (const auto& e : edits) {
+    switch (e.kind) {
+      case EnvEdit::Kind::Set:
+        erase(e.name);
+        env.push_back(e.name + "=" + e.value);
+        break;
+      case EnvEdit::Kind::Unset:
+        erase(e.name);
+        break;
+      case EnvEdit::Kind::Clear:
+        // bwrap keeps PWD across --clearenv (it is set again after chdir anyway).
+        std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) != 0; });
+        break;
+    }
+  }
+  return env;
+}
+
+Plan validate(const Spec& spec, const HostFacts& host) {
+  Plan plan;
+  if (spec.command.empty()) throw Error("No command specified");
+
+  // A non-root caller has no privilege outside, so it always needs a user namespace
+  // to own the other namespaces and to mount anything.
+  bool want_userns = spec.unshare_user || spec.unshare_user_try || !host.is_root();
+  if (want_userns && !host.userns_available) {
+    if (spec.unshare_user || !host.is_root())
+      throw Error(host.is_root()
+                      ? "Creating a new user namespace failed: not supported by this kernel"
+                      : "No permissions to create a new user namespace (unprivileged user "
+                        "namespaces are disabled on this host)");
+    want_userns = false;  // --unshare-user-try as root: carry on without one
+  }
+  plan.userns = want_userns;
+
+  if (!plan.userns) {
+    if (spec.uid && *spec.uid != host.uid)
+      throw Error("Specifying --uid requires --unshare-user");
+    if (spec.gid && *spec.gid != host.gid)
+      throw Error("Specifying --gid requires --unshare-user");
+  }
+  plan.sandbox_uid = spec.uid.value_or(host.uid);
+  plan.sandbox_gid = spec.gid.value_or(host.gid);
+
+  if (spec.hostname && !spec.unshare_uts)
+    throw Error("Specifying --hostname requires --unshare-uts");
+  if (spec.as_pid_1 && !spec.unshare_pid)
+    throw Error("Specifying --as-pid-1 requires --unshare-pid");
+
+  plan.cgroupns = spec.unshare_cgroup || (spec.unshare_cgroup_try && host.cgroupns_available);
+  if (spec.unshare_cgroup && !host.cgroupns_available)
+    throw Error("--unshare-cgroup: cgroup namespaces are not supported by this kernel");
+
+  for (const auto& op : spec.fs) {
+    const std::string& dest = fs_op_dest(op);
+    if (dest.empty() || dest[0] != '/')
+      throw Error("Destination path '" + dest + "' must be absolute");
+  }
+  if (spec.chdir && spec.chdir->empty()) throw Error("--chdir: empty path");
+  return plan;
+}
+
+}  // namespace sb

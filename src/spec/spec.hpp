@@ -1,0 +1,122 @@
+// Spec: everything a sandbox run needs, as plain validated data. The parser (cli/) fills
+// it from argv in command-line order; launch/ only reads it.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sb {
+
+// ---- Filesystem operations, applied in command-line order into the new root. ----
+struct BindOp {
+  enum class Mode { ReadWrite, ReadOnly, Devices };
+  std::string source;  // absolute host path (relative paths are made absolute at parse time)
+  std::string dest;    // absolute path inside the sandbox
+  Mode mode = Mode::ReadWrite;
+  bool allow_missing = false;  // the -try variants
+  std::string option;          // the option that asked for it, for diagnostics
+};
+struct RemountRoOp { std::string dest; };
+struct ProcOp { std::string dest; };
+struct DevOp { std::string dest; };
+struct MqueueOp { std::string dest; };
+struct TmpfsOp {
+  std::string dest;
+  std::optional<unsigned> perms;  // default 0755
+  std::optional<uint64_t> size;   // bytes; default: tmpfs default
+};
+struct DirOp {
+  std::string dest;
+  std::optional<unsigned> perms;  // default 0755
+};
+struct SymlinkOp {
+  std::string target;
+  std::string dest;
+};
+struct ChmodOp {
+  unsigned mode = 0;
+  std::string path;
+};
+using FsOp = std::variant<BindOp, RemountRoOp, ProcOp, DevOp, MqueueOp, TmpfsOp, DirOp, SymlinkOp,
+                          ChmodOp>;
+
+// Destination of any op (for diagnostics and validation).
+const std::string& fs_op_dest(const FsOp& op);
+
+// ---- Environment edits, applied in order to a copy of the caller's environment. ----
+struct EnvEdit {
+  enum class Kind { Set, Unset, Clear } kind;
+  std::string name;
+  std::string value;
+};
+std::vector<std::string> apply_env(const std::vector<std::string>& environ_in,
+                                   const std::vector<EnvEdit>& edits);
+
+// ---- Capability edits (--cap-add / --cap-drop), in order; cap == -1 means ALL. ----
+struct CapEdit {
+  bool add = false;
+  int cap = -1;
+};
+
+struct Spec {
+  // Namespaces.
+  bool unshare_user = false;
+  bool unshare_user_try = false;
+  bool unshare_ipc = false;
+  bool unshare_pid = false;
+  bool unshare_net = false;
+  bool unshare_uts = false;
+  bool unshare_cgroup = false;
+  bool unshare_cgroup_try = false;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::optional<std::string> hostname;
+
+  // New root.
+  std::vector<FsOp> fs;
+
+  // Process.
+  std::vector<EnvEdit> env;
+  std::optional<std::string> chdir;
+  std::optional<std::string> argv0;
+  bool new_session = false;
+  bool die_with_parent = false;
+  bool as_pid_1 = false;
+  std::vector<std::string> lock_files;
+  std::vector<CapEdit> caps;
+
+  // Output.
+  bool level_prefix = false;
+  bool verbose = false;
+  bool show_help = false;
+  bool show_version = false;
+
+  std::vector<std::string> command;  // argv of the command; [0] is what is executed
+};
+
+// What validation needs to know about the caller and this kernel (host/ fills it).
+struct HostFacts {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool is_root() const { return uid == 0; }
+  bool userns_available = true;  // creating a user namespace is possible here
+  bool cgroupns_available = true;
+};
+
+// The decisions validation takes, derived from Spec + HostFacts.
+struct Plan {
+  bool userns = false;          // create a user namespace
+  uid_t sandbox_uid = 0;        // uid inside
+  gid_t sandbox_gid = 0;        // gid inside
+  bool cgroupns = false;
+};
+
+// Checks cross-option rules and resolves the implicit choices (a non-root caller always
+// gets a user namespace, -try options fall back). Throws sb::Error naming the option.
+Plan validate(const Spec& spec, const HostFacts& host);
+
+}  // namespace sb

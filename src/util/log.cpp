@@ -1,0 +1,40 @@
+#include "util/log.hpp"
+
+#include <unistd.h>
+
+#include <string>
+
+namespace sb::log {
+namespace {
+std::string g_name = "sandbox";
+bool g_level_prefix = false;
+bool g_verbose = false;
+
+void emit(int level, std::string_view msg) {
+  std::string line;
+  if (g_level_prefix) line += "<" + std::to_string(level) + ">";
+  line += g_name;
+  line += ": ";
+  line += msg;
+  line += '\n';
+  // One write(2) so that concurrent diagnostics from several processes do not interleave.
+  ssize_t unused = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)unused;
+}
+}  // namespace
+
+void set_program_name(std::string_view argv0) {
+  auto slash = argv0.rfind('/');
+  if (slash != std::string_view::npos) argv0.remove_prefix(slash + 1);
+  if (!argv0.empty()) g_name = std::string(argv0);
+}
+const std::string& program_name() { return g_name; }
+void set_level_prefix(bool on) { g_level_prefix = on; }
+void set_verbose(bool on) { g_verbose = on; }
+void error(std::string_view msg) { emit(3, msg); }
+void warning(std::string_view msg) { emit(4, msg); }
+void info(std::string_view msg) {
+  if (g_verbose) emit(6, msg);
+}
+
+}  // namespace sb::log

@@ -1,0 +1,18 @@
+// Diagnostics: "<invoked name>: <message>" on stderr, with an optional syslog-style
+// "<N>" level prefix (--level-prefix), so a `bwrap` symlink speaks as bwrap.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace sb::log {
+
+void set_program_name(std::string_view argv0);  // basename of argv[0]
+const std::string& program_name();
+void set_level_prefix(bool on);
+void set_verbose(bool on);
+
+void error(std::string_view msg);    // level 3
+void warning(std::string_view msg);  // level 4
+void info(std::string_view msg);     // level 6, only when verbose
+
+}  // namespace sb::log
