@@ -1,6 +1,7 @@
 #include "cli/options.hpp"
 
 #include <cap-ng.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <strings.h>
 #include <unistd.h>
@@ -45,6 +46,47 @@ void check_env_name(const std::string& opt, const std::string& name) {
     throw Error(opt + ": invalid variable name '" + name + "'");
 }
 
+// An fd argument must name a descriptor open in this process.
+int parse_fd(const std::string& opt, const std::string& v) {
+  auto fd = parse::fd_number(v);
+  if (!fd) throw Error(opt + ": '" + v + "' is not a file descriptor number");
+  if (::fcntl(*fd, F_GETFD) < 0) throw Error(opt + ": " + v + " is not an open file descriptor");
+  return *fd;
+}
+
+// An fd consumed by an option: closed before the command runs.
+int consume_fd(Parser& p, const std::string& opt, const std::string& v) {
+  int fd = parse_fd(opt, v);
+  p.spec.consumed_fds.push_back(fd);
+  return fd;
+}
+
+void overlay_op(Parser& p, OverlayOp op, size_t min_sources, const std::string& opt) {
+  if (p.overlay_sources.size() < min_sources)
+    throw Error(opt + " requires at least " + std::to_string(min_sources) + " --overlay-src " +
+                (min_sources == 1 ? "option" : "options") + " before it");
+  op.lowers = std::exchange(p.overlay_sources, {});
+  p.spec.fs.emplace_back(std::move(op));
+}
+
+void data_op(Parser& p, const Args& a, DataOp::Kind kind, const std::string& opt) {
+  int fd = consume_fd(p, opt, a[0]);
+  p.spec.fs.emplace_back(DataOp{kind, fd, Parser::dest_path(a[1]), p.take_perms()});
+}
+
+void bind_fd_op(Parser& p, const Args& a, BindOp::Mode mode, const std::string& opt) {
+  int fd = consume_fd(p, opt, a[0]);
+  BindOp b{"fd " + a[0], Parser::dest_path(a[1]), mode, false, opt};
+  b.source_fd = fd;
+  p.spec.fs.emplace_back(std::move(b));
+}
+
+void set_once(std::optional<int>& slot, Parser& p, const std::string& opt, const std::string& v,
+              bool consumed = true) {
+  int fd = consumed ? consume_fd(p, opt, v) : parse_fd(opt, v);
+  slot = fd;  // like bwrap, a repeated option replaces the earlier one
+}
+
 #define H(body) [](Parser & p, const Args& a) { (void)p; (void)a; body; }
 
 const std::vector<OptionDef> kTable = {
@@ -52,6 +94,9 @@ const std::vector<OptionDef> kTable = {
     {"--help", {}, Section::General, "Print this help and exit", H(p.spec.show_help = true)},
     {"--version", {}, Section::General, "Print the version and exit",
      H(p.spec.show_version = true)},
+    {"--args", {{"FD", ArgKind::Number}}, Section::General,
+     "Parse NUL-separated arguments from FD at this point (repeatable, nestable)",
+     H(p.read_args_fd(consume_fd(p, "--args", a[0])))},
     {"--level-prefix", {}, Section::General,
      "Prefix each diagnostic with a syslog level such as <3>",
      H(p.spec.level_prefix = true; log::set_level_prefix(true))},
@@ -90,6 +135,24 @@ const std::vector<OptionDef> kTable = {
     {"--gid", {{"GID", ArgKind::Number}}, Section::Namespaces,
      "Group id inside the sandbox (default: the caller's)",
      H(p.spec.gid = parse_id("--gid", a[0]))},
+    {"--userns", {{"FD", ArgKind::Number}}, Section::Namespaces,
+     "Use the existing user namespace FD instead of creating one",
+     H(set_once(p.spec.userns_fd, p, "--userns", a[0]))},
+    {"--userns2", {{"FD", ArgKind::Number}}, Section::Namespaces,
+     "After setup, switch into user namespace FD (a descendant of the one used for setup)",
+     H(set_once(p.spec.userns2_fd, p, "--userns2", a[0]))},
+    {"--pidns", {{"FD", ArgKind::Number}}, Section::Namespaces,
+     "Use the existing PID namespace FD (with --unshare-pid: as parent of a new one)",
+     H(set_once(p.spec.pidns_fd, p, "--pidns", a[0]))},
+    {"--userns-block-fd", {{"FD", ArgKind::Number}}, Section::Namespaces,
+     "Do not write the id maps; wait for data on FD once the user namespace exists (needs --info-fd)",
+     H(set_once(p.spec.userns_block_fd, p, "--userns-block-fd", a[0]))},
+    {"--disable-userns", {}, Section::Namespaces,
+     "Prevent the sandbox from creating further user namespaces",
+     H(p.spec.disable_userns = true)},
+    {"--assert-userns-disabled", {}, Section::Namespaces,
+     "Fail unless creating further user namespaces is already impossible (e.g. with --userns)",
+     H(p.spec.assert_userns_disabled = true)},
     {"--hostname", {{"NAME", ArgKind::Name}}, Section::Namespaces,
      "Hostname inside the sandbox (requires --unshare-uts)", H({
        if (a[0].empty() || a[0].size() > HOST_NAME_MAX)
@@ -144,8 +207,40 @@ const std::vector<OptionDef> kTable = {
        if (!m) throw Error("--chmod: '" + a[0] + "' is not an octal mode (0000 to 7777)");
        p.spec.fs.emplace_back(ChmodOp{*m, Parser::dest_path(a[1])});
      })},
+    {"--file", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Copy the content of FD to a new file DEST (mode 0666 or --perms)",
+     H(data_op(p, a, DataOp::Kind::File, "--file"))},
+    {"--bind-data", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Copy the content of FD to a file bind mounted on DEST (mode 0600 or --perms)",
+     H(data_op(p, a, DataOp::Kind::BindData, "--bind-data"))},
+    {"--ro-bind-data", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Like --bind-data, mounted read-only",
+     H(data_op(p, a, DataOp::Kind::RoBindData, "--ro-bind-data"))},
+    {"--bind-fd", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Bind mount the file or directory open as FD (e.g. O_PATH) on DEST",
+     H(bind_fd_op(p, a, BindOp::Mode::ReadWrite, "--bind-fd"))},
+    {"--ro-bind-fd", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Like --bind-fd, read-only including every submount",
+     H(bind_fd_op(p, a, BindOp::Mode::ReadOnly, "--ro-bind-fd"))},
+    {"--overlay-src", {{"SRC", ArgKind::HostPath}}, Section::Filesystem,
+     "Add a lower layer for the next --overlay, --tmp-overlay or --ro-overlay",
+     H(p.overlay_sources.push_back(p.source_path(a[0])))},
+    {"--overlay", {{"RWSRC", ArgKind::HostPath}, {"WORKDIR", ArgKind::HostPath}, {"DEST", ArgKind::Path}},
+     Section::Filesystem,
+     "Mount an overlay of the --overlay-src layers on DEST; writes go to RWSRC (WORKDIR: an empty dir on the same filesystem)",
+     H(overlay_op(p, OverlayOp{OverlayOp::Kind::ReadWrite, {}, p.source_path(a[0]),
+                               p.source_path(a[1]), Parser::dest_path(a[2])},
+                  1, "--overlay"))},
+    {"--tmp-overlay", {{"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Mount an overlay of the --overlay-src layers on DEST; writes go to an invisible tmpfs",
+     H(overlay_op(p, OverlayOp{OverlayOp::Kind::Tmp, {}, {}, {}, Parser::dest_path(a[0])}, 1,
+                  "--tmp-overlay"))},
+    {"--ro-overlay", {{"DEST", ArgKind::Path}}, Section::Filesystem,
+     "Mount a read-only overlay of the --overlay-src layers (at least two) on DEST",
+     H(overlay_op(p, OverlayOp{OverlayOp::Kind::ReadOnly, {}, {}, {}, Parser::dest_path(a[0])}, 2,
+                  "--ro-overlay"))},
     {"--perms", {{"OCTAL", ArgKind::Octal}}, Section::Filesystem,
-     "Permissions for the next --dir or --tmpfs", H({
+     "Permissions for the next --dir, --tmpfs, --file, --bind-data or --ro-bind-data", H({
        if (p.next_perms) throw Error("--perms given twice for the same operation");
        auto m = parse::octal_mode(a[0]);
        if (!m) throw Error("--perms: '" + a[0] + "' is not an octal mode (0000 to 7777)");
@@ -193,6 +288,38 @@ const std::vector<OptionDef> kTable = {
     {"--lock-file", {{"DEST", ArgKind::Path}}, Section::Process,
      "Hold a read lock on DEST (inside) while the sandbox runs",
      H(p.spec.lock_files.push_back(Parser::dest_path(a[0])))},
+    {"--sync-fd", {{"FD", ArgKind::Number}}, Section::Process,
+     "Keep FD open for as long as the sandbox runs",
+     H(set_once(p.spec.sync_fd, p, "--sync-fd", a[0], false))},
+    {"--block-fd", {{"FD", ArgKind::Number}}, Section::Process,
+     "Wait until data (or EOF) can be read from FD before running the command",
+     H(set_once(p.spec.block_fd, p, "--block-fd", a[0]))},
+    {"--info-fd", {{"FD", ArgKind::Number}}, Section::Process,
+     "Write a JSON object with child-pid and the namespace ids to FD when the command starts",
+     H(set_once(p.spec.info_fd, p, "--info-fd", a[0]))},
+    {"--json-status-fd", {{"FD", ArgKind::Number}}, Section::Process,
+     "Write JSON lines to FD: child-pid and namespace ids at start, exit-code at the end",
+     H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0]))},
+    {"--seccomp", {{"FD", ArgKind::Number}}, Section::Process,
+     "Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)", H({
+       if (p.spec.seccomp_fd_option) throw Error("--seccomp given twice; use --add-seccomp-fd");
+       if (!p.spec.seccomp_fds.empty())
+         throw Error("--seccomp cannot be combined with --add-seccomp-fd");
+       p.spec.seccomp_fd_option = true;
+       p.spec.seccomp_fds.push_back(consume_fd(p, "--seccomp", a[0]));
+     })},
+    {"--add-seccomp-fd", {{"FD", ArgKind::Number}}, Section::Process,
+     "Load another compiled seccomp BPF program from FD; programs stack in order", H({
+       if (p.spec.seccomp_fd_option)
+         throw Error("--add-seccomp-fd cannot be combined with --seccomp");
+       p.spec.seccomp_fds.push_back(consume_fd(p, "--add-seccomp-fd", a[0]));
+     })},
+    {"--exec-label", {{"LABEL", ArgKind::Text}}, Section::Process,
+     "SELinux context for the command (an error on hosts without SELinux)",
+     H(p.spec.exec_label = a[0])},
+    {"--file-label", {{"LABEL", ArgKind::Text}}, Section::Process,
+     "SELinux context for files the sandbox creates (an error on hosts without SELinux)",
+     H(p.spec.file_label = a[0])},
     {"--cap-add", {{"CAP", ArgKind::Cap}}, Section::Process,
      "Keep capability CAP (name or ALL) in the sandbox",
      H(p.spec.caps.push_back({true, parse_cap("--cap-add", a[0])}))},
@@ -202,7 +329,10 @@ const std::vector<OptionDef> kTable = {
 };
 #undef H
 
-bool takes_perms(std::string_view n) { return n == "--dir" || n == "--tmpfs"; }
+bool takes_perms(std::string_view n) {
+  return n == "--dir" || n == "--tmpfs" || n == "--file" || n == "--bind-data" ||
+         n == "--ro-bind-data";
+}
 bool takes_size(std::string_view n) { return n == "--tmpfs"; }
 
 std::string arg_list(const OptionDef& o) {
@@ -246,14 +376,43 @@ std::string Parser::dest_path(const std::string& p) {
   return p[0] == '/' ? p : "/" + p;
 }
 
-Spec parse(const std::vector<std::string>& args) {
+void Parser::read_args_fd(int fd) {
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("--args: can't read fd " + std::to_string(fd));
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxArgsBytes)
+      throw Error("--args: more than " + std::to_string(kMaxArgsBytes >> 20) +
+                  " MiB of arguments on fd " + std::to_string(fd));
+  }
+  if (!data.empty() && data.back() != '\0')
+    throw Error("--args: the data on fd " + std::to_string(fd) +
+                " does not end with a NUL byte");
+  splice.clear();
+  size_t start = 0;
+  while (start < data.size()) {
+    size_t end = data.find('\0', start);
+    splice.emplace_back(data, start, end - start);
+    start = end + 1;
+  }
+  spliced = true;
+}
+
+Spec parse(const std::vector<std::string>& argv) {
   Parser p;
   if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf)) p.cwd = buf;
   else p.cwd = "/";
 
+  // --args splices arguments in place; depth[i] counts how many --args produced args[i].
+  std::vector<std::string> args = argv;
+  std::vector<int> depth(args.size(), 0);
   size_t i = 0;
   for (; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+    const std::string arg = args[i];
     if (arg == "--") {
       ++i;
       break;
@@ -267,19 +426,38 @@ Spec parse(const std::vector<std::string>& args) {
                   ")");
     std::vector<std::string> vals(args.begin() + static_cast<long>(i) + 1,
                                   args.begin() + static_cast<long>(i + 1 + o->args.size()));
-    bool modifier = o->name == "--perms" || o->name == "--size";
+    bool modifier = o->name == "--perms" || o->name == "--size" || o->name == "--args";
     if (!modifier) {
       if (p.next_perms && !takes_perms(o->name))
-        throw Error("--perms must be followed by --dir or --tmpfs, not " + arg);
+        throw Error("--perms must be followed by --dir, --tmpfs, --file, --bind-data or "
+                    "--ro-bind-data, not " + arg);
       if (p.next_size && !takes_size(o->name))
         throw Error("--size must be followed by --tmpfs, not " + arg);
     }
+    if (!p.overlay_sources.empty() && o->name != "--overlay-src" && o->name != "--overlay" &&
+        o->name != "--tmp-overlay" && o->name != "--ro-overlay" && o->name != "--args")
+      throw Error("--overlay-src must be followed by --overlay-src, --overlay, --tmp-overlay or "
+                  "--ro-overlay, not " + arg);
+    if (o->name == "--args" && depth[i] >= Parser::kMaxArgsDepth)
+      throw Error("--args nested more than " + std::to_string(Parser::kMaxArgsDepth) +
+                  " levels deep");
     o->handler(p, vals);
     if (p.spec.show_help || p.spec.show_version) return std::move(p.spec);
-    i += o->args.size();
+    size_t next = i + 1 + o->args.size();
+    if (p.spliced) {
+      p.spliced = false;
+      int d = depth[i] + 1;
+      args.insert(args.begin() + static_cast<long>(next), p.splice.begin(), p.splice.end());
+      depth.insert(depth.begin() + static_cast<long>(next), p.splice.size(), d);
+      p.splice.clear();
+    }
+    i = next - 1;
   }
-  if (p.next_perms) throw Error("--perms must be followed by --dir or --tmpfs");
+  if (p.next_perms)
+    throw Error("--perms must be followed by --dir, --tmpfs, --file, --bind-data or --ro-bind-data");
   if (p.next_size) throw Error("--size must be followed by --tmpfs");
+  if (!p.overlay_sources.empty())
+    throw Error("--overlay-src must be followed by --overlay, --tmp-overlay or --ro-overlay");
   p.spec.command.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());
   return std::move(p.spec);
 }

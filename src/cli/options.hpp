@@ -49,6 +49,14 @@ class Parser {
   std::optional<unsigned> next_perms;
   std::optional<uint64_t> next_size;
   std::string cwd;  // to make relative sources absolute
+  std::vector<std::string> overlay_sources;  // pending --overlay-src layers
+
+  // --args: the arguments read from the fd, spliced in by parse() after the option.
+  static constexpr size_t kMaxArgsBytes = 16u << 20;
+  static constexpr int kMaxArgsDepth = 8;
+  std::vector<std::string> splice;
+  bool spliced = false;
+  void read_args_fd(int fd);
 
   std::string source_path(const std::string& p) const;  // host path, made absolute
   static std::string dest_path(const std::string& p);   // sandbox path, made absolute

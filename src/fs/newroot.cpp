@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -153,7 +154,7 @@ class Builder {
     openat2_ = have_openat2();
   }
 
-  RootResult run(const std::string& host_cwd);
+  RootResult run(const std::string& host_cwd, const std::string& home);
 
  private:
   const Spec& spec_;
@@ -162,6 +163,8 @@ class Builder {
   bool openat2_ = true;
   UniqueFd oldroot_;
   UniqueFd newroot_;
+  mode_t parent_mode_ = 0755;  // for missing parent directories of the current op
+  int data_files_ = 0;         // staging files for --bind-data and --tmp-overlay
 
   // ---- path helpers ----
   int in_root(int root, const std::string& path, int flags) {
@@ -194,9 +197,12 @@ class Builder {
     if (errno != ENOENT) throw_errno("Can't open directory " + dir);
     UniqueFd parent = ensure_dir(parent_of(dir));
     std::string name = base_of(dir);
-    if (::mkdirat(parent.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+    if (::mkdirat(parent.get(), name.c_str(), parent_mode_) < 0 && errno != EEXIST)
       throw_errno("Can't create directory " + dir);
     fd = open_new(dir, O_PATH | O_DIRECTORY);
+    if (!fd && errno == ENOENT)
+      throw Error("Can't create directory " + dir +
+                  ": it is a symlink whose target does not exist inside the sandbox");
     if (!fd) throw_errno("Can't open directory " + dir);
     return fd;
   }
@@ -308,6 +314,7 @@ class Builder {
     if (new_api_) {
       UniqueFd fsfd(sys_fsopen(type, FSOPEN_CLOEXEC));
       if (!fsfd) throw_errno(what);
+      sys_fsconfig(fsfd.get(), FSCONFIG_SET_STRING, "source", type, 0);  // as mount(8) shows it
       for (const auto& [k, v] : opts) {
         int r = v.empty() ? sys_fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, k.c_str(), nullptr, 0)
                           : sys_fsconfig(fsfd.get(), FSCONFIG_SET_STRING, k.c_str(), v.c_str(), 0);
@@ -339,6 +346,7 @@ class Builder {
 
   // ---- operations ----
   void op(const BindOp& o) {
+    if (o.source_fd >= 0) return bind_fd(o);
     UniqueFd src = open_source(o.source);
     if (!src) {
       if (errno == ENOENT && o.allow_missing) return;
@@ -352,6 +360,29 @@ class Builder {
     if (o.mode != BindOp::Mode::Devices) attrs |= MOUNT_ATTR_NODEV;
     if (o.mode == BindOp::Mode::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
     bind(src.get(), mp.get(), true, attrs, "Can't bind mount " + o.source + " on " + o.dest);
+  }
+
+  // --bind-fd: the caller's descriptor lives in the caller's mount namespace, which the
+  // kernel will not clone from here; its path is looked up again in our copy of that
+  // namespace, and the copy is used only if it is exactly the same inode (a racing rename
+  // cannot redirect the bind).
+  void bind_fd(const BindOp& o) {
+    struct stat want, got;
+    if (::fstat(o.source_fd, &want) < 0) throw_errno(o.option + ": can't stat " + o.source);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(fd_path(kOldProc, o.source_fd).c_str(), buf, sizeof buf - 1);
+    if (n <= 0 || buf[0] != '/')
+      throw Error(o.option + ": " + o.source + " has no path in the caller's namespace");
+    std::string path(buf, static_cast<size_t>(n));
+    UniqueFd src = open_source(path);
+    if (!src || ::fstat(src.get(), &got) < 0 || got.st_dev != want.st_dev ||
+        got.st_ino != want.st_ino)
+      throw Error(o.option + ": " + o.source + " (" + path +
+                  ") was moved or replaced; refusing to bind a different file");
+    UniqueFd mp = ensure_mountpoint(o.dest, S_ISDIR(want.st_mode));
+    uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (o.mode == BindOp::Mode::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
+    bind(src.get(), mp.get(), true, attrs, "Can't bind mount " + path + " on " + o.dest);
   }
 
   void op(const RemountRoOp& o) {
@@ -452,9 +483,10 @@ class Builder {
   }
 
   void op(const DirOp& o) {
-    UniqueFd existing = open_new(o.dest, O_PATH | O_DIRECTORY);
-    UniqueFd fd = existing ? std::move(existing) : ensure_dir(o.dest);
-    if (o.perms || !existing) chmod_fd(fd.get(), o.perms.value_or(0755), o.dest);
+    // An existing directory keeps its mode (bwrap: use --chmod to change it).
+    if (open_new(o.dest, O_PATH | O_DIRECTORY)) return;
+    UniqueFd fd = ensure_dir(o.dest);
+    chmod_fd(fd.get(), o.perms.value_or(0755), o.dest);
   }
 
   void op(const SymlinkOp& o) {
@@ -470,6 +502,103 @@ class Builder {
     if (existing != o.target)
       throw Error("Can't make symlink at " + o.dest + " pointing to " + o.target +
                   ": it already exists pointing to " + existing);
+  }
+
+  // Copies everything readable from `from` into `to`.
+  static void copy_fd(int from, int to, const std::string& what) {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(from, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("Can't read the data for " + what);
+      if (n == 0) return;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) throw_errno("Can't write " + what);
+        off += w;
+      }
+    }
+  }
+
+  void op(const DataOp& o) {
+    std::string opt = o.kind == DataOp::Kind::File       ? "--file"
+                      : o.kind == DataOp::Kind::BindData ? "--bind-data"
+                                                         : "--ro-bind-data";
+    unsigned mode = o.perms.value_or(o.kind == DataOp::Kind::File ? 0666 : 0600);
+    if (o.kind == DataOp::Kind::File) {
+      UniqueFd parent = ensure_dir(parent_of(o.dest));
+      std::string name = base_of(o.dest);
+      UniqueFd f(::openat(parent.get(), name.c_str(),
+                          O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
+      if (!f) throw_errno(opt + ": can't create " + o.dest);
+      copy_fd(o.fd, f.get(), o.dest);
+      if (::fchmod(f.get(), mode) < 0) throw_errno(opt + ": can't chmod " + o.dest);
+      return;
+    }
+    // The data lives in a file on the staging tmpfs, which nobody can reach once the
+    // staging root is detached; the bind keeps the file itself alive.
+    std::string tmp = "/bind-data-" + std::to_string(++data_files_);
+    UniqueFd f(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!f) throw_errno(opt + ": can't create a file for " + o.dest);
+    copy_fd(o.fd, f.get(), o.dest);
+    if (::fchmod(f.get(), mode) < 0) throw_errno(opt + ": can't chmod " + o.dest);
+    UniqueFd src(::open(tmp.c_str(), O_PATH | O_CLOEXEC));
+    if (!src) throw_errno(opt + ": can't reopen " + tmp);
+    UniqueFd mp = ensure_mountpoint(o.dest, false);
+    uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (o.kind == DataOp::Kind::RoBindData) attrs |= MOUNT_ATTR_RDONLY;
+    bind(src.get(), mp.get(), false, attrs, "Can't bind mount data on " + o.dest);
+  }
+
+  void op(const OverlayOp& o) {
+    std::string what = "Can't mount overlay on " + o.dest;
+    // Layers are named through /proc/self/fd of descriptors resolved in the old root: the
+    // kernel mounts exactly those directories, and no path characters (':' ',' '\\') can
+    // smuggle extra mount options in.
+    std::vector<UniqueFd> held;
+    auto layer = [&](const std::string& host) {
+      UniqueFd fd = open_source(host);
+      if (!fd) throw_errno(what + ": can't open " + host);
+      struct stat st;
+      if (::fstat(fd.get(), &st) < 0 || !S_ISDIR(st.st_mode))
+        throw Error(what + ": " + host + " is not a directory");
+      std::string path = fd_path(kOldProc, fd.get());
+      held.push_back(std::move(fd));
+      return path;
+    };
+    std::vector<std::pair<std::string, std::string>> opts;
+    // bwrap order: the first --overlay-src is the bottom layer; lowerdir lists top first.
+    std::string lower;
+    for (auto it = o.lowers.rbegin(); it != o.lowers.rend(); ++it) {
+      if (!lower.empty()) lower += ':';
+      lower += layer(*it);
+    }
+    opts.emplace_back("lowerdir", lower);
+    if (o.kind == OverlayOp::Kind::ReadWrite) {
+      opts.emplace_back("upperdir", layer(o.upper));
+      opts.emplace_back("workdir", layer(o.work));
+    } else if (o.kind == OverlayOp::Kind::Tmp) {
+      // Writes land on the staging tmpfs, out of reach of both the host and the sandbox.
+      std::string base = "/tmp-overlay-" + std::to_string(++data_files_);
+      for (const char* sub : {"", "/upper", "/work"})
+        if (::mkdir((base + sub).c_str(), 0755) < 0) throw_errno(what);
+      opts.emplace_back("upperdir", base + "/upper");
+      opts.emplace_back("workdir", base + "/work");
+    }
+    if (o.kind != OverlayOp::Kind::ReadOnly) opts.emplace_back("userxattr", "");
+    UniqueFd mp = ensure_mountpoint(o.dest, true);
+    uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (o.kind == OverlayOp::Kind::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
+    try {
+      mount_fs("overlay", opts, attrs, mp.get(), what);
+    } catch (const SysError& e) {
+      if (e.err() == EPERM || e.err() == ENODEV)
+        throw Error(std::string(e.what()) +
+                    " (this kernel does not allow overlayfs here: it needs Linux 5.11 or later "
+                    "inside a user namespace, and the overlay module)");
+      throw;
+    }
   }
 
   void chmod_fd(int fd, unsigned mode, const std::string& path) {
@@ -488,7 +617,7 @@ class Builder {
   }
 };
 
-RootResult Builder::run(const std::string& host_cwd) {
+RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
   RootResult res;
   // Security: nothing mounted from here on propagates back to the host's namespace.
   if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
@@ -518,7 +647,23 @@ RootResult Builder::run(const std::string& host_cwd) {
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!oldroot_ || !newroot_) throw_errno("Can't open the staging roots");
 
-  for (const auto& fsop : spec_.fs) std::visit([this](const auto& o) { op(o); }, fsop);
+  for (const auto& fsop : spec_.fs) {
+    // Re-open the root before each op: a previous op may have mounted over "/" itself
+    // (--ro-bind / /), and a path walk never enters a mount stacked on its start point.
+    newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!newroot_) throw_errno("Can't open the new root");
+    // bwrap: a --perms that takes group/other bits away takes them from missing parents too.
+    std::optional<unsigned> perms;
+    if (auto* d = std::get_if<DirOp>(&fsop)) perms = d->perms;
+    if (auto* t = std::get_if<TmpfsOp>(&fsop)) perms = t->perms;
+    if (auto* f = std::get_if<DataOp>(&fsop)) perms = f->perms;
+    parent_mode_ = 0755;
+    if (perms && (*perms & 070) == 0) parent_mode_ &= ~070;
+    if (perms && (*perms & 07) == 0) parent_mode_ &= ~07;
+    std::visit([this](const auto& o) { op(o); }, fsop);
+  }
+  newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!newroot_) throw_errno("Can't open the new root");
 
   for (const auto& path : spec_.lock_files) {
     UniqueFd fd = open_new(path, O_RDONLY);
@@ -549,6 +694,8 @@ RootResult Builder::run(const std::string& host_cwd) {
     }
   } else if (!host_cwd.empty() && ::chdir(host_cwd.c_str()) == 0) {
     res.cwd = host_cwd;
+  } else if (!home.empty() && ::chdir(home.c_str()) == 0) {
+    res.cwd = home;  // bwrap's fallback: $HOME of the sandbox's environment
   } else {
     if (::chdir("/") < 0) throw_errno("chdir /");
     res.cwd = "/";
@@ -565,9 +712,10 @@ int open_in_root(int root, const std::string& path, int flags) {
   return walk_in_root(root, path, flags);
 }
 
-RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd) {
+RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
+                      const std::string& home) {
   Builder b(spec, host_tty);
-  return b.run(host_cwd);
+  return b.run(host_cwd, home);
 }
 
 }  // namespace sb::fs

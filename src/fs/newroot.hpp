@@ -16,8 +16,10 @@ struct RootResult {
 
 // Must run in a fresh mount namespace with CAP_SYS_ADMIN over it. On return the calling
 // process's root is the new root and its cwd is set. host_tty is the caller's terminal
-// (for /dev/console) or empty; host_cwd the caller's working directory.
-RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd);
+// (for /dev/console) or empty; host_cwd the caller's working directory, tried first
+// as the working directory inside, then `home`, then /.
+RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
+                      const std::string& home);
 
 // Opens `path` below `root` with every symlink and ".." resolved as if `root` were "/"
 // (openat2 RESOLVE_IN_ROOT, or an equivalent user-space walk on kernels without it).

@@ -30,6 +30,7 @@ HostFacts probe() {
     allowed = false;
   f.userns_available = has_userns && allowed;
   f.cgroupns_available = ::stat("/proc/self/ns/cgroup", &st) == 0;
+  f.selinux_enabled = ::stat("/sys/fs/selinux/enforce", &st) == 0;
   return f;
 }
 

@@ -11,7 +11,10 @@
 
 namespace sb::launch {
 
-enum class MsgType : char { Error = 'E', LockFds = 'L' };
+// Error: setup failed, text says why. LockFds: descriptors for the supervisor to hold.
+// EarlyInfo: the namespaces exist (--userns-block-fd: the caller may write maps now).
+// Ready: setup is done and the command is about to run.
+enum class MsgType : char { Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R' };
 
 struct Message {
   MsgType type;

@@ -1,7 +1,11 @@
 // Setup stages inside the new namespaces, in the order security needs (see child_main).
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +17,9 @@
 #include "launch/launch.hpp"
 #include "ns/net.hpp"
 #include "ns/userns.hpp"
+#include "security/bpf.hpp"
 #include "security/caps.hpp"
+#include "spec/idmap.hpp"
 #include "util/error.hpp"
 
 extern char** environ;
@@ -21,36 +27,92 @@ extern char** environ;
 namespace sb::launch {
 namespace {
 
+std::vector<std::string> current_env() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  return env;
+}
+
+// Waits until `fd` has data or EOF (--block-fd, --userns-block-fd).
+void wait_readable(int fd, const char* opt) {
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, -1) < 0) {
+    if (errno != EINTR) throw_errno(std::string(opt) + ": poll");
+  }
+  char c;
+  if (::read(fd, &c, 1) < 0 && errno != EAGAIN) throw_errno(std::string(opt) + ": read");
+}
+
+void write_at(int dirfd, const char* name, const std::string& data) {
+  UniqueFd fd(::openat(dirfd, name, O_WRONLY | O_CLOEXEC));
+  if (!fd || ::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    throw_errno(std::string("Can't write /proc/") + name);
+}
+
+// --disable-userns, second half: a nested user namespace under the limit of 1 set earlier,
+// so neither the command nor its children can create another one.
+void enter_nested_userns(int proc_self, uid_t uid, gid_t gid) {
+  if (::unshare(CLONE_NEWUSER) < 0) throw_errno("--disable-userns: can't create the nested user namespace");
+  write_at(proc_self, "self/setgroups", "deny");
+  write_at(proc_self, "self/uid_map", single_id_map(uid, uid));
+  write_at(proc_self, "self/gid_map", single_id_map(gid, gid));
+}
+
+// --assert-userns-disabled: a throwaway child tries to create a user namespace.
+void assert_userns_disabled() {
+  long pid = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid == 0) ::_exit(0);
+  if (pid > 0) {
+    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    throw Error("--assert-userns-disabled: creating a new user namespace is still possible");
+  }
+  if (errno != ENOSPC && errno != EPERM && errno != EUSERS)
+    throw_errno("--assert-userns-disabled: unexpected failure");
+}
+
 // The last stages of the process that becomes the command. Never returns.
 [[noreturn]] void exec_command(const Spec& spec, const Plan& plan, const HostFacts& host,
-                               const ChildContext& ctx, const std::string& cwd, mode_t umask_) {
+                               const ChildContext& ctx, const std::string& cwd, mode_t umask_,
+                               int proc_self) {
   try {
     // Security: a new session has no controlling terminal, so the command cannot push
     // input into the caller's terminal with TIOCSTI.
     if (spec.new_session && ::setsid() < 0) throw_errno("setsid");
 
-    std::vector<std::string> env_in;
-    for (char** e = environ; *e; ++e) env_in.emplace_back(*e);
-    std::vector<std::string> env = apply_env(env_in, spec.env);
+    std::vector<std::string> env = apply_env(current_env(), spec.env);
     std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) == 0; });
     env.push_back("PWD=" + cwd);
 
+    // Nested user namespace after every mount (they need the outer namespace's
+    // capabilities) and before capabilities are settled for the command.
+    if (spec.disable_userns) enter_nested_userns(proc_self, plan.sandbox_uid, plan.sandbox_gid);
+
+    // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
+    // caller can read the child's pid and then release it.
+    send_message(ctx.channel, MsgType::Ready, "");
+    if (spec.block_fd) wait_readable(*spec.block_fd, "--block-fd");
+
+    if (spec.assert_userns_disabled) assert_userns_disabled();
+
     // Capabilities: after every mount (they need CAP_SYS_ADMIN) and before exec.
     // A root caller with no --cap-add/--cap-drop keeps its set untouched (as bwrap does).
-    if (!(host.is_root() && spec.caps.empty())) {
+    if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns)) {
       security::CapSet caps = security::resolve_caps(spec.caps, host.is_root(),
                                                      security::current_caps(),
                                                      security::all_caps());
-      security::apply_caps(caps, plan.sandbox_uid != 0);
+      security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
     }
-    // no_new_privs last among the privilege steps: seccomp (later) relies on it.
+    // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
+    // execve can never grant more privilege (setuid bits, file capabilities).
     security::set_no_new_privs();
 
-    ::umask(umask_);
-    sigset_t all;
-    sigfillset(&all);
-    ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    if (spec.exec_label) write_at(proc_self, "thread-self/attr/exec", *spec.exec_label);
+    if (proc_self >= 0) ::close(proc_self);
 
+    // Descriptors the options consumed do not reach the command (--sync-fd does).
+    for (int fd : spec.consumed_fds) ::close(fd);
+
+    ::umask(umask_);
     std::vector<char*> argv;
     for (size_t i = 0; i < spec.command.size(); ++i)
       argv.push_back(const_cast<char*>(i == 0 && spec.argv0 ? spec.argv0->c_str()
@@ -59,6 +121,13 @@ namespace {
     std::vector<char*> envp;
     for (auto& kv : env) envp.push_back(kv.data());
     envp.push_back(nullptr);
+
+    // Seccomp last: every earlier step may use syscalls the filters deny.
+    for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
+
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
     environ = envp.data();  // execvp searches the sandbox's PATH, not the caller's
     ::execvp(spec.command[0].c_str(), argv.data());
     throw_errno("Can't execute " + spec.command[0]);
@@ -83,7 +152,26 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
 
     // 2. Identity first: until the maps exist, every id inside is the overflow id and
     //    files we create would be owned by nobody.
-    if (plan.userns) ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
+    if (spec.userns_block_fd) {
+      send_message(ctx.channel, MsgType::EarlyInfo, "");
+      wait_readable(*spec.userns_block_fd, "--userns-block-fd");
+    } else if (plan.write_maps) {
+      ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
+    }
+    // The host's /proc stays reachable through this fd after the pivot (nested maps);
+    // "self" in it resolves to whichever process uses it.
+    int proc_self = -1;
+    if (spec.disable_userns || spec.exec_label) {
+      proc_self = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (proc_self < 0) throw_errno("Can't open /proc");
+    }
+    if (spec.disable_userns) {
+      // Security: the limit is per user namespace; with 1, only the nested namespace
+      // entered before exec fits, so the sandbox can never make another.
+      UniqueFd f(::open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC));
+      if (!f || ::write(f.get(), "1", 1) != 1)
+        throw_errno("--disable-userns: can't set user.max_user_namespaces");
+    }
 
     // 3. Namespaces that need capabilities over themselves, while we hold them.
     if (spec.hostname && ::sethostname(spec.hostname->data(), spec.hostname->size()) < 0)
@@ -92,7 +180,10 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
 
     // 4. The new root. Modes we create are exactly those asked for.
     mode_t old_umask = ::umask(0);
-    fs::RootResult root = fs::build_root(spec, ctx.host_tty, ctx.host_cwd);
+    std::string home;
+    for (const auto& kv : apply_env(current_env(), spec.env))
+      if (kv.rfind("HOME=", 0) == 0) home = kv.substr(5);
+    fs::RootResult root = fs::build_root(spec, ctx.host_tty, ctx.host_cwd, home);
     if (!root.lock_fds.empty()) {
       std::vector<int> fds;
       for (auto& f : root.lock_fds) fds.push_back(f.get());
@@ -100,13 +191,17 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       root.lock_fds.clear();
     }
 
-    // 5. With a PID namespace we are pid 1: stay as init and let a child run the command.
+    // 5. --userns2: the namespace the command lives in, entered once setup is done.
+    if (spec.userns2_fd && ::setns(*spec.userns2_fd, CLONE_NEWUSER) < 0)
+      throw_errno("--userns2: can't enter the user namespace");
+
+    // 6. With a PID namespace we are pid 1: stay as init and let a child run the command.
     if (spec.unshare_pid && !spec.as_pid_1) {
       pid_t pid = ::fork();
       if (pid < 0) throw_errno("fork");
-      if (pid > 0) init_main(pid, spec.new_session);
+      if (pid > 0) init_main(pid, spec.new_session, spec.sync_fd.value_or(-1));
     }
-    exec_command(spec, plan, host, ctx, root.cwd, old_umask);
+    exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self);
   } catch (const std::exception& e) {
     send_message(ctx.channel, MsgType::Error, e.what());
   }

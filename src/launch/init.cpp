@@ -13,13 +13,19 @@ namespace {
 void noop_handler(int) {}
 }  // namespace
 
-void init_main(pid_t command, bool forward_terminal_signals) {
-  // Security: init holds nothing the command could borrow: no capabilities, no fds.
+void init_main(pid_t command, bool forward_terminal_signals, int keep_fd) {
+  // Security: init holds nothing the command could borrow: no capabilities, no fds
+  // (but --sync-fd, which must stay open for the sandbox's lifetime).
   try {
     security::apply_caps(0, false);
   } catch (...) {
   }
-  ::close_range(0, ~0U, 0);
+  if (keep_fd < 0) {
+    ::close_range(0, ~0U, 0);
+  } else {
+    if (keep_fd > 0) ::close_range(0, static_cast<unsigned>(keep_fd) - 1, 0);
+    ::close_range(static_cast<unsigned>(keep_fd) + 1, ~0U, 0);
+  }
 
   sigset_t set;
   sigemptyset(&set);

@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <string>
+#include <vector>
 
 #include "spec/spec.hpp"
 
@@ -17,6 +18,8 @@ struct ChildContext {
   std::string host_tty;    // the caller's terminal, for /dev/console
   std::string host_cwd;    // the caller's working directory
   pid_t supervisor = 0;
+  // Compiled seccomp programs, loaded in this order right before exec.
+  std::vector<std::string> seccomp_programs;
 };
 
 // Runs the sandbox and returns the exit status for `sandbox` itself: the command's status
@@ -28,8 +31,8 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host);
                              const ChildContext& ctx);
 
 // Pid 1 of a new PID namespace: forwards signals to `command`, reaps every child, exits
-// with the command's status once it is gone. Never returns.
-[[noreturn]] void init_main(pid_t command, bool forward_terminal_signals);
+// with the command's status once it is gone. Keeps only `keep_fd` (--sync-fd) open.
+[[noreturn]] void init_main(pid_t command, bool forward_terminal_signals, int keep_fd);
 
 // True when a signal described by si_code should be passed on: sent by a process (kill,
 // sigqueue), or from the terminal when the command is in its own session and so did not

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 
 #include "launch/channel.hpp"
+#include "security/bpf.hpp"
 #include "launch/launch.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -70,6 +72,49 @@ std::string clone_error(int err, const Plan& plan, const HostFacts& host) {
   return msg;
 }
 
+// The JSON object --info-fd and --json-status-fd carry: child-pid and the ids of the
+// namespaces the sandbox created (the mount namespace always), as bwrap writes them.
+struct InfoField {
+  std::string key;
+  unsigned long long value;
+};
+std::vector<InfoField> info_fields(pid_t pid, const Spec& spec, const Plan& plan) {
+  std::vector<InfoField> f{{"child-pid", static_cast<unsigned long long>(pid)}};
+  const struct {
+    const char* name;
+    bool created;
+  } ns[] = {{"cgroup", plan.cgroupns},   {"ipc", spec.unshare_ipc}, {"mnt", true},
+            {"net", spec.unshare_net},   {"pid", spec.unshare_pid}, {"uts", spec.unshare_uts}};
+  for (const auto& n : ns) {
+    if (!n.created) continue;
+    struct stat st;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + n.name;
+    if (::stat(path.c_str(), &st) == 0) f.push_back({std::string(n.name) + "-namespace", st.st_ino});
+  }
+  return f;
+}
+
+// --info-fd gets bwrap's indented object; --json-status-fd one object per line.
+std::string format_info(const std::vector<InfoField>& fields, bool one_line) {
+  std::string out = one_line ? "{" : "{\n";
+  for (size_t i = 0; i < fields.size(); ++i) {
+    out += one_line ? (i ? ", " : "") : "    ";
+    out += "\"" + fields[i].key + "\": " + std::to_string(fields[i].value);
+    if (!one_line) out += i + 1 < fields.size() ? ",\n" : "\n";
+  }
+  out += one_line ? "}\n" : "}\n";
+  return out;
+}
+
+void write_all(int fd, const std::string& s) {
+  for (size_t off = 0; off < s.size();) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;  // a reader that went away does not stop the sandbox
+    off += static_cast<size_t>(n);
+  }
+}
+
 void forward(const Child& c, int sig) {
   if (c.pidfd) {
     if (::syscall(SYS_pidfd_send_signal, c.pidfd.get(), sig, nullptr, 0) == 0) return;
@@ -102,6 +147,18 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   auto [parent_end, child_end] = make_channel();
 
   ChildContext ctx;
+  // Compiled programs are read now, so a bad one fails before anything is created.
+  for (int fd : spec.seccomp_fds)
+    ctx.seccomp_programs.push_back(security::read_bpf_program(
+        fd, spec.seccomp_fd_option ? "--seccomp" : "--add-seccomp-fd"));
+
+  // Joined namespaces: entered by the supervisor itself, so that the child's new
+  // namespaces are owned by (--userns) or nested in (--pidns) them.
+  if (spec.userns_fd && ::setns(*spec.userns_fd, CLONE_NEWUSER) < 0)
+    throw_errno("--userns: can't enter the user namespace");
+  if (spec.pidns_fd && ::setns(*spec.pidns_fd, CLONE_NEWPID) < 0)
+    throw_errno("--pidns: can't enter the PID namespace");
+
   ctx.channel = child_end.get();
   ctx.supervisor = ::getpid();
   if (::isatty(STDOUT_FILENO)) {
@@ -125,12 +182,31 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     child_main(spec, plan, host, ctx);
   }
   child_end.reset();
+  // The child has its own copies; the supervisor keeps only what it writes to.
+  if (spec.sync_fd) ::close(*spec.sync_fd);
+  for (int fd : spec.consumed_fds)
+    if (fd != spec.info_fd && fd != spec.json_status_fd) ::close(fd);
 
   std::optional<std::string> setup_error;
   std::vector<UniqueFd> held;  // lock-file descriptors, held for the sandbox's lifetime
   bool channel_open = true;
   int status = 0;
   bool exited = false;
+
+  // The namespace ids are read now, while the child certainly exists; they are written
+  // once it reports that the command is about to run.
+  std::vector<InfoField> info;
+  if (spec.info_fd || spec.json_status_fd) info = info_fields(child.pid, spec, plan);
+  bool info_written = false;
+  auto write_info = [&] {
+    if (info_written) return;
+    info_written = true;
+    if (spec.info_fd) {
+      write_all(*spec.info_fd, format_info(info, false));
+      ::close(*spec.info_fd);
+    }
+    if (spec.json_status_fd) write_all(*spec.json_status_fd, format_info(info, true));
+  };
 
   auto read_channel = [&] {
     auto m = recv_message(parent_end.get());
@@ -139,6 +215,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
       return;
     }
     if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
+    if (m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) write_info();
     for (auto& f : m->fds) held.push_back(std::move(f));
   };
 
@@ -166,11 +243,14 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
 
   if (setup_error) {
     log::error(*setup_error);
-    return 1;
+    return 1;  // no exit-code: the command never ran
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+  if (spec.json_status_fd) {
+    write_all(*spec.json_status_fd, "{\"exit-code\": " + std::to_string(code) + "}\n");
+    ::close(*spec.json_status_fd);
+  }
+  return code;
 }
 
 }  // namespace sb::launch

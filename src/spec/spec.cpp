@@ -49,7 +49,11 @@ Plan validate(const Spec& spec, const HostFacts& host) {
 
   // A non-root caller has no privilege outside, so it always needs a user namespace
   // to own the other namespaces and to mount anything.
-  bool want_userns = spec.unshare_user || spec.unshare_user_try || !host.is_root();
+  if (spec.userns_fd && spec.unshare_user)
+    throw Error("--userns cannot be combined with --unshare-user");
+  // Joining a user namespace (--userns) replaces creating one.
+  bool want_userns = !spec.userns_fd &&
+                     (spec.unshare_user || spec.unshare_user_try || !host.is_root());
   if (want_userns && !host.userns_available) {
     if (spec.unshare_user || !host.is_root())
       throw Error(host.is_root()
@@ -60,7 +64,20 @@ Plan validate(const Spec& spec, const HostFacts& host) {
   }
   plan.userns = want_userns;
 
-  if (!plan.userns) {
+  if (spec.userns_fd && (spec.uid || spec.gid))
+    throw Error("--uid and --gid cannot be combined with --userns: the joined namespace's "
+                "maps decide the ids");
+  if (spec.userns_block_fd) {
+    if (!plan.userns) throw Error("--userns-block-fd requires --unshare-user");
+    if (!spec.info_fd) throw Error("--userns-block-fd requires --info-fd");
+  }
+  plan.write_maps = plan.userns && !spec.userns_block_fd;
+  if (spec.disable_userns && !plan.userns)
+    throw Error("--disable-userns requires --unshare-user");
+  if ((spec.exec_label || spec.file_label) && !host.selinux_enabled)
+    throw Error(std::string(spec.exec_label ? "--exec-label" : "--file-label") +
+                ": SELinux is not enabled on this host, so the label cannot be applied");
+  if (!plan.userns && !spec.userns_fd) {
     if (spec.uid && *spec.uid != host.uid)
       throw Error("Specifying --uid requires --unshare-user");
     if (spec.gid && *spec.gid != host.gid)

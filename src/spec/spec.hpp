@@ -19,6 +19,22 @@ struct BindOp {
   Mode mode = Mode::ReadWrite;
   bool allow_missing = false;  // the -try variants
   std::string option;          // the option that asked for it, for diagnostics
+  int source_fd = -1;          // --bind-fd/--ro-bind-fd: bind exactly this inode, never a path
+};
+// --file / --bind-data / --ro-bind-data: the content of FD becomes a file at DEST.
+struct DataOp {
+  enum class Kind { File, BindData, RoBindData } kind = Kind::File;
+  int fd = -1;
+  std::string dest;
+  std::optional<unsigned> perms;  // default 0666 for --file, 0600 for the bind variants
+};
+// --overlay, --tmp-overlay, --ro-overlay with the --overlay-src layers before them.
+struct OverlayOp {
+  enum class Kind { ReadWrite, Tmp, ReadOnly } kind = Kind::ReadWrite;
+  std::vector<std::string> lowers;  // host paths, top layer last (as given)
+  std::string upper;                // host path (ReadWrite only)
+  std::string work;                 // host path (ReadWrite only)
+  std::string dest;
 };
 struct RemountRoOp { std::string dest; };
 struct ProcOp { std::string dest; };
@@ -42,7 +58,7 @@ struct ChmodOp {
   std::string path;
 };
 using FsOp = std::variant<BindOp, RemountRoOp, ProcOp, DevOp, MqueueOp, TmpfsOp, DirOp, SymlinkOp,
-                          ChmodOp>;
+                          ChmodOp, DataOp, OverlayOp>;
 
 // Destination of any op (for diagnostics and validation).
 const std::string& fs_op_dest(const FsOp& op);
@@ -89,6 +105,24 @@ struct Spec {
   std::vector<std::string> lock_files;
   std::vector<CapEdit> caps;
 
+  // Descriptors (issue: the desktop-sandbox protocol). Every fd an option consumes is in
+  // consumed_fds so that it is closed before the command runs.
+  std::optional<int> info_fd;
+  std::optional<int> json_status_fd;
+  std::optional<int> sync_fd;
+  std::optional<int> block_fd;
+  std::optional<int> userns_block_fd;
+  std::optional<int> userns_fd;
+  std::optional<int> userns2_fd;
+  std::optional<int> pidns_fd;
+  bool disable_userns = false;
+  bool assert_userns_disabled = false;
+  std::vector<int> seccomp_fds;  // --seccomp / --add-seccomp-fd, in order
+  bool seccomp_fd_option = false;  // --seccomp (not repeatable, not with --add-seccomp-fd)
+  std::optional<std::string> exec_label;
+  std::optional<std::string> file_label;
+  std::vector<int> consumed_fds;
+
   // Output.
   bool level_prefix = false;
   bool verbose = false;
@@ -105,6 +139,7 @@ struct HostFacts {
   bool is_root() const { return uid == 0; }
   bool userns_available = true;  // creating a user namespace is possible here
   bool cgroupns_available = true;
+  bool selinux_enabled = false;  // selinuxfs mounted: --exec-label/--file-label can apply
 };
 
 // The decisions validation takes, derived from Spec + HostFacts.
@@ -113,6 +148,7 @@ struct Plan {
   uid_t sandbox_uid = 0;        // uid inside
   gid_t sandbox_gid = 0;        // gid inside
   bool cgroupns = false;
+  bool write_maps = false;      // we write our own maps (not with --userns-block-fd)
 };
 
 // Checks cross-option rules and resolves the implicit choices (a non-root caller always
