@@ -5,19 +5,23 @@
 namespace sb::parse {
 
 std::optional<uint64_t> unsigned_dec(std::string_view s, uint64_t max) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
+  if (s.empty()) return std::nullopt;
+  while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);  // leading zeros, as strtoul
+  if (s.size() > 20) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
     unsigned d = static_cast<unsigned>(c - '0');
-    if (v > (max - d) / 10) return std::nullopt;
+    if (d > max || v > (max - d) / 10) return std::nullopt;
     v = v * 10 + d;
   }
   return v;
 }
 
 std::optional<unsigned> octal_mode(std::string_view s) {
-  if (s.empty() || s.size() > 5) return std::nullopt;
+  if (s.empty()) return std::nullopt;
+  while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);  // "000755" is 0755
+  if (s.size() > 4) return std::nullopt;
   unsigned v = 0;
   for (char c : s) {
     if (c < '0' || c > '7') return std::nullopt;

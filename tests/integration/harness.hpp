@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -60,6 +61,10 @@ struct RunOpts {
   // File descriptors opened on /dev/null WITHOUT O_CLOEXEC in the child before exec, as a
   // caller leaking descriptors would. Every other descriptor above 2 is closed.
   std::vector<int> leak_fds;
+  // Runs in the forked child just before privileges are dropped and the binary is executed
+  // (e.g. to set up a private mount namespace holding extra mounts as the caller's world).
+  // Returning false makes the child exit 127 with a message.
+  std::function<bool()> in_child;
 };
 
 struct RunResult {
@@ -92,8 +97,7 @@ class Proc {
   const std::string& err_so_far() const { return err_; }
 
  private:
-  bool pump(std::chrono::steady_clock::time_point deadline,
-            const std::function<bool()>& done);
+  bool pump(std::chrono::steady_clock::time_point deadline, const std::function<bool()>& done);
   void reap_now(bool block);
   pid_t pid_;
   int fds_[2];
@@ -166,6 +170,8 @@ std::string trim(const std::string& s);
 std::set<std::string> line_set(const std::string& s);
 bool contains(const std::string& hay, const std::string& needle);
 std::string first_line(const std::string& s);
+// "key=value" lines of a command's output -> map (lines without '=' are ignored).
+std::map<std::string, std::string> key_values(const std::string& out);
 
 // A temporary host directory, removed (recursively) on destruction. Mode 0777 by default so
 // that the unprivileged uid can write into it.
@@ -214,13 +220,13 @@ std::string mode_name(const ::testing::TestParamInfo<bool>& info);
 // Unprivileged-only convenience.
 RunOpts unpriv();
 
-#define IT_REQUIRE_ROOT()                                                                  \
-  do {                                                                                    \
-    if (!::it::is_root()) GTEST_SKIP() << "needs the tests to run as root (uid 0)";       \
+#define IT_REQUIRE_ROOT()                                                           \
+  do {                                                                              \
+    if (!::it::is_root()) GTEST_SKIP() << "needs the tests to run as root (uid 0)"; \
   } while (0)
 
-#define IT_REQUIRE_FILE(path)                                                             \
-  do {                                                                                    \
+#define IT_REQUIRE_FILE(path)                                                            \
+  do {                                                                                   \
     if (!::it::exists(path)) GTEST_SKIP() << (path) << " is not installed on this host"; \
   } while (0)
 
