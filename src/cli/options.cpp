@@ -247,7 +247,7 @@ const std::vector<OptionDef> kTable = {
        p.next_perms = *m;
      })},
     {"--size", {{"BYTES", ArgKind::Bytes}}, Section::Filesystem,
-     "Size limit of the next --tmpfs, in bytes (K, M, G suffixes allowed)", H({
+     "Size limit of the next --tmpfs, in bytes (K, M, G, T suffixes allowed)", H({
        if (p.next_size) throw Error("--size given twice for the same operation");
        auto n = parse::byte_size(a[0]);
        if (!n) throw Error("--size: '" + a[0] + "' is not a positive size in bytes");
@@ -255,8 +255,8 @@ const std::vector<OptionDef> kTable = {
      })},
 
     // ---- Process ----
-    {"--chdir", {{"DIR", ArgKind::Path}}, Section::Process,
-     "Working directory inside (default: the current one if it exists inside, else /)", H({
+    {"--chdir", {{"DIR", ArgKind::Dir}}, Section::Process,
+     "Working directory inside (default: the current one if it exists inside, else $HOME, else /)", H({
        if (p.spec.chdir)
          log::warning("Only the last --chdir option will take effect (" + a[0] + ")");
        p.spec.chdir = a[0];

@@ -406,6 +406,7 @@ class Builder {
     UniqueFd mp = ensure_mountpoint(o.dest, true);
     std::vector<std::pair<std::string, std::string>> opts{{"mode", mode_str(o.perms.value_or(0755))}};
     if (o.size) opts.emplace_back("size", std::to_string(*o.size));
+    if (spec_.file_label) opts.emplace_back("context", *spec_.file_label);  // SELinux
     mount_fs("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(),
              "Can't mount tmpfs on " + o.dest);
   }
@@ -437,7 +438,9 @@ class Builder {
 
   void op(const DevOp& o) {
     UniqueFd mp = ensure_mountpoint(o.dest, true);
-    mount_fs("tmpfs", {{"mode", "0755"}}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(),
+    std::vector<std::pair<std::string, std::string>> devopts{{"mode", "0755"}};
+    if (spec_.file_label) devopts.emplace_back("context", *spec_.file_label);  // SELinux
+    mount_fs("tmpfs", devopts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(),
              "Can't mount tmpfs on " + o.dest);
     UniqueFd dev = open_new(o.dest, O_PATH | O_DIRECTORY);
     if (!dev) throw_errno("Can't open " + o.dest);

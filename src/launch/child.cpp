@@ -1,5 +1,6 @@
 // Setup stages inside the new namespaces, in the order security needs (see child_main).
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -172,6 +173,11 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (!f || ::write(f.get(), "1", 1) != 1)
         throw_errno("--disable-userns: can't set user.max_user_namespaces");
     }
+
+    // Security: a fresh anonymous session keyring, so the command cannot read or link the
+    // keys in the caller's session keyring (bwrap leaves it shared).
+    if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
+      throw_errno("Can't create a new session keyring");
 
     // 3. Namespaces that need capabilities over themselves, while we hold them.
     if (spec.hostname && ::sethostname(spec.hostname->data(), spec.hostname->size()) < 0)
