@@ -87,17 +87,17 @@ _sandbox()
     fi
     _sandbox_words
 
-    local opts='--help --version --args --level-prefix --unshare-user --unshare-user-try
-        --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup
-        --unshare-cgroup-try --unshare-all --share-net --uid --gid --userns --userns2
-        --pidns --userns-block-fd --disable-userns --assert-userns-disabled --hostname
-        --bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --remount-ro
-        --proc --dev --tmpfs --mqueue --dir --symlink --chmod --file --bind-data
-        --ro-bind-data --bind-fd --ro-bind-fd --overlay-src --overlay --tmp-overlay
-        --ro-overlay --perms --size --chdir --setenv --unsetenv --clearenv --argv0
-        --new-session --die-with-parent --as-pid-1 --lock-file --sync-fd --block-fd
-        --info-fd --json-status-fd --seccomp --add-seccomp-fd --exec-label --file-label
-        --cap-add --cap-drop'
+    local opts='--help --version --args --profile --list-profiles --print-args --level-prefix
+        --unshare-user --unshare-user-try --unshare-ipc --unshare-pid --unshare-net
+        --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all --share-net --net
+        --publish --subnet --uid --gid --userns --userns2 --pidns --userns-block-fd
+        --disable-userns --assert-userns-disabled --hostname --bind --bind-try --dev-bind
+        --dev-bind-try --ro-bind --ro-bind-try --remount-ro --proc --dev --tmpfs --mqueue
+        --dir --symlink --chmod --file --bind-data --ro-bind-data --bind-fd --ro-bind-fd
+        --overlay-src --overlay --tmp-overlay --ro-overlay --perms --size --chdir --setenv
+        --unsetenv --clearenv --argv0 --new-session --die-with-parent --as-pid-1 --lock-file
+        --sync-fd --block-fd --info-fd --json-status-fd --seccomp --add-seccomp-fd
+        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log'
     local caps='ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
         CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE
         CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER
@@ -116,17 +116,18 @@ _sandbox()
             return
         fi
         case $w in
-            --help|--version|--level-prefix|--unshare-user|--unshare-user-try \
-            |--unshare-ipc|--unshare-pid|--unshare-net|--unshare-uts|--unshare-cgroup \
-            |--unshare-cgroup-try|--unshare-all|--share-net|--disable-userns \
-            |--assert-userns-disabled|--clearenv|--new-session|--die-with-parent \
-            |--as-pid-1)
+            --help|--version|--list-profiles|--print-args|--level-prefix|--unshare-user \
+            |--unshare-user-try|--unshare-ipc|--unshare-pid|--unshare-net|--unshare-uts \
+            |--unshare-cgroup|--unshare-cgroup-try|--unshare-all|--share-net \
+            |--disable-userns|--assert-userns-disabled|--clearenv|--new-session \
+            |--die-with-parent|--as-pid-1|--seccomp-log)
                 n=0 ;;
-            --args|--uid|--gid|--userns|--userns2|--pidns|--userns-block-fd|--hostname \
-            |--remount-ro|--proc|--dev|--tmpfs|--mqueue|--dir|--overlay-src|--tmp-overlay \
-            |--ro-overlay|--perms|--size|--chdir|--unsetenv|--argv0|--lock-file|--sync-fd \
-            |--block-fd|--info-fd|--json-status-fd|--seccomp|--add-seccomp-fd|--exec-label \
-            |--file-label|--cap-add|--cap-drop)
+            --args|--profile|--net|--publish|--subnet|--uid|--gid|--userns|--userns2 \
+            |--pidns|--userns-block-fd|--hostname|--remount-ro|--proc|--dev|--tmpfs \
+            |--mqueue|--dir|--overlay-src|--tmp-overlay|--ro-overlay|--perms|--size \
+            |--chdir|--unsetenv|--argv0|--lock-file|--sync-fd|--block-fd|--info-fd \
+            |--json-status-fd|--seccomp|--add-seccomp-fd|--exec-label|--file-label \
+            |--cap-add|--cap-drop|--seccomp-profile)
                 n=1 ;;
             --bind|--bind-try|--dev-bind|--dev-bind-try|--ro-bind|--ro-bind-try|--symlink \
             |--chmod|--file|--bind-data|--ro-bind-data|--bind-fd|--ro-bind-fd|--setenv)
@@ -147,12 +148,15 @@ _sandbox()
                 |--ro-bind-try:2|--remount-ro:1|--proc:1|--dev:1|--tmpfs:1|--mqueue:1 \
                 |--dir:1|--symlink:2|--chmod:2|--file:2|--bind-data:2|--ro-bind-data:2 \
                 |--bind-fd:2|--ro-bind-fd:2|--overlay-src:1|--overlay:1|--overlay:2 \
-                |--overlay:3|--tmp-overlay:1|--ro-overlay:1|--lock-file:1)
+                |--overlay:3|--tmp-overlay:1|--ro-overlay:1|--lock-file:1 \
+                |--seccomp-profile:1)
                     kind=file ;;
                 --chdir:1)
                     kind=dir ;;
                 --cap-add:1|--cap-drop:1)
                     kind=cap ;;
+                --profile:1)
+                    kind=profile ;;
                 *)
                     kind=none ;;
             esac
@@ -168,6 +172,13 @@ _sandbox()
                     mapfile -t COMPREPLY < <(compgen -W "$caps" -- "${cur^^}") ;;
                 command)
                     _sandbox_command "$cword" ;;
+                profile)
+                    local IFS=$'\n' profiles
+                    profiles=$(sandbox --list-profiles 2>/dev/null)
+                    mapfile -t COMPREPLY < <(compgen -W "$profiles" -- "$cur")
+                    if [[ $cur == */* ]]; then
+                        _sandbox_filedir
+                    fi ;;
                 *)
                     COMPREPLY=() ;;
             esac

@@ -20,33 +20,38 @@ function __sandbox_state
         end
         set -l kinds
         switch $t
-            case '--help' '--version' '--level-prefix' '--unshare-user' \
-                '--unshare-user-try' '--unshare-ipc' '--unshare-pid' '--unshare-net' \
-                '--unshare-uts' '--unshare-cgroup' '--unshare-cgroup-try' '--unshare-all' \
-                '--share-net' '--disable-userns' '--assert-userns-disabled' '--clearenv' \
-                '--new-session' '--die-with-parent' '--as-pid-1'
+            case '--help' '--version' '--list-profiles' '--print-args' '--level-prefix' \
+                '--unshare-user' '--unshare-user-try' '--unshare-ipc' '--unshare-pid' \
+                '--unshare-net' '--unshare-uts' '--unshare-cgroup' '--unshare-cgroup-try' \
+                '--unshare-all' '--share-net' '--disable-userns' \
+                '--assert-userns-disabled' '--clearenv' '--new-session' \
+                '--die-with-parent' '--as-pid-1' '--seccomp-log'
             case '--cap-add' '--cap-drop'
                 set kinds cap
             case '--chdir'
                 set kinds dir
             case '--remount-ro' '--proc' '--dev' '--tmpfs' '--mqueue' '--dir' \
-                '--overlay-src' '--tmp-overlay' '--ro-overlay' '--lock-file'
+                '--overlay-src' '--tmp-overlay' '--ro-overlay' '--lock-file' \
+                '--seccomp-profile'
                 set kinds file
             case '--bind' '--bind-try' '--dev-bind' '--dev-bind-try' '--ro-bind' \
                 '--ro-bind-try'
                 set kinds file file
             case '--overlay'
                 set kinds file file file
-            case '--args' '--uid' '--gid' '--userns' '--userns2' '--pidns' \
-                '--userns-block-fd' '--hostname' '--perms' '--size' '--unsetenv' '--argv0' \
-                '--sync-fd' '--block-fd' '--info-fd' '--json-status-fd' '--seccomp' \
-                '--add-seccomp-fd' '--exec-label' '--file-label'
+            case '--args' '--net' '--publish' '--subnet' '--uid' '--gid' '--userns' \
+                '--userns2' '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' \
+                '--unsetenv' '--argv0' '--sync-fd' '--block-fd' '--info-fd' \
+                '--json-status-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' \
+                '--file-label'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
                 set kinds none file
             case '--setenv'
                 set kinds none none
+            case '--profile'
+                set kinds profile
             case '-*'
                 # not an option of sandbox: it will refuse it
             case '*'
@@ -98,6 +103,9 @@ complete -c sandbox -f
 complete -c sandbox -n '__sandbox_expect start' -l help -d 'Print this help and exit'
 complete -c sandbox -n '__sandbox_expect start' -l version -d 'Print the version and exit'
 complete -c sandbox -n '__sandbox_expect start' -l args -d 'Parse NUL-separated arguments from FD at this point (repeatable, nestable)'
+complete -c sandbox -n '__sandbox_expect start' -l profile -d 'Apply the options of profile NAME (or a file PATH) at this point; later options refine it'
+complete -c sandbox -n '__sandbox_expect start' -l list-profiles -d 'List the names of the installed profiles and exit'
+complete -c sandbox -n '__sandbox_expect start' -l print-args -d 'Print the fully expanded argument list (profiles and --args resolved) and exit'
 complete -c sandbox -n '__sandbox_expect start' -l level-prefix -d 'Prefix each diagnostic with a syslog level such as <3>'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-user -d 'Create a new user namespace (always done for a non-root caller)'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-user-try -d 'Create a new user namespace if possible, else continue without'
@@ -109,6 +117,9 @@ complete -c sandbox -n '__sandbox_expect start' -l unshare-cgroup -d 'Create a n
 complete -c sandbox -n '__sandbox_expect start' -l unshare-cgroup-try -d 'Create a new cgroup namespace if the kernel supports it'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-all -d 'Unshare every namespace: user (try), ipc, pid, net, uts, cgroup (try)'
 complete -c sandbox -n '__sandbox_expect start' -l share-net -d 'Keep the host network namespace (after --unshare-all)'
+complete -c sandbox -n '__sandbox_expect start' -l net -d 'Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside; the gateway 10.0.2.2 reaches the host\'s loopback), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)'
+complete -c sandbox -n '__sandbox_expect start' -l publish -d 'Forward a host port into the sandbox: SPEC is [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp], HOSTADDR 127.0.0.1 unless given (repeatable; --net pasta, slirp4netns, user or veth)'
+complete -c sandbox -n '__sandbox_expect start' -l subnet -d 'IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)'
 complete -c sandbox -n '__sandbox_expect start' -l uid -d 'User id inside the sandbox (default: the caller\'s)'
 complete -c sandbox -n '__sandbox_expect start' -l gid -d 'Group id inside the sandbox (default: the caller\'s)'
 complete -c sandbox -n '__sandbox_expect start' -l userns -d 'Use the existing user namespace FD instead of creating one'
@@ -162,7 +173,10 @@ complete -c sandbox -n '__sandbox_expect start' -l exec-label -d 'SELinux contex
 complete -c sandbox -n '__sandbox_expect start' -l file-label -d 'SELinux context for files the sandbox creates (an error on hosts without SELinux)'
 complete -c sandbox -n '__sandbox_expect start' -l cap-add -d 'Keep capability CAP (name or ALL) in the sandbox'
 complete -c sandbox -n '__sandbox_expect start' -l cap-drop -d 'Drop capability CAP (name or ALL) in the sandbox'
+complete -c sandbox -n '__sandbox_expect start' -l seccomp-profile -d 'Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing \'/\' (once)'
+complete -c sandbox -n '__sandbox_expect start' -l seccomp-log -d 'Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles'
 complete -c sandbox -n '__sandbox_expect file' -F
 complete -c sandbox -n '__sandbox_expect dir' -x -a '(__fish_complete_directories (commandline -ct))'
 complete -c sandbox -n '__sandbox_expect cap' -x -a 'ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER CAP_SYS_MODULE CAP_SYS_RAWIO CAP_SYS_CHROOT CAP_SYS_PTRACE CAP_SYS_PACCT CAP_SYS_ADMIN CAP_SYS_BOOT CAP_SYS_NICE CAP_SYS_RESOURCE CAP_SYS_TIME CAP_SYS_TTY_CONFIG CAP_MKNOD CAP_LEASE CAP_AUDIT_WRITE CAP_AUDIT_CONTROL CAP_SETFCAP CAP_MAC_OVERRIDE CAP_MAC_ADMIN CAP_SYSLOG CAP_WAKE_ALARM CAP_BLOCK_SUSPEND CAP_AUDIT_READ CAP_PERFMON CAP_BPF CAP_CHECKPOINT_RESTORE'
+complete -c sandbox -n '__sandbox_expect profile' -F -a '(sandbox --list-profiles 2>/dev/null)'
 complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'

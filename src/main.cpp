@@ -4,13 +4,17 @@
 #include <vector>
 
 #include "cli/options.hpp"
+#include "cli/profile.hpp"
 #include "host/probe.hpp"
 #include "launch/launch.hpp"
+#include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
 int main(int argc, char** argv) {
   sb::log::set_program_name(argc > 0 ? argv[0] : "sandbox");
+  if (argc > 1 && std::string(argv[1]) == "seccomp-compile")
+    return sb::security::seccomp_compile_main(std::vector<std::string>(argv + 2, argv + argc));
   try {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     sb::Spec spec = sb::cli::parse(args);
@@ -20,6 +24,20 @@ int main(int argc, char** argv) {
     }
     if (spec.show_version) {
       std::printf("%s %s\n", sb::log::program_name().c_str(), SANDBOX_VERSION);
+      return 0;
+    }
+    if (spec.list_profiles) {
+      for (const auto& n : sb::cli::list_profiles()) std::printf("%s\n", n.c_str());
+      return 0;
+    }
+    if (spec.print_args) {
+      // A plain command line (profiles and --args expanded) that bwrap also understands,
+      // but for sandbox-only options.
+      std::string line = sb::log::program_name();
+      for (const auto& a : spec.expanded_args) line += " " + sb::cli::shell_quote(a);
+      if (!spec.command.empty()) line += " --";
+      for (const auto& a : spec.command) line += " " + sb::cli::shell_quote(a);
+      std::printf("%s\n", line.c_str());
       return 0;
     }
     if (spec.command.empty()) {

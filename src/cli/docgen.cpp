@@ -39,7 +39,10 @@ const char* kGeneratedNote =
     "Regenerate with: cmake --build build --target update-docs";
 
 // The shell-completion class of an argument.
-enum class Complete { None, Files, Dirs, Caps, Command };
+enum class Complete { None, Files, Dirs, Caps, Command, Profiles };
+
+// Names that only the installed program knows are listed by asking it.
+constexpr const char* kListProfiles = "sandbox --list-profiles 2>/dev/null";
 
 Complete completion_of(ArgKind k) {
   switch (k) {
@@ -49,6 +52,7 @@ Complete completion_of(ArgKind k) {
     case ArgKind::Dir: return Complete::Dirs;
     case ArgKind::Cap: return Complete::Caps;
     case ArgKind::Command: return Complete::Command;
+    case ArgKind::Profile: return Complete::Profiles;
     case ArgKind::Octal:
     case ArgKind::Bytes:
     case ArgKind::Number:
@@ -65,6 +69,7 @@ const char* completion_word(Complete c) {
     case Complete::Dirs: return "dir";
     case Complete::Caps: return "cap";
     case Complete::Command: return "command";
+    case Complete::Profiles: return "profile";
   }
   return "none";
 }
@@ -293,7 +298,10 @@ std::string readme_options() {
     s += "| Option | Description |\n|---|---|\n";
     for (const auto& o : option_table()) {
       if (o.section != sec) continue;
-      s += "| `" + synopsis(o) + "` | " + md_help(o) + " |\n";
+      std::string syn = synopsis(o);  // a '|' inside a code span still ends a table cell
+      for (size_t pos = 0; (pos = syn.find('|', pos)) != std::string::npos; pos += 2)
+        syn.replace(pos, 1, "\\|");
+      s += "| `" + syn + "` | " + md_help(o) + " |\n";
     }
   }
   return s;
@@ -468,6 +476,13 @@ _sandbox()
                     mapfile -t COMPREPLY < <(compgen -W "$caps" -- "${cur^^}") ;;
                 command)
                     _sandbox_command "$cword" ;;
+                profile)
+                    local IFS=$'\n' profiles
+                    profiles=$(@LIST_PROFILES@)
+                    mapfile -t COMPREPLY < <(compgen -W "$profiles" -- "$cur")
+                    if [[ $cur == */* ]]; then
+                        _sandbox_filedir
+                    fi ;;
                 *)
                     COMPREPLY=() ;;
             esac
@@ -488,7 +503,10 @@ _sandbox()
 
 # ex: filetype=sh
 )";
-  return out.str();
+  std::string text = out.str();
+  for (size_t pos; (pos = text.find("@LIST_PROFILES@")) != std::string::npos;)
+    text.replace(pos, 15, kListProfiles);
+  return text;
 }
 
 // ---- zsh -----------------------------------------------------------------------------
@@ -512,6 +530,8 @@ std::string zsh_action(Complete c) {
     case Complete::Dirs: return "_files -/";
     case Complete::Caps: return "(" + join(capability_names(), " ") + ")";
     case Complete::Command: return "_command_names -e";
+    case Complete::Profiles:
+      return std::string("{compadd -- ${(f)\"$(") + kListProfiles + ")\"}; _files}";
   }
   return " ";
 }
@@ -662,6 +682,8 @@ complete -c sandbox -f
     out << "complete -c sandbox -n '__sandbox_expect cap' -x -a '"
         << join(capability_names(), " ") << "'\n";
   }
+  out << "complete -c sandbox -n '__sandbox_expect profile' -F -a '(" << kListProfiles
+      << ")'\n";
   out << "complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'\n";
   return out.str();
 }

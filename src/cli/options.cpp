@@ -8,6 +8,9 @@
 
 #include <climits>
 
+#include "security/seccomp.hpp"
+#include "cli/profile.hpp"
+#include "net/net.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
@@ -97,6 +100,17 @@ const std::vector<OptionDef> kTable = {
     {"--args", {{"FD", ArgKind::Number}}, Section::General,
      "Parse NUL-separated arguments from FD at this point (repeatable, nestable)",
      H(p.read_args_fd(consume_fd(p, "--args", a[0])))},
+    {"--profile", {{"NAME", ArgKind::Profile}}, Section::General,
+     "Apply the options of profile NAME (or a file PATH) at this point; later options refine it",
+     H({
+       p.splice = load_profile(find_profile(a[0]), profile_vars(p.cwd));
+       p.spliced = true;
+     })},
+    {"--list-profiles", {}, Section::General, "List the names of the installed profiles and exit",
+     H(p.spec.list_profiles = true)},
+    {"--print-args", {}, Section::General,
+     "Print the fully expanded argument list (profiles and --args resolved) and exit",
+     H(p.spec.print_args = true)},
     {"--level-prefix", {}, Section::General,
      "Prefix each diagnostic with a syslog level such as <3>",
      H(p.spec.level_prefix = true; log::set_level_prefix(true))},
@@ -129,6 +143,18 @@ const std::vector<OptionDef> kTable = {
            p.spec.unshare_uts = p.spec.unshare_cgroup_try = true)},
     {"--share-net", {}, Section::Namespaces, "Keep the host network namespace (after --unshare-all)",
      H(p.spec.unshare_net = false)},
+    {"--net", {{"MODE", ArgKind::Name}}, Section::Namespaces,
+     "Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside; the gateway 10.0.2.2 reaches the host's loopback), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)",
+     H({
+       p.spec.net = net::parse_mode(a[0]);
+       p.spec.unshare_net = p.spec.net != NetMode::Host;
+     })},
+    {"--publish", {{"SPEC", ArgKind::Text}}, Section::Namespaces,
+     "Forward a host port into the sandbox: SPEC is [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp], HOSTADDR 127.0.0.1 unless given (repeatable; --net pasta, slirp4netns, user or veth)",
+     H(p.spec.publish.push_back(net::parse_publish(a[0])))},
+    {"--subnet", {{"CIDR", ArgKind::Text}}, Section::Namespaces,
+     "IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)",
+     H(p.spec.subnet = net::parse_subnet(a[0]))},
     {"--uid", {{"UID", ArgKind::Number}}, Section::Namespaces,
      "User id inside the sandbox (default: the caller's)",
      H(p.spec.uid = parse_id("--uid", a[0]))},
@@ -326,6 +352,12 @@ const std::vector<OptionDef> kTable = {
     {"--cap-drop", {{"CAP", ArgKind::Cap}}, Section::Process,
      "Drop capability CAP (name or ALL) in the sandbox",
      H(p.spec.caps.push_back({false, parse_cap("--cap-drop", a[0])}))},
+    {"--seccomp-profile", {{"NAME|PATH", ArgKind::File}}, Section::Process,
+     "Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing '/' (once)",
+     H(security::add_seccomp_profile(p.spec, a[0]))},
+    {"--seccomp-log", {}, Section::Process,
+     "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
+     H(p.spec.seccomp_log = true)},
 };
 #undef H
 
@@ -426,7 +458,8 @@ Spec parse(const std::vector<std::string>& argv) {
                   ")");
     std::vector<std::string> vals(args.begin() + static_cast<long>(i) + 1,
                                   args.begin() + static_cast<long>(i + 1 + o->args.size()));
-    bool modifier = o->name == "--perms" || o->name == "--size" || o->name == "--args";
+    bool modifier = o->name == "--perms" || o->name == "--size" || o->name == "--args" ||
+                    o->name == "--profile" || o->name == "--print-args";
     if (!modifier) {
       if (p.next_perms && !takes_perms(o->name))
         throw Error("--perms must be followed by --dir, --tmpfs, --file, --bind-data or "
@@ -435,14 +468,19 @@ Spec parse(const std::vector<std::string>& argv) {
         throw Error("--size must be followed by --tmpfs, not " + arg);
     }
     if (!p.overlay_sources.empty() && o->name != "--overlay-src" && o->name != "--overlay" &&
-        o->name != "--tmp-overlay" && o->name != "--ro-overlay" && o->name != "--args")
+        o->name != "--tmp-overlay" && o->name != "--ro-overlay" && o->name != "--args" &&
+        o->name != "--profile")
       throw Error("--overlay-src must be followed by --overlay-src, --overlay, --tmp-overlay or "
                   "--ro-overlay, not " + arg);
-    if (o->name == "--args" && depth[i] >= Parser::kMaxArgsDepth)
-      throw Error("--args nested more than " + std::to_string(Parser::kMaxArgsDepth) +
-                  " levels deep");
+    if ((o->name == "--args" || o->name == "--profile") && depth[i] >= Parser::kMaxArgsDepth)
+      throw Error(std::string(o->name) + " nested more than " +
+                  std::to_string(Parser::kMaxArgsDepth) + " levels deep");
     o->handler(p, vals);
-    if (p.spec.show_help || p.spec.show_version) return std::move(p.spec);
+    if (p.spec.show_help || p.spec.show_version || p.spec.list_profiles) return std::move(p.spec);
+    if (o->name != "--args" && o->name != "--profile" && o->name != "--print-args") {
+      p.spec.expanded_args.push_back(arg);
+      p.spec.expanded_args.insert(p.spec.expanded_args.end(), vals.begin(), vals.end());
+    }
     size_t next = i + 1 + o->args.size();
     if (p.spliced) {
       p.spliced = false;
@@ -459,6 +497,8 @@ Spec parse(const std::vector<std::string>& argv) {
   if (!p.overlay_sources.empty())
     throw Error("--overlay-src must be followed by --overlay, --tmp-overlay or --ro-overlay");
   p.spec.command.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());
+  // Profiles compile now, in the supervisor, so a bad one fails before anything runs.
+  security::compile_spec_seccomp(p.spec);
   return std::move(p.spec);
 }
 

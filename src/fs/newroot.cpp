@@ -525,6 +525,17 @@ class Builder {
   }
 
   void op(const DataOp& o) {
+    if (o.best_effort) {  // --net's resolv.conf: only where the new root has the directory
+      if (!open_new(parent_of(o.dest), O_PATH | O_DIRECTORY)) return;
+      DataOp strict = o;
+      strict.best_effort = false;
+      try {
+        op(strict);
+      } catch (const Error& e) {
+        log::warning(std::string(e.what()) + " (DNS in the sandbox may not work)");
+      }
+      return;
+    }
     std::string opt = o.kind == DataOp::Kind::File       ? "--file"
                       : o.kind == DataOp::Kind::BindData ? "--bind-data"
                                                          : "--ro-bind-data";

@@ -46,7 +46,7 @@ void send_message(int fd, MsgType type, const std::string& text, const std::vect
   } while (sent < fds.size());
 }
 
-std::optional<Message> recv_message(int fd) {
+std::optional<Message> recv_message(int fd, bool nonblocking) {
   char buf[kMaxText + 2];
   iovec iov{buf, sizeof buf};
   msghdr msg{};
@@ -57,10 +57,10 @@ std::optional<Message> recv_message(int fd) {
   msg.msg_controllen = sizeof ctrl;
   ssize_t n;
   do {
-    n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (nonblocking ? MSG_DONTWAIT : 0));
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == ECONNRESET) return std::nullopt;
+    if (errno == ECONNRESET || (nonblocking && errno == EAGAIN)) return std::nullopt;
     throw_errno("Can't read the setup channel");
   }
   if (n == 0) return std::nullopt;

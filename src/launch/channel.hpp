@@ -14,7 +14,8 @@ namespace sb::launch {
 // Error: setup failed, text says why. LockFds: descriptors for the supervisor to hold.
 // EarlyInfo: the namespaces exist (--userns-block-fd: the caller may write maps now).
 // Ready: setup is done and the command is about to run.
-enum class MsgType : char { Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R' };
+// NetReady (parent to child): the network helper or veth is configured (--net).
+enum class MsgType : char { Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N' };
 
 struct Message {
   MsgType type;
@@ -28,7 +29,7 @@ std::pair<UniqueFd, UniqueFd> make_channel();
 // Best effort: a child that cannot report has nothing better to do than exit 1.
 void send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds = {});
 
-// Blocks for one message; std::nullopt on EOF.
-std::optional<Message> recv_message(int fd);
+// Blocks for one message; std::nullopt on EOF (or, with `nonblocking`, when none is queued).
+std::optional<Message> recv_message(int fd, bool nonblocking = false);
 
 }  // namespace sb::launch

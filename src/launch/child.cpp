@@ -16,6 +16,7 @@
 #include "fs/newroot.hpp"
 #include "launch/channel.hpp"
 #include "launch/launch.hpp"
+#include "net/net.hpp"
 #include "ns/net.hpp"
 #include "ns/userns.hpp"
 #include "security/bpf.hpp"
@@ -32,6 +33,19 @@ std::vector<std::string> current_env() {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
   return env;
+}
+
+// "name=inode ..." for the namespaces of the calling process, read through the caller's
+// /proc (the sandbox may have none), for --info-fd and --json-status-fd.
+std::string namespace_ids(int host_proc) {
+  std::string out;
+  for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "uts"}) {
+    struct stat st;
+    std::string path = std::string("self/ns/") + ns;
+    if (host_proc >= 0 && ::fstatat(host_proc, path.c_str(), &st, 0) == 0)
+      out += std::string(out.empty() ? "" : " ") + ns + "=" + std::to_string(st.st_ino);
+  }
+  return out;
 }
 
 // Waits until `fd` has data or EOF (--block-fd, --userns-block-fd).
@@ -71,15 +85,29 @@ void assert_userns_disabled() {
     throw_errno("--assert-userns-disabled: unexpected failure");
 }
 
+// Waits for MsgType::NetReady from the supervisor (which gives up on the helper after 10 s
+// and kills us; this timeout is only a backstop).
+void wait_for_network(int channel, const Plan& plan) {
+  const char* what = plan.net == NetMode::Pasta         ? "pasta"
+                     : plan.net == NetMode::Slirp4netns ? "slirp4netns"
+                                                        : "the veth network";
+  pollfd p{channel, POLLIN, 0};
+  int r;
+  while ((r = ::poll(&p, 1, 30000)) < 0)
+    if (errno != EINTR) throw_errno("poll");
+  if (r == 0)
+    throw Error(std::string("Timed out after 30 s waiting for ") + what + " to set up the network");
+  auto m = recv_message(channel);
+  if (!m) throw Error(std::string("The supervisor went away while ") + what + " was starting");
+  if (m->type != MsgType::NetReady)
+    throw Error("Unexpected message from the supervisor while waiting for the network");
+}
+
 // The last stages of the process that becomes the command. Never returns.
 [[noreturn]] void exec_command(const Spec& spec, const Plan& plan, const HostFacts& host,
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
                                int proc_self) {
   try {
-    // Security: a new session has no controlling terminal, so the command cannot push
-    // input into the caller's terminal with TIOCSTI.
-    if (spec.new_session && ::setsid() < 0) throw_errno("setsid");
-
     std::vector<std::string> env = apply_env(current_env(), spec.env);
     std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) == 0; });
     env.push_back("PWD=" + cwd);
@@ -88,9 +116,13 @@ void assert_userns_disabled() {
     // capabilities) and before capabilities are settled for the command.
     if (spec.disable_userns) enter_nested_userns(proc_self, plan.sandbox_uid, plan.sandbox_gid);
 
+    // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
+    // while we set up; the command never runs before it is there.
+    if (net::needs_ready(plan)) wait_for_network(ctx.channel, plan);
+
     // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
     // caller can read the child's pid and then release it.
-    send_message(ctx.channel, MsgType::Ready, "");
+    send_message(ctx.channel, MsgType::Ready, namespace_ids(ctx.host_proc));
     if (spec.block_fd) wait_readable(*spec.block_fd, "--block-fd");
 
     if (spec.assert_userns_disabled) assert_userns_disabled();
@@ -123,12 +155,13 @@ void assert_userns_disabled() {
     for (auto& kv : env) envp.push_back(kv.data());
     envp.push_back(nullptr);
 
-    // Seccomp last: every earlier step may use syscalls the filters deny.
-    for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
-
     sigset_t all;
     sigfillset(&all);
     ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    // Seccomp last: every earlier step (the unblock above too: a profile may deny
+    // rt_sigprocmask) may use syscalls the filters deny. The programs are loaded exactly
+    // as compiled, in command-line order.
+    for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
     environ = envp.data();  // execvp searches the sandbox's PATH, not the caller's
     ::execvp(spec.command[0].c_str(), argv.data());
     throw_errno("Can't execute " + spec.command[0]);
@@ -143,6 +176,23 @@ void assert_userns_disabled() {
 void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                 const ChildContext& ctx) {
   try {
+    // Security: a new session has no controlling terminal, so no process of the sandbox
+    // (the command, and the init it could ptrace) can push input into the caller's
+    // terminal with TIOCSTI. Done before any fork so that init is in it too.
+    if (spec.new_session && ::setsid() < 0) throw_errno("setsid");
+
+    // 0. --pidns with --unshare-pid: the kernel creates a PID namespace only from a process
+    //    living in the namespace it nests under, so this child (born in the joined one)
+    //    unshares, stays behind as a relay, and its child carries on as pid 1.
+    if (ctx.unshare_pid_late) {
+      if (spec.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_PDEATHSIG)");
+      if (::unshare(CLONE_NEWPID) < 0) throw_errno("--pidns: can't create a nested PID namespace");
+      pid_t pid = ::fork();
+      if (pid < 0) throw_errno("fork");
+      if (pid > 0) init_main(pid, spec.new_session, spec.sync_fd.value_or(-1));
+    }
+
     // 1. Die with the supervisor if asked, and close the race where it is already gone
     //    (its end of the channel is then closed).
     if (spec.die_with_parent) {
@@ -154,7 +204,7 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     // 2. Identity first: until the maps exist, every id inside is the overflow id and
     //    files we create would be owned by nobody.
     if (spec.userns_block_fd) {
-      send_message(ctx.channel, MsgType::EarlyInfo, "");
+      send_message(ctx.channel, MsgType::EarlyInfo, namespace_ids(ctx.host_proc));
       wait_readable(*spec.userns_block_fd, "--userns-block-fd");
     } else if (plan.write_maps) {
       ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
@@ -189,7 +239,11 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     std::string home;
     for (const auto& kv : apply_env(current_env(), spec.env))
       if (kv.rfind("HOME=", 0) == 0) home = kv.substr(5);
-    fs::RootResult root = fs::build_root(spec, ctx.host_tty, ctx.host_cwd, home);
+    // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder (an op appended
+    // after the caller's, so it lands on whatever /etc they built).
+    std::optional<Spec> with_dns;
+    if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
+    fs::RootResult root = fs::build_root(with_dns ? *with_dns : spec, ctx.host_tty, ctx.host_cwd, home);
     if (!root.lock_fds.empty()) {
       std::vector<int> fds;
       for (auto& f : root.lock_fds) fds.push_back(f.get());

@@ -18,6 +18,8 @@ struct ChildContext {
   std::string host_tty;    // the caller's terminal, for /dev/console
   std::string host_cwd;    // the caller's working directory
   pid_t supervisor = 0;
+  int host_proc = -1;      // the caller's /proc (O_PATH), usable after the pivot
+  bool unshare_pid_late = false;  // --pidns with --unshare-pid: unshare, then fork
   // Compiled seccomp programs, loaded in this order right before exec.
   std::vector<std::string> seccomp_programs;
 };

@@ -14,10 +14,14 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <map>
+#include <sstream>
 
 #include "launch/channel.hpp"
 #include "security/bpf.hpp"
+#include "security/seccomp.hpp"
 #include "launch/launch.hpp"
+#include "net/net.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -78,19 +82,26 @@ struct InfoField {
   std::string key;
   unsigned long long value;
 };
-std::vector<InfoField> info_fields(pid_t pid, const Spec& spec, const Plan& plan) {
+
+// child-pid, then the ids the child reported ("pid=4026531836 ...") of the namespaces the
+// sandbox created (the mount namespace always), as bwrap writes them.
+std::vector<InfoField> info_fields(pid_t pid, const std::string& reported, const Spec& spec,
+                                   const Plan& plan) {
   std::vector<InfoField> f{{"child-pid", static_cast<unsigned long long>(pid)}};
   const struct {
     const char* name;
     bool created;
   } ns[] = {{"cgroup", plan.cgroupns},   {"ipc", spec.unshare_ipc}, {"mnt", true},
             {"net", spec.unshare_net},   {"pid", spec.unshare_pid}, {"uts", spec.unshare_uts}};
-  for (const auto& n : ns) {
-    if (!n.created) continue;
-    struct stat st;
-    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + n.name;
-    if (::stat(path.c_str(), &st) == 0) f.push_back({std::string(n.name) + "-namespace", st.st_ino});
+  std::istringstream in(reported);
+  std::string item;
+  std::map<std::string, unsigned long long> ids;
+  while (in >> item) {
+    auto eq = item.find('=');
+    if (eq != std::string::npos) ids[item.substr(0, eq)] = std::stoull(item.substr(eq + 1));
   }
+  for (const auto& n : ns)
+    if (n.created && ids.count(n.name)) f.push_back({std::string(n.name) + "-namespace", ids[n.name]});
   return f;
 }
 
@@ -147,10 +158,9 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   auto [parent_end, child_end] = make_channel();
 
   ChildContext ctx;
-  // Compiled programs are read now, so a bad one fails before anything is created.
-  for (int fd : spec.seccomp_fds)
-    ctx.seccomp_programs.push_back(security::read_bpf_program(
-        fd, spec.seccomp_fd_option ? "--seccomp" : "--add-seccomp-fd"));
+  // Compiled programs are read now, so a bad one fails before anything is created; they
+  // stack in command-line order with the --seccomp-profile programs compiled while parsing.
+  ctx.seccomp_programs = security::seccomp_programs_in_order(spec);
 
   // Joined namespaces: entered by the supervisor itself, so that the child's new
   // namespaces are owned by (--userns) or nested in (--pidns) them.
@@ -174,6 +184,14 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   if (spec.unshare_uts) flags |= CLONE_NEWUTS;
   if (plan.cgroupns) flags |= CLONE_NEWCGROUP;
 
+  // The caller's /proc, for the child to read its namespace ids after the pivot.
+  UniqueFd host_proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ctx.host_proc = host_proc.get();
+  if (spec.pidns_fd && spec.unshare_pid) {
+    flags &= ~static_cast<unsigned long>(CLONE_NEWPID);  // the child unshares it (see child_main)
+    ctx.unshare_pid_late = true;
+  }
+
   Child child = clone_child(flags);
   if (child.pid < 0) throw Error(clone_error(errno, plan, host));
   if (child.pid == 0) {
@@ -182,6 +200,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     child_main(spec, plan, host, ctx);
   }
   child_end.reset();
+  host_proc.reset();
   // The child has its own copies; the supervisor keeps only what it writes to.
   if (spec.sync_fd) ::close(*spec.sync_fd);
   for (int fd : spec.consumed_fds)
@@ -193,14 +212,11 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   int status = 0;
   bool exited = false;
 
-  // The namespace ids are read now, while the child certainly exists; they are written
-  // once it reports that the command is about to run.
-  std::vector<InfoField> info;
-  if (spec.info_fd || spec.json_status_fd) info = info_fields(child.pid, spec, plan);
   bool info_written = false;
-  auto write_info = [&] {
+  auto write_info = [&](const std::string& reported) {
     if (info_written) return;
     info_written = true;
+    auto info = info_fields(child.pid, reported, spec, plan);
     if (spec.info_fd) {
       write_all(*spec.info_fd, format_info(info, false));
       ::close(*spec.info_fd);
@@ -208,20 +224,59 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     if (spec.json_status_fd) write_all(*spec.json_status_fd, format_info(info, true));
   };
 
-  auto read_channel = [&] {
-    auto m = recv_message(parent_end.get());
+  auto read_channel = [&](bool nonblocking = false) {
+    auto m = recv_message(parent_end.get(), nonblocking);
     if (!m) {
       channel_open = false;
       return;
     }
     if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
-    if (m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) write_info();
+    if (m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) write_info(m->text);
     for (auto& f : m->fds) held.push_back(std::move(f));
   };
 
+  // Networking from outside (--net pasta, slirp4netns, veth): started now that the child's
+  // namespaces exist; the child waits for NetReady right before it runs the command.
+  std::unique_ptr<net::Session> network;
+  bool net_pending = false;
+  try {
+    network = net::start(spec, plan, child.pid);
+    net_pending = network != nullptr;
+  } catch (const std::exception& e) {
+    setup_error = e.what();
+    forward(child, SIGKILL);
+  }
+  auto net_step = [&] {
+    if (!network) return;
+    std::string err;
+    auto st = network->step(err);
+    if (st == net::Session::State::Ready && net_pending) {
+      net_pending = false;
+      send_message(parent_end.get(), MsgType::NetReady, "");
+    } else if (st == net::Session::State::Failed && !err.empty()) {
+      if (!net_pending) {
+        log::warning(err);
+        return;
+      }
+      net_pending = false;
+      if (!setup_error) setup_error = err;
+      forward(child, SIGKILL);  // the command must not run without its network
+    }
+  };
+  net_step();
+
   while (!exited) {
-    pollfd fds[2] = {{sigfd.get(), POLLIN, 0}, {channel_open ? parent_end.get() : -1, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    std::vector<pollfd> fds = {{sigfd.get(), POLLIN, 0},
+                               {channel_open ? parent_end.get() : -1, POLLIN, 0}};
+    if (network)
+      for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
+    int timeout = -1;
+    if (net_pending) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          network->deadline - std::chrono::steady_clock::now());
+      timeout = static_cast<int>(std::max<long long>(left.count(), 0)) + 1;
+    }
+    if (::poll(fds.data(), fds.size(), timeout) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
     }
@@ -234,11 +289,14 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
         if (should_forward(si.ssi_code, spec.new_session)) forward(child, sig);
       }
     }
+    net_step();  // non-blocking: helper output, readiness, the keeper's exit (SIGCHLD)
     pid_t p = ::waitpid(child.pid, &status, WNOHANG);
     if (p == child.pid) exited = true;
   }
-  // Anything the child said before it died (its error, at the latest) is still queued.
-  while (channel_open) read_channel();
+  // Anything the child said before it died (its error, at the latest) is already queued;
+  // never block here: a process the command left behind may still hold the channel.
+  while (channel_open) read_channel(true);
+  network.reset();  // stops the helper / removes the veth and NAT rules, and waits for that
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
 
   if (setup_error) {

@@ -1,5 +1,6 @@
 #include "spec/spec.hpp"
 
+#include "net/net.hpp"
 #include "util/error.hpp"
 
 namespace sb {
@@ -101,6 +102,7 @@ Plan validate(const Spec& spec, const HostFacts& host) {
       throw Error("Destination path '" + dest + "' must be absolute");
   }
   if (spec.chdir && spec.chdir->empty()) throw Error("--chdir: empty path");
+  net::plan(spec, host, plan);  // --net, --publish, --subnet; finds the helper program
   return plan;
 }
 

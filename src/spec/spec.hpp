@@ -27,6 +27,9 @@ struct DataOp {
   int fd = -1;
   std::string dest;
   std::optional<unsigned> perms;  // default 0666 for --file, 0600 for the bind variants
+  // Internal (--net's /etc/resolv.conf): skipped when DEST's parent does not exist in the
+  // new root; a failure to mount it is a warning, not an error.
+  bool best_effort = false;
 };
 // --overlay, --tmp-overlay, --ro-overlay with the --overlay-src layers before them.
 struct OverlayOp {
@@ -78,6 +81,32 @@ struct CapEdit {
   int cap = -1;
 };
 
+// ---- A seccomp profile (--seccomp-profile), compiled when parsing ends (security/seccomp). --
+struct SeccompProfileSource {
+  std::string path;      // the profile file
+  size_t after_fds = 0;  // --seccomp/--add-seccomp-fd programs before it: programs stack in
+                         // command-line order
+  std::string bpf;       // the compiled program (struct sock_filter array)
+};
+
+// ---- Networking (--net, --publish, --subnet; src/net/). ----
+// Default: the host's network, or loopback only when a network namespace is requested.
+// User: pasta if installed, else slirp4netns (resolved by validate()).
+enum class NetMode { Default, None, Host, Pasta, Slirp4netns, Veth, User };
+// --publish [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp]
+struct PortForward {
+  std::string host_addr = "127.0.0.1";  // IPv4 dotted quad or IPv6 (no brackets)
+  uint16_t host_port = 0;
+  uint16_t sandbox_port = 0;
+  bool udp = false;
+  std::string text;  // as given, for diagnostics
+};
+// --subnet CIDR (IPv4), host byte order, host bits zero.
+struct Ipv4Subnet {
+  uint32_t network = 0;
+  unsigned prefix = 0;
+};
+
 struct Spec {
   // Namespaces.
   bool unshare_user = false;
@@ -91,6 +120,9 @@ struct Spec {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::optional<std::string> hostname;
+  NetMode net = NetMode::Default;     // --net (unshare_net says whether a namespace is made)
+  std::vector<PortForward> publish;   // --publish, in order
+  std::optional<Ipv4Subnet> subnet;   // --subnet (veth)
 
   // New root.
   std::vector<FsOp> fs;
@@ -119,6 +151,8 @@ struct Spec {
   bool assert_userns_disabled = false;
   std::vector<int> seccomp_fds;  // --seccomp / --add-seccomp-fd, in order
   bool seccomp_fd_option = false;  // --seccomp (not repeatable, not with --add-seccomp-fd)
+  std::vector<SeccompProfileSource> seccomp_profiles;  // --seccomp-profile (at most one)
+  bool seccomp_log = false;  // --seccomp-log: denials become SCMP_ACT_LOG
   std::optional<std::string> exec_label;
   std::optional<std::string> file_label;
   std::vector<int> consumed_fds;
@@ -128,6 +162,9 @@ struct Spec {
   bool verbose = false;
   bool show_help = false;
   bool show_version = false;
+  bool print_args = false;                 // --print-args
+  bool list_profiles = false;              // --list-profiles
+  std::vector<std::string> expanded_args;  // every option as parsed, profiles/--args resolved
 
   std::vector<std::string> command;  // argv of the command; [0] is what is executed
 };
@@ -149,6 +186,9 @@ struct Plan {
   gid_t sandbox_gid = 0;        // gid inside
   bool cgroupns = false;
   bool write_maps = false;      // we write our own maps (not with --userns-block-fd)
+  // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
+  NetMode net = NetMode::Host;
+  std::string net_helper;       // absolute path of pasta, slirp4netns or nft (veth)
 };
 
 // Checks cross-option rules and resolves the implicit choices (a non-root caller always

@@ -913,6 +913,58 @@ TEST(CliCaps, UnknownCapability) {
   EXPECT_TRUE(ParseFails({"--cap-add", "CAP_", "t"}, "--cap-add"));
 }
 
+// ---- networking ----------------------------------------------------------------------
+
+TEST(CliNet, ModesAndNamespace) {
+  EXPECT_EQ(P({"t"}).net, NetMode::Default);
+  Spec s = P({"--net", "none", "t"});
+  EXPECT_EQ(s.net, NetMode::None);
+  EXPECT_TRUE(s.unshare_net);
+  s = P({"--net", "pasta", "t"});
+  EXPECT_EQ(s.net, NetMode::Pasta);
+  EXPECT_TRUE(s.unshare_net);
+  EXPECT_EQ(P({"--net", "slirp4netns", "t"}).net, NetMode::Slirp4netns);
+  EXPECT_EQ(P({"--net", "veth", "t"}).net, NetMode::Veth);
+  EXPECT_EQ(P({"--net", "user", "t"}).net, NetMode::User);
+  s = P({"--unshare-all", "--net", "host", "t"});
+  EXPECT_EQ(s.net, NetMode::Host);
+  EXPECT_FALSE(s.unshare_net);
+  EXPECT_TRUE(ParseFails({"--net", "tap", "t"}, "--net: unknown mode 'tap'"));
+  EXPECT_TRUE(ParseFails({"--net"}, "--net"));
+}
+
+TEST(CliNet, Publish) {
+  Spec s = P({"--net", "pasta", "--publish", "8080:80", "--publish", "0.0.0.0:53:5353/udp",
+              "--publish", "[::1]:9000:90/tcp", "t"});
+  ASSERT_EQ(s.publish.size(), 3u);
+  EXPECT_EQ(s.publish[0].host_addr, "127.0.0.1");
+  EXPECT_EQ(s.publish[0].host_port, 8080);
+  EXPECT_EQ(s.publish[0].sandbox_port, 80);
+  EXPECT_FALSE(s.publish[0].udp);
+  EXPECT_EQ(s.publish[1].host_addr, "0.0.0.0");
+  EXPECT_EQ(s.publish[1].host_port, 53);
+  EXPECT_EQ(s.publish[1].sandbox_port, 5353);
+  EXPECT_TRUE(s.publish[1].udp);
+  EXPECT_EQ(s.publish[2].host_addr, "::1");
+  EXPECT_EQ(s.publish[2].sandbox_port, 90);
+  EXPECT_TRUE(ParseFails({"--publish", "80", "t"}, "--publish: '80': wrong number of fields"));
+  EXPECT_TRUE(ParseFails({"--publish", "0:80", "t"}, "host port '0'"));
+  EXPECT_TRUE(ParseFails({"--publish", "80:70000", "t"}, "sandbox port '70000'"));
+  EXPECT_TRUE(ParseFails({"--publish", "80:80/sctp", "t"}, "unknown protocol 'sctp'"));
+  EXPECT_TRUE(ParseFails({"--publish", "host:80:80", "t"}, "'host' is not an IPv4 address"));
+  EXPECT_TRUE(ParseFails({"--publish", "[::1:80:80", "t"}, "unterminated"));
+}
+
+TEST(CliNet, Subnet) {
+  Spec s = P({"--subnet", "10.9.0.0/16", "t"});
+  ASSERT_TRUE(s.subnet);
+  EXPECT_EQ(s.subnet->network, 0x0a090000u);
+  EXPECT_EQ(s.subnet->prefix, 16u);
+  EXPECT_TRUE(ParseFails({"--subnet", "10.9.0.0", "t"}, "CIDR"));
+  EXPECT_TRUE(ParseFails({"--subnet", "10.9.0/16", "t"}, "'10.9.0' is not an IPv4 address"));
+  EXPECT_TRUE(ParseFails({"--subnet", "10.9.0.0/33", "t"}, "--subnet"));
+}
+
 // ---- option table -----------------------------------------------------------------------
 
 // Every option in the table has assertions on its effect in this file. When an option is
@@ -920,6 +972,8 @@ TEST(CliCaps, UnknownCapability) {
 TEST(CliTable, EveryOptionIsCoveredHere) {
   const std::set<std::string> covered = {
       "--help", "--version", "--args", "--level-prefix", "--unshare-user",
+      // in profile_test.cpp:
+      "--profile", "--list-profiles", "--print-args",
       "--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
       "--unshare-cgroup", "--unshare-cgroup-try", "--unshare-all", "--share-net", "--uid",
       "--gid", "--userns", "--userns2", "--pidns", "--userns-block-fd", "--disable-userns",
@@ -931,6 +985,9 @@ TEST(CliTable, EveryOptionIsCoveredHere) {
       "--clearenv", "--argv0", "--new-session", "--die-with-parent", "--as-pid-1", "--lock-file",
       "--sync-fd", "--block-fd", "--info-fd", "--json-status-fd", "--seccomp",
       "--add-seccomp-fd", "--exec-label", "--file-label", "--cap-add", "--cap-drop",
+      "--net", "--publish", "--subnet",
+      // in seccomp_test.cpp:
+      "--seccomp-profile", "--seccomp-log",
   };
   std::set<std::string> names;
   for (const auto& o : option_table()) {

@@ -1,0 +1,217 @@
+#include "cli/profile.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "cli/options.hpp"
+#include "util/error.hpp"
+
+#ifndef SANDBOX_PROFILES_INSTALLED
+#define SANDBOX_PROFILES_INSTALLED "/usr/local/share/sandbox/profiles"
+#endif
+#ifndef SANDBOX_PROFILES_SOURCE
+#define SANDBOX_PROFILES_SOURCE ""
+#endif
+
+namespace sb::cli {
+namespace {
+
+constexpr int kMaxIncludeDepth = 8;
+
+bool is_file(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Splits a line into words: blanks separate, "double" and 'single' quotes group, a
+// backslash escapes the next character (outside single quotes).
+std::vector<std::string> split_words(const std::string& line, const std::string& where) {
+  std::vector<std::string> words;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quote) {
+      if (c == quote) {
+        quote = 0;
+      } else if (c == '\\' && quote == '"' && i + 1 < line.size()) {
+        cur += line[++i];
+      } else {
+        cur += c;
+      }
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < line.size()) {
+      cur += line[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      if (in_word) words.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) throw Error(where + ": unterminated quote");
+  if (in_word) words.push_back(std::move(cur));
+  return words;
+}
+
+std::string expand(const std::string& word, const std::map<std::string, std::string>& vars,
+                   const std::string& where) {
+  std::string out;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (word[i] == '$' && i + 1 < word.size() && word[i + 1] == '{') {
+      size_t end = word.find('}', i + 2);
+      if (end == std::string::npos) throw Error(where + ": unterminated ${ in '" + word + "'");
+      std::string name = word.substr(i + 2, end - i - 2);
+      auto it = vars.find(name);
+      if (it == vars.end())
+        throw Error(where + ": unknown variable ${" + name +
+                    "} (known: ${HOME}, ${PWD}, ${XDG_RUNTIME_DIR}, ${UID}, ${APP})");
+      if (it->second.empty()) throw Error(where + ": ${" + name + "} is not set");
+      out += it->second;
+      i = end;
+    } else {
+      out += word[i];
+    }
+  }
+  return out;
+}
+
+void load(const std::string& path, const std::map<std::string, std::string>& vars, int depth,
+          std::set<std::string>& active, std::vector<std::string>& out) {
+  if (depth > kMaxIncludeDepth)
+    throw Error(path + ": includes nested more than " + std::to_string(kMaxIncludeDepth) +
+                " levels deep");
+  char real[PATH_MAX];
+  std::string key = ::realpath(path.c_str(), real) ? real : path;
+  if (active.count(key)) throw Error(path + ": includes itself");
+  std::ifstream in(path);
+  if (!in) throw Error("Can't read profile " + path);
+  active.insert(key);
+  std::string line;
+  for (int lineno = 1; std::getline(in, line); ++lineno) {
+    std::string where = path + ":" + std::to_string(lineno);
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;  // blank or comment
+    auto words = split_words(line, where);
+    if (words.empty()) continue;
+    if (words[0] == "include") {
+      if (words.size() != 2) throw Error(where + ": include takes one profile name or path");
+      std::string target = expand(words[1], vars, where);
+      std::string resolved;
+      if (target.find('/') == std::string::npos) {
+        // A bare name is looked up next to the including file first.
+        std::string dir = path.substr(0, path.find_last_of('/') + 1);
+        for (const auto& cand : {dir + target, dir + target + ".profile"})
+          if (is_file(cand)) {
+            resolved = cand;
+            break;
+          }
+      }
+      try {
+        if (resolved.empty()) resolved = find_profile(target);
+      } catch (const Error& e) {
+        throw Error(where + ": " + e.what());
+      }
+      load(resolved, vars, depth + 1, active, out);
+      continue;
+    }
+    const OptionDef* o = find_option(words[0]);
+    if (!o) throw Error(where + ": unknown option " + words[0]);
+    if (words.size() != o->args.size() + 1)
+      throw Error(where + ": " + words[0] + " takes " + std::to_string(o->args.size()) +
+                  (o->args.size() == 1 ? " argument" : " arguments") + ", got " +
+                  std::to_string(words.size() - 1));
+    for (auto& w : words) out.push_back(expand(w, vars, where));
+  }
+  active.erase(key);
+}
+
+}  // namespace
+
+std::vector<std::string> profile_dirs() {
+  std::vector<std::string> dirs;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x)
+    dirs.push_back(std::string(x) + "/sandbox/profiles");
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    dirs.push_back(std::string(h) + "/.config/sandbox/profiles");
+  dirs.push_back(SANDBOX_PROFILES_INSTALLED);
+  if (*SANDBOX_PROFILES_SOURCE) dirs.push_back(SANDBOX_PROFILES_SOURCE);
+  return dirs;
+}
+
+std::string find_profile(const std::string& name) {
+  if (name.empty()) throw Error("--profile: empty profile name");
+  if (name.find('/') != std::string::npos) {
+    if (!is_file(name)) throw Error("--profile: no profile file " + name);
+    return name;
+  }
+  std::string tried;
+  for (const auto& d : profile_dirs()) {
+    for (const auto& cand : {d + "/" + name + ".profile", d + "/" + name})
+      if (is_file(cand)) return cand;
+    tried += (tried.empty() ? "" : ", ") + d;
+  }
+  throw Error("--profile: no profile named '" + name + "' (looked in " + tried + ")");
+}
+
+std::vector<std::string> list_profiles() {
+  std::set<std::string> names;
+  for (const auto& d : profile_dirs()) {
+    DIR* dir = ::opendir(d.c_str());
+    if (!dir) continue;
+    while (dirent* e = ::readdir(dir)) {
+      std::string n = e->d_name;
+      if (n.size() > 8 && n.compare(n.size() - 8, 8, ".profile") == 0)
+        names.insert(n.substr(0, n.size() - 8));
+    }
+    ::closedir(dir);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> load_profile(const std::string& path,
+                                      const std::map<std::string, std::string>& vars) {
+  std::vector<std::string> out;
+  std::set<std::string> active;
+  load(path, vars, 0, active, out);
+  return out;
+}
+
+std::string shell_quote(const std::string& w) {
+  bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("-_./:=@%+,", c);
+  });
+  if (plain) return w;
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::map<std::string, std::string> profile_vars(const std::string& cwd) {
+  auto env = [](const char* n) {
+    const char* v = std::getenv(n);
+    return std::string(v ? v : "");
+  };
+  std::string app = env("SANDBOX_APP");
+  return {{"HOME", env("HOME")},
+          {"PWD", cwd},
+          {"APP", app.empty() ? "default" : app},
+          {"XDG_RUNTIME_DIR", env("XDG_RUNTIME_DIR")},
+          {"UID", std::to_string(::getuid())}};
+}
+
+}  // namespace sb::cli

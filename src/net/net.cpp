@@ -1,0 +1,334 @@
+#include "net/net.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/parse.hpp"
+
+namespace sb::net {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct Helper {
+  const char* program;
+  const char* package;  // Debian package that installs it
+};
+constexpr Helper kPasta{"pasta", "passt"};
+constexpr Helper kSlirp{"slirp4netns", "slirp4netns"};
+constexpr Helper kNft{"nft", "nftables"};
+
+const char* mode_name(NetMode m) {
+  switch (m) {
+    case NetMode::Default: return "default";
+    case NetMode::None: return "none";
+    case NetMode::Host: return "host";
+    case NetMode::Pasta: return "pasta";
+    case NetMode::Slirp4netns: return "slirp4netns";
+    case NetMode::Veth: return "veth";
+    case NetMode::User: return "user";
+  }
+  return "?";
+}
+
+std::string require(const Helper& h, const std::string& why) {
+  if (auto p = find_program(h.program)) return *p;
+  throw Error(why + ": " + h.program + " was not found on PATH (install the Debian package " +
+              h.package + ")");
+}
+
+uint16_t parse_port(const std::string& v, const std::string& s, const char* what) {
+  auto n = parse::unsigned_dec(s, 65535);
+  if (!n || *n == 0)
+    throw Error("--publish: '" + v + "': " + what + " '" + s + "' is not a port number (1 to 65535)");
+  return static_cast<uint16_t>(*n);
+}
+
+}  // namespace
+
+NetMode parse_mode(const std::string& v) {
+  for (NetMode m : {NetMode::None, NetMode::Host, NetMode::Pasta, NetMode::Slirp4netns,
+                    NetMode::Veth, NetMode::User})
+    if (v == mode_name(m)) return m;
+  throw Error("--net: unknown mode '" + v + "' (none, host, pasta, slirp4netns, user or veth)");
+}
+
+PortForward parse_publish(const std::string& v) {
+  const std::string usage = " (expected [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp])";
+  PortForward pf;
+  pf.text = v;
+  std::string rest = v;
+  if (auto slash = rest.rfind('/'); slash != std::string::npos) {
+    std::string proto = rest.substr(slash + 1);
+    if (proto == "udp") pf.udp = true;
+    else if (proto != "tcp")
+      throw Error("--publish: '" + v + "': unknown protocol '" + proto + "' (tcp or udp)");
+    rest.resize(slash);
+  }
+  if (!rest.empty() && rest[0] == '[') {  // [IPv6]:HOSTPORT:SANDBOXPORT
+    auto close = rest.find(']');
+    if (close == std::string::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+      throw Error("--publish: '" + v + "': unterminated [IPv6 address]" + usage);
+    pf.host_addr = rest.substr(1, close - 1);
+    in6_addr a6;
+    if (::inet_pton(AF_INET6, pf.host_addr.c_str(), &a6) != 1)
+      throw Error("--publish: '" + v + "': '" + pf.host_addr + "' is not an IPv6 address");
+    rest.erase(0, close + 2);
+    if (std::count(rest.begin(), rest.end(), ':') != 1)
+      throw Error("--publish: '" + v + "': expected HOSTPORT:SANDBOXPORT after the address" + usage);
+  } else {
+    auto colons = std::count(rest.begin(), rest.end(), ':');
+    if (colons == 2) {
+      auto c = rest.find(':');
+      pf.host_addr = rest.substr(0, c);
+      rest.erase(0, c + 1);
+      in_addr a4;
+      if (::inet_pton(AF_INET, pf.host_addr.c_str(), &a4) != 1)
+        throw Error("--publish: '" + v + "': '" + pf.host_addr +
+                    "' is not an IPv4 address (write IPv6 addresses in brackets)");
+    } else if (colons != 1) {
+      throw Error("--publish: '" + v + "': wrong number of fields" + usage);
+    }
+  }
+  auto c = rest.find(':');
+  pf.host_port = parse_port(v, rest.substr(0, c), "host port");
+  pf.sandbox_port = parse_port(v, rest.substr(c + 1), "sandbox port");
+  return pf;
+}
+
+Ipv4Subnet parse_subnet(const std::string& v) {
+  auto slash = v.find('/');
+  if (slash == std::string::npos)
+    throw Error("--subnet: '" + v + "' is not an IPv4 network in CIDR form (e.g. " +
+                kDefaultSubnet + ")");
+  in_addr a;
+  if (::inet_pton(AF_INET, v.substr(0, slash).c_str(), &a) != 1)
+    throw Error("--subnet: '" + v.substr(0, slash) + "' is not an IPv4 address");
+  auto prefix = parse::unsigned_dec(v.substr(slash + 1), 32);
+  if (!prefix || *prefix < 8 || *prefix > 30)
+    throw Error("--subnet: prefix length '" + v.substr(slash + 1) +
+                "' must be 8 to 30 (room for the bridge and at least one sandbox)");
+  Ipv4Subnet s;
+  s.prefix = static_cast<unsigned>(*prefix);
+  uint32_t addr = ntohl(a.s_addr);
+  uint32_t mask = 0xffffffffu << (32 - s.prefix);
+  s.network = addr & mask;
+  if (addr != s.network)
+    throw Error("--subnet: '" + v + "' has host bits set (the network is " +
+                format_ipv4(s.network) + "/" + std::to_string(s.prefix) + ")");
+  return s;
+}
+
+std::string format_ipv4(uint32_t addr) {
+  in_addr a{htonl(addr)};
+  char s[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &a, s, sizeof s);
+  return s;
+}
+
+std::optional<std::string> find_program(std::string_view name) {
+  const char* env = std::getenv("PATH");
+  std::string path = env ? env : kDefaultPath;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    start = end + 1;
+    if (dir.empty() || dir[0] != '/') continue;  // never run a helper relative to the cwd
+    std::string candidate = dir + "/" + std::string(name);
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+void plan(const Spec& spec, const HostFacts& host, Plan& out) {
+  // --net X sets unshare_net with it; a later --share-net / --unshare-net(-all) wins.
+  NetMode mode = spec.net;
+  if (mode == NetMode::Default) mode = spec.unshare_net ? NetMode::None : NetMode::Host;
+  else if (mode == NetMode::Host && spec.unshare_net) mode = NetMode::None;
+  else if (mode != NetMode::Host && !spec.unshare_net) mode = NetMode::Host;
+
+  if (mode == NetMode::User) {
+    // pasta when both exist: it is faster and forwards without NAT tables of its own.
+    if (auto p = find_program(kPasta.program)) {
+      mode = NetMode::Pasta;
+      out.net_helper = *p;
+    } else if (auto s = find_program(kSlirp.program)) {
+      mode = NetMode::Slirp4netns;
+      out.net_helper = *s;
+    } else {
+      throw Error(
+          "--net user: neither pasta (Debian package passt) nor slirp4netns (Debian package "
+          "slirp4netns) was found on PATH");
+    }
+  } else if (mode == NetMode::Pasta) {
+    out.net_helper = require(kPasta, "--net pasta");
+  } else if (mode == NetMode::Slirp4netns) {
+    out.net_helper = require(kSlirp, "--net slirp4netns");
+  } else if (mode == NetMode::Veth) {
+    if (!host.is_root())
+      throw Error(
+          "--net veth needs root: it creates a bridge, a veth pair and NAT rules on the host "
+          "(unprivileged callers can use --net pasta or --net slirp4netns)");
+    out.net_helper = require(kNft, "--net veth");
+  }
+  out.net = mode;
+
+  bool forwards = mode == NetMode::Pasta || mode == NetMode::Slirp4netns || mode == NetMode::Veth;
+  for (size_t i = 0; i < spec.publish.size(); ++i) {
+    const PortForward& p = spec.publish[i];
+    if (!forwards)
+      throw Error("--publish " + p.text + " requires --net pasta, slirp4netns, user or veth (the "
+                  "network is '" + mode_name(mode) + "')");
+    if (p.host_addr.find(':') != std::string::npos && mode != NetMode::Pasta)
+      throw Error("--publish " + p.text + ": IPv6 host addresses need --net pasta");
+    for (size_t j = 0; j < i; ++j) {
+      const PortForward& q = spec.publish[j];
+      if (q.host_port == p.host_port && q.udp == p.udp &&
+          (q.host_addr == p.host_addr || q.host_addr == "0.0.0.0" || p.host_addr == "0.0.0.0"))
+        throw Error("--publish " + p.text + ": host port " + std::to_string(p.host_port) +
+                    (p.udp ? "/udp" : "/tcp") + " is already published by --publish " + q.text);
+    }
+  }
+  if (spec.subnet && mode != NetMode::Veth) throw Error("--subnet requires --net veth");
+}
+
+std::optional<std::string> resolv_conf(const Plan& plan) {
+  if (plan.net != NetMode::Pasta && plan.net != NetMode::Slirp4netns) return std::nullopt;
+  return std::string("# Written by sandbox --net: the DNS forwarder of the user-mode network,\n"
+                     "# which asks the host's resolver.\nnameserver ") +
+         kUserModeDns + "\n";
+}
+
+Spec with_resolv_conf(const Spec& spec, const std::string& content) {
+  UniqueFd fd(::memfd_create("resolv.conf", MFD_CLOEXEC));
+  if (!fd) throw_errno("Can't create the resolv.conf for the sandbox");
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()) ||
+      ::lseek(fd.get(), 0, SEEK_SET) != 0)
+    throw_errno("Can't write the resolv.conf for the sandbox");
+  Spec out = spec;
+  DataOp op{DataOp::Kind::RoBindData, fd.release(), "/etc/resolv.conf", 0644};
+  op.best_effort = true;
+  out.fs.emplace_back(std::move(op));
+  return out;
+}
+
+std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child) {
+  switch (plan.net) {
+    case NetMode::Pasta:
+    case NetMode::Slirp4netns: return start_user_mode(spec, plan, child);
+    case NetMode::Veth: return start_veth(spec, plan, child);
+    default: return nullptr;
+  }
+}
+
+pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
+                   const std::function<void()>& teardown) {
+  pid_t supervisor = ::getpid();
+  pid_t keeper = ::fork();
+  if (keeper < 0) throw_errno("Can't fork the network keeper");
+  if (keeper > 0) return keeper;
+
+  // The keeper. Own process group: a ^C meant for the command does not stop the network.
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_NAME, "sandbox-net", 0, 0, 0);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  // Parent death (the supervisor SIGKILLed) arrives as SIGTERM, handled like a request.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+  bool stop = ::getppid() != supervisor;
+
+  // Keep only the descriptors meant for the helper (and the keeper's own): the supervisor's
+  // setup channel, signalfd and locks must not outlive it here.
+  std::vector<int> keep = fds;
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (fd < 3) continue;
+    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  ::close_range(next, ~0U, 0);
+
+  pid_t helper = -1;
+  if (!stop && !child_argv.empty()) {
+    pid_t keeper_pid = ::getpid();
+    helper = ::fork();
+    if (helper == 0) {
+      // fds[i] becomes descriptor i: first out of the way, then into place.
+      std::vector<int> tmp;
+      for (int fd : fds) tmp.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
+      for (size_t i = 0; i < tmp.size(); ++i) ::dup2(tmp[i], static_cast<int>(i));
+      ::close_range(static_cast<unsigned>(tmp.size()), ~0U, 0);
+      // The helper dies with its keeper, whatever happens to the keeper.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      if (::getppid() != keeper_pid) ::_exit(1);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      std::vector<char*> argv;
+      for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      std::string msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
+      ssize_t unused = ::write(2, msg.data(), msg.size());
+      (void)unused;
+      ::_exit(127);
+    }
+    if (helper < 0) stop = true;
+  }
+  // The helper has its descriptors; without one, the keeper holds them (veth: the address
+  // lock) until it exits.
+  if (!child_argv.empty())
+    for (int fd : fds) ::close(fd);
+
+  while (!stop) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) break;
+    if (helper > 0 && ::waitpid(helper, nullptr, WNOHANG) == helper) {
+      helper = -1;
+      break;  // the helper is gone: nothing to keep
+    }
+  }
+  if (helper > 0) {
+    ::kill(helper, SIGTERM);
+    timespec step{0, 20 * 1000 * 1000};
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; ++i) {  // up to a second to exit cleanly
+      gone = ::waitpid(helper, nullptr, WNOHANG) == helper;
+      if (!gone) ::sigtimedwait(&set, nullptr, &step);
+    }
+    if (!gone) {
+      ::kill(helper, SIGKILL);
+      ::waitpid(helper, nullptr, 0);
+    }
+  }
+  try {
+    if (teardown) teardown();
+  } catch (...) {
+  }
+  ::_exit(0);
+}
+
+}  // namespace sb::net

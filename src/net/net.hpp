@@ -1,0 +1,91 @@
+// Networking beyond loopback: user-mode stacks (pasta, slirp4netns) started by the
+// supervisor against the sandbox's network namespace, and root-only veth + bridge + NAT.
+//
+// Flow: cli/ parses --net/--publish/--subnet with the parse_* functions; validate() calls
+// plan() to resolve the mode and find the helper; the supervisor calls start() right after
+// clone and tells the child (MsgType::NetReady) once start()'s session is Ready; the child
+// mounts resolv_conf() on /etc/resolv.conf while it builds the new root.
+#pragma once
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spec/spec.hpp"
+
+namespace sb::net {
+
+// Addressing of the user-mode stacks: the same for pasta and slirp4netns (slirp4netns'
+// defaults), so the sandbox sees one network whichever helper runs.
+inline constexpr const char* kUserModeAddress = "10.0.2.100";
+inline constexpr const char* kUserModeGateway = "10.0.2.2";  // the host's loopback
+inline constexpr const char* kUserModeDns = "10.0.2.3";      // forwarded to the host's resolver
+inline constexpr const char* kUserModeIfname = "tap0";
+// --net veth: the bridge, and the default --subnet (the bridge takes its first address).
+inline constexpr const char* kBridge = "sandbox0";
+inline constexpr const char* kDefaultSubnet = "10.231.0.0/24";
+
+// ---- Parsing (cli/). Errors name the option. ----
+NetMode parse_mode(const std::string& value);
+PortForward parse_publish(const std::string& value);
+Ipv4Subnet parse_subnet(const std::string& value);
+std::string format_ipv4(uint32_t addr);  // host byte order
+
+// ---- Planning (validate()). ----
+// Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
+// combinations and finds the helper program. Throws sb::Error.
+void plan(const Spec& spec, const HostFacts& host, Plan& out);
+// Absolute path of `name` found on $PATH (a default PATH when unset); nullopt if none.
+std::optional<std::string> find_program(std::string_view name);
+
+// ---- In the child. ----
+// Content for /etc/resolv.conf inside, when the mode provides a DNS forwarder.
+std::optional<std::string> resolv_conf(const Plan& plan);
+// A copy of `spec` with the resolv.conf op appended (best effort: skipped when the new
+// root has no /etc). The data comes from a memfd the caller's process owns.
+Spec with_resolv_conf(const Spec& spec, const std::string& content);
+
+// ---- In the supervisor. ----
+// Networking attached to one sandbox. Destroying it stops the helper or removes the veth,
+// the NAT rules and (when sandbox made it and nothing else uses it) the bridge; a small
+// keeper process does the same if the supervisor dies (even by SIGKILL).
+class Session {
+ public:
+  enum class State { Pending, Ready, Failed };
+  virtual ~Session() = default;
+  // Descriptors to poll for POLLIN: progress while Pending, helper output and exit after.
+  virtual std::vector<int> fds() const = 0;
+  // Makes progress (after one of fds() was readable, or once the deadline passed). When it
+  // returns Failed, `error` says why; a session that failed after Ready is only reported.
+  virtual State step(std::string& error) = 0;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// Starts networking for the sandbox whose first process is `child` (its namespaces exist).
+// nullptr when the plan needs nothing from outside (none, host). Throws sb::Error.
+std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child);
+
+// True when the child must wait for MsgType::NetReady before running the command.
+inline bool needs_ready(const Plan& plan) {
+  return plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns ||
+         plan.net == NetMode::Veth;
+}
+
+// Implementations (usermode.cpp, veth.cpp).
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t child);
+std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child);
+
+// The keeper: a process forked from the supervisor, in its own process group (terminal
+// signals do not reach it), that runs `teardown` when the supervisor asks (SIGTERM) or
+// dies (PR_SET_PDEATHSIG). `child_argv`, when not empty, is executed as the keeper's child
+// (the helper) with `fds` placed at 0, 1, 2, 3... and is stopped before the teardown; the
+// keeper exits when it does. Returns the keeper's pid.
+pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
+                   const std::function<void()>& teardown);
+
+}  // namespace sb::net

@@ -1,0 +1,314 @@
+// --net pasta / --net slirp4netns: a user-mode TCP/IP stack outside the sandbox, attached to
+// a tap device in the sandbox's network namespace.
+//
+// Both run in the foreground as the child of a keeper process (spawn_keeper), never as a
+// daemon: sandbox can then always stop them, and the keeper stops them when the supervisor
+// dies, even by SIGKILL (pasta of this vintage does not notice a /proc/PID/ns/net target
+// going away, and as root it drops to "nobody", which clears a PR_SET_PDEATHSIG of its own).
+// Readiness: pasta writes its PID file once the namespace is configured; the PID file is a
+// FIFO sandbox reads. slirp4netns writes to --ready-fd. Ports are published by pasta's
+// -t/-u and by slirp4netns' API socket (add_hostfwd) before the command runs.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "net/net.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+
+namespace sb::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+
+// A private directory (0700) for the PID FIFO and the API socket.
+std::string make_private_dir() {
+  std::string base = "/tmp";
+  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && x[0] == '/') {
+    struct stat st;
+    if (::stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::getuid() &&
+        ::access(x, W_OK) == 0)
+      base = x;
+  }
+  std::string tmpl = base + "/sandbox-net-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw_errno("Can't create a directory in " + base);
+  return tmpl;
+}
+
+void remove_private_dir(const std::string& dir) {
+  for (const char* f : {"pid", "api.sock"}) ::unlink((dir + "/" + f).c_str());
+  ::rmdir(dir.c_str());
+}
+
+std::string ns_path(pid_t pid, const char* ns) {
+  return "/proc/" + std::to_string(pid) + "/ns/" + ns;
+}
+
+// True when process `pid` is in another user namespace than we are.
+bool other_userns(pid_t pid) {
+  struct stat a, b;
+  return ::stat("/proc/self/ns/user", &a) == 0 && ::stat(ns_path(pid, "user").c_str(), &b) == 0 &&
+         (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
+std::string publish_addr(const PortForward& p) {
+  return p.host_addr == "0.0.0.0" ? "" : p.host_addr + "/";
+}
+
+std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, pid_t child,
+                                    const std::string& pidfile) {
+  std::vector<std::string> a = {plan.net_helper, "--foreground", "--quiet", "--config-net",
+                                "--ns-ifname", kUserModeIfname, "--address", kUserModeAddress,
+                                "--netmask", "24", "--gateway", kUserModeGateway,
+                                // DNS sent to 10.0.2.3 goes to the host's resolver.
+                                "--dns-forward", kUserModeDns,
+                                // Nothing bound on the host's loopback shows up inside by
+                                // itself; only --publish opens ports from outside in.
+                                "-T", "none", "-U", "none", "--pid", pidfile};
+  // Security: pasta maps the gateway address to the host's loopback (no --no-map-gw), so
+  // the sandbox can reach services listening on 127.0.0.1 of the host, as slirp4netns does.
+  bool tcp = false, udp = false;
+  for (const auto& p : spec.publish) {
+    (p.udp ? udp : tcp) = true;
+    a.push_back(p.udp ? "-u" : "-t");
+    a.push_back(publish_addr(p) + std::to_string(p.host_port) + ":" +
+                std::to_string(p.sandbox_port));
+  }
+  // Without a port of its kind, pasta's default would forward every port bound inside.
+  if (!tcp) a.insert(a.end(), {"-t", "none"});
+  if (!udp) a.insert(a.end(), {"-u", "none"});
+  if (other_userns(child)) {
+    a.insert(a.end(), {"--userns", ns_path(child, "user")});
+  } else {
+    a.push_back("--netns-only");
+  }
+  a.insert(a.end(), {"--netns", ns_path(child, "net")});
+  return a;
+}
+
+std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, pid_t child,
+                                    const std::string& api_socket) {
+  // Security: no --disable-host-loopback, so 10.0.2.2 reaches the host's 127.0.0.1 (the
+  // sandbox can talk to services listening on the host's loopback).
+  std::vector<std::string> a = {plan.net_helper, "--configure", "--mtu=65520",
+                                "--ready-fd=3", "--exit-fd=4"};
+  if (!spec.publish.empty()) a.push_back("--api-socket=" + api_socket);
+  if (other_userns(child)) a.push_back("--userns-path=" + ns_path(child, "user"));
+  a.insert(a.end(), {"--netns-type=path", ns_path(child, "net"), kUserModeIfname});
+  return a;
+}
+
+class UserModeSession : public Session {
+ public:
+  UserModeSession(const Spec& spec, const Plan& plan, pid_t child) : plan_(plan) {
+    name_ = plan.net == NetMode::Pasta ? "pasta" : "slirp4netns";
+    publish_ = spec.publish;
+    deadline = Clock::now() + kStartTimeout;
+    dir_ = make_private_dir();
+    try {
+      launch(spec, child);
+    } catch (...) {
+      remove_private_dir(dir_);
+      throw;
+    }
+  }
+
+  ~UserModeSession() override {
+    if (keeper_ > 0) {
+      ::kill(keeper_, SIGTERM);
+      while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  std::vector<int> fds() const override {
+    std::vector<int> v;
+    if (err_) v.push_back(err_.get());
+    if (state_ == State::Pending && ready_) v.push_back(ready_.get());
+    return v;
+  }
+
+  State step(std::string& error) override {
+    drain_stderr();
+    if (state_ == State::Failed) return state_;
+    if (keeper_ > 0 && ::waitpid(keeper_, nullptr, WNOHANG) == keeper_) {
+      keeper_ = -1;
+      drain_stderr();
+      error = name_ + (state_ == State::Pending ? " failed to set up the network"
+                                                : " exited: the sandbox has no network now");
+      if (!last_words().empty()) error += ": " + last_words();
+      return fail();
+    }
+    if (state_ != State::Pending) return state_;
+    if (is_ready()) {
+      try {
+        for (const auto& p : publish_)
+          if (plan_.net == NetMode::Slirp4netns) add_hostfwd(p);
+      } catch (const Error& e) {
+        error = e.what();
+        return fail();
+      }
+      ready_.reset();
+      return state_ = State::Ready;
+    }
+    if (Clock::now() >= deadline) {
+      error = name_ + " did not set up the network within " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kStartTimeout).count()) +
+              " s";
+      if (!last_words().empty()) error += ": " + last_words();
+      return fail();
+    }
+    return state_;
+  }
+
+ private:
+  void launch(const Spec& spec, pid_t child) {
+    UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devnull) throw_errno("Can't open /dev/null");
+    int errp[2];
+    if (::pipe2(errp, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("pipe");
+    err_.reset(errp[0]);
+    UniqueFd err_w(errp[1]);
+    std::vector<int> fds = {devnull.get(), err_w.get(), err_w.get()};
+    std::vector<std::string> argv;
+    UniqueFd ready_w, exit_r;
+    if (plan_.net == NetMode::Pasta) {
+      std::string fifo = dir_ + "/pid";
+      if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("Can't create " + fifo);
+      // Read-write: opening never blocks, and pasta's open for writing never waits either.
+      ready_.reset(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+      if (!ready_) throw_errno("Can't open " + fifo);
+      argv = pasta_argv(spec, plan_, child, fifo);
+    } else {
+      int rp[2], ep[2];
+      if (::pipe2(rp, O_CLOEXEC) < 0 || ::pipe2(ep, O_CLOEXEC) < 0) throw_errno("pipe");
+      ready_.reset(rp[0]);
+      ready_w.reset(rp[1]);
+      exit_r.reset(ep[0]);
+      // slirp4netns exits when this closes: with the supervisor, whatever kills it.
+      exit_w_.reset(ep[1]);
+      ::fcntl(ready_.get(), F_SETFL, O_NONBLOCK);
+      fds.push_back(ready_w.get());  // 3: --ready-fd
+      fds.push_back(exit_r.get());   // 4: --exit-fd
+      argv = slirp_argv(spec, plan_, child, dir_ + "/api.sock");
+    }
+    std::string dir = dir_;
+    keeper_ = spawn_keeper(argv, fds, [dir] { remove_private_dir(dir); });
+  }
+
+  bool is_ready() {
+    char buf[64];
+    ssize_t n = ::read(ready_.get(), buf, sizeof buf);
+    // pasta writes "PID\n" to the FIFO, slirp4netns "1" to the pipe.
+    return n > 0;
+  }
+
+  State fail() {
+    if (keeper_ > 0) ::kill(keeper_, SIGTERM);
+    ready_.reset();
+    return state_ = State::Failed;
+  }
+
+  void drain_stderr() {
+    if (!err_) return;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(err_.get(), buf, sizeof buf);
+      if (n > 0) {
+        output_.append(buf, static_cast<size_t>(n));
+        if (output_.size() > 16384) output_.erase(0, output_.size() - 8192);
+        continue;
+      }
+      if (n == 0) err_.reset();  // every writer is gone
+      return;
+    }
+  }
+
+  // The helper's last meaningful lines (pasta complains about a missing syslog on each).
+  std::string last_words() const {
+    std::string out;
+    size_t start = 0;
+    while (start < output_.size()) {
+      size_t end = output_.find('\n', start);
+      if (end == std::string::npos) end = output_.size();
+      std::string line = output_.substr(start, end - start);
+      start = end + 1;
+      if (line.empty() || line.find("to syslog") != std::string::npos) continue;
+      if (!out.empty()) out += "; ";
+      out += line;
+    }
+    if (out.size() > 600) out = "..." + out.substr(out.size() - 600);
+    return out;
+  }
+
+  // slirp4netns' API: one JSON request per connection, answered with one JSON object.
+  void add_hostfwd(const PortForward& p) {
+    std::string path = dir_ + "/api.sock";
+    std::string req = std::string("{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"") +
+                      (p.udp ? "udp" : "tcp") + "\", \"host_addr\": \"" + p.host_addr +
+                      "\", \"host_port\": " + std::to_string(p.host_port) +
+                      ", \"guest_port\": " + std::to_string(p.sandbox_port) + "}}";
+    std::string what = "--publish " + p.text + ": slirp4netns";
+    UniqueFd s;
+    for (;;) {  // the socket appears right after slirp4netns reports ready
+      s.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (!s) throw_errno(what + ": socket");
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+      if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+      if ((errno != ENOENT && errno != ECONNREFUSED) || Clock::now() >= deadline)
+        throw_errno(what + ": can't connect to the API socket " + path);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (::write(s.get(), req.data(), req.size()) != static_cast<ssize_t>(req.size()))
+      throw_errno(what + ": can't send the request");
+    ::shutdown(s.get(), SHUT_WR);
+    std::string reply;
+    for (;;) {
+      pollfd pfd{s.get(), POLLIN, 0};
+      int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - Clock::now()).count());
+      if (::poll(&pfd, 1, std::max(ms, 1)) <= 0) throw Error(what + ": no answer from the API");
+      char buf[1024];
+      ssize_t n = ::read(s.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      reply.append(buf, static_cast<size_t>(n));
+    }
+    if (reply.find("\"return\"") == std::string::npos) {
+      while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
+      throw Error(what + " refused to forward the port: " + (reply.empty() ? "no answer" : reply));
+    }
+  }
+
+  Plan plan_;
+  std::string name_;
+  std::vector<PortForward> publish_;
+  std::string dir_;
+  pid_t keeper_ = -1;
+  UniqueFd ready_;
+  UniqueFd err_;
+  UniqueFd exit_w_;
+  std::string output_;
+  State state_ = State::Pending;
+};
+
+}  // namespace
+
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t child) {
+  return std::make_unique<UserModeSession>(spec, plan, child);
+}
+
+}  // namespace sb::net

@@ -1,0 +1,329 @@
+// --net veth (root): a veth pair between the sandbox's network namespace ("eth0" inside) and
+// the host bridge sandbox0, an address from --subnet, a default route through the bridge,
+// and an nftables table of this sandbox's own ("ip sandbox-<supervisor pid>") for the
+// masquerading NAT and --publish. Links, addresses and routes go through rtnetlink
+// (net/rtnl); the rules through `nft -f -`, which keeps libnftables out of every sandbox
+// start.
+//
+// Cleanup: the keeper process (spawn_keeper) deletes the table, the host end of the veth and,
+// when sandbox created the bridge (its alias says so) and no port is left, the bridge, once
+// the sandbox ends or its supervisor dies. Tables left by a keeper that was itself killed
+// are collected by the next --net veth run. Addresses are allocated with one flock'd file per
+// address under /run/sandbox/veth: the kernel releases the lock whatever ends the process.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/net.hpp"
+#include "net/rtnl.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/log.hpp"
+
+namespace sb::net {
+namespace {
+
+constexpr const char* kStateDir = "/run/sandbox/veth";
+constexpr const char* kBridgeMarker = "sandbox: created by sandbox --net veth, removed when unused";
+constexpr const char* kInnerIfname = "eth0";
+
+void mkdir_p(const std::string& path, mode_t mode) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos < path.size() && path[pos] != '/') continue;
+    std::string part = path.substr(0, pos);
+    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST) throw_errno("Can't create " + part);
+  }
+}
+
+// Serializes bridge creation/removal between concurrent sandboxes.
+class BridgeLock {
+ public:
+  BridgeLock() {
+    std::string path = std::string(kStateDir) + "/bridge.lock";
+    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd_) throw_errno("Can't open " + path);
+    while (::flock(fd_.get(), LOCK_EX) < 0)
+      if (errno != EINTR) throw_errno("Can't lock " + path);
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+struct NftResult {
+  int status = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Runs nft with `input` on its stdin; returns its exit status and output.
+NftResult run_nft(const std::string& nft, const std::vector<std::string>& args,
+                  const std::string& input = {}) {
+  int in[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) throw_errno("pipe");
+  UniqueFd in_r(in[0]), in_w(in[1]), err_r(err[0]), err_w(err[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("Can't fork " + nft);
+  if (pid == 0) {
+    ::dup2(in_r.get(), 0);
+    ::dup2(err_w.get(), 1);
+    ::dup2(err_w.get(), 2);
+    ::close_range(3, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> argv{const_cast<char*>(nft.c_str())};
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(nft.c_str(), argv.data());
+    ::_exit(127);
+  }
+  in_r.reset();
+  err_w.reset();
+  // The rule sets are small: they fit the pipe, so writing first cannot deadlock.
+  if (!input.empty()) {
+    ssize_t unused = ::write(in_w.get(), input.data(), input.size());
+    (void)unused;
+  }
+  in_w.reset();
+  NftResult r;
+  char buf[1024];
+  ssize_t n;
+  while ((n = ::read(err_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) r.out.append(buf, static_cast<size_t>(n));
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
+  return r;
+}
+
+std::string table_name() { return "sandbox-" + std::to_string(::getpid()); }
+
+void write_sysctl(const std::string& path, const char* value) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  char cur[8] = {};
+  if (fd && ::read(fd.get(), cur, sizeof cur - 1) > 0 && cur[0] == value[0]) return;
+  if (!fd || ::pwrite(fd.get(), value, std::strlen(value), 0) < 0)
+    throw_errno("Can't set " + path);
+}
+
+// Address, link and default route inside the sandbox: from a short-lived process that
+// enters the sandbox's network namespace (the supervisor stays where it is).
+void configure_inside(pid_t child, uint32_t addr, unsigned prefix, uint32_t gateway) {
+  std::string path = "/proc/" + std::to_string(child) + "/ns/net";
+  UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) throw_errno("Can't open " + path);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
+  UniqueFd r(p[0]), w(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    try {
+      if (::setns(ns.get(), CLONE_NEWNET) < 0) throw_errno("Can't enter the sandbox's network namespace");
+      Rtnl nl;
+      int idx = nl.link_index(kInnerIfname);
+      if (!idx) throw Error(std::string(kInnerIfname) + " is missing in the sandbox");
+      nl.add_address(idx, addr, prefix);
+      nl.set_up(idx);
+      nl.add_default_route(gateway);
+      ::_exit(0);
+    } catch (const std::exception& e) {
+      ssize_t unused = ::write(w.get(), e.what(), std::strlen(e.what()));
+      (void)unused;
+    }
+    ::_exit(1);
+  }
+  w.reset();
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) msg.append(buf, static_cast<size_t>(n));
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error("--net veth: can't configure " + std::string(kInnerIfname) + " in the sandbox: " +
+                (msg.empty() ? "helper process failed" : msg));
+}
+
+struct Names {
+  std::string nft;
+  std::string table;
+  std::string host_if;
+};
+
+void teardown(const Names& n) {
+  try {
+    run_nft(n.nft, {"delete", "table", "ip", n.table});
+  } catch (...) {
+  }
+  try {
+    Rtnl nl;
+    if (int idx = nl.link_index(n.host_if)) nl.delete_link(idx);
+    BridgeLock lock;
+    int br = nl.link_index(kBridge);
+    if (br && nl.alias(br) == kBridgeMarker && nl.ports_of(br).empty()) nl.delete_link(br);
+  } catch (...) {
+  }
+}
+
+std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subnet,
+                        uint32_t addr) {
+  std::string sb = format_ipv4(addr);
+  std::string net = format_ipv4(subnet.network) + "/" + std::to_string(subnet.prefix);
+  std::string br = std::string("\"") + kBridge + "\"";
+  std::string dnat;
+  bool loopback = false;
+  for (const auto& p : spec.publish) {
+    std::string proto = p.udp ? "udp" : "tcp";
+    std::string match = p.host_addr == "0.0.0.0" ? "fib daddr type local" : "ip daddr " + p.host_addr;
+    dnat += "    " + match + " " + proto + " dport " + std::to_string(p.host_port) + " dnat to " +
+            sb + ":" + std::to_string(p.sandbox_port) + "\n";
+    if (p.host_addr == "0.0.0.0" || p.host_addr.rfind("127.", 0) == 0) loopback = true;
+  }
+  std::string t = "table ip " + n.table + " {\n";
+  // Security: route_localnet (needed to publish on 127.0.0.1) would let a sandbox reach the
+  // host's loopback services through the bridge; nothing from the bridge may go to 127/8.
+  t += "  chain guard {\n    type filter hook prerouting priority raw; policy accept;\n"
+       "    iifname " + br + " ip daddr 127.0.0.0/8 drop\n  }\n";
+  if (!dnat.empty()) {
+    t += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" +
+         dnat + "  }\n";
+    t += "  chain output {\n    type nat hook output priority dstnat; policy accept;\n" + dnat +
+         "  }\n";
+  }
+  t += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+       "    ip saddr " + net + " oifname != " + br + " masquerade\n";
+  if (loopback) t += "    ip saddr 127.0.0.0/8 ip daddr " + sb + " masquerade\n";
+  t += "  }\n}\n";
+  return t;
+}
+
+class VethSession : public Session {
+ public:
+  VethSession(const Spec& spec, const Plan& plan, pid_t child) {
+    names_ = {plan.net_helper, table_name(), "sbv" + std::to_string(::getpid())};
+    Ipv4Subnet subnet = spec.subnet ? *spec.subnet : parse_subnet(kDefaultSubnet);
+    uint32_t gateway = subnet.network + 1;
+    mkdir_p(kStateDir, 0700);
+    uint32_t addr = allocate(subnet);
+    Names n = names_;
+    keeper_ = spawn_keeper({}, {addr_lock_.get()}, [n] { teardown(n); });
+    try {
+      collect_stale(plan.net_helper);
+      {
+        BridgeLock lock;
+        Rtnl nl;
+        int br = nl.link_index(kBridge);
+        if (!br && nl.create_bridge(kBridge)) {
+          br = nl.link_index(kBridge);
+          nl.set_alias(br, kBridgeMarker);
+        }
+        if (!br) br = nl.link_index(kBridge);
+        if (!br) throw Error(std::string("Can't find bridge ") + kBridge);
+        nl.add_address(br, gateway, subnet.prefix);
+        nl.set_up(br);
+        nl.create_veth(names_.host_if, br, kInnerIfname, child);
+        nl.set_up(nl.link_index(names_.host_if));
+      }
+      configure_inside(child, addr, subnet.prefix, gateway);
+      // Outbound traffic is routed from the bridge to the host's uplinks.
+      write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+      bool loopback = false;
+      for (const auto& p : spec.publish)
+        loopback |= p.host_addr == "0.0.0.0" || p.host_addr.rfind("127.", 0) == 0;
+      if (loopback)  // DNAT from 127.0.0.1 to the bridge (see the guard chain)
+        write_sysctl(std::string("/proc/sys/net/ipv4/conf/") + kBridge + "/route_localnet", "1");
+      NftResult r = run_nft(names_.nft, {"-f", "-"}, nft_ruleset(names_, spec, subnet, addr));
+      if (r.status != 0) throw Error("--net veth: nft refused the NAT rules: " + r.out);
+      state_ = State::Ready;
+    } catch (const Error& e) {
+      error_ = e.what();
+      state_ = State::Failed;
+    }
+    log::info("--net veth: " + format_ipv4(addr) + "/" + std::to_string(subnet.prefix) + " on " +
+              kBridge);
+  }
+
+  ~VethSession() override {
+    if (keeper_ > 0) {
+      ::kill(keeper_, SIGTERM);
+      while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  std::vector<int> fds() const override { return {}; }
+
+  State step(std::string& error) override {
+    if (state_ == State::Failed && !reported_) {
+      reported_ = true;
+      error = error_;
+      return state_;
+    }
+    return state_ == State::Failed ? State::Ready : state_;  // reported once
+  }
+
+ private:
+  uint32_t allocate(const Ipv4Subnet& s) {
+    uint32_t hosts = (s.prefix >= 31 ? 0 : (1u << (32 - s.prefix)) - 2);
+    for (uint32_t h = 2; h <= hosts; ++h) {
+      uint32_t a = s.network + h;
+      std::string path = std::string(kStateDir) + "/addr-" + format_ipv4(a);
+      UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+      if (!fd) throw_errno("Can't open " + path);
+      if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+        addr_lock_ = std::move(fd);
+        return a;
+      }
+    }
+    throw Error("--net veth: no free address left in " + format_ipv4(s.network) + "/" +
+                std::to_string(s.prefix));
+  }
+
+  // Tables of sandboxes whose supervisor and keeper were both killed outright.
+  static void collect_stale(const std::string& nft) {
+    NftResult r = run_nft(nft, {"list", "tables", "ip"});
+    if (r.status != 0) return;
+    const std::string prefix = "table ip sandbox-";
+    size_t start = 0;
+    while (start < r.out.size()) {
+      size_t end = r.out.find('\n', start);
+      if (end == std::string::npos) end = r.out.size();
+      std::string line = r.out.substr(start, end - start);
+      start = end + 1;
+      if (line.rfind(prefix, 0) != 0) continue;
+      std::string pid = line.substr(prefix.size());
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos ||
+          pid.size() > 9)
+        continue;
+      if (::kill(std::stoi(pid), 0) < 0 && errno == ESRCH)
+        run_nft(nft, {"delete", "table", "ip", "sandbox-" + pid});
+    }
+  }
+
+  Names names_;
+  UniqueFd addr_lock_;
+  pid_t keeper_ = -1;
+  State state_ = State::Pending;
+  std::string error_;
+  bool reported_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child) {
+  return std::make_unique<VethSession>(spec, plan, child);
+}
+
+}  // namespace sb::net

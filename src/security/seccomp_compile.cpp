@@ -1,0 +1,465 @@
+// From a parsed seccomp profile to libseccomp rules (translate) and to the exported BPF
+// program (compile), plus the `sandbox seccomp-compile` subcommand.
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <strings.h>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "security/seccomp.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/log.hpp"
+
+namespace sb::security {
+namespace {
+
+struct ArchInfo {
+  uint32_t token;
+  const char* name;  // libseccomp's name
+  std::vector<const char*> aliases;  // Go / Docker names used by "includes": {"arches": []}
+  std::vector<uint32_t> compat;      // what a kernel of this architecture can also run
+};
+
+const std::vector<ArchInfo>& arch_table() {
+  static const std::vector<ArchInfo> t = {
+      {SCMP_ARCH_X86_64, "x86_64", {"amd64"}, {SCMP_ARCH_X86, SCMP_ARCH_X32}},
+      {SCMP_ARCH_X86, "x86", {"386", "i386", "i686"}, {}},
+      {SCMP_ARCH_X32, "x32", {}, {}},
+      {SCMP_ARCH_AARCH64, "aarch64", {"arm64"}, {SCMP_ARCH_ARM}},
+      {SCMP_ARCH_ARM, "arm", {}, {}},
+      {SCMP_ARCH_MIPS, "mips", {}, {}},
+      {SCMP_ARCH_MIPSEL, "mipsel", {"mipsle"}, {}},
+      {SCMP_ARCH_MIPS64, "mips64", {}, {SCMP_ARCH_MIPS, SCMP_ARCH_MIPS64N32}},
+      {SCMP_ARCH_MIPSEL64, "mipsel64", {"mips64le"}, {SCMP_ARCH_MIPSEL, SCMP_ARCH_MIPSEL64N32}},
+      {SCMP_ARCH_MIPS64N32, "mips64n32", {}, {SCMP_ARCH_MIPS, SCMP_ARCH_MIPS64}},
+      {SCMP_ARCH_MIPSEL64N32, "mipsel64n32", {"mips3l64n32", "mips64n32le"},
+       {SCMP_ARCH_MIPSEL, SCMP_ARCH_MIPSEL64}},
+      {SCMP_ARCH_PPC, "ppc", {}, {}},
+      {SCMP_ARCH_PPC64, "ppc64", {}, {SCMP_ARCH_PPC}},
+      {SCMP_ARCH_PPC64LE, "ppc64le", {}, {}},
+      {SCMP_ARCH_S390, "s390", {}, {}},
+      {SCMP_ARCH_S390X, "s390x", {}, {SCMP_ARCH_S390}},
+      {SCMP_ARCH_PARISC, "parisc", {}, {}},
+      {SCMP_ARCH_PARISC64, "parisc64", {}, {SCMP_ARCH_PARISC}},
+      {SCMP_ARCH_RISCV64, "riscv64", {}, {}},
+  };
+  return t;
+}
+
+const ArchInfo* arch_info(uint32_t token) {
+  for (const auto& a : arch_table())
+    if (a.token == token) return &a;
+  return nullptr;
+}
+
+// Architectures whose socket and System V IPC calls can go through socketcall(2) / ipc(2).
+bool multiplexes(uint32_t arch) {
+  switch (arch) {
+    case SCMP_ARCH_X86: case SCMP_ARCH_S390: case SCMP_ARCH_S390X: case SCMP_ARCH_PPC:
+    case SCMP_ARCH_PPC64: case SCMP_ARCH_PPC64LE: case SCMP_ARCH_MIPS: case SCMP_ARCH_MIPSEL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool permissive(uint32_t action) { return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG; }
+
+// --seccomp-log: every denial (errno, kill, trap, trace) allows the call and logs it.
+uint32_t effective(uint32_t action, bool log) {
+  return log && !permissive(action) ? SCMP_ACT_LOG : action;
+}
+
+std::string action_name(uint32_t a) {
+  uint32_t data = a & 0xffffU;
+  if (a == SCMP_ACT_ALLOW) return "SCMP_ACT_ALLOW";
+  if (a == SCMP_ACT_LOG) return "SCMP_ACT_LOG";
+  if (a == SCMP_ACT_KILL) return "SCMP_ACT_KILL";
+  if (a == SCMP_ACT_KILL_PROCESS) return "SCMP_ACT_KILL_PROCESS";
+  if (a == SCMP_ACT_TRAP) return "SCMP_ACT_TRAP";
+  if ((a & 0xffff0000U) == SCMP_ACT_ERRNO(0)) return "SCMP_ACT_ERRNO(" + std::to_string(data) + ")";
+  if ((a & 0xffff0000U) == SCMP_ACT_TRACE(0)) return "SCMP_ACT_TRACE(" + std::to_string(data) + ")";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%08x", a);
+  return buf;
+}
+
+std::array<int, 3> kernel_version(const std::string& release) {
+  std::string r = release;
+  if (r.empty()) {
+    utsname u{};
+    if (::uname(&u) == 0) r = u.release;
+  }
+  std::array<int, 3> v{0, 0, 0};
+  std::sscanf(r.c_str(), "%d.%d.%d", &v[0], &v[1], &v[2]);
+  return v;
+}
+
+bool arch_matches(const std::vector<std::string>& names, uint32_t arch) {
+  const ArchInfo* info = arch_info(arch);
+  if (!info) return false;
+  for (const auto& n : names) {
+    if (n == info->name) return true;
+    for (const char* al : info->aliases)
+      if (n == al) return true;
+  }
+  return false;
+}
+
+// Docker's includes/excludes: a rule applies when everything "includes" asks for holds and
+// nothing "excludes" names does. "arches" is checked per filter architecture (Docker checks
+// the native one only; the two agree on a single-architecture filter).
+bool applies(const SeccompRule& r, uint32_t arch, uint64_t caps,
+             const std::array<int, 3>& kernel) {
+  auto has_cap = [&](int c) { return (caps >> c) & 1; };
+  const auto& inc = r.includes;
+  const auto& exc = r.excludes;
+  if (!exc.arches.empty() && arch_matches(exc.arches, arch)) return false;
+  if (std::any_of(exc.caps.begin(), exc.caps.end(), has_cap)) return false;
+  if (exc.min_kernel && kernel >= *exc.min_kernel) return false;
+  if (!inc.arches.empty() && !arch_matches(inc.arches, arch)) return false;
+  if (!std::all_of(inc.caps.begin(), inc.caps.end(), has_cap)) return false;
+  if (inc.min_kernel && kernel < *inc.min_kernel) return false;
+  return true;
+}
+
+std::string libseccomp_version() {
+  const scmp_version* v = seccomp_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->micro);
+}
+
+scmp_arg_cmp to_cmp(const SeccompArg& a) {
+  // SCMP_CMP_MASKED_EQ: (arg & value) == valueTwo, as in runc and crun.
+  return scmp_arg_cmp{a.index, a.op, a.value, a.value_two};
+}
+
+std::vector<uint32_t> filter_arches(const SeccompProfile& p, const SeccompCompileOptions& o) {
+  std::vector<uint32_t> out;
+  auto add = [&](uint32_t a) {
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  };
+  if (!o.arches.empty()) {
+    for (uint32_t a : o.arches) add(a);
+    return out;
+  }
+  uint32_t native = seccomp_arch_native();
+  std::vector<uint32_t> listed = p.arches;
+  for (const auto& e : p.arch_map)
+    if (e.arch == native) {
+      listed.push_back(e.arch);
+      listed.insert(listed.end(), e.sub_arches.begin(), e.sub_arches.end());
+    }
+  add(native);
+  // Security: a compat entry point (int 0x80, x32 syscalls) is only open when the profile
+  // lists its architecture; the others end in the bad-architecture action (kill).
+  for (uint32_t a : seccomp_compat_arches(native))
+    if (std::find(listed.begin(), listed.end(), a) != listed.end()) add(a);
+  return out;
+}
+
+struct CtxDeleter {
+  void operator()(void* c) const { seccomp_release(c); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+void set_attr(void* ctx, scmp_filter_attr attr, uint32_t value, const char* what) {
+  int rc = seccomp_attr_set(ctx, attr, value);
+  if (rc < 0) throw SysError(std::string("libseccomp: can't set ") + what, -rc);
+}
+
+// One libseccomp filter with every architecture of the translation: a filter per
+// architecture (so that rules can differ between them), merged.
+Ctx build(const SeccompProfile& profile, const SeccompTranslation& t,
+          const SeccompCompileOptions& o) {
+  Ctx merged;
+  uint32_t native = seccomp_arch_native();
+  for (uint32_t arch : t.arches) {
+    Ctx ctx(seccomp_init(t.default_action));
+    if (!ctx) throw Error(profile.file + ": libseccomp rejected the default action " +
+                          action_name(t.default_action));
+    if (arch != native) {
+      int rc = seccomp_arch_add(ctx.get(), arch);
+      if (rc < 0) throw SysError("libseccomp: can't add architecture " + seccomp_arch_name(arch), -rc);
+      rc = seccomp_arch_remove(ctx.get(), SCMP_ARCH_NATIVE);
+      if (rc < 0) throw SysError("libseccomp: can't remove the native architecture", -rc);
+    }
+    // Security: a syscall from an architecture the filter does not cover kills the whole
+    // process (libseccomp's default kills only the thread).
+    set_attr(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "the bad-architecture action");
+    // We set no_new_privs ourselves before loading, and only export the program here.
+    set_attr(ctx.get(), SCMP_FLTATR_CTL_NNP, 0, "SCMP_FLTATR_CTL_NNP");
+    // A binary tree of syscall numbers: O(log n) instead of a linear scan of every rule.
+    if (o.optimize > 0) {
+      int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, static_cast<uint32_t>(o.optimize));
+      if (rc < 0 && o.optimize == 1) throw SysError("libseccomp: can't set SCMP_FLTATR_CTL_OPTIMIZE", -rc);
+    }
+    for (const auto& r : t.rules) {
+      if (r.arch != arch) continue;
+      int rc = seccomp_rule_add_array(ctx.get(), r.action, r.nr,
+                                      static_cast<unsigned>(r.args.size()),
+                                      r.args.empty() ? nullptr : r.args.data());
+      if (rc < 0) {
+        std::string why = rc == -EEXIST ? "conflicts with an earlier rule with the same conditions"
+                          : rc == -EINVAL ? "invalid rule (argument comparisons or action)"
+                                          : std::strerror(-rc);
+        throw Error(profile.file + ": " + r.where + ": libseccomp refused the rule for '" +
+                    r.name + "' on " + seccomp_arch_name(arch) + ": " + why);
+      }
+    }
+    if (!merged) {
+      merged = std::move(ctx);
+    } else {
+      int rc = seccomp_merge(merged.get(), ctx.get());
+      if (rc < 0) throw SysError("libseccomp: can't merge the architecture filters", -rc);
+      (void)ctx.release();  // seccomp_merge freed it
+    }
+  }
+  return merged;
+}
+
+std::string read_all_fd(int fd) {
+  if (::lseek(fd, 0, SEEK_SET) < 0) throw_errno("lseek");
+  std::string data;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("Can't read the exported seccomp program");
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+template <typename Export>
+std::string export_to_memory(void* ctx, Export fn, const char* what) {
+  UniqueFd fd(::memfd_create("sandbox-seccomp", MFD_CLOEXEC));
+  if (!fd) throw_errno("memfd_create");
+  int rc = fn(ctx, fd.get());
+  if (rc < 0) throw SysError(std::string("libseccomp: can't export the ") + what, -rc);
+  return read_all_fd(fd.get());
+}
+
+}  // namespace
+
+uint32_t seccomp_arch_from_name(const std::string& name) {
+  std::string n = name;
+  if (n.size() > 10 && strncasecmp(n.c_str(), "SCMP_ARCH_", 10) == 0) n = n.substr(10);
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const auto& a : arch_table()) {
+    if (n == a.name) return a.token;
+    for (const char* al : a.aliases)
+      if (n == al) return a.token;
+  }
+  return 0;
+}
+
+std::string seccomp_arch_name(uint32_t arch) {
+  if (const ArchInfo* a = arch_info(arch)) return a->name;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%08x", arch);
+  return buf;
+}
+
+std::vector<uint32_t> seccomp_compat_arches(uint32_t native) {
+  const ArchInfo* a = arch_info(native);
+  return a ? a->compat : std::vector<uint32_t>{};
+}
+
+SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
+                                             const SeccompCompileOptions& opts) {
+  SeccompTranslation t;
+  t.default_action = effective(profile.default_action, opts.log);
+  t.arches = filter_arches(profile, opts);
+  const auto kernel = kernel_version(opts.kernel_release);
+
+  // Per architecture and syscall number: what libseccomp already holds, to refuse the
+  // combinations it would silently reduce (an unconditional rule swallows conditional
+  // rules with another action, whichever comes first).
+  struct Held {
+    std::optional<std::pair<uint32_t, std::string>> uncond;  // action, where
+    std::vector<std::pair<uint32_t, std::string>> cond;
+  };
+  std::map<std::pair<uint32_t, int>, Held> held;
+  std::set<std::string> unknown_seen;
+  std::vector<std::string> unknown_skipped;
+
+  for (uint32_t arch : t.arches) {
+    for (const auto& rule : profile.rules) {
+      if (!applies(rule, arch, opts.caps, kernel)) continue;
+      uint32_t action = effective(rule.action, opts.log);
+      // libseccomp refuses rules with the default action; they change nothing anyway.
+      if (action == t.default_action) continue;
+
+      // Like runc: several comparisons of one argument in a rule become one rule each
+      // (libseccomp cannot AND them), otherwise the comparisons are ANDed in one rule.
+      std::vector<std::vector<scmp_arg_cmp>> groups;
+      std::set<unsigned> seen;
+      bool repeated = false;
+      for (const auto& a : rule.args) repeated |= !seen.insert(a.index).second;
+      if (repeated) {
+        for (const auto& a : rule.args) groups.push_back({to_cmp(a)});
+      } else {
+        groups.emplace_back();
+        for (const auto& a : rule.args) groups.back().push_back(to_cmp(a));
+      }
+
+      for (size_t i = 0; i < rule.names.size(); ++i) {
+        const std::string& name = rule.names[i];
+        const std::string& where = rule.name_paths[i];
+        int nr = seccomp_syscall_resolve_name(name.c_str());
+        if (nr == __NR_SCMP_ERROR) {
+          if (!unknown_seen.insert(where).second) continue;
+          // Unknown on every architecture libseccomp knows. Skipping the name leaves its
+          // calls to the default action: fine when that is no more permissive than the
+          // rule; an error when it would let through what the rule denies.
+          if (permissive(action) || !permissive(t.default_action)) {
+            unknown_skipped.push_back(name + " (" + where + ")");
+            continue;
+          }
+          throw Error(profile.file + ": " + where + ": unknown syscall '" + name +
+                      "' (libseccomp " + libseccomp_version() +
+                      " does not know it on any architecture); skipping it would leave the "
+                      "call allowed");
+        }
+        // A name that does not exist on this architecture is skipped for it (libseccomp
+        // would keep a dead rule for its pseudo number). The socket and IPC calls that x86,
+        // s390 and ppc multiplex through socketcall/ipc stay: libseccomp rewrites them.
+        int arch_nr = seccomp_syscall_resolve_name_arch(arch, name.c_str());
+        if (arch_nr == __NR_SCMP_ERROR || arch_nr <= -10000 ||
+            (arch_nr < 0 && !multiplexes(arch)))
+          continue;
+        Held& h = held[{arch, nr}];
+        auto conflict = [&](uint32_t uncond, const std::string& uncond_where, uint32_t cond,
+                            const std::string& cond_where) {
+          throw Error(profile.file + ": " + where + ": '" + name + "' has an unconditional " +
+                      action_name(uncond) + " rule (" + uncond_where + ") and a conditional " +
+                      action_name(cond) + " rule (" + cond_where +
+                      "); libseccomp would silently drop the conditional one");
+        };
+        for (const auto& g : groups) {
+          if (g.empty()) {
+            if (h.uncond && h.uncond->first != action)
+              throw Error(profile.file + ": " + where + ": '" + name + "' already has an "
+                          "unconditional " + action_name(h.uncond->first) + " rule (" +
+                          h.uncond->second + ")");
+            for (const auto& [a, w] : h.cond)
+              if (a != action) conflict(action, where, a, w);
+            h.uncond = {action, where};
+          } else {
+            if (h.uncond && h.uncond->first != action)
+              conflict(h.uncond->first, h.uncond->second, action, where);
+            h.cond.emplace_back(action, where);
+          }
+          t.rules.push_back({arch, name, nr, action, g, where});
+        }
+      }
+    }
+  }
+  if (!unknown_skipped.empty()) {
+    std::string w = profile.file + ": " + std::to_string(unknown_skipped.size()) +
+                     " syscall name" + (unknown_skipped.size() == 1 ? "" : "s") +
+                     " unknown to libseccomp " + libseccomp_version() +
+                     " skipped (such calls get the default action):";
+    for (const auto& s : unknown_skipped) w += " " + s;
+    t.warnings.push_back(w);
+  }
+  return t;
+}
+
+SeccompProgram compile_seccomp_profile(const SeccompProfile& profile,
+                                       const SeccompCompileOptions& opts) {
+  SeccompTranslation t = translate_seccomp_profile(profile, opts);
+  Ctx ctx = build(profile, t, opts);
+  SeccompProgram p;
+  p.bpf = export_to_memory(ctx.get(), seccomp_export_bpf, "BPF program");
+  p.warnings = std::move(t.warnings);
+  if (p.bpf.empty() || p.bpf.size() % 8 != 0)
+    throw Error(profile.file + ": libseccomp exported a program of " + std::to_string(p.bpf.size()) +
+                " bytes, not a multiple of 8");
+  return p;
+}
+
+std::string seccomp_profile_pfc(const SeccompProfile& profile, const SeccompCompileOptions& opts) {
+  SeccompTranslation t = translate_seccomp_profile(profile, opts);
+  Ctx ctx = build(profile, t, opts);
+  return export_to_memory(ctx.get(), seccomp_export_pfc, "pseudo filter code");
+}
+
+int seccomp_compile_main(const std::vector<std::string>& args) {
+  const std::string usage =
+      "usage: " + log::program_name() +
+      " seccomp-compile PROFILE [--arch ARCH]... [--pfc] > filter.bpf\n"
+      "\nCompile a seccomp profile (OCI / Docker JSON: a NAME from the installed profiles or a\n"
+      "PATH containing '/') into the BPF program that --seccomp FD and --add-seccomp-fd FD\n"
+      "load (an array of struct sock_filter), written to stdout.\n"
+      "\n  --arch ARCH   Architecture of the filter (x86_64, x86, x32, aarch64, arm...),\n"
+      "                repeatable; default: this machine's plus the compat architectures\n"
+      "                (x86, x32 on x86_64) the profile lists. Others are killed.\n"
+      "  --pfc         Write libseccomp's readable pseudo filter code instead\n"
+      "\nThe compiled filter assumes no capabilities (profile \"caps\" conditions) and this\n"
+      "kernel's version (\"minKernel\").\n";
+  try {
+    std::optional<std::string> profile;
+    SeccompCompileOptions o;
+    bool pfc = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a == "--help" || a == "-h") {
+        std::fputs(usage.c_str(), stdout);
+        return 0;
+      }
+      if (a == "--pfc") {
+        pfc = true;
+      } else if (a == "--arch") {
+        if (i + 1 >= args.size()) throw Error("--arch takes an argument (ARCH)");
+        uint32_t arch = seccomp_arch_from_name(args[++i]);
+        if (!arch) throw Error("--arch: unknown architecture '" + args[i] + "'");
+        o.arches.push_back(arch);
+      } else if (!a.empty() && a[0] == '-' && a != "-") {
+        throw Error("unknown option " + a);
+      } else if (profile) {
+        throw Error("only one PROFILE can be compiled (got '" + *profile + "' and '" + a + "')");
+      } else {
+        profile = a;
+      }
+    }
+    if (!profile) {
+      std::fputs(usage.c_str(), stderr);
+      return 1;
+    }
+    if (!pfc && ::isatty(STDOUT_FILENO))
+      throw Error("refusing to write a binary program to a terminal; redirect stdout to a file");
+    std::string path = find_seccomp_profile(*profile, seccomp_profile_dirs());
+    SeccompProfile p = load_seccomp_profile(path);
+    std::string out;
+    if (pfc) {
+      out = seccomp_profile_pfc(p, o);
+    } else {
+      SeccompProgram prog = compile_seccomp_profile(p, o);
+      for (const auto& w : prog.warnings) log::warning("seccomp-compile: " + w);
+      out = std::move(prog.bpf);
+    }
+    for (size_t off = 0; off < out.size();) {
+      ssize_t n = ::write(STDOUT_FILENO, out.data() + off, out.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw_errno("Can't write to stdout");
+      off += static_cast<size_t>(n);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    log::error(std::string("seccomp-compile: ") + e.what());
+    return 1;
+  }
+}
+
+}  // namespace sb::security

@@ -1,0 +1,178 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/options.hpp"
+#include "cli/profile.hpp"
+#include "util/error.hpp"
+
+namespace fs = std::filesystem;
+using sb::cli::load_profile;
+
+namespace {
+
+class ProfileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/profile-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::map<std::string, std::string> vars() {
+    return {{"HOME", "/home/u"}, {"PWD", "/src/p"}, {"XDG_RUNTIME_DIR", "/run/user/7"},
+            {"UID", "7"}, {"APP", "app"}};
+  }
+  std::string error_of(const std::string& path) {
+    try {
+      load_profile(path, vars());
+    } catch (const sb::Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  std::string dir_;
+};
+
+TEST_F(ProfileTest, OneOptionPerLineWithCommentsBlanksAndQuotes) {
+  auto p = write("a.profile",
+                 "# a comment with a quote ' in it\n"
+                 "\n"
+                 "   --ro-bind /usr /usr\n"
+                 "--setenv GREETING \"hello world\"\n"
+                 "--setenv SINGLE 'it''s'\n"
+                 "--symlink usr/lib /lib\n");
+  std::vector<std::string> want = {"--ro-bind", "/usr", "/usr", "--setenv", "GREETING",
+                                   "hello world", "--setenv", "SINGLE", "its",
+                                   "--symlink", "usr/lib", "/lib"};
+  EXPECT_EQ(load_profile(p, vars()), want);
+}
+
+TEST_F(ProfileTest, ExpandsTheKnownVariables) {
+  auto p = write("v.profile",
+                 "--bind ${PWD} ${PWD}\n--dir ${HOME}/x\n--dir ${XDG_RUNTIME_DIR}/${UID}-${APP}\n");
+  std::vector<std::string> want = {"--bind", "/src/p", "/src/p", "--dir", "/home/u/x",
+                                   "--dir",  "/run/user/7/7-app"};
+  EXPECT_EQ(load_profile(p, vars()), want);
+}
+
+TEST_F(ProfileTest, ErrorsNameTheFileAndLine) {
+  auto unknown_var = write("e1.profile", "--dir /a\n--dir ${NOPE}\n");
+  EXPECT_EQ(error_of(unknown_var).rfind(unknown_var + ":2: unknown variable ${NOPE}", 0), 0u)
+      << error_of(unknown_var);
+  auto unknown_opt = write("e2.profile", "\n\n--frobnicate\n");
+  EXPECT_EQ(error_of(unknown_opt), unknown_opt + ":3: unknown option --frobnicate");
+  auto arity = write("e3.profile", "--bind /a\n");
+  EXPECT_EQ(error_of(arity), arity + ":1: --bind takes 2 arguments, got 1");
+  auto two_opts = write("e4.profile", "--perms 0700 --dir /x\n");
+  EXPECT_EQ(error_of(two_opts), two_opts + ":1: --perms takes 1 argument, got 3");
+  auto quote = write("e5.profile", "--dir \"/x\n");
+  EXPECT_EQ(error_of(quote), quote + ":1: unterminated quote");
+}
+
+TEST_F(ProfileTest, UnsetVariableIsAnError) {
+  auto p = write("u.profile", "--dir ${XDG_RUNTIME_DIR}\n");
+  auto v = vars();
+  v["XDG_RUNTIME_DIR"] = "";
+  try {
+    load_profile(p, v);
+    FAIL() << "expected an error";
+  } catch (const sb::Error& e) {
+    EXPECT_EQ(std::string(e.what()), p + ":1: ${XDG_RUNTIME_DIR} is not set");
+  }
+}
+
+TEST_F(ProfileTest, IncludeByNameNextToTheFileAndCycles) {
+  write("base.profile", "--tmpfs /tmp\n");
+  auto top = write("top.profile", "--dir /a\ninclude base\n--dir /b\n");
+  std::vector<std::string> want = {"--dir", "/a", "--tmpfs", "/tmp", "--dir", "/b"};
+  EXPECT_EQ(load_profile(top, vars()), want);
+
+  auto loop_a = write("loopa.profile", "include loopb\n");
+  write("loopb.profile", "include loopa\n");
+  EXPECT_NE(error_of(loop_a).find("includes itself"), std::string::npos) << error_of(loop_a);
+
+  auto missing = write("m.profile", "include does-not-exist\n");
+  EXPECT_NE(error_of(missing).find(missing + ":1: --profile: no profile named 'does-not-exist'"),
+            std::string::npos)
+      << error_of(missing);
+}
+
+TEST_F(ProfileTest, ProfileIsSplicedWhereItAppearsAndLaterOptionsRefineIt) {
+  auto p = write("s.profile", "--dir /a/b\n--setenv MODE profile\n");
+  sb::Spec spec = sb::cli::parse({"--tmpfs", "/a", "--profile", p, "--setenv", "MODE", "cli",
+                                  "--dir", "/c", "true"});
+  ASSERT_EQ(spec.fs.size(), 3u);
+  EXPECT_EQ(sb::fs_op_dest(spec.fs[0]), "/a");
+  EXPECT_EQ(sb::fs_op_dest(spec.fs[1]), "/a/b");
+  EXPECT_EQ(sb::fs_op_dest(spec.fs[2]), "/c");
+  auto env = sb::apply_env({}, spec.env);
+  EXPECT_EQ(env, std::vector<std::string>{"MODE=cli"});
+  std::vector<std::string> expanded = {"--tmpfs", "/a", "--dir", "/a/b", "--setenv", "MODE",
+                                       "profile", "--setenv", "MODE", "cli", "--dir", "/c"};
+  EXPECT_EQ(spec.expanded_args, expanded);
+  EXPECT_EQ(spec.command, std::vector<std::string>{"true"});
+}
+
+TEST_F(ProfileTest, PrintArgsAndListProfilesAreFlags) {
+  auto p = write("q.profile", "--tmpfs /tmp\n");
+  sb::Spec spec = sb::cli::parse({"--profile", p, "--print-args", "--", "sh", "-c", "x y"});
+  EXPECT_TRUE(spec.print_args);
+  EXPECT_EQ(spec.expanded_args, (std::vector<std::string>{"--tmpfs", "/tmp"}));
+  EXPECT_TRUE(sb::cli::parse({"--list-profiles"}).list_profiles);
+}
+
+TEST_F(ProfileTest, FindProfileByNameInTheUserDirAndByPath) {
+  fs::create_directories(dir_ + "/cfg/sandbox/profiles");
+  write("cfg/sandbox/profiles/mine.profile", "--tmpfs /tmp\n");
+  const char* old = std::getenv("XDG_CONFIG_HOME");
+  std::string saved = old ? old : "";
+  ::setenv("XDG_CONFIG_HOME", (dir_ + "/cfg").c_str(), 1);
+  EXPECT_EQ(sb::cli::find_profile("mine"), dir_ + "/cfg/sandbox/profiles/mine.profile");
+  auto names = sb::cli::list_profiles();
+  EXPECT_NE(std::find(names.begin(), names.end(), "mine"), names.end());
+  try {
+    sb::cli::find_profile("nope-nope");
+    ADD_FAILURE() << "expected an error";
+  } catch (const sb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir_ + "/cfg/sandbox/profiles"), std::string::npos);
+  }
+  if (old) ::setenv("XDG_CONFIG_HOME", saved.c_str(), 1);
+  else ::unsetenv("XDG_CONFIG_HOME");
+  auto path = write("direct.profile", "--tmpfs /x\n");
+  EXPECT_EQ(sb::cli::find_profile(path), path);
+  EXPECT_THROW(sb::cli::find_profile(dir_ + "/missing.profile"), sb::Error);
+}
+
+TEST_F(ProfileTest, ShippedProfilesLoad) {
+  auto names = sb::cli::list_profiles();
+  for (const char* want : {"minimal", "desktop", "dbus", "build"}) {
+    ASSERT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+    auto args = load_profile(sb::cli::find_profile(want), vars());
+    EXPECT_FALSE(args.empty()) << want;
+    // Each expands to options the parser accepts.
+    std::vector<std::string> argv = args;
+    argv.push_back("true");
+    EXPECT_NO_THROW(sb::cli::parse(argv)) << want;
+  }
+}
+
+TEST(ShellQuote, QuotesOnlyWhatNeedsIt) {
+  EXPECT_EQ(sb::cli::shell_quote("/usr/lib"), "/usr/lib");
+  EXPECT_EQ(sb::cli::shell_quote("a b"), "'a b'");
+  EXPECT_EQ(sb::cli::shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(sb::cli::shell_quote(""), "''");
+  EXPECT_EQ(sb::cli::shell_quote("$HOME"), "'$HOME'");
+}
+
+}  // namespace
