@@ -1,0 +1,196 @@
+// Shared helpers for the escape tests (tests/security/*_test.cpp). Every test there drives
+// the built binary through the integration harness, tries to break out of the sandbox the
+// way a real attack would, and asserts that it could not. Each one also shows (in a control
+// run or in a comment) what a broken sandbox would print, so that it can fail.
+#pragma once
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace it {
+
+inline const std::string kPython = "/usr/bin/python3";
+
+// `sh -c SCRIPT sh ARGS...` as the command: ARGS are $1, $2... in the script, which keeps
+// scripts and their data (python programs, tokens) apart without quoting.
+inline Args sh_args(const std::string& script, const Args& args) {
+  Args a = {"--", "sh", "-c", script, "sh"};
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+// `python3 -c SCRIPT ARGS...` as the command.
+inline Args py(const std::string& script, const Args& args = {}) {
+  Args a = {"--", kPython, "-c", script};
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+// The sandbox flags for a command that has every capability inside its user namespace:
+// what an unprivileged caller can hand out at most.
+inline Args uid0_all_caps() { return {"--uid", "0", "--gid", "0", "--cap-add", "ALL"}; }
+
+// The non-empty lines of a secret; none of them may ever show up in a sandbox's output.
+inline std::vector<std::string> secret_lines(const std::string& secret) {
+  std::vector<std::string> v;
+  for (const auto& l : lines(secret))
+    if (trim(l).size() >= 8) v.push_back(trim(l));
+  return v;
+}
+
+// True when any line of `secret` appears in the run's stdout or stderr.
+inline bool leaks(const RunResult& r, const std::string& secret) {
+  for (const auto& l : secret_lines(secret))
+    if (contains(r.out, l) || contains(r.err, l)) return true;
+  return false;
+}
+
+// Bytes from a hex string (python's bytes.hex()); stops at the first invalid pair.
+inline std::string unhex(const std::string& h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    unsigned v = 0;
+    if (std::sscanf(h.c_str() + i, "%2x", &v) != 1) break;
+    out += static_cast<char>(v);
+  }
+  return out;
+}
+
+// Python prelude for attacks that ptrace another process of the sandbox (the sandbox's own
+// init, pid 1 with --unshare-pid: same uid, same user namespace, no capabilities, so the
+// kernel allows PTRACE_ATTACH from the command) and make IT run system calls: the registers
+// are set to re-run the syscall instruction the tracee is blocked in, with our number and
+// arguments, one single step at a time. Scripts append their body and use
+// `t = Tracee(pid)`, `t.poke(offset, bytes)` (scratch memory on the tracee's stack, returns
+// its address), `t.syscall(nr, *args)` (returns the result, -errno on failure), `t.detach()`,
+// and `ename(result)`. Prints "RESULT init-<step>=<errno>" and exits when a step is refused.
+// x86_64 only: elsewhere it prints "RESULT skipped".
+inline const std::string kPtraceInjectPrelude = R"PY(
+import ctypes, errno, os, platform, struct, sys
+if platform.machine() != 'x86_64':
+    print('RESULT skipped: x86_64 only')
+    sys.exit(0)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.restype = ctypes.c_long
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+PTRACE_POKEDATA, PTRACE_GETREGS, PTRACE_SETREGS = 5, 12, 13
+PTRACE_SINGLESTEP, PTRACE_ATTACH, PTRACE_DETACH = 9, 16, 17
+M = 0xffffffffffffffff
+class Regs(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_ulong) for n in (
+        'r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags '
+        'rsp ss fs_base gs_base ds es fs gs').split()]
+def stop(what):
+    print('RESULT init-%s=%s' % (what, errno.errorcode.get(ctypes.get_errno(), '?')))
+    sys.exit(0)
+def ename(v):
+    return str(v) if v >= 0 else errno.errorcode.get(-v, str(v))
+class Tracee:
+    def __init__(self, pid):
+        self.pid = pid
+        if libc.ptrace(PTRACE_ATTACH, pid, None, None) != 0:
+            stop('attach')
+        os.waitpid(pid, 0x40000000)  # __WALL
+        self.saved = Regs()
+        if libc.ptrace(PTRACE_GETREGS, pid, None, ctypes.byref(self.saved)) != 0:
+            stop('getregs')
+        self.scratch = (self.saved.rsp - 4096) & ~0xf  # well below the red zone
+    def poke(self, off, data):
+        data += b'\0' * (-len(data) % 8)
+        for i in range(0, len(data), 8):
+            w = struct.unpack('<Q', data[i:i + 8])[0]
+            if libc.ptrace(PTRACE_POKEDATA, self.pid, ctypes.c_void_p(self.scratch + off + i),
+                           ctypes.c_void_p(w)) != 0:
+                stop('poke')
+        return self.scratch + off
+    def syscall(self, nr, *args):
+        r = Regs.from_buffer_copy(self.saved)
+        # orig_rax = -1: no syscall-restart fixup when the tracee resumes.
+        r.rax, r.orig_rax, r.rip = nr, M, self.saved.rip - 2
+        for name, v in zip(('rdi', 'rsi', 'rdx', 'r10'), args):
+            setattr(r, name, v & M)
+        if libc.ptrace(PTRACE_SETREGS, self.pid, None, ctypes.byref(r)) != 0:
+            stop('setregs')
+        if libc.ptrace(PTRACE_SINGLESTEP, self.pid, None, None) != 0:
+            stop('step')
+        os.waitpid(self.pid, 0x40000000)
+        out = Regs()
+        libc.ptrace(PTRACE_GETREGS, self.pid, None, ctypes.byref(out))
+        return out.rax - (1 << 64) if out.rax >= (1 << 63) else out.rax
+    def detach(self):
+        libc.ptrace(PTRACE_SETREGS, self.pid, None, ctypes.byref(self.saved))
+        libc.ptrace(PTRACE_DETACH, self.pid, None, None)
+if os.getpid() == 1:
+    print('RESULT no-init')
+    sys.exit(0)
+)PY";
+
+// /etc/shadow as the test (root) reads it; empty when it cannot be read.
+inline std::string host_shadow() { return read_file("/etc/shadow"); }
+
+// A process on the host, outside any sandbox: `sleep <token>` as uid/gid (root: 0/0).
+// SIGKILLed and reaped on destruction.
+class HostSleep {
+ public:
+  HostSleep(uid_t uid, gid_t gid) : token_(sleep_token()) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      int null = ::open("/dev/null", O_RDWR);
+      if (null >= 0) {
+        ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
+      }
+      ::close_range(3, ~0U, 0);
+      if (::geteuid() == 0 && uid != 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+            ::setresuid(uid, uid, uid) != 0)
+          ::_exit(126);
+      }
+      const char* argv[] = {"sleep", token_.c_str(), nullptr};
+      ::execv("/bin/sleep", const_cast<char**>(argv));
+      ::_exit(127);
+    }
+    // Started when the token shows up in its command line (exec done).
+    eventually([&] { return !pids_with_token(token_).empty(); }, 5s);
+  }
+  HostSleep(const HostSleep&) = delete;
+  HostSleep& operator=(const HostSleep&) = delete;
+  ~HostSleep() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  const std::string& token() const { return token_; }
+  // Still running (a killed child is reaped here, so that a zombie does not count).
+  bool alive() {
+    if (reaped_) return false;
+    int st;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      reaped_ = true;
+      return false;
+    }
+    return ::kill(pid_, 0) == 0;
+  }
+
+ private:
+  std::string token_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+}  // namespace it
