@@ -97,7 +97,9 @@ _sandbox()
         --overlay-src --overlay --tmp-overlay --ro-overlay --perms --size --chdir --setenv
         --unsetenv --clearenv --argv0 --new-session --die-with-parent --as-pid-1 --lock-file
         --sync-fd --block-fd --info-fd --json-status-fd --seccomp --add-seccomp-fd
-        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log'
+        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log
+        --memory --memory-swap --pids --cpus --cpu-weight --io-weight --cgroup-parent
+        --rlimit --timeout --limits'
     local caps='ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
         CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE
         CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER
@@ -127,7 +129,8 @@ _sandbox()
             |--mqueue|--dir|--overlay-src|--tmp-overlay|--ro-overlay|--perms|--size \
             |--chdir|--unsetenv|--argv0|--lock-file|--sync-fd|--block-fd|--info-fd \
             |--json-status-fd|--seccomp|--add-seccomp-fd|--exec-label|--file-label \
-            |--cap-add|--cap-drop|--seccomp-profile)
+            |--cap-add|--cap-drop|--seccomp-profile|--memory|--memory-swap|--pids|--cpus \
+            |--cpu-weight|--io-weight|--cgroup-parent|--rlimit|--timeout|--limits)
                 n=1 ;;
             --bind|--bind-try|--dev-bind|--dev-bind-try|--ro-bind|--ro-bind-try|--symlink \
             |--chmod|--file|--bind-data|--ro-bind-data|--bind-fd|--ro-bind-fd|--setenv)
@@ -149,7 +152,7 @@ _sandbox()
                 |--dir:1|--symlink:2|--chmod:2|--file:2|--bind-data:2|--ro-bind-data:2 \
                 |--bind-fd:2|--ro-bind-fd:2|--overlay-src:1|--overlay:1|--overlay:2 \
                 |--overlay:3|--tmp-overlay:1|--ro-overlay:1|--lock-file:1 \
-                |--seccomp-profile:1)
+                |--seccomp-profile:1|--cgroup-parent:1)
                     kind=file ;;
                 --chdir:1)
                     kind=dir ;;

@@ -32,7 +32,7 @@ function __sandbox_state
                 set kinds dir
             case '--remount-ro' '--proc' '--dev' '--tmpfs' '--mqueue' '--dir' \
                 '--overlay-src' '--tmp-overlay' '--ro-overlay' '--lock-file' \
-                '--seccomp-profile'
+                '--seccomp-profile' '--cgroup-parent'
                 set kinds file
             case '--bind' '--bind-try' '--dev-bind' '--dev-bind-try' '--ro-bind' \
                 '--ro-bind-try'
@@ -43,7 +43,8 @@ function __sandbox_state
                 '--userns2' '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' \
                 '--unsetenv' '--argv0' '--sync-fd' '--block-fd' '--info-fd' \
                 '--json-status-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' \
-                '--file-label'
+                '--file-label' '--memory' '--memory-swap' '--pids' '--cpus' '--cpu-weight' \
+                '--io-weight' '--rlimit' '--timeout' '--limits'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
@@ -175,6 +176,16 @@ complete -c sandbox -n '__sandbox_expect start' -l cap-add -d 'Keep capability C
 complete -c sandbox -n '__sandbox_expect start' -l cap-drop -d 'Drop capability CAP (name or ALL) in the sandbox'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp-profile -d 'Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing \'/\' (once)'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp-log -d 'Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles'
+complete -c sandbox -n '__sandbox_expect start' -l memory -d 'Memory limit of the whole sandbox (cgroup memory.max; K, M, G, T suffixes); swap is 0 unless --memory-swap'
+complete -c sandbox -n '__sandbox_expect start' -l memory-swap -d 'Swap the sandbox may use on top of --memory (cgroup memory.swap.max; 0 allowed)'
+complete -c sandbox -n '__sandbox_expect start' -l pids -d 'Maximum number of processes and threads in the sandbox (cgroup pids.max)'
+complete -c sandbox -n '__sandbox_expect start' -l cpus -d 'CPU time the sandbox may use, in CPUs (e.g. 0.5; cgroup cpu.max quota per 100 ms)'
+complete -c sandbox -n '__sandbox_expect start' -l cpu-weight -d 'Relative CPU share, 1 to 10000, default 100 (cgroup cpu.weight; cpu.shares on v1)'
+complete -c sandbox -n '__sandbox_expect start' -l io-weight -d 'Relative I/O share, 1 to 10000, default 100 (cgroup io.weight; blkio.weight on v1)'
+complete -c sandbox -n '__sandbox_expect start' -l cgroup-parent -d 'Create the sandbox\'s cgroup under this cgroup (a path as in /proc/self/cgroup, or under the cgroup mount) instead of the caller\'s'
+complete -c sandbox -n '__sandbox_expect start' -l rlimit -d 'Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; \'unlimited\' allowed; SOFT alone sets both)'
+complete -c sandbox -n '__sandbox_expect start' -l timeout -d 'Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124'
+complete -c sandbox -n '__sandbox_expect start' -l limits -d 'Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning'
 complete -c sandbox -n '__sandbox_expect file' -F
 complete -c sandbox -n '__sandbox_expect dir' -x -a '(__fish_complete_directories (commandline -ct))'
 complete -c sandbox -n '__sandbox_expect cap' -x -a 'ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER CAP_SYS_MODULE CAP_SYS_RAWIO CAP_SYS_CHROOT CAP_SYS_PTRACE CAP_SYS_PACCT CAP_SYS_ADMIN CAP_SYS_BOOT CAP_SYS_NICE CAP_SYS_RESOURCE CAP_SYS_TIME CAP_SYS_TTY_CONFIG CAP_MKNOD CAP_LEASE CAP_AUDIT_WRITE CAP_AUDIT_CONTROL CAP_SETFCAP CAP_MAC_OVERRIDE CAP_MAC_ADMIN CAP_SYSLOG CAP_WAKE_ALARM CAP_BLOCK_SUSPEND CAP_AUDIT_READ CAP_PERFMON CAP_BPF CAP_CHECKPOINT_RESTORE'

@@ -15,7 +15,7 @@ namespace sb::cli::docgen {
 namespace {
 
 constexpr Section kSections[] = {Section::General, Section::Namespaces, Section::Filesystem,
-                                 Section::Process};
+                                 Section::Process, Section::Limits};
 
 // Every option bwrap 0.11 accepts (its --help and man page), to say in the man page
 // which of them the table does not (yet) implement.

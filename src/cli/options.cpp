@@ -10,6 +10,7 @@
 
 #include "security/seccomp.hpp"
 #include "cli/profile.hpp"
+#include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -88,6 +89,12 @@ void set_once(std::optional<int>& slot, Parser& p, const std::string& opt, const
               bool consumed = true) {
   int fd = consumed ? consume_fd(p, opt, v) : parse_fd(opt, v);
   slot = fd;  // like bwrap, a repeated option replaces the earlier one
+}
+
+uint64_t parse_weight(const std::string& opt, const std::string& v) {
+  auto n = parse::unsigned_dec(v, 10000);
+  if (!n || *n == 0) throw Error(opt + ": '" + v + "' is not a weight from 1 to 10000");
+  return *n;
 }
 
 #define H(body) [](Parser & p, const Args& a) { (void)p; (void)a; body; }
@@ -358,6 +365,69 @@ const std::vector<OptionDef> kTable = {
     {"--seccomp-log", {}, Section::Process,
      "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
      H(p.spec.seccomp_log = true)},
+
+    // ---- Resource limits ----
+    {"--memory", {{"SIZE", ArgKind::Bytes}}, Section::Limits,
+     "Memory limit of the whole sandbox (cgroup memory.max; K, M, G, T suffixes); swap is 0 unless --memory-swap", H({
+       auto n = parse::byte_size(a[0]);
+       if (!n) throw Error("--memory: '" + a[0] + "' is not a positive size in bytes");
+       p.spec.limits.memory = *n;
+       p.spec.limits.memory_text = a[0];
+     })},
+    {"--memory-swap", {{"SIZE", ArgKind::Bytes}}, Section::Limits,
+     "Swap the sandbox may use on top of --memory (cgroup memory.swap.max; 0 allowed)", H({
+       auto n = a[0] == "0" ? std::optional<uint64_t>(0) : parse::byte_size(a[0]);
+       if (!n) throw Error("--memory-swap: '" + a[0] + "' is not a size in bytes");
+       p.spec.limits.memory_swap = *n;
+     })},
+    {"--pids", {{"N", ArgKind::Number}}, Section::Limits,
+     "Maximum number of processes and threads in the sandbox (cgroup pids.max)", H({
+       auto n = parse::unsigned_dec(a[0], UINT32_MAX);
+       if (!n || *n == 0) throw Error("--pids: '" + a[0] + "' is not a positive number");
+       p.spec.limits.pids = *n;
+       p.spec.limits.pids_text = a[0];
+     })},
+    {"--cpus", {{"FLOAT", ArgKind::Text}}, Section::Limits,
+     "CPU time the sandbox may use, in CPUs (e.g. 0.5; cgroup cpu.max quota per 100 ms)", H({
+       auto q = limits::parse_cpus_quota_us(a[0]);
+       if (!q) throw Error("--cpus: '" + a[0] + "' is not a number of CPUs (0.01 or more)");
+       p.spec.limits.cpu_quota_us = *q;
+       p.spec.limits.cpus_text = a[0];
+     })},
+    {"--cpu-weight", {{"N", ArgKind::Number}}, Section::Limits,
+     "Relative CPU share, 1 to 10000, default 100 (cgroup cpu.weight; cpu.shares on v1)",
+     H(p.spec.limits.cpu_weight = parse_weight("--cpu-weight", a[0]))},
+    {"--io-weight", {{"N", ArgKind::Number}}, Section::Limits,
+     "Relative I/O share, 1 to 10000, default 100 (cgroup io.weight; blkio.weight on v1)",
+     H(p.spec.limits.io_weight = parse_weight("--io-weight", a[0]))},
+    {"--cgroup-parent", {{"PATH", ArgKind::Path}}, Section::Limits,
+     "Create the sandbox's cgroup under this cgroup (a path as in /proc/self/cgroup, or under the cgroup mount) instead of the caller's", H({
+       if (a[0].empty() || a[0][0] != '/')
+         throw Error("--cgroup-parent: '" + a[0] + "' must be an absolute path");
+       if (a[0].find("/..") != std::string::npos || a[0].find("/./") != std::string::npos)
+         throw Error("--cgroup-parent: '" + a[0] + "' must not contain . or .. components");
+       p.spec.limits.cgroup_parent = a[0];
+     })},
+    {"--rlimit", {{"NAME=SOFT[:HARD]", ArgKind::Text}}, Section::Limits,
+     "Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; 'unlimited' allowed; SOFT alone sets both)", H({
+       RlimitSetting r = limits::parse_rlimit(a[0]);
+       auto& rl = p.spec.limits.rlimits;
+       std::erase_if(rl, [&](const RlimitSetting& o) { return o.resource == r.resource; });
+       rl.push_back(r);
+     })},
+    {"--timeout", {{"DURATION", ArgKind::Text}}, Section::Limits,
+     "Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124", H({
+       auto ms = limits::parse_duration_ms(a[0]);
+       if (!ms) throw Error("--timeout: '" + a[0] + "' is not a duration (e.g. 30s, 5m, 1h, 500ms)");
+       p.spec.limits.timeout_ms = *ms;
+       p.spec.limits.timeout_text = a[0];
+     })},
+    {"--limits", {{"required|best-effort", ArgKind::Name}}, Section::Limits,
+     "Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning", H({
+       if (a[0] == "required") p.spec.limits.best_effort = false;
+       else if (a[0] == "best-effort") p.spec.limits.best_effort = true;
+       else throw Error("--limits: '" + a[0] + "' is neither 'required' nor 'best-effort'");
+     })},
 };
 #undef H
 
@@ -384,6 +454,7 @@ std::string_view section_title(Section s) {
     case Section::Namespaces: return "Namespaces";
     case Section::Filesystem: return "Filesystem (applied in command-line order)";
     case Section::Process: return "Process";
+    case Section::Limits: return "Resource limits";
   }
   return "";
 }
@@ -507,7 +578,7 @@ std::string usage_text(std::string_view prog) {
   s += "\nRun COMMAND in a new root built from the filesystem options, in new namespaces,\n"
        "with no capabilities and no_new_privs. Works without root.\n";
   for (Section sec : {Section::General, Section::Namespaces, Section::Filesystem,
-                      Section::Process}) {
+                      Section::Process, Section::Limits}) {
     s += "\n";
     s += section_title(sec);
     s += ":\n";

@@ -19,7 +19,7 @@ struct ArgSpec {
   ArgKind kind;
 };
 
-enum class Section { General, Namespaces, Filesystem, Process };
+enum class Section { General, Namespaces, Filesystem, Process, Limits };
 std::string_view section_title(Section s);
 
 class Parser;

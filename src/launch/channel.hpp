@@ -15,7 +15,10 @@ namespace sb::launch {
 // EarlyInfo: the namespaces exist (--userns-block-fd: the caller may write maps now).
 // Ready: setup is done and the command is about to run.
 // NetReady (parent to child): the network helper or veth is configured (--net).
-enum class MsgType : char { Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N' };
+// Go (parent to child): the child is in its cgroups and its hard limits are raised.
+enum class MsgType : char {
+  Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G'
+};
 
 struct Message {
   MsgType type;

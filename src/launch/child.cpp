@@ -16,6 +16,7 @@
 #include "fs/newroot.hpp"
 #include "launch/channel.hpp"
 #include "launch/launch.hpp"
+#include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "ns/net.hpp"
 #include "ns/userns.hpp"
@@ -103,6 +104,13 @@ void wait_for_network(int channel, const Plan& plan) {
     throw Error("Unexpected message from the supervisor while waiting for the network");
 }
 
+// Waits for MsgType::Go: the supervisor has put us in our cgroups (and raised our hard
+// limits). Nothing of the sandbox runs before that, so nothing escapes the limits.
+void wait_for_go(int channel) {
+  auto m = recv_message(channel);
+  if (!m || m->type != MsgType::Go) ::_exit(1);  // the supervisor failed and reports why
+}
+
 // The last stages of the process that becomes the command. Never returns.
 [[noreturn]] void exec_command(const Spec& spec, const Plan& plan, const HostFacts& host,
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
@@ -155,6 +163,10 @@ void wait_for_network(int channel, const Plan& plan) {
     for (auto& kv : env) envp.push_back(kv.data());
     envp.push_back(nullptr);
 
+    // Rlimits last but for seccomp: a low RLIMIT_NOFILE or RLIMIT_AS must not break setup,
+    // and init (pid 1 with --unshare-pid) is not bound by them.
+    limits::apply_rlimits(plan.rlimits);
+
     sigset_t all;
     sigfillset(&all);
     ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
@@ -176,12 +188,18 @@ void wait_for_network(int channel, const Plan& plan) {
 void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                 const ChildContext& ctx) {
   try {
+    // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
+    //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.
+    if (ctx.await_go) wait_for_go(ctx.channel);
+    if (ctx.unshare_cgroup_late && ::unshare(CLONE_NEWCGROUP) < 0)
+      throw_errno("Can't create a new cgroup namespace");
+
     // Security: a new session has no controlling terminal, so no process of the sandbox
     // (the command, and the init it could ptrace) can push input into the caller's
     // terminal with TIOCSTI. Done before any fork so that init is in it too.
     if (spec.new_session && ::setsid() < 0) throw_errno("setsid");
 
-    // 0. --pidns with --unshare-pid: the kernel creates a PID namespace only from a process
+    // 0b. --pidns with --unshare-pid: the kernel creates a PID namespace only from a process
     //    living in the namespace it nests under, so this child (born in the joined one)
     //    unshares, stays behind as a relay, and its child carries on as pid 1.
     if (ctx.unshare_pid_late) {

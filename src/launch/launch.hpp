@@ -20,6 +20,11 @@ struct ChildContext {
   pid_t supervisor = 0;
   int host_proc = -1;      // the caller's /proc (O_PATH), usable after the pivot
   bool unshare_pid_late = false;  // --pidns with --unshare-pid: unshare, then fork
+  // The supervisor still has to move the child into its cgroups (cgroup v1, or no
+  // CLONE_INTO_CGROUP) or raise its hard limits: wait for MsgType::Go before anything else.
+  bool await_go = false;
+  // --unshare-cgroup once in the cgroups, so the sandbox sees its own leaf as its root.
+  bool unshare_cgroup_late = false;
   // Compiled seccomp programs, loaded in this order right before exec.
   std::vector<std::string> seccomp_programs;
 };

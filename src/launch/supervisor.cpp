@@ -1,5 +1,6 @@
 // The supervisor: stays outside the sandbox, clones the child into its namespaces,
 // forwards signals, collects setup errors and returns the command's exit status.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
@@ -11,16 +12,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "launch/channel.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
 #include "launch/launch.hpp"
+#include "limits/cgroup.hpp"
+#include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -44,8 +52,10 @@ struct Child {
 };
 
 // clone3 with CLONE_PIDFD gives a handle that cannot be confused with a recycled pid;
-// plain clone (+pidfd_open where it exists) on older kernels.
-Child clone_child(unsigned long flags) {
+// plain clone (+pidfd_open where it exists) on older kernels. With `cgroup_fd` the child
+// is born in that cgroup (CLONE_INTO_CGROUP, Linux 5.7+), so it never runs outside it;
+// without support the call fails (E2BIG, EINVAL or ENOSYS) and the caller places it.
+Child clone_child(unsigned long flags, int cgroup_fd = -1) {
   Child c;
   int pidfd = -1;
   clone_args args;
@@ -53,8 +63,12 @@ Child clone_child(unsigned long flags) {
   args.flags = flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
   long r = ::syscall(SYS_clone3, &args, sizeof args);
-  if (r < 0 && errno == ENOSYS) {
+  if (r < 0 && errno == ENOSYS && cgroup_fd < 0) {
     r = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (r > 0) pidfd = static_cast<int>(::syscall(SYS_pidfd_open, r, 0));
   }
@@ -134,6 +148,65 @@ void forward(const Child& c, int sig) {
   ::kill(c.pid, sig);
 }
 
+// `pid` and every process below it, from /proc/PID/task/TID/children. Inside a PID
+// namespace orphans are reparented to its init (our child), so the tree is complete there.
+std::vector<pid_t> process_tree(pid_t pid) {
+  std::vector<pid_t> all{pid};
+  for (size_t i = 0; i < all.size() && all.size() < 100000; ++i) {
+    std::string task_dir = "/proc/" + std::to_string(all[i]) + "/task";
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(task_dir.c_str()), ::closedir);
+    if (!d) continue;
+    while (dirent* e = ::readdir(d.get())) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(task_dir + "/" + e->d_name + "/children");
+      for (pid_t c; in >> c;) all.push_back(c);
+    }
+  }
+  return all;
+}
+
+// The one-line reasons a limit gave, most decisive first, and the limit's name and value
+// for --json-status-fd.
+struct LimitReport {
+  std::vector<std::string> lines;
+  std::string name;
+  std::string value;
+};
+LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSet::Events& ev,
+                         int status) {
+  LimitReport r;
+  auto add = [&](std::string line, const std::string& name, const std::string& value) {
+    r.lines.push_back(std::move(line));
+    if (r.name.empty()) {
+      r.name = name;
+      r.value = value;
+    }
+  };
+  if (timed_out) add("killed: timed out after " + l.timeout_text, "timeout", l.timeout_text);
+  if (ev.oom_kill) {
+    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    add(killed ? "killed: memory limit " + l.memory_text + " reached"
+               : "memory limit " + l.memory_text + " reached: the kernel killed " +
+                     std::to_string(ev.oom_kill) + " process(es) in the sandbox",
+        "memory", l.memory_text);
+  }
+  if (ev.pids_max)
+    add("pids limit " + l.pids_text + " reached: " + std::to_string(ev.pids_max) +
+            " fork(s) failed",
+        "pids", l.pids_text);
+  return r;
+}
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') o += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    o += ch;
+  }
+  return o + "\"";
+}
+
 }  // namespace
 
 int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
@@ -192,7 +265,45 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     ctx.unshare_pid_late = true;
   }
 
-  Child child = clone_child(flags);
+  // Limits: the leaves exist and hold their limits before the child does. A root caller may
+  // raise hard limits, which only the supervisor still can once the child is in its own
+  // user namespace.
+  std::unique_ptr<limits::CgroupSet> cgroups;
+  if (!plan.cgroups.empty()) {
+    try {
+      cgroups = std::make_unique<limits::CgroupSet>(plan.cgroups, plan.cgroup_stale_dirs,
+                                                    spec.limits, ::getpid());
+    } catch (const Error& e) {
+      if (!spec.limits.best_effort) throw;
+      log::warning(std::string(e.what()) + "; running without the cgroup limits (--limits best-effort)");
+    }
+  }
+  bool raise_rlimits = false;
+  for (const auto& r : plan.rlimits) {
+    rlimit cur;
+    if (host.is_root() && ::getrlimit(r.resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
+        r.hard > cur.rlim_max)
+      raise_rlimits = true;
+  }
+  int cgroup_fd = cgroups ? cgroups->v2_fd() : -1;
+  bool into_cgroup = cgroup_fd >= 0;
+  auto prepare = [&] {
+    bool place = cgroups && (cgroups->has_v1() || !into_cgroup);
+    ctx.await_go = place || raise_rlimits;
+    // Born into the v2 leaf, the child's new cgroup namespace is rooted there already;
+    // moved there later, it must create the namespace itself once moved.
+    ctx.unshare_cgroup_late = place && plan.cgroupns;
+    return ctx.unshare_cgroup_late ? flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP) : flags;
+  };
+  Child child = clone_child(prepare(), cgroup_fd);
+  if (child.pid < 0 && into_cgroup && (errno == E2BIG || errno == EINVAL || errno == ENOSYS)) {
+    into_cgroup = false;  // a kernel without CLONE_INTO_CGROUP: placed after the clone
+    child = clone_child(prepare());
+  }
+  if (child.pid < 0 && into_cgroup && (errno == EACCES || errno == EPERM || errno == EBUSY)) {
+    std::string dir = cgroups->dirs().front();
+    throw_errno("Can't start the sandbox in cgroup " + dir);
+  }
   if (child.pid < 0) throw Error(clone_error(errno, plan, host));
   if (child.pid == 0) {
     parent_end.reset();
@@ -207,6 +318,16 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     if (fd != spec.info_fd && fd != spec.json_status_fd) ::close(fd);
 
   std::optional<std::string> setup_error;
+  if (ctx.await_go) {
+    try {
+      if (cgroups) cgroups->place(child.pid, into_cgroup);
+      if (raise_rlimits) limits::raise_hard_limits(child.pid, plan.rlimits);
+      send_message(parent_end.get(), MsgType::Go, "");
+    } catch (const std::exception& e) {
+      setup_error = e.what();
+      forward(child, SIGKILL);
+    }
+  }
   std::vector<UniqueFd> held;  // lock-file descriptors, held for the sandbox's lifetime
   bool channel_open = true;
   int status = 0;
@@ -265,6 +386,18 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   };
   net_step();
 
+  // --timeout: SIGTERM to the whole sandbox, SIGKILL after the grace period.
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> term_at, kill_at;
+  if (spec.limits.timeout_ms) term_at = Clock::now() + std::chrono::milliseconds(*spec.limits.timeout_ms);
+  bool timed_out = false;
+  auto kill_sandbox = [&](int sig) {
+    for (pid_t p : process_tree(child.pid))
+      if (p != child.pid) ::kill(p, sig);
+    forward(child, sig);
+    if (cgroups) cgroups->signal_all(sig);  // what left the tree is still in the cgroup
+  };
+
   while (!exited) {
     std::vector<pollfd> fds = {{sigfd.get(), POLLIN, 0},
                                {channel_open ? parent_end.get() : -1, POLLIN, 0}};
@@ -275,6 +408,12 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           network->deadline - std::chrono::steady_clock::now());
       timeout = static_cast<int>(std::max<long long>(left.count(), 0)) + 1;
+    }
+    for (const auto& at : {term_at, kill_at}) {
+      if (!at) continue;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*at - Clock::now());
+      int t = static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX - 1)) + 1;
+      timeout = timeout < 0 ? t : std::min(timeout, t);
     }
     if (::poll(fds.data(), fds.size(), timeout) < 0) {
       if (errno == EINTR) continue;
@@ -290,6 +429,16 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
       }
     }
     net_step();  // non-blocking: helper output, readiness, the keeper's exit (SIGCHLD)
+    if (term_at && Clock::now() >= *term_at) {
+      term_at.reset();
+      timed_out = true;
+      kill_sandbox(SIGTERM);
+      kill_at = Clock::now() + std::chrono::milliseconds(limits::kTimeoutGraceMs);
+    }
+    if (kill_at && Clock::now() >= *kill_at) {
+      kill_at.reset();
+      kill_sandbox(SIGKILL);
+    }
     pid_t p = ::waitpid(child.pid, &status, WNOHANG);
     if (p == child.pid) exited = true;
   }
@@ -303,9 +452,19 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     log::error(*setup_error);
     return 1;  // no exit-code: the command never ran
   }
+  // Why a limit ended it: read before the leaves go (which kills what is left in them).
+  auto report = limit_report(spec.limits, timed_out,
+                             cgroups ? cgroups->events() : limits::CgroupSet::Events{}, status);
+  cgroups.reset();
+  for (const auto& line : report.lines) log::error(line);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+  if (timed_out) code = limits::kTimeoutExitCode;
   if (spec.json_status_fd) {
-    write_all(*spec.json_status_fd, "{\"exit-code\": " + std::to_string(code) + "}\n");
+    std::string line = "{\"exit-code\": " + std::to_string(code);
+    if (!report.name.empty())
+      line += ", \"limit\": " + json_string(report.name) + ", \"limit-value\": " +
+              json_string(report.value);
+    write_all(*spec.json_status_fd, line + "}\n");
     ::close(*spec.json_status_fd);
   }
   return code;

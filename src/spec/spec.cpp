@@ -1,5 +1,6 @@
 #include "spec/spec.hpp"
 
+#include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "util/error.hpp"
 
@@ -103,6 +104,8 @@ Plan validate(const Spec& spec, const HostFacts& host) {
   }
   if (spec.chdir && spec.chdir->empty()) throw Error("--chdir: empty path");
   net::plan(spec, host, plan);  // --net, --publish, --subnet; finds the helper program
+  // Last: a limit that cannot be enforced fails only once everything else is known valid.
+  limits::plan(spec, host, plan);
   return plan;
 }
 

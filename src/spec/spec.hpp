@@ -107,6 +107,37 @@ struct Ipv4Subnet {
   unsigned prefix = 0;
 };
 
+// ---- Resource limits (--memory, --pids, --cpus, --rlimit, --timeout...; src/limits/). ----
+// --rlimit NAME=SOFT[:HARD]; kUnlimited stands for "unlimited" (RLIM_INFINITY).
+struct RlimitSetting {
+  int resource = -1;  // RLIMIT_*
+  std::string name;   // as prlimit(1) spells it: "nofile"
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+  std::string text;   // as given, for diagnostics
+};
+struct Limits {
+  static constexpr uint64_t kUnlimited = ~0ULL;
+  static constexpr uint64_t kCpuPeriodUs = 100000;  // cpu.max period for --cpus
+  std::optional<uint64_t> memory;       // bytes: memory.max / memory.limit_in_bytes
+  std::optional<uint64_t> memory_swap;  // bytes of swap on top of --memory (default 0 with it)
+  std::optional<uint64_t> pids;         // pids.max
+  std::optional<uint64_t> cpu_quota_us; // per kCpuPeriodUs, from --cpus
+  std::optional<uint64_t> cpu_weight;   // 1..10000 (cpu.weight; cpu.shares on v1)
+  std::optional<uint64_t> io_weight;    // 1..10000 (io.weight; blkio.weight on v1)
+  std::optional<std::string> cgroup_parent;  // --cgroup-parent, as given
+  std::vector<RlimitSetting> rlimits;   // in command-line order (a later one for the same
+                                        // resource replaces the earlier)
+  std::optional<uint64_t> timeout_ms;
+  bool best_effort = false;             // --limits best-effort
+  // Values as the user wrote them, for messages ("memory limit 64M reached").
+  std::string memory_text, pids_text, cpus_text, timeout_text;
+  // True when any limit needs a cgroup.
+  bool wants_cgroup() const {
+    return memory || memory_swap || pids || cpu_quota_us || cpu_weight || io_weight;
+  }
+};
+
 struct Spec {
   // Namespaces.
   bool unshare_user = false;
@@ -136,6 +167,7 @@ struct Spec {
   bool as_pid_1 = false;
   std::vector<std::string> lock_files;
   std::vector<CapEdit> caps;
+  Limits limits;
 
   // Descriptors (issue: the desktop-sandbox protocol). Every fd an option consumes is in
   // consumed_fds so that it is closed before the command runs.
@@ -179,6 +211,16 @@ struct HostFacts {
   bool selinux_enabled = false;  // selinuxfs mounted: --exec-label/--file-label can apply
 };
 
+// One cgroup `sandbox-<supervisor pid>` to create (src/limits/cgroup.hpp).
+struct CgroupLeafPlan {
+  bool v2 = false;
+  std::string parent;                    // absolute directory the leaf is created in
+  std::vector<std::string> controllers;  // memory, pids, cpu, io (v1: the hierarchy's names)
+  bool enable_controllers = false;       // v2: write them into parent's cgroup.subtree_control
+  bool move_supervisor = false;          // v2: the parent holds the supervisor, which moves to
+                                         // a sibling leaf first (no internal processes)
+};
+
 // The decisions validation takes, derived from Spec + HostFacts.
 struct Plan {
   bool userns = false;          // create a user namespace
@@ -189,6 +231,11 @@ struct Plan {
   // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
   NetMode net = NetMode::Host;
   std::string net_helper;       // absolute path of pasta, slirp4netns or nft (veth)
+  // Limits, resolved (src/limits/): the cgroups to create and the rlimits the command gets
+  // (--rlimit, plus RLIMIT_NPROC standing in for --pids with --limits best-effort).
+  std::vector<CgroupLeafPlan> cgroups;
+  std::vector<std::string> cgroup_stale_dirs;  // where to look for leaves of dead supervisors
+  std::vector<RlimitSetting> rlimits;
 };
 
 // Checks cross-option rules and resolves the implicit choices (a non-root caller always

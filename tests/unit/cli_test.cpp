@@ -969,6 +969,59 @@ TEST(CliNet, Subnet) {
 
 // Every option in the table has assertions on its effect in this file. When an option is
 // added to the table, add its tests here and its name to this list.
+TEST(CliLimits, CgroupLimits) {
+  Spec s = P({"--memory", "64M", "--memory-swap", "0", "--pids", "50", "--cpus", "0.5",
+              "--cpu-weight", "200", "--io-weight", "10", "--cgroup-parent", "/user.slice/x.scope",
+              "true"});
+  EXPECT_EQ(s.limits.memory, std::optional<uint64_t>(64ULL << 20));
+  EXPECT_EQ(s.limits.memory_text, "64M");
+  EXPECT_EQ(s.limits.memory_swap, std::optional<uint64_t>(0));
+  EXPECT_EQ(s.limits.pids, std::optional<uint64_t>(50));
+  EXPECT_EQ(s.limits.pids_text, "50");
+  EXPECT_EQ(s.limits.cpu_quota_us, std::optional<uint64_t>(50000));
+  EXPECT_EQ(s.limits.cpus_text, "0.5");
+  EXPECT_EQ(s.limits.cpu_weight, std::optional<uint64_t>(200));
+  EXPECT_EQ(s.limits.io_weight, std::optional<uint64_t>(10));
+  EXPECT_EQ(s.limits.cgroup_parent, std::optional<std::string>("/user.slice/x.scope"));
+  EXPECT_TRUE(s.limits.wants_cgroup());
+  EXPECT_FALSE(s.limits.best_effort);
+  EXPECT_FALSE(P({"--rlimit", "core=0", "--timeout", "1s", "true"}).limits.wants_cgroup());
+}
+
+TEST(CliLimits, BadValuesNameTheOption) {
+  EXPECT_TRUE(ParseFails({"--memory", "0", "true"}, "--memory"));
+  EXPECT_TRUE(ParseFails({"--memory", "64X", "true"}, "--memory"));
+  EXPECT_TRUE(ParseFails({"--memory-swap", "-1", "true"}, "--memory-swap"));
+  EXPECT_TRUE(ParseFails({"--pids", "0", "true"}, "--pids"));
+  EXPECT_TRUE(ParseFails({"--pids", "ten", "true"}, "--pids"));
+  EXPECT_TRUE(ParseFails({"--cpus", "0.001", "true"}, "--cpus"));
+  EXPECT_TRUE(ParseFails({"--cpus", "-1", "true"}, "--cpus"));
+  EXPECT_TRUE(ParseFails({"--cpu-weight", "0", "true"}, "--cpu-weight"));
+  EXPECT_TRUE(ParseFails({"--cpu-weight", "10001", "true"}, "--cpu-weight"));
+  EXPECT_TRUE(ParseFails({"--io-weight", "x", "true"}, "--io-weight"));
+  EXPECT_TRUE(ParseFails({"--cgroup-parent", "rel/path", "true"}, "--cgroup-parent"));
+  EXPECT_TRUE(ParseFails({"--cgroup-parent", "/a/../b", "true"}, "--cgroup-parent"));
+  EXPECT_TRUE(ParseFails({"--timeout", "5x", "true"}, "--timeout"));
+  EXPECT_TRUE(ParseFails({"--timeout", "0", "true"}, "--timeout"));
+  EXPECT_TRUE(ParseFails({"--rlimit", "nofile", "true"}, "--rlimit"));
+  EXPECT_TRUE(ParseFails({"--rlimit", "files=1", "true"}, "unknown limit 'files'"));
+  EXPECT_TRUE(ParseFails({"--limits", "maybe", "true"}, "--limits"));
+}
+
+TEST(CliLimits, RlimitsTimeoutAndMode) {
+  Spec s = P({"--rlimit", "nofile=64:128", "--rlimit", "core=0", "--rlimit", "nofile=32",
+              "--timeout", "1.5m", "--limits", "best-effort", "true"});
+  ASSERT_EQ(s.limits.rlimits.size(), 2u);  // a later nofile replaces the earlier
+  EXPECT_EQ(s.limits.rlimits[0].name, "core");
+  EXPECT_EQ(s.limits.rlimits[1].name, "nofile");
+  EXPECT_EQ(s.limits.rlimits[1].soft, 32u);
+  EXPECT_EQ(s.limits.rlimits[1].hard, 32u);
+  EXPECT_EQ(s.limits.timeout_ms, std::optional<uint64_t>(90000));
+  EXPECT_EQ(s.limits.timeout_text, "1.5m");
+  EXPECT_TRUE(s.limits.best_effort);
+  EXPECT_FALSE(P({"--limits", "best-effort", "--limits", "required", "true"}).limits.best_effort);
+}
+
 TEST(CliTable, EveryOptionIsCoveredHere) {
   const std::set<std::string> covered = {
       "--help", "--version", "--args", "--level-prefix", "--unshare-user",
@@ -988,6 +1041,8 @@ TEST(CliTable, EveryOptionIsCoveredHere) {
       "--net", "--publish", "--subnet",
       // in seccomp_test.cpp:
       "--seccomp-profile", "--seccomp-log",
+      "--memory", "--memory-swap", "--pids", "--cpus", "--cpu-weight", "--io-weight",
+      "--cgroup-parent", "--rlimit", "--timeout", "--limits",
   };
   std::set<std::string> names;
   for (const auto& o : option_table()) {

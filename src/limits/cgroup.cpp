@@ -1,0 +1,545 @@
+#include "limits/cgroup.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/parse.hpp"
+
+namespace sb::limits {
+namespace {
+
+constexpr std::string_view kV1Controllers[] = {"cpu",     "cpuacct", "cpuset",     "memory",
+                                               "devices", "freezer", "net_cls",    "blkio",
+                                               "perf_event", "net_prio", "hugetlb", "pids",
+                                               "rdma",    "misc"};
+
+bool has(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
+  return s;
+}
+
+std::optional<std::string> read_text(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string s;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
+  if (n < 0) return std::nullopt;
+  return s;
+}
+
+// Writes `value` to an existing cgroup file (never creates one).
+void write_file(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno("Can't open " + path);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    throw_errno("Can't write '" + value + "' to " + path);
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::vector<pid_t> procs(const std::string& dir) {
+  std::vector<pid_t> out;
+  auto text = read_text(dir + "/cgroup.procs");
+  if (!text) return out;
+  for (const auto& w : words(*text))
+    if (auto n = parse::unsigned_dec(w, INT32_MAX)) out.push_back(static_cast<pid_t>(*n));
+  return out;
+}
+
+// "/a" + "/b/c" with the mount's root ("/" or "/b") stripped from the path.
+std::optional<std::string> dir_in_mount(const std::string& mountpoint, const std::string& root,
+                                        const std::string& path) {
+  std::string rel;
+  if (root == "/") rel = path;
+  else if (path == root) rel = "";
+  else if (path.rfind(root + "/", 0) == 0) rel = path.substr(root.size());
+  else return std::nullopt;  // the caller's cgroup is outside what this mount shows
+  if (rel == "/") rel = "";
+  return mountpoint + rel;
+}
+
+std::string with_parent(const std::string& mountpoint, const std::string& cgroup_parent) {
+  // A path under the mount point is used as is; anything else is a cgroup path like those
+  // in /proc/self/cgroup.
+  if (cgroup_parent == mountpoint || cgroup_parent.rfind(mountpoint + "/", 0) == 0)
+    return cgroup_parent;
+  return mountpoint + (cgroup_parent == "/" ? "" : cgroup_parent);
+}
+
+// The controllers the limits need, each with the options that need it.
+struct Need {
+  std::string controller;  // v2 name
+  std::string v1_name;
+  std::vector<std::string> options;
+};
+std::vector<Need> needs(const Limits& l) {
+  std::vector<Need> n;
+  std::vector<std::string> mem, cpu;
+  if (l.memory) mem.push_back("--memory " + l.memory_text);
+  if (l.memory_swap) mem.push_back("--memory-swap");
+  if (!mem.empty()) n.push_back({"memory", "memory", mem});
+  if (l.pids) n.push_back({"pids", "pids", {"--pids " + l.pids_text}});
+  if (l.cpu_quota_us) cpu.push_back("--cpus " + l.cpus_text);
+  if (l.cpu_weight) cpu.push_back("--cpu-weight");
+  if (!cpu.empty()) n.push_back({"cpu", "cpu", cpu});
+  if (l.io_weight) n.push_back({"io", "blkio", {"--io-weight"}});
+  return n;
+}
+
+std::string leaf_name(pid_t self) { return "sandbox-" + std::to_string(self); }
+
+}  // namespace
+
+// ---- Parsing ----------------------------------------------------------------------------
+
+std::vector<MountInfo> parse_mountinfo(std::string_view text) {
+  auto unescape = [](const std::string& s) {
+    std::string o;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
+        o += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+        i += 3;
+      } else {
+        o += s[i];
+      }
+    }
+    return o;
+  };
+  std::vector<MountInfo> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::vector<std::string> w;
+    std::string x;
+    while (f >> x) w.push_back(x);
+    auto sep = std::find(w.begin(), w.end(), "-");
+    if (w.size() < 7 || sep == w.end() || w.end() - sep < 4) continue;
+    out.push_back({unescape(w[3]), unescape(w[4]), *(sep + 1), *(sep + 3)});
+  }
+  return out;
+}
+
+std::vector<ProcCgroup> parse_proc_cgroup(std::string_view text) {
+  std::vector<ProcCgroup> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':');
+    auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    ProcCgroup c;
+    c.id = line.substr(0, a);
+    std::string ctrls = line.substr(a + 1, b - a - 1);
+    std::istringstream cs(ctrls);
+    for (std::string x; std::getline(cs, x, ',');)
+      if (!x.empty() && x.rfind("name=", 0) != 0) c.controllers.push_back(x);
+    c.path = line.substr(b + 1);
+    if (c.path.empty()) c.path = "/";
+    if (c.controllers.empty() && !(c.id == "0" && ctrls.empty())) continue;  // named v1 only
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> parse_keyed(std::string_view text) {
+  std::map<std::string, uint64_t> m;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string k, v;
+    if (!(f >> k >> v)) continue;
+    if (auto n = parse::unsigned_dec(v, UINT64_MAX)) m[k] = *n;
+  }
+  return m;
+}
+
+std::vector<std::string> words(std::string_view text) {
+  std::vector<std::string> w;
+  std::istringstream in{std::string(text)};
+  for (std::string x; in >> x;) w.push_back(x);
+  return w;
+}
+
+// ---- Discovery ----------------------------------------------------------------------------
+
+std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_view proc_cgroup) {
+  auto mine = parse_proc_cgroup(proc_cgroup);
+  std::vector<Hierarchy> out;
+  bool have_v2 = false;
+  std::set<std::string> v1_seen;
+  for (const auto& m : parse_mountinfo(mountinfo)) {
+    Hierarchy h;
+    if (m.fstype == "cgroup2") {
+      if (have_v2) continue;  // the first mount of the hierarchy
+      have_v2 = true;
+      h.v2 = true;
+      h.mountpoint = m.mountpoint;
+      for (const auto& c : mine)
+        if (c.id == "0" && c.controllers.empty())
+          h.caller_dir = dir_in_mount(m.mountpoint, m.root, c.path);
+    } else if (m.fstype == "cgroup") {
+      std::istringstream os(m.super_options);
+      for (std::string o; std::getline(os, o, ',');)
+        for (auto k : kV1Controllers)
+          if (o == k) h.controllers.push_back(o);
+      if (h.controllers.empty() || v1_seen.count(join(h.controllers, ","))) continue;
+      v1_seen.insert(join(h.controllers, ","));
+      h.mountpoint = m.mountpoint;
+      for (const auto& c : mine) {
+        auto a = c.controllers, b = h.controllers;
+        std::sort(a.begin(), a.end());
+        std::sort(b.begin(), b.end());
+        if (a == b) h.caller_dir = dir_in_mount(m.mountpoint, m.root, c.path);
+      }
+    } else {
+      continue;
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+// ---- Decision -----------------------------------------------------------------------------
+
+std::string how_to_fix() {
+  return "run " + log::program_name() +
+         " in a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes " +
+         log::program_name() + " ...`, or name one with --cgroup-parent; or pass --limits "
+         "best-effort to run without the cgroup limits";
+}
+
+Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
+                pid_t self) {
+  Decision d;
+  const Hierarchy* v2 = nullptr;
+  for (const auto& h : hierarchies)
+    if (h.v2) v2 = &h;
+
+  // The v2 base cgroup: --cgroup-parent or the caller's own.
+  std::optional<std::string> base;
+  std::vector<std::string> offered;
+  if (v2) {
+    base = limits.cgroup_parent ? with_parent(v2->mountpoint, *limits.cgroup_parent)
+                                : v2->caller_dir;
+    if (base)
+      if (auto t = read_text(*base + "/cgroup.controllers")) offered = words(*t);
+  }
+
+  for (const auto& h : hierarchies) {
+    bool used = h.v2;
+    for (const char* c : {"memory", "pids", "cpu", "blkio"}) used |= has(h.controllers, c);
+    std::optional<std::string> dir = h.v2 ? base
+                                   : limits.cgroup_parent
+                                       ? std::optional(with_parent(h.mountpoint, *limits.cgroup_parent))
+                                       : h.caller_dir;
+    if (used && dir && !has(d.stale_dirs, *dir)) d.stale_dirs.push_back(*dir);
+  }
+
+  CgroupLeafPlan v2leaf;
+  v2leaf.v2 = true;
+  std::vector<Problem> v2_problems;  // delegation problems apply to every v2 controller
+  for (const auto& n : needs(limits)) {
+    if (v2 && base && has(offered, n.controller)) {
+      v2leaf.controllers.push_back(n.controller);
+      continue;
+    }
+    const Hierarchy* v1 = nullptr;
+    for (const auto& h : hierarchies)
+      if (!h.v2 && has(h.controllers, n.v1_name)) v1 = &h;
+    std::string why_not_v2 =
+        !v2 ? "no cgroup2 filesystem is mounted (none in /proc/self/mountinfo)"
+        : !base ? (limits.cgroup_parent ? "--cgroup-parent " + *limits.cgroup_parent +
+                                              " is not a cgroup2 cgroup"
+                                        : "the caller's cgroup is not visible under the "
+                                          "cgroup2 mount " + v2->mountpoint)
+        : !exists(*base) ? "the cgroup " + *base + " does not exist"
+        : *base == v2->mountpoint
+            ? "the " + n.controller + " controller is not available in the cgroup2 hierarchy " +
+                  *base + " (it offers: " + (offered.empty() ? "none" : join(offered, " ")) +
+                  "; the controller is bound to a cgroup v1 hierarchy or not built in)"
+            : "the " + n.controller + " controller is not enabled for " + *base +
+                  " (its cgroup.controllers offers: " +
+                  (offered.empty() ? "none" : join(offered, " ")) +
+                  "; the cgroup above it must enable and delegate it)";
+    if (!v1) {
+      d.problems.push_back({n.controller, n.options, why_not_v2});
+      continue;
+    }
+    if (uid != 0) {
+      d.problems.push_back({n.controller, n.options,
+                            why_not_v2 + ", and the cgroup v1 " + n.v1_name + " hierarchy (" +
+                                v1->mountpoint + ") can only be used by root"});
+      continue;
+    }
+    std::string parent = limits.cgroup_parent ? with_parent(v1->mountpoint, *limits.cgroup_parent)
+                                              : v1->caller_dir.value_or("");
+    if (parent.empty() || !exists(parent)) {
+      d.problems.push_back({n.controller, n.options,
+                            "no cgroup " + (parent.empty() ? std::string("of the caller") : parent) +
+                                " in the cgroup v1 " + n.v1_name + " hierarchy " +
+                                v1->mountpoint});
+      continue;
+    }
+    if (n.controller == "io" && !exists(parent + "/blkio.weight") &&
+        !exists(parent + "/blkio.bfq.weight")) {
+      d.problems.push_back({n.controller, n.options,
+                            "the cgroup v1 blkio hierarchy has no blkio.weight here (the I/O "
+                            "scheduler does not support weights)"});
+      continue;
+    }
+    auto same = std::find_if(d.leaves.begin(), d.leaves.end(),
+                             [&](const CgroupLeafPlan& l) { return l.parent == parent; });
+    if (same != d.leaves.end()) {
+      same->controllers.push_back(n.v1_name);
+    } else {
+      CgroupLeafPlan l;
+      l.parent = parent;
+      l.controllers = {n.v1_name};
+      d.leaves.push_back(l);
+    }
+  }
+
+  if (!v2leaf.controllers.empty()) {
+    v2leaf.parent = *base;
+    // Delegated means the cgroup, its cgroup.procs and cgroup.subtree_control belong to us
+    // (systemd chowns them for Delegate=yes); root may use any cgroup.
+    std::string why;
+    for (const char* f : {"", "/cgroup.procs", "/cgroup.subtree_control"}) {
+      struct stat st;
+      std::string p = *base + f;
+      if (::stat(p.c_str(), &st) < 0) {
+        why = p + " is missing";
+        break;
+      }
+      if (uid != 0 && st.st_uid != uid) {
+        why = "it is not delegated to uid " + std::to_string(uid) + " (" + p +
+              " belongs to uid " + std::to_string(st.st_uid) + ")";
+        break;
+      }
+    }
+    std::vector<std::string> enabled;
+    if (auto t = read_text(*base + "/cgroup.subtree_control")) enabled = words(*t);
+    for (const auto& c : v2leaf.controllers)
+      if (!has(enabled, c)) v2leaf.enable_controllers = true;
+    // No internal processes: a non-root cgroup can enable controllers for its children
+    // only while no process lives in it. The supervisor can move itself out; it does not
+    // move other processes (they are not its to move).
+    if (why.empty() && v2leaf.enable_controllers && *base != v2->mountpoint) {
+      auto in_base = procs(*base);
+      std::erase(in_base, self);
+      if (!in_base.empty())
+        why = "the controllers are not enabled in its cgroup.subtree_control and it holds "
+              "other processes (" + std::to_string(in_base.size()) +
+              "), so the kernel's no-internal-processes rule forbids enabling them";
+      else
+        v2leaf.move_supervisor = !procs(*base).empty();
+    }
+    if (why.empty()) {
+      d.leaves.insert(d.leaves.begin(), v2leaf);
+    } else {
+      for (const auto& n : needs(limits))
+        if (has(v2leaf.controllers, n.controller))
+          d.problems.push_back({n.controller, n.options, "the cgroup " + *base + " can't be used: " + why});
+    }
+  }
+  return d;
+}
+
+// ---- Leaves at run time -------------------------------------------------------------------
+
+std::optional<pid_t> leaf_owner(std::string_view name) {
+  constexpr std::string_view prefix = "sandbox-", suffix = "-supervisor";
+  if (name.rfind(prefix, 0) != 0) return std::nullopt;
+  name.remove_prefix(prefix.size());
+  if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix)
+    name.remove_suffix(suffix.size());
+  if (name.empty() || name[0] == '0') return std::nullopt;
+  auto n = parse::unsigned_dec(name, INT32_MAX);
+  if (!n) return std::nullopt;
+  return static_cast<pid_t>(*n);
+}
+
+bool remove_leaf(const std::string& dir) {
+  using namespace std::chrono;
+  auto deadline = steady_clock::now() + seconds(2);
+  bool killed_v2 = false;
+  for (;;) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno != EBUSY || steady_clock::now() > deadline) return false;
+    // cgroup.kill (v2, Linux 5.14+) kills every process at once, forks included; else the
+    // listed processes, again on every round until none is left.
+    if (!killed_v2 && exists(dir + "/cgroup.kill")) {
+      try {
+        write_file(dir + "/cgroup.kill", "1");
+        killed_v2 = true;
+      } catch (const Error&) {
+      }
+    }
+    for (pid_t p : procs(dir)) ::kill(p, SIGKILL);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+std::vector<std::string> remove_stale_leaves(const std::string& parent, uid_t uid, pid_t self) {
+  std::vector<std::string> removed;
+  DIR* d = ::opendir(parent.c_str());
+  if (!d) return removed;
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    auto owner = leaf_owner(e->d_name);
+    if (!owner || *owner == self) continue;
+    std::string dir = parent + "/" + e->d_name;
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) continue;
+    if (uid != 0 && st.st_uid != uid) continue;  // someone else's
+    // A living supervisor (or a process that got its pid) keeps its leaf.
+    if (::kill(*owner, 0) == 0 || errno != ESRCH) continue;
+    stale.push_back(dir);
+  }
+  ::closedir(d);
+  for (const auto& dir : stale)
+    if (remove_leaf(dir)) removed.push_back(dir);
+  return removed;
+}
+
+CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
+                     const std::vector<std::string>& stale_dirs, const Limits& l, pid_t self) {
+  // A supervisor killed with SIGKILL could not remove its leaves (nor stop what runs in
+  // them); the next sandbox does.
+  for (const auto& dir : stale_dirs) remove_stale_leaves(dir, ::geteuid(), self);
+  try {
+    for (const auto& p : leaves) {
+      remove_stale_leaves(p.parent, ::geteuid(), self);
+      if (p.v2 && p.move_supervisor) {
+        std::string sv = p.parent + "/" + leaf_name(self) + "-supervisor";
+        if (::mkdir(sv.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("Can't create cgroup " + sv);
+        write_file(sv + "/cgroup.procs", std::to_string(self));
+      }
+      if (p.v2 && p.enable_controllers) {
+        std::string on;
+        for (const auto& c : p.controllers) on += (on.empty() ? "+" : " +") + c;
+        write_file(p.parent + "/cgroup.subtree_control", on);
+      }
+      std::string dir = p.parent + "/" + leaf_name(self);
+      if (::mkdir(dir.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + dir);
+      leaves_.push_back({p, dir});
+      auto set = [&](const char* file, const std::string& v) { write_file(dir + "/" + file, v); };
+      auto optional_set = [&](const char* file, const std::string& v) {
+        if (exists(dir + "/" + file)) set(file, v);
+      };
+      auto has_c = [&](const char* c) { return has(p.controllers, c); };
+      if (p.v2) {
+        if (has_c("memory") && l.memory) set("memory.max", std::to_string(*l.memory));
+        // Swap is 0 unless asked for: a hog must hit the limit, not the disk.
+        if (has_c("memory") && l.memory) {
+          if (l.memory_swap) set("memory.swap.max", std::to_string(*l.memory_swap));
+          else optional_set("memory.swap.max", "0");
+        }
+        if (has_c("pids") && l.pids) set("pids.max", std::to_string(*l.pids));
+        if (has_c("cpu") && l.cpu_quota_us)
+          set("cpu.max", std::to_string(*l.cpu_quota_us) + " " + std::to_string(Limits::kCpuPeriodUs));
+        if (has_c("cpu") && l.cpu_weight) set("cpu.weight", std::to_string(*l.cpu_weight));
+        if (has_c("io") && l.io_weight) {
+          if (exists(dir + "/io.weight")) set("io.weight", "default " + std::to_string(*l.io_weight));
+          else set("io.bfq.weight", std::to_string(*l.io_weight));
+        }
+        v2_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!v2_fd_) throw_errno("Can't open cgroup " + dir);
+      } else {
+        if (has_c("memory") && l.memory) {
+          set("memory.limit_in_bytes", std::to_string(*l.memory));
+          uint64_t swap = l.memory_swap.value_or(0);
+          if (l.memory_swap) set("memory.memsw.limit_in_bytes", std::to_string(*l.memory + swap));
+          else optional_set("memory.memsw.limit_in_bytes", std::to_string(*l.memory));
+        }
+        if (has_c("pids") && l.pids) set("pids.max", std::to_string(*l.pids));
+        if (has_c("cpu") && l.cpu_quota_us) {
+          set("cpu.cfs_period_us", std::to_string(Limits::kCpuPeriodUs));
+          set("cpu.cfs_quota_us", std::to_string(*l.cpu_quota_us));
+        }
+        // The weights map as systemd maps them: shares = weight * 1024 / 100, blkio weight
+        // = weight * 5 (default 100 -> 1024 shares, 500 blkio weight).
+        if (has_c("cpu") && l.cpu_weight)
+          set("cpu.shares", std::to_string(std::clamp<uint64_t>(*l.cpu_weight * 1024 / 100, 2, 262144)));
+        if (has_c("blkio") && l.io_weight) {
+          std::string w = std::to_string(std::clamp<uint64_t>(*l.io_weight * 5, 10, 1000));
+          if (exists(dir + "/blkio.weight")) set("blkio.weight", w);
+          else set("blkio.bfq.weight", w);
+        }
+      }
+    }
+  } catch (...) {
+    remove_all();
+    throw;
+  }
+}
+
+CgroupSet::~CgroupSet() { remove_all(); }
+
+void CgroupSet::remove_all() {
+  v2_fd_.reset();
+  for (auto it = leaves_.rbegin(); it != leaves_.rend(); ++it) remove_leaf(it->dir);
+  leaves_.clear();
+}
+
+bool CgroupSet::has_v1() const {
+  return std::any_of(leaves_.begin(), leaves_.end(), [](const Leaf& l) { return !l.plan.v2; });
+}
+
+std::vector<std::string> CgroupSet::dirs() const {
+  std::vector<std::string> d;
+  for (const auto& l : leaves_) d.push_back(l.dir);
+  return d;
+}
+
+void CgroupSet::place(pid_t pid, bool v2_done) {
+  for (const auto& l : leaves_)
+    if (!(l.plan.v2 && v2_done)) write_file(l.dir + "/cgroup.procs", std::to_string(pid));
+}
+
+bool CgroupSet::signal_all(int sig) {
+  bool any = false;
+  for (const auto& l : leaves_)
+    for (pid_t p : procs(l.dir)) any |= ::kill(p, sig) == 0;
+  return any;
+}
+
+CgroupSet::Events CgroupSet::events() const {
+  Events e;
+  for (const auto& l : leaves_) {
+    if (has(l.plan.controllers, "memory")) {
+      auto t = read_text(l.dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
+      if (t) e.oom_kill = std::max(e.oom_kill, parse_keyed(*t)["oom_kill"]);
+    }
+    if (has(l.plan.controllers, "pids"))
+      if (auto t = read_text(l.dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
+  }
+  return e;
+}
+
+}  // namespace sb::limits

@@ -1,0 +1,126 @@
+// Cgroups for the limits: finding the hierarchies (/proc/self/mountinfo, /proc/self/cgroup;
+// never assuming where cgroup2 is mounted), deciding where a leaf can go (delegated cgroup
+// v2, or cgroup v1 as root), creating `sandbox-<pid>` leaves, reading back why a process
+// died, and removing the leaves (also the stale ones a killed supervisor left behind).
+//
+// Every function takes absolute paths, so the unit tests run them on a fake cgroup tree
+// in a temporary directory.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spec/spec.hpp"
+#include "util/fd.hpp"
+
+namespace sb::limits {
+
+// ---- Parsing ----------------------------------------------------------------------------
+struct MountInfo {
+  std::string root;        // field 4: the mount's root within its filesystem
+  std::string mountpoint;  // field 5 (\040 and friends decoded)
+  std::string fstype;
+  std::string super_options;
+};
+std::vector<MountInfo> parse_mountinfo(std::string_view text);
+
+struct ProcCgroup {
+  std::string id;                        // hierarchy id; "0" with no controllers is cgroup2
+  std::vector<std::string> controllers;  // v1: "cpu", "cpuacct"; "name=systemd" is dropped
+  std::string path;                      // relative to the cgroup namespace root
+};
+std::vector<ProcCgroup> parse_proc_cgroup(std::string_view text);
+
+// "key value" lines (memory.events, pids.events, cpu.stat, memory.oom_control).
+std::map<std::string, uint64_t> parse_keyed(std::string_view text);
+// Whitespace-separated words (cgroup.controllers, cgroup.subtree_control).
+std::vector<std::string> words(std::string_view text);
+
+// ---- Discovery ----------------------------------------------------------------------------
+struct Hierarchy {
+  bool v2 = false;
+  std::string mountpoint;
+  std::vector<std::string> controllers;  // v1 only: from the mount options
+  std::optional<std::string> caller_dir; // the caller's cgroup in it, when visible
+};
+// The mounted hierarchies (the first mount of each) and where the caller sits in them.
+std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_view proc_cgroup);
+
+// ---- Decision -----------------------------------------------------------------------------
+// A cgroup limit that cannot be enforced: which options, and why.
+struct Problem {
+  std::string controller;
+  std::vector<std::string> options;  // "--memory 64M"
+  std::string reason;
+};
+struct Decision {
+  std::vector<CgroupLeafPlan> leaves;
+  std::vector<Problem> problems;
+  // Every cgroup a sandbox of this caller could have made leaves in (the base cgroup in each
+  // hierarchy with a controller the limits use), to remove stale leaves from.
+  std::vector<std::string> stale_dirs;
+};
+// Where each controller the limits need can be used: the v2 hierarchy when it offers the
+// controller in the base cgroup (--cgroup-parent or the caller's) and that cgroup is
+// delegated to `uid`; else a v1 hierarchy with that controller, as root only.
+// `self` is the supervisor's pid (it may have to leave the base cgroup).
+Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
+                pid_t self);
+
+// What would let the caller enforce the limits, for the error message.
+std::string how_to_fix();
+
+// ---- Leaves at run time -------------------------------------------------------------------
+// The leaves `sandbox-<self>` of one sandbox. The destructor kills what is left in them
+// and removes them.
+class CgroupSet {
+ public:
+  // Removes stale leaves in `stale_dirs` and each parent, creates the leaves (moving the supervisor first
+  // where the plan says so) and writes the limits. Throws sb::Error naming the file; what
+  // was created is removed again.
+  CgroupSet(const std::vector<CgroupLeafPlan>& leaves, const std::vector<std::string>& stale_dirs,
+            const Limits& limits, pid_t self);
+  ~CgroupSet();
+  CgroupSet(const CgroupSet&) = delete;
+  CgroupSet& operator=(const CgroupSet&) = delete;
+
+  // The v2 leaf (O_DIRECTORY) for clone3's CLONE_INTO_CGROUP, or -1.
+  int v2_fd() const { return v2_fd_.get(); }
+  bool has_v1() const;
+  // Moves `pid` into every leaf (those of v1; v2 too unless `v2_done`).
+  void place(pid_t pid, bool v2_done);
+  // Sends `sig` to every process in the leaves; true if there was any.
+  bool signal_all(int sig);
+
+  struct Events {
+    uint64_t oom_kill = 0;  // memory.events / memory.oom_control
+    uint64_t pids_max = 0;  // pids.events: forks refused at pids.max
+  };
+  Events events() const;
+  std::vector<std::string> dirs() const;
+
+ private:
+  struct Leaf {
+    CgroupLeafPlan plan;
+    std::string dir;
+  };
+  void remove_all();
+  std::vector<Leaf> leaves_;
+  UniqueFd v2_fd_;
+};
+
+// "sandbox-<pid>" or "sandbox-<pid>-supervisor": the pid, else nullopt.
+std::optional<pid_t> leaf_owner(std::string_view name);
+// Kills what is left in a leaf (cgroup.kill where it exists), waits briefly and removes
+// it. Returns false (errno set) when it could not be removed.
+bool remove_leaf(const std::string& dir);
+// Leaves in `parent` made by a supervisor that is gone, owned by `uid` (any for root):
+// their processes are killed and they are removed. Returns the directories removed.
+std::vector<std::string> remove_stale_leaves(const std::string& parent, uid_t uid, pid_t self);
+
+}  // namespace sb::limits

@@ -1,0 +1,208 @@
+#include "limits/limits.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "limits/cgroup.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/parse.hpp"
+
+namespace sb::limits {
+namespace {
+
+struct RlimitName {
+  const char* name;
+  int resource;
+};
+// The names prlimit(1) uses.
+constexpr RlimitName kRlimits[] = {
+    {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},
+    {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},
+    {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+
+// A decimal number with an optional fraction: "1.5" -> {1, 500000} as micro-units.
+std::optional<uint64_t> decimal_micro(std::string_view s) {
+  auto dot = s.find('.');
+  std::string_view ip = s.substr(0, dot), fp = dot == s.npos ? "" : s.substr(dot + 1);
+  if (ip.empty() && fp.empty()) return std::nullopt;
+  if (dot != s.npos && fp.empty()) return std::nullopt;
+  if (fp.size() > 6) return std::nullopt;
+  auto i = ip.empty() ? std::optional<uint64_t>(0) : parse::unsigned_dec(ip, UINT64_MAX / 1000000 / 1000);
+  if (!i) return std::nullopt;
+  uint64_t frac = 0;
+  if (!fp.empty()) {
+    auto f = parse::unsigned_dec(fp, 999999);
+    if (!f) return std::nullopt;
+    frac = *f;
+    for (size_t k = fp.size(); k < 6; ++k) frac *= 10;
+  }
+  return *i * 1000000 + frac;
+}
+
+std::string rlim_text(uint64_t v) {
+  return v == Limits::kUnlimited ? "unlimited" : std::to_string(v);
+}
+
+uint64_t from_rlim(rlim_t v) { return v == RLIM_INFINITY ? Limits::kUnlimited : v; }
+rlim_t to_rlim(uint64_t v) { return v == Limits::kUnlimited ? RLIM_INFINITY : v; }
+
+}  // namespace
+
+std::optional<uint64_t> parse_duration_ms(std::string_view s) {
+  uint64_t unit_ms = 1000;
+  struct Suffix {
+    std::string_view text;
+    uint64_t ms;
+  };
+  for (auto [text, ms] : {Suffix{"ms", 1}, Suffix{"s", 1000}, Suffix{"m", 60000},
+                          Suffix{"h", 3600000}, Suffix{"d", 86400000}}) {
+    if (s.size() > text.size() && s.substr(s.size() - text.size()) == text) {
+      unit_ms = ms;
+      s.remove_suffix(text.size());
+      break;
+    }
+  }
+  auto micro = decimal_micro(s);
+  if (!micro || *micro == 0) return std::nullopt;
+  if (*micro > UINT64_MAX / unit_ms) return std::nullopt;
+  uint64_t ms = *micro * unit_ms / 1000000;
+  if (ms == 0) return std::nullopt;  // below a millisecond
+  return ms;
+}
+
+std::optional<uint64_t> parse_cpus_quota_us(std::string_view s) {
+  auto micro = decimal_micro(s);
+  if (!micro) return std::nullopt;
+  if (*micro > 1000000ULL * 100000) return std::nullopt;  // 100000 CPUs is plenty
+  uint64_t quota = *micro * Limits::kCpuPeriodUs / 1000000;
+  if (quota < 1000) return std::nullopt;  // the kernel's minimum quota is 1 ms
+  return quota;
+}
+
+std::vector<std::string> rlimit_names() {
+  std::vector<std::string> n;
+  for (const auto& r : kRlimits) n.push_back(r.name);
+  return n;
+}
+
+RlimitSetting parse_rlimit(const std::string& v) {
+  auto fail = [&](const std::string& why) -> RlimitSetting {
+    throw Error("--rlimit: '" + v + "': " + why);
+  };
+  auto eq = v.find('=');
+  if (eq == std::string::npos) return fail("expected NAME=SOFT[:HARD]");
+  RlimitSetting r;
+  r.name = v.substr(0, eq);
+  r.text = v;
+  for (const auto& k : kRlimits)
+    if (r.name == k.name) r.resource = k.resource;
+  if (r.resource < 0) {
+    std::string names;
+    for (const auto& k : kRlimits) names += std::string(names.empty() ? "" : ", ") + k.name;
+    return fail("unknown limit '" + r.name + "' (one of " + names + ")");
+  }
+  auto value = [&](std::string_view t) -> uint64_t {
+    if (t == "unlimited" || t == "infinity") return Limits::kUnlimited;
+    auto n = parse::unsigned_dec(t, Limits::kUnlimited - 1);
+    if (!n) fail("'" + std::string(t) + "' is not a number or 'unlimited'");
+    return *n;
+  };
+  std::string vals = v.substr(eq + 1);
+  auto colon = vals.find(':');
+  r.soft = value(vals.substr(0, colon));
+  r.hard = colon == std::string::npos ? r.soft : value(vals.substr(colon + 1));
+  if (r.soft > r.hard)
+    fail("the soft limit " + rlim_text(r.soft) + " is above the hard limit " + rlim_text(r.hard));
+  return r;
+}
+
+void check_rlimits(const std::vector<RlimitSetting>& rl, bool privileged) {
+  for (const auto& r : rl) {
+    rlimit cur;
+    if (::getrlimit(r.resource, &cur) < 0) throw_errno("getrlimit(" + r.name + ")");
+    if (!privileged && r.hard > from_rlim(cur.rlim_max))
+      throw Error("--rlimit " + r.text + ": the hard limit " + rlim_text(r.hard) +
+                  " is above yours (" + rlim_text(from_rlim(cur.rlim_max)) +
+                  "); only root can raise a hard limit");
+  }
+}
+
+void raise_hard_limits(pid_t child, const std::vector<RlimitSetting>& rl) {
+  for (const auto& r : rl) {
+    rlimit cur;
+    if (::prlimit(child, static_cast<__rlimit_resource>(r.resource), nullptr, &cur) < 0)
+      throw_errno("--rlimit " + r.text + ": prlimit");
+    if (r.hard <= from_rlim(cur.rlim_max)) continue;
+    rlimit want{std::min(cur.rlim_cur, to_rlim(r.hard)), to_rlim(r.hard)};
+    if (::prlimit(child, static_cast<__rlimit_resource>(r.resource), &want, nullptr) < 0)
+      throw_errno("--rlimit " + r.text + ": can't raise the hard limit");
+  }
+}
+
+void apply_rlimits(const std::vector<RlimitSetting>& rl) {
+  for (const auto& r : rl) {
+    rlimit want{to_rlim(r.soft), to_rlim(r.hard)};
+    if (::setrlimit(r.resource, &want) < 0) throw_errno("--rlimit " + r.text + ": setrlimit");
+  }
+}
+
+void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
+  const Limits& l = spec.limits;
+  if (l.memory_swap && !l.memory) throw Error("--memory-swap requires --memory");
+  plan.rlimits = l.rlimits;
+  check_rlimits(plan.rlimits, host.is_root());
+  if (!l.wants_cgroup()) {
+    if (l.cgroup_parent) throw Error("--cgroup-parent needs a cgroup limit (--memory, --pids, --cpus...)");
+    return;
+  }
+  auto slurp = [](const char* path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  auto hierarchies = find_hierarchies(slurp("/proc/self/mountinfo"), slurp("/proc/self/cgroup"));
+  Decision d = decide(l, hierarchies, host.uid, ::getpid());
+  plan.cgroups = d.leaves;
+  plan.cgroup_stale_dirs = d.stale_dirs;
+  if (d.problems.empty()) return;
+
+  std::string all;
+  for (const auto& p : d.problems) {
+    std::string opts;
+    for (const auto& o : p.options) opts += (opts.empty() ? "" : ", ") + o;
+    std::string line = opts + " can't be enforced: " + p.reason;
+    if (!l.best_effort) {
+      all += (all.empty() ? "" : "; ") + line;
+      continue;
+    }
+    log::warning(line + " (--limits best-effort: running without it)");
+    if (p.controller == "pids" && l.pids) {
+      bool explicit_nproc = false;
+      for (const auto& r : plan.rlimits) explicit_nproc |= r.resource == RLIMIT_NPROC;
+      if (explicit_nproc) continue;
+      RlimitSetting r{RLIMIT_NPROC, "nproc", *l.pids, *l.pids, "nproc=" + l.pids_text};
+      rlimit cur;
+      if (::getrlimit(RLIMIT_NPROC, &cur) == 0 && r.hard > from_rlim(cur.rlim_max) && !host.is_root())
+        r.soft = r.hard = from_rlim(cur.rlim_max);
+      plan.rlimits.push_back(r);
+      log::warning("--pids " + l.pids_text + ": setting RLIMIT_NPROC=" + rlim_text(r.soft) +
+                   " instead; it is per user, not per sandbox: it counts every process of the "
+                   "sandbox's uid in its user namespace" +
+                   (host.is_root() && !plan.userns ? ", and it does not bind root" : ""));
+    }
+  }
+  if (!all.empty()) throw Error(all + ". To enforce it, " + how_to_fix());
+}
+
+}  // namespace sb::limits

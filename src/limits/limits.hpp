@@ -1,0 +1,49 @@
+// Resource limits: option values (sizes, durations, --cpus, --rlimit), rlimits, and the
+// plan for cgroups (cgroup.hpp). The supervisor creates the cgroups and enforces --timeout;
+// the child sets the rlimits right before exec.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "spec/spec.hpp"
+
+namespace sb::limits {
+
+// Grace period between SIGTERM and SIGKILL when --timeout expires.
+inline constexpr uint64_t kTimeoutGraceMs = 2000;
+// Exit status of `sandbox` when --timeout expired (as timeout(1)).
+inline constexpr int kTimeoutExitCode = 124;
+
+// "30s", "5m", "1.5h", "250ms", "2d"; a bare number is seconds (as timeout(1)). > 0.
+std::optional<uint64_t> parse_duration_ms(std::string_view s);
+// --cpus FLOAT ("0.5", "2") as a quota in microseconds per Limits::kCpuPeriodUs (>= 1 ms).
+std::optional<uint64_t> parse_cpus_quota_us(std::string_view s);
+// --rlimit NAME=SOFT[:HARD]: names as prlimit(1) spells them, values decimal or
+// "unlimited"/"infinity"; SOFT alone sets both. Throws sb::Error naming the option.
+RlimitSetting parse_rlimit(const std::string& v);
+// The prlimit(1) names --rlimit accepts, for help and errors.
+std::vector<std::string> rlimit_names();
+
+// Throws when an --rlimit asks for a hard limit above the caller's (only a privileged
+// caller may raise it). `current_hard(resource)` gives the caller's hard limit.
+void check_rlimits(const std::vector<RlimitSetting>& rl, bool privileged);
+
+// Supervisor, right after clone: raises the child's hard limits where the plan asks for more
+// than it inherited (needs CAP_SYS_RESOURCE in the initial user namespace, which the
+// child no longer has once it is in a new user namespace).
+void raise_hard_limits(pid_t child, const std::vector<RlimitSetting>& rl);
+// The child, right before exec: sets each limit. Throws naming the limit.
+void apply_rlimits(const std::vector<RlimitSetting>& rl);
+
+// Resolves the limits part of the plan: which cgroups to create, which rlimits to set
+// (with --limits best-effort, RLIMIT_NPROC stands in for --pids). Reads /proc/self/mountinfo
+// and /proc/self/cgroup only when a cgroup limit is asked for. Throws sb::Error when a
+// limit cannot be enforced and --limits is required; prints warnings for best-effort.
+void plan(const Spec& spec, const HostFacts& host, Plan& plan);
+
+}  // namespace sb::limits
