@@ -281,9 +281,8 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   bool raise_rlimits = false;
   for (const auto& r : plan.rlimits) {
     rlimit cur;
-    if (host.is_root() && ::getrlimit(r.resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
-        r.hard > cur.rlim_max)
-      raise_rlimits = true;
+    if (::getrlimit(r.resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && r.hard > cur.rlim_max)
+      raise_rlimits = true;  // validate() checked that we may
   }
   int cgroup_fd = cgroups ? cgroups->v2_fd() : -1;
   bool into_cgroup = cgroup_fd >= 0;

@@ -1,6 +1,8 @@
 #include "limits/limits.hpp"
 
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -133,8 +135,17 @@ void check_rlimits(const std::vector<RlimitSetting>& rl, bool privileged) {
     if (!privileged && r.hard > from_rlim(cur.rlim_max))
       throw Error("--rlimit " + r.text + ": the hard limit " + rlim_text(r.hard) +
                   " is above yours (" + rlim_text(from_rlim(cur.rlim_max)) +
-                  "); only root can raise a hard limit");
+                  "); raising it needs CAP_SYS_RESOURCE (root)");
   }
+}
+
+bool may_raise_hard_limits() {
+  // capget directly: libcap-ng keeps per-process state that the child's own capability
+  // setup relies on, so it is not touched here.
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capget, &hdr, data) < 0) return false;
+  return data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE);
 }
 
 void raise_hard_limits(pid_t child, const std::vector<RlimitSetting>& rl) {
@@ -160,7 +171,7 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   const Limits& l = spec.limits;
   if (l.memory_swap && !l.memory) throw Error("--memory-swap requires --memory");
   plan.rlimits = l.rlimits;
-  check_rlimits(plan.rlimits, host.is_root());
+  check_rlimits(plan.rlimits, may_raise_hard_limits());
   if (!l.wants_cgroup()) {
     if (l.cgroup_parent) throw Error("--cgroup-parent needs a cgroup limit (--memory, --pids, --cpus...)");
     return;

@@ -29,9 +29,11 @@ RlimitSetting parse_rlimit(const std::string& v);
 // The prlimit(1) names --rlimit accepts, for help and errors.
 std::vector<std::string> rlimit_names();
 
-// Throws when an --rlimit asks for a hard limit above the caller's (only a privileged
-// caller may raise it). `current_hard(resource)` gives the caller's hard limit.
+// Throws when an --rlimit asks for a hard limit above the caller's and the caller may not
+// raise it (`privileged`: it holds CAP_SYS_RESOURCE).
 void check_rlimits(const std::vector<RlimitSetting>& rl, bool privileged);
+// The caller holds CAP_SYS_RESOURCE (root usually does; not in every container).
+bool may_raise_hard_limits();
 
 // Supervisor, right after clone: raises the child's hard limits where the plan asks for more
 // than it inherited (needs CAP_SYS_RESOURCE in the initial user namespace, which the

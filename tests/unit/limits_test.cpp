@@ -113,7 +113,7 @@ TEST(LimitsRlimit, RaisingTheHardLimitNeedsPrivilege) {
   try {
     check_rlimits({above}, false);
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("only root can raise"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("raising it needs CAP_SYS_RESOURCE"), std::string::npos) << e.what();
   }
 }
 
