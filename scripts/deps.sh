@@ -2,12 +2,16 @@
 # Installs the Debian packages sandbox needs to build and test, when any is missing.
 set -euo pipefail
 PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-      scdoc util-linux procps python3 iproute2)
+      scdoc util-linux procps python3 iproute2
+      qemu-system-x86 busybox-static)  # the last two for the cgroup v2 VM test (tests/vm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Debian's kernel for the VM test, downloaded and extracted into the user's cache (not
+# installed); a failure only makes that test skip.
+fetch_kernel() { "$(dirname "$0")/../tests/vm/fetch-kernel.sh" >/dev/null || echo "deps: no VM kernel; the vm.cgroup2 test will skip" >&2; }
+if [ ${#missing[@]} -eq 0 ]; then fetch_kernel; exit 0; fi
 echo "Installing: ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -17,3 +21,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fetch_kernel

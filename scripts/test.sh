@@ -8,4 +8,4 @@ scripts/deps.sh
 scripts/build.sh build
 (cd build && ctest --output-on-failure -j2 --timeout 300)
 scripts/build.sh build-asan -DSANDBOX_SANITIZE=ON
-(cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j2 --timeout 300 -E 'docs\.')
+(cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j2 --timeout 300 -E 'docs\.|vm\.')

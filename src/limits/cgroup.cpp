@@ -111,6 +111,11 @@ std::vector<Need> needs(const Limits& l) {
 
 std::string leaf_name(pid_t self) { return "sandbox-" + std::to_string(self); }
 
+std::string dirname_of(const std::string& p) {
+  auto slash = p.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+}
+
 }  // namespace
 
 // ---- Parsing ----------------------------------------------------------------------------
@@ -246,6 +251,10 @@ Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies,
   if (v2) {
     base = limits.cgroup_parent ? with_parent(v2->mountpoint, *limits.cgroup_parent)
                                 : v2->caller_dir;
+    // A caller an earlier sandbox moved to sandbox-caller makes its leaves beside it.
+    if (!limits.cgroup_parent && base && base->size() > kCallerLeaf.size() &&
+        base->substr(base->size() - kCallerLeaf.size() - 1) == "/" + std::string(kCallerLeaf))
+      base = dirname_of(*base);
     if (base)
       if (auto t = read_text(*base + "/cgroup.controllers")) offered = words(*t);
   }
@@ -347,17 +356,24 @@ Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies,
     for (const auto& c : v2leaf.controllers)
       if (!has(enabled, c)) v2leaf.enable_controllers = true;
     // No internal processes: a non-root cgroup can enable controllers for its children
-    // only while no process lives in it. The supervisor can move itself out; it does not
-    // move other processes (they are not its to move).
+    // only while no process lives in it. The caller's own processes (the supervisor, the
+    // shell that started it) move to the sibling leaf sandbox-caller; another user's
+    // processes are not ours to move.
     if (why.empty() && v2leaf.enable_controllers && *base != v2->mountpoint) {
       auto in_base = procs(*base);
-      std::erase(in_base, self);
-      if (!in_base.empty())
+      size_t foreign = 0;
+      for (pid_t p : in_base) {
+        struct stat st;
+        std::string proc = "/proc/" + std::to_string(p);
+        if (p != self && uid != 0 && (::stat(proc.c_str(), &st) < 0 || st.st_uid != uid)) ++foreign;
+      }
+      if (foreign)
         why = "the controllers are not enabled in its cgroup.subtree_control and it holds "
-              "other processes (" + std::to_string(in_base.size()) +
+              "other processes (" + std::to_string(foreign) +
+              " not owned by uid " + std::to_string(uid) +
               "), so the kernel's no-internal-processes rule forbids enabling them";
       else
-        v2leaf.move_supervisor = !procs(*base).empty();
+        v2leaf.move_processes = !in_base.empty();
     }
     if (why.empty()) {
       d.leaves.insert(d.leaves.begin(), v2leaf);
@@ -373,11 +389,9 @@ Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies,
 // ---- Leaves at run time -------------------------------------------------------------------
 
 std::optional<pid_t> leaf_owner(std::string_view name) {
-  constexpr std::string_view prefix = "sandbox-", suffix = "-supervisor";
+  constexpr std::string_view prefix = "sandbox-";
   if (name.rfind(prefix, 0) != 0) return std::nullopt;
   name.remove_prefix(prefix.size());
-  if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix)
-    name.remove_suffix(suffix.size());
   if (name.empty() || name[0] == '0') return std::nullopt;
   auto n = parse::unsigned_dec(name, INT32_MAX);
   if (!n) return std::nullopt;
@@ -435,10 +449,19 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
   try {
     for (const auto& p : leaves) {
       remove_stale_leaves(p.parent, ::geteuid(), self);
-      if (p.v2 && p.move_supervisor) {
-        std::string sv = p.parent + "/" + leaf_name(self) + "-supervisor";
-        if (::mkdir(sv.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("Can't create cgroup " + sv);
-        write_file(sv + "/cgroup.procs", std::to_string(self));
+      if (p.v2 && p.move_processes) {
+        std::string caller = p.parent + "/" + std::string(kCallerLeaf);
+        if (::mkdir(caller.c_str(), 0755) < 0 && errno != EEXIST)
+          throw_errno("Can't create cgroup " + caller);
+        // Processes may fork meanwhile: a few rounds until the parent is empty.
+        for (int round = 0; round < 10 && !procs(p.parent).empty(); ++round)
+          for (pid_t pid : procs(p.parent)) {
+            try {
+              write_file(caller + "/cgroup.procs", std::to_string(pid));
+            } catch (const SysError& e) {
+              if (e.err() != ESRCH) throw;  // it exited meanwhile
+            }
+          }
       }
       if (p.v2 && p.enable_controllers) {
         std::string on;

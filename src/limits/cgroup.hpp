@@ -68,7 +68,7 @@ struct Decision {
 // Where each controller the limits need can be used: the v2 hierarchy when it offers the
 // controller in the base cgroup (--cgroup-parent or the caller's) and that cgroup is
 // delegated to `uid`; else a v1 hierarchy with that controller, as root only.
-// `self` is the supervisor's pid (it may have to leave the base cgroup).
+// `self` is the supervisor's pid. A caller in `<cgroup>/sandbox-caller` uses `<cgroup>`.
 Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
                 pid_t self);
 
@@ -80,7 +80,7 @@ std::string how_to_fix();
 // and removes them.
 class CgroupSet {
  public:
-  // Removes stale leaves in `stale_dirs` and each parent, creates the leaves (moving the supervisor first
+  // Removes stale leaves in `stale_dirs` and each parent, creates the leaves (moving the caller's processes first
   // where the plan says so) and writes the limits. Throws sb::Error naming the file; what
   // was created is removed again.
   CgroupSet(const std::vector<CgroupLeafPlan>& leaves, const std::vector<std::string>& stale_dirs,
@@ -114,7 +114,10 @@ class CgroupSet {
   UniqueFd v2_fd_;
 };
 
-// "sandbox-<pid>" or "sandbox-<pid>-supervisor": the pid, else nullopt.
+// The leaf the caller's processes move to when its cgroup must enable controllers; never
+// removed by sandbox (it may hold the caller's shell).
+inline constexpr std::string_view kCallerLeaf = "sandbox-caller";
+// "sandbox-<pid>": the pid, else nullopt.
 std::optional<pid_t> leaf_owner(std::string_view name);
 // Kills what is left in a leaf (cgroup.kill where it exists), waits briefly and removes
 // it. Returns false (errno set) when it could not be removed.

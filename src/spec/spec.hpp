@@ -217,8 +217,9 @@ struct CgroupLeafPlan {
   std::string parent;                    // absolute directory the leaf is created in
   std::vector<std::string> controllers;  // memory, pids, cpu, io (v1: the hierarchy's names)
   bool enable_controllers = false;       // v2: write them into parent's cgroup.subtree_control
-  bool move_supervisor = false;          // v2: the parent holds the supervisor, which moves to
-                                         // a sibling leaf first (no internal processes)
+  bool move_processes = false;           // v2: the parent holds the caller's processes, which
+                                         // move to parent/sandbox-caller first (no internal
+                                         // processes)
 };
 
 // The decisions validation takes, derived from Spec + HostFacts.

@@ -204,9 +204,8 @@ TEST(LimitsDiscovery, Cgroup2AnywhereAndMountRoots) {
 
 TEST(LimitsLeaves, Owner) {
   EXPECT_EQ(leaf_owner("sandbox-123"), std::optional<pid_t>(123));
-  EXPECT_EQ(leaf_owner("sandbox-123-supervisor"), std::optional<pid_t>(123));
   for (const char* bad : {"sandbox-", "sandbox-0", "sandbox-012", "sandbox-12a", "sandbox--1",
-                          "sandbox-supervisor", "other-12", "sandbox-99999999999"})
+                          "sandbox-caller", "sandbox-123-supervisor", "other-12", "sandbox-99999999999"})
     EXPECT_EQ(leaf_owner(bad), std::nullopt) << bad;
 }
 
@@ -232,6 +231,13 @@ class FakeCgroups : public ::testing::Test {
     return d;
   }
   static void write(const std::string& p, const std::string& s) { std::ofstream(p) << s; }
+  // A non-root uid that owns the fake tree (chowned to 23456 when the tests run as root).
+  uid_t owned_by_non_root() {
+    if (me_ != 0) return me_;
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+      EXPECT_EQ(::lchown(e.path().c_str(), 23456, 23456), 0) << e.path();
+    return 23456;
+  }
 
   // A v2-only host: cgroup2 mounted at ROOT/cg, the caller in /user/app.scope.
   std::vector<Hierarchy> v2_host(const std::string& caller = "/user/app.scope") {
@@ -267,7 +273,7 @@ TEST_F(FakeCgroups, DelegatedScopeHoldingOnlyTheSupervisor) {
   EXPECT_EQ(d.leaves[0].parent, scope);
   EXPECT_EQ(d.leaves[0].controllers, (std::vector<std::string>{"memory", "pids"}));
   EXPECT_TRUE(d.leaves[0].enable_controllers);
-  EXPECT_TRUE(d.leaves[0].move_supervisor);  // no internal processes once enabled
+  EXPECT_TRUE(d.leaves[0].move_processes);  // no internal processes once enabled
   EXPECT_EQ(d.stale_dirs, std::vector<std::string>{scope});
 }
 
@@ -277,18 +283,44 @@ TEST_F(FakeCgroups, ControllersAlreadyEnabled) {
   Decision d = decide(mem_pids(), v2_host(), me_, self_);
   ASSERT_EQ(d.leaves.size(), 1u) << reasons(d);
   EXPECT_FALSE(d.leaves[0].enable_controllers);
-  EXPECT_FALSE(d.leaves[0].move_supervisor);
+  EXPECT_FALSE(d.leaves[0].move_processes);
 }
 
-TEST_F(FakeCgroups, OtherProcessesBlockEnablingControllers) {
+TEST_F(FakeCgroups, OtherUsersProcessesBlockEnablingControllers) {
   cgroup("/cg", "memory pids", "memory pids");
   cgroup("/cg/user/app.scope", "memory pids", "", std::to_string(self_) + "\n1\n");
-  Decision d = decide(mem_pids(), v2_host(), me_, self_);
+  uid_t uid = owned_by_non_root();  // pid 1 belongs to root, not to it
+  Decision d = decide(mem_pids(), v2_host(), uid, self_);
   EXPECT_TRUE(d.leaves.empty());
   ASSERT_EQ(d.problems.size(), 2u);
-  EXPECT_NE(d.problems[0].reason.find("other processes"), std::string::npos) << reasons(d);
+  EXPECT_NE(d.problems[0].reason.find("other processes (1 not owned by uid"), std::string::npos)
+      << reasons(d);
   EXPECT_EQ(d.problems[0].options, std::vector<std::string>{"--memory 64M"});
   EXPECT_EQ(d.problems[1].options, std::vector<std::string>{"--pids 10"});
+}
+
+TEST_F(FakeCgroups, CallersOwnProcessesMoveAside) {
+  cgroup("/cg", "memory pids", "memory pids");
+  // The supervisor and the shell that started it (here: our parent, same owner).
+  cgroup("/cg/user/app.scope", "memory pids", "",
+         std::to_string(::getppid()) + "\n" + std::to_string(self_) + "\n");
+  struct stat st;
+  ASSERT_EQ(::stat(("/proc/" + std::to_string(::getppid())).c_str(), &st), 0);
+  if (st.st_uid != me_) GTEST_SKIP() << "the test's parent process belongs to another user";
+  Decision d = decide(mem_pids(), v2_host(), me_, self_);
+  ASSERT_EQ(d.leaves.size(), 1u) << reasons(d);
+  EXPECT_TRUE(d.leaves[0].move_processes);
+}
+
+TEST_F(FakeCgroups, CallerMovedAsideEarlierUsesTheCgroupAbove) {
+  cgroup("/cg", "memory pids", "memory pids");
+  std::string scope = cgroup("/cg/user/app.scope", "memory pids", "memory pids");
+  cgroup("/cg/user/app.scope/sandbox-caller", "", "", std::to_string(self_) + "\n");
+  Decision d = decide(mem_pids(), v2_host("/user/app.scope/sandbox-caller"), me_, self_);
+  ASSERT_EQ(d.leaves.size(), 1u) << reasons(d);
+  EXPECT_EQ(d.leaves[0].parent, scope);
+  EXPECT_FALSE(d.leaves[0].enable_controllers);
+  EXPECT_FALSE(d.leaves[0].move_processes);
 }
 
 TEST_F(FakeCgroups, NotDelegatedToTheCaller) {
@@ -373,13 +405,13 @@ TEST_F(FakeCgroups, StaleLeavesOfDeadSupervisorsAreRemoved) {
   ASSERT_GT(dead, 0);
   ::waitpid(dead, nullptr, 0);
   std::string parent = cgroup("/cg", "memory");
-  for (std::string n : {"sandbox-" + std::to_string(dead), "sandbox-" + std::to_string(dead) + "-supervisor",
+  for (std::string n : {"sandbox-" + std::to_string(dead), std::string("sandbox-caller"),
                         "sandbox-" + std::to_string(self_), std::string("sandbox-1"), std::string("unrelated")})
     fs::create_directory(parent + "/" + n);
   auto removed = remove_stale_leaves(parent, me_, self_);
-  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_EQ(removed.size(), 1u);
   EXPECT_FALSE(fs::exists(parent + "/sandbox-" + std::to_string(dead)));
-  EXPECT_FALSE(fs::exists(parent + "/sandbox-" + std::to_string(dead) + "-supervisor"));
+  EXPECT_TRUE(fs::exists(parent + "/sandbox-caller"));  // may hold the caller's shell
   EXPECT_TRUE(fs::exists(parent + "/sandbox-" + std::to_string(self_)));  // ours
   EXPECT_TRUE(fs::exists(parent + "/sandbox-1"));                         // alive
   EXPECT_TRUE(fs::exists(parent + "/unrelated"));
