@@ -190,9 +190,10 @@ TEST_F(LimitsTest, CpuQuotaThrottles) {
 TEST_F(LimitsTest, CgroupsAreRemovedAfterwards) {
   REQUIRE_CONTROLLER("memory");
   REQUIRE_CONTROLLER("pids");
+  std::string tok = sleep_token();
+  TokenGuard guard{tok};
   auto p = spawn(with_root({"--proc", "/proc", "--memory", "64M", "--pids", "20", "--", "sh", "-c",
-                            "cat /proc/self/cgroup; echo ready; read x; exit 0"}),
-                 {.stdin_data = std::string()});
+                            "cat /proc/self/cgroup; echo ready; sleep " + tok + "; exit 0"}));
   ASSERT_TRUE(p->wait_for_stdout("ready")) << p->wait(1s);
   std::string mem = leaf_of("memory", p->pid()), pids = leaf_of("pids", p->pid());
   EXPECT_TRUE(exists(mem)) << mem;
@@ -200,6 +201,8 @@ TEST_F(LimitsTest, CgroupsAreRemovedAfterwards) {
   EXPECT_TRUE(contains(p->out_so_far(), "/sandbox-" + std::to_string(p->pid()))) << p->out_so_far();
   EXPECT_EQ(trim(read_file(mem + "/memory.limit_in_bytes")), std::to_string(64 << 20));
   EXPECT_EQ(trim(read_file(pids + "/pids.max")), "20");
+  ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }));
+  for (pid_t s : pids_running("sleep", tok)) ::kill(s, SIGKILL);  // the command ends
   auto r = p->wait(10s);
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_FALSE(exists(mem)) << mem << " is left behind";
