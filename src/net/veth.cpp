@@ -107,13 +107,19 @@ NftResult run_nft(const std::string& nft, const std::vector<std::string>& args,
 
 std::string table_name() { return "sandbox-" + std::to_string(::getpid()); }
 
-void write_sysctl(const std::string& path, const char* value) {
+// Sets a sysctl; returns false when it had that value already.
+bool write_sysctl(const std::string& path, const char* value) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   char cur[8] = {};
-  if (fd && ::read(fd.get(), cur, sizeof cur - 1) > 0 && cur[0] == value[0]) return;
+  if (fd && ::read(fd.get(), cur, sizeof cur - 1) > 0 && cur[0] == value[0]) return false;
   if (!fd || ::pwrite(fd.get(), value, std::strlen(value), 0) < 0)
     throw_errno("Can't set " + path);
+  return true;
 }
+
+constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
+// Present while forwarding is on because of sandbox: the last sandbox turns it off again.
+std::string forward_marker() { return std::string(kStateDir) + "/ip_forward-was-off"; }
 
 // Address, link and default route inside the sandbox: from a short-lived process that
 // enters the sandbox's network namespace (the supervisor stays where it is).
@@ -172,7 +178,11 @@ void teardown(const Names& n) {
     if (int idx = nl.link_index(n.host_if)) nl.delete_link(idx);
     BridgeLock lock;
     int br = nl.link_index(kBridge);
-    if (br && nl.alias(br) == kBridgeMarker && nl.ports_of(br).empty()) nl.delete_link(br);
+    if (br && nl.ports_of(br).empty()) {
+      if (nl.alias(br) == kBridgeMarker) nl.delete_link(br);
+      // The host routed nothing before the first sandbox: it routes nothing after the last.
+      if (::unlink(forward_marker().c_str()) == 0) write_sysctl(kIpForward, "0");
+    }
   } catch (...) {
   }
 }
@@ -199,7 +209,7 @@ std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subn
   if (!dnat.empty()) {
     t += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" +
          dnat + "  }\n";
-    t += "  chain output {\n    type nat hook output priority dstnat; policy accept;\n" + dnat +
+    t += "  chain output {\n    type nat hook output priority -100; policy accept;\n" + dnat +
          "  }\n";
   }
   t += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
@@ -237,8 +247,12 @@ class VethSession : public Session {
         nl.set_up(nl.link_index(names_.host_if));
       }
       configure_inside(child, addr, subnet.prefix, gateway);
-      // Outbound traffic is routed from the bridge to the host's uplinks.
-      write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+      {
+        // Outbound traffic is routed from the bridge to the host's uplinks.
+        BridgeLock lock;
+        if (write_sysctl(kIpForward, "1"))
+          UniqueFd(::open(forward_marker().c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+      }
       bool loopback = false;
       for (const auto& p : spec.publish)
         loopback |= p.host_addr == "0.0.0.0" || p.host_addr.rfind("127.", 0) == 0;
