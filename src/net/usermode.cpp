@@ -351,7 +351,8 @@ class UserModeSession : public Session {
     }
     if (reply.find("\"return\"") == std::string::npos) {
       while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
-      throw Error(what + " refused to forward the port: " + (reply.empty() ? "no answer" : reply));
+      throw Error(what + " refused to forward the port: " + (reply.empty() ? "no answer" : reply) +
+                  " (is host port " + std::to_string(p.host_port) + " in use already?)");
     }
   }
 

@@ -201,22 +201,98 @@ std::string private_dir_of(const std::string& cmd) {
   return cmd.substr(start, end - start);
 }
 
-// Gives the unprivileged caller a usable /dev/net/tun (see the top of the file) when the
-// host's is not; an empty function (no change needed) otherwise.
-std::function<bool()> private_tun_for_unprivileged(const std::string& dir) {
+bool host_tun_usable_by_others() {
   struct stat st;
-  bool usable_by_others = ::stat(kTun.c_str(), &st) == 0 && (st.st_mode & 0006) == 0006;
-  if (usable_by_others || !is_root()) return {};
-  std::string node = dir + "/tun";
-  return [dir, node] {
+  return ::stat(kTun.c_str(), &st) == 0 && (st.st_mode & 0006) == 0006;
+}
+
+// A RunOpts::in_child hook (run as root in the forked caller) giving the caller a private
+// mount namespace with a tmpfs on `dir` and, bound from there: a 0666 /dev/net/tun when
+// `tun` (see the top of the file), an /etc/resolv.conf with `resolv` when it is not empty.
+std::function<bool()> private_mounts(const std::string& dir, bool tun, const std::string& resolv) {
+  return [dir, tun, resolv] {
     if (::unshare(CLONE_NEWNS) != 0) return false;
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
     if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "mode=0755,size=64k") != 0) return false;
-    if (::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(10, 200)) != 0) return false;
-    if (::chmod(node.c_str(), 0666) != 0) return false;  // the umask applied to mknod
-    return ::mount(node.c_str(), kTun.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    if (tun) {
+      std::string node = dir + "/tun";
+      if (::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(10, 200)) != 0) return false;
+      if (::chmod(node.c_str(), 0666) != 0) return false;  // the umask applied to mknod
+      if (::mount(node.c_str(), kTun.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+    }
+    if (!resolv.empty()) {
+      std::string file = dir + "/resolv.conf";
+      write_file(file, resolv);
+      if (::mount(file.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return false;
+    }
+    return true;
   };
 }
+
+// The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
+// (empty when nothing is needed or the tests are not root).
+std::function<bool()> private_tun_for_unprivileged(const std::string& dir) {
+  if (host_tun_usable_by_others() || !is_root()) return {};
+  return private_mounts(dir, true, "");
+}
+
+// A DNS server on the host's 127.0.0.1:53 (UDP) that answers every A query with one address.
+class HostDns {
+ public:
+  explicit HostDns(in_addr_t answer) : answer_(answer) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(53);
+    timeval tv{0, 200 * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;  // tests running in parallel share the port (they all answer alike)
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    ok_ = true;
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~HostDns() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      unsigned char q[512];
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = ::recvfrom(fd_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 17) continue;
+      // Header, then the question (name labels, type, class) copied as it came.
+      size_t end = 12;
+      while (end < static_cast<size_t>(n) && q[end] != 0) end += q[end] + 1;
+      end += 5;
+      if (end > static_cast<size_t>(n)) continue;
+      bool type_a = q[end - 4] == 0 && q[end - 3] == 1;
+      std::string r(reinterpret_cast<char*>(q), end);
+      r[2] = static_cast<char>(0x81);  // response, recursion desired
+      r[3] = static_cast<char>(0x80);  // recursion available, no error
+      r[6] = 0, r[7] = type_a ? 1 : 0;  // answers
+      r[8] = r[9] = r[10] = r[11] = 0;
+      if (type_a) {
+        const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+        r.append(reinterpret_cast<const char*>(rr), sizeof rr);
+        r.append(reinterpret_cast<const char*>(&answer_), 4);
+      }
+      ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+  in_addr_t answer_;
+  int fd_ = -1;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // ---- User-mode networking: pasta and slirp4netns, as root and unprivileged ----------------
 
@@ -294,6 +370,26 @@ TEST_P(UserModeNetTest, PublishedPortHostLoopbackAndCleanExit) {
   EXPECT_TRUE(eventually([&] { return !still_running(helpers[0]); }, 3s))
       << GetParam().helper << " (pid " << helpers[0].pid << ") outlived the sandbox";
   EXPECT_FALSE(!dir.empty() && exists(dir)) << dir << " was left behind";
+}
+
+// A name looked up inside goes to 10.0.2.3 and from there to the host's resolver (here a
+// test server on 127.0.0.1:53 that the caller's /etc/resolv.conf names).
+TEST_P(UserModeNetTest, DnsGoesToTheHostsResolver) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              "nameserver 127.0.0.1\n");
+  auto r = run(with_root(cat({net_args(),
+                              {"--dir", "/etc", "--", kPython, "-c",
+                               "import socket; print('addr=' + "
+                               "socket.gethostbyname('sandbox-dns-test.invalid'))"}})),
+               o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(key_values(r.out)["addr"], "10.9.8.7") << r;
 }
 
 // SIGKILL of sandbox itself (no chance to clean up): the helper still goes away.
