@@ -584,8 +584,12 @@ class VethTest : public SandboxTest {
     IT_REQUIRE_FILE(kPython);
     bridge_before_ = exists("/sys/class/net/sandbox0");
   }
-  // After the sandboxes with supervisor pids `pids` ended: no veth, table or (ours) bridge.
-  void expect_cleaned_up(const std::vector<pid_t>& pids) {
+  // After the sandboxes with supervisor pids `pids` and addresses `addrs` ended: no veth,
+// table, address lock file or (ours) bridge.
+  void expect_cleaned_up(const std::vector<pid_t>& pids, const std::vector<std::string>& addrs) {
+    for (const auto& a : addrs)
+      EXPECT_TRUE(eventually([&] { return !exists("/run/sandbox/veth/addr-" + a); }, 3s))
+          << "the address lock file of " << a << " remains";
     for (pid_t pid : pids) {
       std::string link = "sbv" + std::to_string(pid), table = "sandbox-" + std::to_string(pid);
       EXPECT_TRUE(eventually([&] { return !host_links().count(link); }, 3s)) << link << " remains";
@@ -620,6 +624,7 @@ TEST_F(VethTest, TwoSandboxesAndPublishedPort) {
   const std::string client =
       "import socket\n"
       "c = socket.create_connection(('" + addr + "', 8080), timeout=5)\n"
+      "print('addr=' + c.getsockname()[0])\n"
       "print('a-said=' + c.recv(100).decode().strip())\n";
   auto b = spawn(with_root(cat({{"--net", "veth", "--", kPython, "-c", client}})));
   pid_t b_pid = b->pid();
@@ -631,7 +636,10 @@ TEST_F(VethTest, TwoSandboxesAndPublishedPort) {
   pid_t a_pid = a->pid();
   auto ra = a->wait(15s);
   EXPECT_EQ(ra.exit_code, 0) << ra;
-  expect_cleaned_up({a_pid, b_pid});
+  std::string b_addr = key_values(rb.out)["addr"];
+  EXPECT_EQ(b_addr.rfind("10.231.0.", 0), 0u) << rb;
+  EXPECT_NE(b_addr, addr);
+  expect_cleaned_up({a_pid, b_pid}, {addr, b_addr});
 }
 
 // The supervisor SIGKILLed: its keeper still removes the veth and the NAT table.
@@ -646,7 +654,7 @@ TEST_F(VethTest, CleanupAfterSandboxIsKilled) {
   p->signal(SIGKILL);
   p->wait(5s);
   kill_with_token(token);
-  expect_cleaned_up({pid});
+  expect_cleaned_up({pid}, {});
 }
 
 }  // namespace
