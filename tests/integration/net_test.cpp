@@ -642,6 +642,59 @@ TEST_F(VethTest, TwoSandboxesAndPublishedPort) {
   expect_cleaned_up({a_pid, b_pid}, {addr, b_addr});
 }
 
+// --subnet: the sandbox's address and its gateway (the bridge) come from it.
+TEST_F(VethTest, SubnetChoosesTheAddresses) {
+  const std::string script =
+      "import socket\n"
+      "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(('10.231.99.1', 9))\n"
+      "print('addr=' + u.getsockname()[0])\n"
+      "print('route=' + [l.split()[2] for l in open('/proc/net/route') if l.split()[1] == '00000000'][0])\n";
+  auto p = spawn(with_root(cat({{"--net", "veth", "--subnet", "10.231.99.0/24", "--proc", "/proc",
+                                 "--", kPython, "-c", script}})));
+  pid_t pid = p->pid();
+  auto r = p->wait(15s);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["addr"].rfind("10.231.99.", 0), 0u) << r;
+  EXPECT_EQ(kv["route"], "0163E70A") << "the default gateway must be 10.231.99.1" << r;
+  expect_cleaned_up({pid}, {kv["addr"]});
+}
+
+// Publishing on 127.0.0.1 turns route_localnet on for the bridge; even so, a sandbox that
+// routes 127.0.0.1 through the bridge (it has CAP_NET_ADMIN here) does not reach a service
+// on the host's loopback.
+TEST_F(VethTest, HostLoopbackStaysUnreachableThroughTheBridge) {
+  IT_REQUIRE_FILE("/usr/sbin/ip");
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  int port = ntohs(a.sin_port);
+  const std::string script =
+      "ip rule add pref 100 lookup local && ip rule del pref 0 lookup local && "
+      "ip route add 127.0.0.1/32 via 10.231.0.1 dev eth0 table 100 && "
+      "ip rule add to 127.0.0.1 lookup 100 pref 10 && ip route get 127.0.0.1 && " +
+      kPython + " -c \"import socket\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "for i in range(5): s.sendto(b'from-sandbox', ('127.0.0.1', " + std::to_string(port) + "))\n"
+      "print('SENT')\"";
+  auto r = run(with_root(cat({{"--net", "veth", "--publish", std::to_string(free_port()) + ":8080",
+                               "--cap-add", "CAP_NET_ADMIN"},
+                              sh(script)})));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(contains(r.out, "via 10.231.0.1 dev eth0")) << r;
+  ASSERT_TRUE(contains(r.out, "SENT")) << r;
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[64];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  EXPECT_LT(n, 0) << "a datagram from the sandbox reached the host's 127.0.0.1";
+}
+
 // The supervisor SIGKILLed: its keeper still removes the veth and the NAT table.
 TEST_F(VethTest, CleanupAfterSandboxIsKilled) {
   std::string token = sleep_token();
