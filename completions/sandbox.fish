@@ -20,10 +20,10 @@ function __sandbox_state
         end
         set -l kinds
         switch $t
-            case '--help' '--version' '--list-profiles' '--print-args' '--level-prefix' \
-                '--unshare-user' '--unshare-user-try' '--unshare-ipc' '--unshare-pid' \
-                '--unshare-net' '--unshare-uts' '--unshare-cgroup' '--unshare-cgroup-try' \
-                '--unshare-all' '--share-net' '--disable-userns' \
+            case '--help' '--version' '--list-profiles' '--print-args' '--verbose' \
+                '--level-prefix' '--unshare-user' '--unshare-user-try' '--unshare-ipc' \
+                '--unshare-pid' '--unshare-net' '--unshare-uts' '--unshare-cgroup' \
+                '--unshare-cgroup-try' '--unshare-all' '--share-net' '--disable-userns' \
                 '--assert-userns-disabled' '--clearenv' '--new-session' \
                 '--die-with-parent' '--as-pid-1' '--seccomp-log'
             case '--cap-add' '--cap-drop'
@@ -106,6 +106,7 @@ complete -c sandbox -n '__sandbox_expect start' -l args -d 'Parse NUL-separated 
 complete -c sandbox -n '__sandbox_expect start' -l profile -d 'Apply the options of profile NAME (or a file PATH) at this point; later options refine it'
 complete -c sandbox -n '__sandbox_expect start' -l list-profiles -d 'List the names of the installed profiles and exit'
 complete -c sandbox -n '__sandbox_expect start' -l print-args -d 'Print the fully expanded argument list (profiles and --args resolved) and exit'
+complete -c sandbox -n '__sandbox_expect start' -l verbose -d 'Log each setup step to stderr with the milliseconds since start (clone, maps, mounts, pivot, caps, seccomp, exec)'
 complete -c sandbox -n '__sandbox_expect start' -l level-prefix -d 'Prefix each diagnostic with a syslog level such as <3>'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-user -d 'Create a new user namespace (always done for a non-root caller)'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-user-try -d 'Create a new user namespace if possible, else continue without'

@@ -111,6 +111,9 @@ const std::vector<OptionDef> kTable = {
     {"--print-args", {}, Section::General,
      "Print the fully expanded argument list (profiles and --args resolved) and exit",
      H(p.spec.print_args = true)},
+    {"--verbose", {}, Section::General,
+     "Log each setup step to stderr with the milliseconds since start (clone, maps, mounts, pivot, caps, seccomp, exec)",
+     H(p.spec.verbose = true; log::set_verbose(true))},
     {"--level-prefix", {}, Section::General,
      "Prefix each diagnostic with a syslog level such as <3>",
      H(p.spec.level_prefix = true; log::set_level_prefix(true))},
@@ -504,6 +507,8 @@ Spec parse(const std::vector<std::string>& argv) {
 
 std::string usage_text(std::string_view prog) {
   std::string s = "usage: " + std::string(prog) + " [OPTIONS...] [--] COMMAND [ARGS...]\n";
+  s += "       " + std::string(prog) + " doctor            check what this host allows\n";
+  s += "       " + std::string(prog) + " seccomp-compile PROFILE [--arch ARCH]... [--pfc]\n";
   s += "\nRun COMMAND in a new root built from the filesystem options, in new namespaces,\n"
        "with no capabilities and no_new_privs. Works without root.\n";
   for (Section sec : {Section::General, Section::Namespaces, Section::Filesystem,
