@@ -677,7 +677,8 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
     if (perms && (*perms & 07) == 0) parent_mode_ &= ~07;
     std::visit([this](const auto& o) { op(o); }, fsop);
   }
-  log::step(std::to_string(spec_.fs.size()) + " filesystem operations applied");
+  log::step(std::to_string(spec_.fs.size()) + " filesystem operations applied (" +
+            (new_api_ ? "new mount API" : "mount(2)") + ")");
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!newroot_) throw_errno("Can't open the new root");
 

@@ -173,7 +173,7 @@ Line check_userns(bool root, const std::string& exe) {
             root ? "creating a user namespace works (as root; run `" + log::program_name() +
                        " doctor` as your own user to check rootless use)"
                  : "an unprivileged user namespace with this uid and gid mapped works"};
-  std::string why = err_text(o) + ": " + explain_userns_failure(o.err, exe);
+  std::string why = err_text(o) + ": " + explain_userns_failure(o.err, exe, true);
   if (root)
     return {Verdict::Warn, "userns",
             err_text(o) + " (root runs sandboxes without one; --unshare-user and non-root "
@@ -536,13 +536,19 @@ int doctor_main(const std::vector<std::string>& args) {
   std::string exe = self_exe();
   std::vector<Line> lines;
   lines.push_back(check_userns(root, exe));
-  lines.push_back(check_mountns(root, lines.back().verdict == Verdict::Ok));
-  lines.push_back(check_overlay(root));
-  lines.push_back(check_mount_api(root));
+  bool userns_ok = lines.back().verdict == Verdict::Ok;
+  // A non-root caller's probes run in a user namespace, as its sandboxes would.
+  auto needs_userns = [&](const char* check, const std::function<Line()>& f) {
+    if (root || userns_ok) return f();
+    return Line{Verdict::Warn, check, "not checked: needs a user namespace (see userns)"};
+  };
+  lines.push_back(check_mountns(root, userns_ok));
+  lines.push_back(needs_userns("overlay", [&] { return check_overlay(root); }));
+  lines.push_back(needs_userns("mount-api", [&] { return check_mount_api(root); }));
   for (auto& l : check_cgroup2(root)) lines.push_back(std::move(l));
   lines.push_back(check_systemd(root));
   lines.push_back(check_net_helper());
-  lines.push_back(check_tun(root));
+  lines.push_back(needs_userns("tun", [&] { return check_tun(root); }));
   lines.push_back(check_seccomp());
   lines.push_back(check_landlock());
   lines.push_back(check_clone3());

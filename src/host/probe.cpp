@@ -49,7 +49,7 @@ std::string apparmor_fix(const std::string& exe) {
          " && sudo apparmor_parser -r /etc/apparmor.d/" + name;
 }
 
-std::string explain_userns_failure(int err, const std::string& exe) {
+std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor) {
   std::string why;
   auto add = [&](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
   if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
@@ -66,6 +66,7 @@ std::string explain_userns_failure(int err, const std::string& exe) {
         "enclosing user namespace, e.g. a sandbox run with --disable-userns)");
   if (why.empty()) add("no known restriction found (the kernel may lack CONFIG_USER_NS, or a "
                        "security module such as SELinux denies it)");
+  if (from_doctor) return why;
   return why + "; run `" + log::program_name() + " doctor` for a full check";
 }
 

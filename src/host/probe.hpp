@@ -17,9 +17,9 @@ std::optional<long> read_sysctl(const char* path);
 // Why creating or mapping an unprivileged user namespace failed with `err`, from the
 // sysctls that restrict it (Debian's kernel.unprivileged_userns_clone,
 // user.max_user_namespaces, Ubuntu's kernel.apparmor_restrict_unprivileged_userns), each
-// with its fix; ends by pointing at `sandbox doctor`. `exe` is the sandbox binary (for
-// the AppArmor profile).
-std::string explain_userns_failure(int err, const std::string& exe);
+// with its fix; ends by pointing at `sandbox doctor` (unless `from_doctor`). `exe` is the
+// sandbox binary (for the AppArmor profile).
+std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor = false);
 
 // The AppArmor profile that lets `exe` create user namespaces under Ubuntu's restriction,
 // and the commands that install it, as one line.
