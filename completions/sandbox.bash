@@ -87,6 +87,29 @@ _sandbox()
     fi
     _sandbox_words
 
+    local subcommands='doctor seccomp-compile'
+    local arches='x86_64 x86 x32 aarch64 arm mips mipsel mips64 mipsel64 mips64n32
+        mipsel64n32 ppc ppc64 ppc64le s390 s390x parisc parisc64 riscv64'
+
+    # The subcommands: `sandbox doctor [--help]`,
+    # `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`.
+    if ((cword >= 2)); then
+        case ${words[1]} in
+            doctor)
+                mapfile -t COMPREPLY < <(compgen -W '--help' -- "$cur")
+                return ;;
+            seccomp-compile)
+                if [[ ${words[cword - 1]} == --arch ]]; then
+                    local IFS=$' \t\n'
+                    mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
+                elif [[ $cur == -* ]]; then
+                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --help' -- "$cur")
+                else
+                    _sandbox_filedir
+                fi
+                return ;;
+        esac
+    fi
     local opts='--help --version --args --profile --list-profiles --print-args --verbose
         --level-prefix --unshare-user --unshare-user-try --unshare-ipc --unshare-pid
         --unshare-net --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all
@@ -194,6 +217,10 @@ _sandbox()
         mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     else
         _sandbox_command "$cword"
+        if ((cword == 1)); then
+            local IFS=$' \t\n' sub
+            for sub in $(compgen -W "$subcommands" -- "$cur"); do COMPREPLY+=("$sub"); done
+        fi
     fi
 } &&
     complete -F _sandbox sandbox

@@ -393,6 +393,15 @@ std::string_view section_title(Section s) {
 
 const std::vector<OptionDef>& option_table() { return kTable; }
 
+const std::vector<SubcommandDef>& subcommands() {
+  static const std::vector<SubcommandDef> s = {
+      {"doctor", "", "Check what this host allows, one line each, and how to fix it"},
+      {"seccomp-compile", "PROFILE [--arch ARCH]... [--pfc]",
+       "Compile a seccomp profile to BPF for --seccomp FD"},
+  };
+  return s;
+}
+
 const OptionDef* find_option(std::string_view name) {
   for (const auto& o : kTable)
     if (o.name == name) return &o;
@@ -507,10 +516,19 @@ Spec parse(const std::vector<std::string>& argv) {
 
 std::string usage_text(std::string_view prog) {
   std::string s = "usage: " + std::string(prog) + " [OPTIONS...] [--] COMMAND [ARGS...]\n";
-  s += "       " + std::string(prog) + " doctor            check what this host allows\n";
-  s += "       " + std::string(prog) + " seccomp-compile PROFILE [--arch ARCH]... [--pfc]\n";
+  for (const auto& c : subcommands()) {
+    std::string line = "       " + std::string(prog) + " " + std::string(c.name);
+    if (!c.synopsis.empty()) line += " " + std::string(c.synopsis);
+    s += line + "\n";
+  }
   s += "\nRun COMMAND in a new root built from the filesystem options, in new namespaces,\n"
        "with no capabilities and no_new_privs. Works without root.\n";
+  s += "\nCommands (each has --help):\n";
+  for (const auto& c : subcommands()) {
+    std::string left = "  " + std::string(c.name);
+    left.resize(30, ' ');
+    s += left + std::string(c.help) + "\n";
+  }
   for (Section sec : {Section::General, Section::Namespaces, Section::Filesystem,
                       Section::Process}) {
     s += "\n";
