@@ -166,13 +166,29 @@ Outcome private_tmpfs(std::string& dir) {
 
 // ---- the checks ------------------------------------------------------------------------
 
+// "name=value, ..." of the user namespace sysctls this kernel has.
+std::string userns_sysctls() {
+  std::string s;
+  for (const char* n : {"kernel.unprivileged_userns_clone", "user.max_user_namespaces",
+                        "kernel.apparmor_restrict_unprivileged_userns"}) {
+    std::string path = "/proc/sys/" + std::string(n);
+    for (char& c : path)
+      if (c == '.') c = '/';
+    if (auto v = read_sysctl(path.c_str()))
+      s += std::string(s.empty() ? "" : ", ") + n + "=" + std::to_string(*v);
+  }
+  return s.empty() ? "" : " (" + s + ")";
+}
+
 Line check_userns(bool root, const std::string& exe) {
   Outcome o = in_child(true, [] { return Outcome{true, 0, ""}; });
   if (o.ok)
     return {Verdict::Ok, "userns",
-            root ? "creating a user namespace works (as root; run `" + log::program_name() +
-                       " doctor` as your own user to check rootless use)"
-                 : "an unprivileged user namespace with this uid and gid mapped works"};
+            (root ? "creating a user namespace works as root" + userns_sysctls() +
+                        "; run `" + log::program_name() +
+                        " doctor` as your own user to check rootless use"
+                  : "an unprivileged user namespace with this uid and gid mapped works" +
+                        userns_sysctls())};
   std::string why = err_text(o) + ": " + explain_userns_failure(o.err, exe, true);
   if (root)
     return {Verdict::Warn, "userns",

@@ -4,10 +4,12 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -177,8 +179,39 @@ std::optional<Shebang> parse_shebang(std::string_view head) {
   return s;
 }
 
+namespace {
+
+// EACCES for `file`, which exists: a directory, no execute bit, or a noexec mount.
+std::string explain_access(const std::string& file, int sroot) {
+  struct stat st;
+  if (!in_root(sroot, file, &st, true)) return "";
+  if (S_ISDIR(st.st_mode)) return file + " is a directory";
+  if (!S_ISREG(st.st_mode)) return file + " is not a regular file";
+  if ((st.st_mode & 0111) == 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    return file + " has no execute permission (mode " + mode + ")";
+  }
+  struct statvfs vfs;
+  UniqueFd fd(file[0] == '/' ? ::openat(sroot, rel(file).c_str(), O_PATH | O_CLOEXEC)
+                             : ::open(file.c_str(), O_PATH | O_CLOEXEC));
+  if (fd && ::fstatvfs(fd.get(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))
+    return file + " is on a filesystem mounted noexec";
+  return "";
+}
+
+}  // namespace
+
 std::string explain_exec_failure(int err, const std::string& cmd, const std::string& path_env,
                                  int sroot, int hroot) {
+  if (err == EACCES) {
+    if (cmd.find('/') != std::string::npos) return explain_access(cmd, sroot);
+    for (const auto& d : split_path(path_env)) {
+      std::string why = explain_access(d + "/" + cmd, sroot);
+      if (!why.empty()) return why;
+    }
+    return "";
+  }
   if (err != ENOENT && err != ENOTDIR) return "";
   std::vector<std::string> candidates;
   bool searched = cmd.find('/') == std::string::npos;

@@ -97,6 +97,15 @@ TEST_P(DiagnosticsTest, ScriptInterpreterMissingEverywhere) {
       << r;
 }
 
+TEST_P(DiagnosticsTest, NotExecutableSaysWhy) {
+  TempDir dir(0755);
+  write_file(dir / "tool", "#!/bin/sh\necho hi\n", 0644);
+  auto r = run(with_root({"--ro-bind", dir.path(), "/opt/tools", "--", "/opt/tools/tool"}), opts());
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.err, "Can't execute /opt/tools/tool: Permission denied "
+                              "(/opt/tools/tool has no execute permission (mode 0644))")) << r;
+}
+
 // One line per step, "<prog>: [+T ms] step", in the order the stages run; nothing without.
 TEST_P(DiagnosticsTest, VerboseTimesEachSetupStep) {
   auto quiet = run(with_root({"--unshare-pid", "--", "true"}), opts());

@@ -178,9 +178,16 @@ TEST_F(ExecDiagTest, AbsoluteCommandMissingAndDanglingSymlink) {
   EXPECT_NE(m.find("/usr/link is a symlink to nowhere/x"), std::string::npos) << m;
 }
 
-TEST_F(ExecDiagTest, OnlyEnoentIsExplained) {
+TEST_F(ExecDiagTest, PermissionDeniedSaysWhy) {
   UniqueFd in(::open((dir_ + "/in").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  EXPECT_EQ(explain_exec_failure(EACCES, "x", "/bin", in.get(), -1), "");
+  write("in/bin/plain", "data");
+  fs::permissions(dir_ + "/in/bin/plain", fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_directories(dir_ + "/in/bin/adir");
+  EXPECT_EQ(explain_exec_failure(EACCES, "plain", "/bin", in.get(), -1),
+            "/bin/plain has no execute permission (mode 0600)");
+  EXPECT_EQ(explain_exec_failure(EACCES, "/bin/adir", "/bin", in.get(), -1),
+            "/bin/adir is a directory");
+  EXPECT_EQ(explain_exec_failure(EPERM, "/bin/plain", "/bin", in.get(), -1), "");
 }
 
 }  // namespace
