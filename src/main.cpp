@@ -47,11 +47,13 @@ int main(int argc, char** argv) {
       std::fputs(sb::cli::usage_text(sb::log::program_name()).c_str(), stderr);
       return 1;
     }
-    sb::log::step("parsed " + std::to_string(spec.expanded_args.size()) + " arguments");
+    if (sb::log::verbose())
+      sb::log::step("parsed " + std::to_string(spec.expanded_args.size()) + " arguments");
     sb::HostFacts host = sb::host::probe();
     sb::Plan plan = sb::validate(spec, host);
-    sb::log::step(std::string("host probed and options validated (") +
-                  (plan.userns ? "with" : "without") + " a user namespace)");
+    if (sb::log::verbose())
+      sb::log::step(std::string("host probed and options validated (") +
+                    (plan.userns ? "with" : "without") + " a user namespace)");
     return sb::launch::run(spec, plan, host);
   } catch (const sb::Error& e) {
     sb::log::error(e.what());

@@ -660,7 +660,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
   oldroot_.reset(::open(kOldRoot, O_PATH | O_DIRECTORY | O_CLOEXEC));
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!oldroot_ || !newroot_) throw_errno("Can't open the staging roots");
-  log::step("staging tmpfs on " + std::string(base) + " entered");
+  if (log::verbose()) log::step("staging tmpfs on " + std::string(base) + " entered");
 
   for (const auto& fsop : spec_.fs) {
     // Re-open the root before each op: a previous op may have mounted over "/" itself
@@ -677,8 +677,9 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
     if (perms && (*perms & 07) == 0) parent_mode_ &= ~07;
     std::visit([this](const auto& o) { op(o); }, fsop);
   }
-  log::step(std::to_string(spec_.fs.size()) + " filesystem operations applied (" +
-            (new_api_ ? "new mount API" : "mount(2)") + ")");
+  if (log::verbose())
+    log::step(std::to_string(spec_.fs.size()) + " filesystem operations applied (" +
+              (new_api_ ? "new mount API" : "mount(2)") + ")");
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!newroot_) throw_errno("Can't open the new root");
 

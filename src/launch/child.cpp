@@ -171,9 +171,9 @@ void wait_for_network(int channel, const Plan& plan) {
     // rt_sigprocmask) may use syscalls the filters deny. The programs are loaded exactly
     // as compiled, in command-line order.
     for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
-    if (!ctx.seccomp_programs.empty())
+    if (!ctx.seccomp_programs.empty() && log::verbose())
       log::step("seccomp: " + std::to_string(ctx.seccomp_programs.size()) + " program(s) loaded");
-    log::step("exec " + spec.command[0]);
+    if (log::verbose()) log::step("exec " + spec.command[0]);
     environ = envp.data();  // execvp searches the sandbox's PATH, not the caller's
     ::execvp(spec.command[0].c_str(), argv.data());
     int err = errno;

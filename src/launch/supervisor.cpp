@@ -210,10 +210,10 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     ctx.unshare_pid_late = true;
   }
 
-  log::step("clone: new " + namespace_names(flags));
+  if (log::verbose()) log::step("clone: new " + namespace_names(flags));
   Child child = clone_child(flags);
   if (child.pid < 0) throw Error(clone_error(errno, plan, host));
-  if (child.pid > 0) log::step("clone: child pid " + std::to_string(child.pid));
+  if (child.pid > 0 && log::verbose()) log::step("clone: child pid " + std::to_string(child.pid));
   if (child.pid == 0) {
     parent_end.reset();
     sigfd.reset();
@@ -326,7 +326,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     return 1;  // no exit-code: the command never ran
   }
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
-  log::step("command finished, exit status " + std::to_string(code));
+  if (log::verbose()) log::step("command finished, exit status " + std::to_string(code));
   if (spec.json_status_fd) {
     write_all(*spec.json_status_fd, "{\"exit-code\": " + std::to_string(code) + "}\n");
     ::close(*spec.json_status_fd);
