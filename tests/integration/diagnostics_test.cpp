@@ -124,7 +124,9 @@ TEST_P(DiagnosticsTest, VerboseTimesEachSetupStep) {
     ASSERT_TRUE(std::regex_match(l, m, kLine)) << l;
     EXPECT_EQ(m[1], invoked_name()) << l;
     std::string step = m[3];
-    at[step.substr(0, step.find_first_of(":(0123456789"))] = std::stod(m[2]);
+    // The first line of each kind: "clone: new ..." comes before the clone, while the
+    // supervisor's "clone: child pid" may be written after the child's first steps.
+    at.emplace(step.substr(0, step.find_first_of(":(0123456789")), std::stod(m[2]));
   }
   std::vector<std::string> order = {"parsed ", "clone", "staging tmpfs on /tmp entered",
                                     "pivot_root into the new root", "no_new_privs set",

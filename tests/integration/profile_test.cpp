@@ -113,8 +113,10 @@ TEST_P(ProfileTest, BuildProfileDiesWithParent) {
   o.exe = "/bin/sh";
   o.argv0 = "sh";
   auto p = spawn({"-c", sandbox_path() + " --profile build -- sleep " + tok + " & wait"}, o);
-  ASSERT_TRUE(eventually([&] { return !pids_with_token(tok).empty(); }))
-      << "never started: " << p->err_so_far();
+  // The sleep itself, not sandbox (whose arguments hold the token too): only once the
+  // command runs is the supervisor sure to be set up to die with its parent.
+  ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }))
+      << "never started";
   p->signal(SIGKILL);  // the shell that started sandbox
   EXPECT_TRUE(eventually([&] { return pids_with_token(tok).empty(); }))
       << "the command outlived its caller";
