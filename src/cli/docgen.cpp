@@ -612,8 +612,8 @@ std::string zsh_completion() {
     }
     out << "    " << sh_quote(spec) << "\n";
   }
-  out << "    '(-)1:command:_alternative \"subcommands:subcommand:(" << join(subcommand_names(), " ")
-      << ")\" \"commands:command:_command_names -e\"'\n";
+  out << "    '(-)1:command:_alternative \"subcommands:subcommand:("
+      << join(subcommand_names(), " ") << ")\" \"commands:command:_command_names -e\"'\n";
   out << R"(    '*::arguments:_normal'
   )
   # -S: "--" ends the options; -A: no options after the first word that is not one.

@@ -431,7 +431,8 @@ Line check_net_helper() {
   std::string s;
   if (pasta) s += "pasta at " + *pasta;
   if (slirp) s += std::string(s.empty() ? "" : ", ") + "slirp4netns at " + *slirp;
-  return {Verdict::Ok, "net-helper", s + " (--net user uses " + (pasta ? "pasta" : "slirp4netns") + ")"};
+  return {Verdict::Ok, "net-helper",
+          s + " (--net user uses " + (pasta ? "pasta" : "slirp4netns") + ")"};
 }
 
 Line check_tun(bool root) {

@@ -272,7 +272,7 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     std::optional<Spec> with_dns;
     if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
     const Spec& fs_spec = with_dns ? *with_dns : spec;
-    double fs_start = log::ms_since_start();
+    double fs_start = log::verbose() ? log::ms_since_start() : 0;
     fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home);
     if (log::verbose()) {
       char ms[32];

@@ -82,8 +82,7 @@ std::string explain_missing(const std::string& path, int sroot, int hroot) {
       return prefix + " is a symlink to " + readlink_in(sroot, prefix) +
              ", which does not exist in the sandbox";
   }
-  std::string s = prefix == path ? path + " does not exist in the sandbox"
-                                 : prefix + " does not exist in the sandbox";
+  std::string s = prefix + " does not exist in the sandbox";
   struct stat hst;
   if (hroot < 0) return s;
   if (!in_root(hroot, prefix, &hst, false)) return s + " (nor on the host)";

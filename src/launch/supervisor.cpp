@@ -85,8 +85,8 @@ std::string namespace_names(unsigned long flags) {
 std::string clone_error(int err, const Plan& plan, const HostFacts& host) {
   std::string msg = std::string("Creating new namespaces failed: ") + std::strerror(err);
   if (plan.userns && !host.is_root() && (err == EPERM || err == ENOSPC || err == EACCES))
-    msg += " (can't create a user namespace: " + host::explain_userns_failure(err, host::self_exe()) +
-           ")";
+    msg += " (can't create a user namespace: " +
+           host::explain_userns_failure(err, host::self_exe()) + ")";
   return msg;
 }
 

@@ -134,7 +134,8 @@ TEST_P(DoctorTest, Cgroup2LinesStateWhatTheHostHas) {
     if (std::regex_search(x, h, std::regex(R"(cgroup v1 hierarchy at (\S+) holds it)"))) {
       EXPECT_FALSE(ctrl.count(c)) << c;
       bool found = false;
-      for (const auto& e : mounts) found |= e.mountpoint == std::string(h[1]) && e.fstype == "cgroup";
+      for (const auto& e : mounts)
+        found |= e.mountpoint == std::string(h[1]) && e.fstype == "cgroup";
       EXPECT_TRUE(found) << h[1];
     }
   }
