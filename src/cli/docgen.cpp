@@ -612,7 +612,7 @@ std::string zsh_completion() {
     }
     out << "    " << sh_quote(spec) << "\n";
   }
-  out << "    '(-)1:command:_alternative \"subcommands:subcommand:("
+  out << "    '(-)1:command: _alternative \"subcommands:subcommand:("
       << join(subcommand_names(), " ") << ")\" \"commands:command:_command_names -e\"'\n";
   out << R"(    '*::arguments:_normal'
   )
