@@ -87,17 +87,41 @@ _sandbox()
     fi
     _sandbox_words
 
-    local opts='--help --version --args --profile --list-profiles --print-args --level-prefix
-        --unshare-user --unshare-user-try --unshare-ipc --unshare-pid --unshare-net
-        --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all --share-net --net
-        --publish --subnet --uid --gid --userns --userns2 --pidns --userns-block-fd
-        --disable-userns --assert-userns-disabled --hostname --bind --bind-try --dev-bind
-        --dev-bind-try --ro-bind --ro-bind-try --remount-ro --proc --dev --tmpfs --mqueue
-        --dir --symlink --chmod --file --bind-data --ro-bind-data --bind-fd --ro-bind-fd
-        --overlay-src --overlay --tmp-overlay --ro-overlay --perms --size --chdir --setenv
-        --unsetenv --clearenv --argv0 --new-session --die-with-parent --as-pid-1 --lock-file
-        --sync-fd --block-fd --info-fd --json-status-fd --seccomp --add-seccomp-fd
-        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log'
+    local subcommands='doctor seccomp-compile'
+    local arches='x86_64 x86 x32 aarch64 arm mips mipsel mips64 mipsel64 mips64n32
+        mipsel64n32 ppc ppc64 ppc64le s390 s390x parisc parisc64 riscv64'
+
+    # The subcommands: `sandbox doctor [--help]`,
+    # `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`.
+    if ((cword >= 2)); then
+        case ${words[1]} in
+            doctor)
+                mapfile -t COMPREPLY < <(compgen -W '--help' -- "$cur")
+                return ;;
+            seccomp-compile)
+                if [[ ${words[cword - 1]} == --arch ]]; then
+                    local IFS=$' \t\n'
+                    mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
+                elif [[ $cur == -* ]]; then
+                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --help' -- "$cur")
+                else
+                    _sandbox_filedir
+                fi
+                return ;;
+        esac
+    fi
+    local opts='--help --version --args --profile --list-profiles --print-args --verbose
+        --level-prefix --unshare-user --unshare-user-try --unshare-ipc --unshare-pid
+        --unshare-net --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all
+        --share-net --net --publish --subnet --uid --gid --userns --userns2 --pidns
+        --userns-block-fd --disable-userns --assert-userns-disabled --hostname --bind
+        --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --remount-ro --proc
+        --dev --tmpfs --mqueue --dir --symlink --chmod --file --bind-data --ro-bind-data
+        --bind-fd --ro-bind-fd --overlay-src --overlay --tmp-overlay --ro-overlay --perms
+        --size --chdir --setenv --unsetenv --clearenv --argv0 --new-session
+        --die-with-parent --as-pid-1 --lock-file --sync-fd --block-fd --info-fd
+        --json-status-fd --seccomp --add-seccomp-fd --exec-label --file-label --cap-add
+        --cap-drop --seccomp-profile --seccomp-log'
     local caps='ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
         CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE
         CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER
@@ -116,9 +140,9 @@ _sandbox()
             return
         fi
         case $w in
-            --help|--version|--list-profiles|--print-args|--level-prefix|--unshare-user \
-            |--unshare-user-try|--unshare-ipc|--unshare-pid|--unshare-net|--unshare-uts \
-            |--unshare-cgroup|--unshare-cgroup-try|--unshare-all|--share-net \
+            --help|--version|--list-profiles|--print-args|--verbose|--level-prefix \
+            |--unshare-user|--unshare-user-try|--unshare-ipc|--unshare-pid|--unshare-net \
+            |--unshare-uts|--unshare-cgroup|--unshare-cgroup-try|--unshare-all|--share-net \
             |--disable-userns|--assert-userns-disabled|--clearenv|--new-session \
             |--die-with-parent|--as-pid-1|--seccomp-log)
                 n=0 ;;
@@ -193,6 +217,10 @@ _sandbox()
         mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     else
         _sandbox_command "$cword"
+        if ((cword == 1)); then
+            local IFS=$' \t\n' sub
+            for sub in $(compgen -W "$subcommands" -- "$cur"); do COMPREPLY+=("$sub"); done
+        fi
     fi
 } &&
     complete -F _sandbox sandbox

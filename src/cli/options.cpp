@@ -111,6 +111,9 @@ const std::vector<OptionDef> kTable = {
     {"--print-args", {}, Section::General,
      "Print the fully expanded argument list (profiles and --args resolved) and exit",
      H(p.spec.print_args = true)},
+    {"--verbose", {}, Section::General,
+     "Log each setup step to stderr with the milliseconds since start (clone, maps, mounts, pivot, caps, seccomp, exec)",
+     H(p.spec.verbose = true; log::set_verbose(true))},
     {"--level-prefix", {}, Section::General,
      "Prefix each diagnostic with a syslog level such as <3>",
      H(p.spec.level_prefix = true; log::set_level_prefix(true))},
@@ -390,6 +393,15 @@ std::string_view section_title(Section s) {
 
 const std::vector<OptionDef>& option_table() { return kTable; }
 
+const std::vector<SubcommandDef>& subcommands() {
+  static const std::vector<SubcommandDef> s = {
+      {"doctor", "", "Check what this host allows, one line each, and how to fix it"},
+      {"seccomp-compile", "PROFILE [--arch ARCH]... [--pfc]",
+       "Compile a seccomp profile to BPF for --seccomp FD"},
+  };
+  return s;
+}
+
 const OptionDef* find_option(std::string_view name) {
   for (const auto& o : kTable)
     if (o.name == name) return &o;
@@ -504,8 +516,19 @@ Spec parse(const std::vector<std::string>& argv) {
 
 std::string usage_text(std::string_view prog) {
   std::string s = "usage: " + std::string(prog) + " [OPTIONS...] [--] COMMAND [ARGS...]\n";
+  for (const auto& c : subcommands()) {
+    std::string line = "       " + std::string(prog) + " " + std::string(c.name);
+    if (!c.synopsis.empty()) line += " " + std::string(c.synopsis);
+    s += line + "\n";
+  }
   s += "\nRun COMMAND in a new root built from the filesystem options, in new namespaces,\n"
        "with no capabilities and no_new_privs. Works without root.\n";
+  s += "\nCommands (each has --help):\n";
+  for (const auto& c : subcommands()) {
+    std::string left = "  " + std::string(c.name);
+    left.resize(30, ' ');
+    s += left + std::string(c.help) + "\n";
+  }
   for (Section sec : {Section::General, Section::Namespaces, Section::Filesystem,
                       Section::Process}) {
     s += "\n";

@@ -17,6 +17,7 @@
 #include <map>
 #include <sstream>
 
+#include "host/probe.hpp"
 #include "launch/channel.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
@@ -67,12 +68,25 @@ Child clone_child(unsigned long flags) {
   return c;
 }
 
+// "user mnt pid ..." for --verbose.
+std::string namespace_names(unsigned long flags) {
+  std::string s;
+  const struct {
+    unsigned long flag;
+    const char* name;
+  } ns[] = {{CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mnt"},   {CLONE_NEWPID, "pid"},
+            {CLONE_NEWNET, "net"},   {CLONE_NEWIPC, "ipc"},  {CLONE_NEWUTS, "uts"},
+            {CLONE_NEWCGROUP, "cgroup"}};
+  for (const auto& n : ns)
+    if (flags & n.flag) s += std::string(s.empty() ? "" : " ") + n.name;
+  return s + " namespaces";
+}
+
 std::string clone_error(int err, const Plan& plan, const HostFacts& host) {
   std::string msg = std::string("Creating new namespaces failed: ") + std::strerror(err);
   if (plan.userns && !host.is_root() && (err == EPERM || err == ENOSPC || err == EACCES))
-    msg += " (unprivileged user namespaces may be restricted here: check "
-           "user.max_user_namespaces, kernel.unprivileged_userns_clone and "
-           "kernel.apparmor_restrict_unprivileged_userns)";
+    msg += " (can't create a user namespace: " +
+           host::explain_userns_failure(err, host::self_exe()) + ")";
   return msg;
 }
 
@@ -187,13 +201,19 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   // The caller's /proc, for the child to read its namespace ids after the pivot.
   UniqueFd host_proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   ctx.host_proc = host_proc.get();
+  // The caller's root, to say what a failed exec lacks that the host has. Security: O_PATH
+  // and O_CLOEXEC, so it never reaches the command; init closes every fd it inherits.
+  UniqueFd host_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ctx.host_root = host_root.get();
   if (spec.pidns_fd && spec.unshare_pid) {
     flags &= ~static_cast<unsigned long>(CLONE_NEWPID);  // the child unshares it (see child_main)
     ctx.unshare_pid_late = true;
   }
 
+  if (log::verbose()) log::step("clone: new " + namespace_names(flags));
   Child child = clone_child(flags);
   if (child.pid < 0) throw Error(clone_error(errno, plan, host));
+  if (child.pid > 0 && log::verbose()) log::step("clone: child pid " + std::to_string(child.pid));
   if (child.pid == 0) {
     parent_end.reset();
     sigfd.reset();
@@ -201,6 +221,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   }
   child_end.reset();
   host_proc.reset();
+  host_root.reset();
   // The child has its own copies; the supervisor keeps only what it writes to.
   if (spec.sync_fd) ::close(*spec.sync_fd);
   for (int fd : spec.consumed_fds)
@@ -252,6 +273,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     auto st = network->step(err);
     if (st == net::Session::State::Ready && net_pending) {
       net_pending = false;
+      log::step("network helper ready");
       send_message(parent_end.get(), MsgType::NetReady, "");
     } else if (st == net::Session::State::Failed && !err.empty()) {
       if (!net_pending) {
@@ -304,6 +326,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     return 1;  // no exit-code: the command never ran
   }
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+  if (log::verbose()) log::step("command finished, exit status " + std::to_string(code));
   if (spec.json_status_fd) {
     write_all(*spec.json_status_fd, "{\"exit-code\": " + std::to_string(code) + "}\n");
     ::close(*spec.json_status_fd);

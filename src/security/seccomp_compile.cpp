@@ -263,6 +263,12 @@ uint32_t seccomp_arch_from_name(const std::string& name) {
   return 0;
 }
 
+std::vector<std::string> seccomp_arch_names() {
+  std::vector<std::string> v;
+  for (const auto& a : arch_table()) v.emplace_back(a.name);
+  return v;
+}
+
 std::string seccomp_arch_name(uint32_t arch) {
   if (const ArchInfo* a = arch_info(arch)) return a->name;
   char buf[32];

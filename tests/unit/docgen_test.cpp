@@ -186,8 +186,9 @@ TEST(DocgenTest, UsageListsEveryOptionWithItsArguments) {
 TEST(DocgenTest, NothingOutsideTheTableIsDocumented) {
   // Scripts use a few options of the shells' own commands, and their header comment says
   // to run `cmake --build build --target update-docs`.
+  // `sandbox seccomp-compile` has options of its own (--arch, --pfc).
   const std::set<std::string> shell_words = {"--fcs-skip", "--argument-names", "--build",
-                                             "--target"};
+                                             "--target", "--arch", "--pfc"};
   for (const auto& g : all_generated()) {
     for (const auto& tok : option_tokens(g.text)) {
       if (shell_words.count(tok)) continue;
@@ -440,6 +441,32 @@ TEST(DocgenTest, BashCompletionProposals) {
   // An argument of the command is completed as the command's, never as sandbox's.
   r = bash_complete(bash, dir, {"sandbox", "--", "ls", "--cap-a"});
   EXPECT_FALSE(contains(r, "--cap-add")) << ::testing::PrintToString(r);
+
+  // Subcommands: only as the first word, then with their own arguments.
+  r = bash_complete(bash, dir, {"sandbox", "doc"});
+  EXPECT_TRUE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-c"});
+  EXPECT_TRUE(contains(r, "seccomp-compile")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "--unshare-all", "doc"});
+  EXPECT_FALSE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "doctor", ""});
+  EXPECT_EQ(r, std::vector<std::string>{"--help"});
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "--arch", "x86_"});
+  EXPECT_EQ(r, std::vector<std::string>{"x86_64"});
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "--p"});
+  EXPECT_EQ(r, std::vector<std::string>{"--pfc"});
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "/us"});
+  EXPECT_TRUE(contains(r, "/usr")) << ::testing::PrintToString(r);
+}
+
+TEST(DocgenTest, SubcommandsInEveryCompletionAndUsage) {
+  for (const auto& c : sb::cli::subcommands()) {
+    std::string n(c.name);
+    EXPECT_NE(docgen::bash_completion().find(n), std::string::npos) << n;
+    EXPECT_NE(docgen::zsh_completion().find(n), std::string::npos) << n;
+    EXPECT_NE(docgen::fish_completion().find(n), std::string::npos) << n;
+    EXPECT_NE(sb::cli::usage_text("sandbox").find("sandbox " + n), std::string::npos) << n;
+  }
 }
 
 TEST(DocgenTest, FishCompletionProposals) {
@@ -463,4 +490,12 @@ TEST(DocgenTest, FishCompletionProposals) {
   EXPECT_TRUE(contains(r, "CAP_SYS_ADMIN")) << ::testing::PrintToString(r);
   r = complete("sandbox --bind /usr /usr --unshare-p");
   EXPECT_TRUE(contains(r, "--unshare-pid")) << ::testing::PrintToString(r);
+  r = complete("sandbox doc");
+  EXPECT_TRUE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = complete("sandbox --unshare-all doc");
+  EXPECT_FALSE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = complete("sandbox doctor --");
+  EXPECT_EQ(r, std::vector<std::string>{"--help"});
+  r = complete("sandbox seccomp-compile --arch x86_");
+  EXPECT_EQ(r, std::vector<std::string>{"x86_64"});
 }
