@@ -17,6 +17,18 @@ _sandbox_filedir()
     fi
 }
 
+# A seccomp profile: an installed NAME, or a PATH once the word has a slash.
+_sandbox_seccomp_profile()
+{
+    if [[ $cur == */* ]]; then
+        _sandbox_filedir
+    else
+        local IFS=$'\n' names
+        names=$(sandbox seccomp-compile --list 2>/dev/null)
+        mapfile -t COMPREPLY < <(compgen -W "$names" -- "$cur")
+    fi
+}
+
 # Sets words, starts (the COMP_WORDS index where each word begins), cword and cur from
 # COMP_WORDS, gluing back the pieces bash split at ':' or '=' (COMP_WORDBREAKS) when no
 # blank separates them, so that "--setenv PATH /usr/bin:/bin" counts as three words.
@@ -103,9 +115,9 @@ _sandbox()
                     local IFS=$' \t\n'
                     mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
                 elif [[ $cur == -* ]]; then
-                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --help' -- "$cur")
+                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --list --help' -- "$cur")
                 else
-                    _sandbox_filedir
+                    _sandbox_seccomp_profile
                 fi
                 return ;;
         esac
@@ -172,8 +184,7 @@ _sandbox()
                 |--ro-bind-try:2|--remount-ro:1|--proc:1|--dev:1|--tmpfs:1|--mqueue:1 \
                 |--dir:1|--symlink:2|--chmod:2|--file:2|--bind-data:2|--ro-bind-data:2 \
                 |--bind-fd:2|--ro-bind-fd:2|--overlay-src:1|--overlay:1|--overlay:2 \
-                |--overlay:3|--tmp-overlay:1|--ro-overlay:1|--lock-file:1 \
-                |--seccomp-profile:1)
+                |--overlay:3|--tmp-overlay:1|--ro-overlay:1|--lock-file:1)
                     kind=file ;;
                 --chdir:1)
                     kind=dir ;;
@@ -181,6 +192,8 @@ _sandbox()
                     kind=cap ;;
                 --profile:1)
                     kind=profile ;;
+                --seccomp-profile:1)
+                    kind=seccomp ;;
                 *)
                     kind=none ;;
             esac
@@ -203,6 +216,8 @@ _sandbox()
                     if [[ $cur == */* ]]; then
                         _sandbox_filedir
                     fi ;;
+                seccomp)
+                    _sandbox_seccomp_profile ;;
                 *)
                     COMPREPLY=() ;;
             esac

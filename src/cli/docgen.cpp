@@ -40,10 +40,11 @@ const char* kGeneratedNote =
     "Regenerate with: cmake --build build --target update-docs";
 
 // The shell-completion class of an argument.
-enum class Complete { None, Files, Dirs, Caps, Command, Profiles };
+enum class Complete { None, Files, Dirs, Caps, Command, Profiles, SeccompProfiles };
 
 // Names that only the installed program knows are listed by asking it.
 constexpr const char* kListProfiles = "sandbox --list-profiles 2>/dev/null";
+constexpr const char* kListSeccompProfiles = "sandbox seccomp-compile --list 2>/dev/null";
 
 Complete completion_of(ArgKind k) {
   switch (k) {
@@ -54,6 +55,7 @@ Complete completion_of(ArgKind k) {
     case ArgKind::Cap: return Complete::Caps;
     case ArgKind::Command: return Complete::Command;
     case ArgKind::Profile: return Complete::Profiles;
+    case ArgKind::SeccompProfile: return Complete::SeccompProfiles;
     case ArgKind::Octal:
     case ArgKind::Bytes:
     case ArgKind::Number:
@@ -71,6 +73,7 @@ const char* completion_word(Complete c) {
     case Complete::Caps: return "cap";
     case Complete::Command: return "command";
     case Complete::Profiles: return "profile";
+    case Complete::SeccompProfiles: return "seccomp";
   }
   return "none";
 }
@@ -346,6 +349,18 @@ _sandbox_filedir()
     fi
 }
 
+# A seccomp profile: an installed NAME, or a PATH once the word has a slash.
+_sandbox_seccomp_profile()
+{
+    if [[ $cur == */* ]]; then
+        _sandbox_filedir
+    else
+        local IFS=$'\n' names
+        names=$(@LIST_SECCOMP@)
+        mapfile -t COMPREPLY < <(compgen -W "$names" -- "$cur")
+    fi
+}
+
 # Sets words, starts (the COMP_WORDS index where each word begins), cword and cur from
 # COMP_WORDS, gluing back the pieces bash split at ':' or '=' (COMP_WORDBREAKS) when no
 # blank separates them, so that "--setenv PATH /usr/bin:/bin" counts as three words.
@@ -437,9 +452,9 @@ _sandbox()
                     local IFS=$' \t\n'
                     mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
                 elif [[ $cur == -* ]]; then
-                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --help' -- "$cur")
+                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --list --help' -- "$cur")
                 else
-                    _sandbox_filedir
+                    _sandbox_seccomp_profile
                 fi
                 return ;;
         esac
@@ -524,6 +539,8 @@ _sandbox()
                     if [[ $cur == */* ]]; then
                         _sandbox_filedir
                     fi ;;
+                seccomp)
+                    _sandbox_seccomp_profile ;;
                 *)
                     COMPREPLY=() ;;
             esac
@@ -551,6 +568,8 @@ _sandbox()
   std::string text = out.str();
   for (size_t pos; (pos = text.find("@LIST_PROFILES@")) != std::string::npos;)
     text.replace(pos, 15, kListProfiles);
+  for (size_t pos; (pos = text.find("@LIST_SECCOMP@")) != std::string::npos;)
+    text.replace(pos, 14, kListSeccompProfiles);
   return text;
 }
 
@@ -577,6 +596,8 @@ std::string zsh_action(Complete c) {
     case Complete::Command: return "_command_names -e";
     case Complete::Profiles:
       return std::string("{compadd -- ${(f)\"$(") + kListProfiles + ")\"}; _files}";
+    case Complete::SeccompProfiles:
+      return std::string("{compadd -- ${(f)\"$(") + kListSeccompProfiles + ")\"}; _files}";
   }
   return " ";
 }
@@ -596,8 +617,9 @@ std::string zsh_completion() {
   out << "      doctor)\n        _arguments '--help[show the doctor help]'\n        return ;;\n";
   out << "      seccomp-compile)\n        _arguments '*--arch[architecture of the filter]:arch:("
       << join(security::seccomp_arch_names(), " ")
-      << ")' '--pfc[write readable pseudo filter code]' '--help[show help]' "
-         "'1:profile:_files'\n        return ;;\n";
+      << ")' '--pfc[write readable pseudo filter code]' "
+         "'--list[list the installed profiles]' '--help[show help]' "
+         "'1:profile:" + zsh_action(Complete::SeccompProfiles) + "'\n        return ;;\n";
   out << "    esac\n  fi\n";
   out << "  local -a args\n  args=(\n";
   for (const auto& o : option_table()) {
@@ -744,17 +766,22 @@ complete -c sandbox -f
   }
   out << "complete -c sandbox -n '__sandbox_expect profile' -F -a '(" << kListProfiles
       << ")'\n";
+  out << "complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(" << kListSeccompProfiles
+      << ")'\n";
   out << "complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'\n";
   // Subcommands: offered where the command may start, with their own arguments after.
   out << "complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) "
          "-eq 1' -x -a '"
       << join(subcommand_names(), " ") << "'\n";
   out << "complete -c sandbox -n '__sandbox_expect sub-doctor' -l help -d 'Show the doctor help'\n";
-  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -F\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -F -a '("
+      << kListSeccompProfiles << ")'\n";
   out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l arch -x -a '"
       << join(security::seccomp_arch_names(), " ") << "' -d 'Architecture of the filter'\n";
   out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l pfc "
          "-d 'Write readable pseudo filter code'\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l list "
+         "-d 'List the installed profiles'\n";
   std::string text = out.str();
   for (size_t pos; (pos = text.find("@SUBCOMMANDS@")) != std::string::npos;)
     text.replace(pos, 13, join(subcommand_names(), " "));

@@ -355,7 +355,7 @@ const std::vector<OptionDef> kTable = {
     {"--cap-drop", {{"CAP", ArgKind::Cap}}, Section::Process,
      "Drop capability CAP (name or ALL) in the sandbox",
      H(p.spec.caps.push_back({false, parse_cap("--cap-drop", a[0])}))},
-    {"--seccomp-profile", {{"NAME|PATH", ArgKind::File}}, Section::Process,
+    {"--seccomp-profile", {{"NAME|PATH", ArgKind::SeccompProfile}}, Section::Process,
      "Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing '/' (once)",
      H(security::add_seccomp_profile(p.spec, a[0]))},
     {"--seccomp-log", {}, Section::Process,

@@ -12,7 +12,7 @@
 namespace sb::cli {
 
 // What an option argument is, for help text and shell completion.
-enum class ArgKind { Path, Dir, File, HostPath, Octal, Bytes, Number, Cap, Name, Text, Command, Profile };
+enum class ArgKind { Path, Dir, File, HostPath, Octal, Bytes, Number, Cap, Name, Text, Command, Profile, SeccompProfile };
 
 struct ArgSpec {
   std::string_view name;  // metavariable shown in help: SRC, DEST, OCTAL...

@@ -69,6 +69,8 @@ std::string find_seccomp_profile(const std::string& name_or_path,
                                  const std::vector<std::string>& dirs);
 // The installed profile directory, then the source tree's seccomp-profiles/.
 std::vector<std::string> seccomp_profile_dirs();
+// The profile NAMEs (file names without .json) in `dirs`, sorted, each once.
+std::vector<std::string> seccomp_profile_names(const std::vector<std::string>& dirs);
 
 // ---- Compilation ----------------------------------------------------------------------
 
