@@ -17,6 +17,18 @@ _sandbox_filedir()
     fi
 }
 
+# A seccomp profile: an installed NAME, or a PATH once the word has a slash.
+_sandbox_seccomp_profile()
+{
+    if [[ $cur == */* ]]; then
+        _sandbox_filedir
+    else
+        local IFS=$'\n' names
+        names=$(sandbox seccomp-compile --list 2>/dev/null)
+        mapfile -t COMPREPLY < <(compgen -W "$names" -- "$cur")
+    fi
+}
+
 # Sets words, starts (the COMP_WORDS index where each word begins), cword and cur from
 # COMP_WORDS, gluing back the pieces bash split at ':' or '=' (COMP_WORDBREAKS) when no
 # blank separates them, so that "--setenv PATH /usr/bin:/bin" counts as three words.
@@ -87,19 +99,42 @@ _sandbox()
     fi
     _sandbox_words
 
-    local opts='--help --version --args --profile --list-profiles --print-args --level-prefix
-        --unshare-user --unshare-user-try --unshare-ipc --unshare-pid --unshare-net
-        --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all --share-net --net
-        --publish --subnet --uid --gid --userns --userns2 --pidns --userns-block-fd
-        --disable-userns --assert-userns-disabled --hostname --bind --bind-try --dev-bind
-        --dev-bind-try --ro-bind --ro-bind-try --remount-ro --proc --dev --tmpfs --mqueue
-        --dir --symlink --chmod --file --bind-data --ro-bind-data --bind-fd --ro-bind-fd
-        --overlay-src --overlay --tmp-overlay --ro-overlay --perms --size --chdir --setenv
-        --unsetenv --clearenv --argv0 --new-session --die-with-parent --as-pid-1 --lock-file
-        --sync-fd --block-fd --info-fd --json-status-fd --seccomp --add-seccomp-fd
-        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log
-        --memory --memory-swap --pids --cpus --cpu-weight --io-weight --cgroup-parent
-        --rlimit --timeout --limits'
+    local subcommands='doctor seccomp-compile'
+    local arches='x86_64 x86 x32 aarch64 arm mips mipsel mips64 mipsel64 mips64n32
+        mipsel64n32 ppc ppc64 ppc64le s390 s390x parisc parisc64 riscv64'
+
+    # The subcommands: `sandbox doctor [--help]`,
+    # `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`.
+    if ((cword >= 2)); then
+        case ${words[1]} in
+            doctor)
+                mapfile -t COMPREPLY < <(compgen -W '--help' -- "$cur")
+                return ;;
+            seccomp-compile)
+                if [[ ${words[cword - 1]} == --arch ]]; then
+                    local IFS=$' \t\n'
+                    mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
+                elif [[ $cur == -* ]]; then
+                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --list --help' -- "$cur")
+                else
+                    _sandbox_seccomp_profile
+                fi
+                return ;;
+        esac
+    fi
+    local opts='--help --version --args --profile --list-profiles --print-args --verbose
+        --level-prefix --unshare-user --unshare-user-try --unshare-ipc --unshare-pid
+        --unshare-net --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all
+        --share-net --net --publish --subnet --uid --gid --userns --userns2 --pidns
+        --userns-block-fd --disable-userns --assert-userns-disabled --hostname --bind
+        --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try --remount-ro --proc
+        --dev --tmpfs --mqueue --dir --symlink --chmod --file --bind-data --ro-bind-data
+        --bind-fd --ro-bind-fd --overlay-src --overlay --tmp-overlay --ro-overlay --perms
+        --size --chdir --setenv --unsetenv --clearenv --argv0 --new-session
+        --die-with-parent --as-pid-1 --lock-file --sync-fd --block-fd --info-fd
+        --json-status-fd --seccomp --add-seccomp-fd --exec-label --file-label --cap-add
+        --cap-drop --seccomp-profile --seccomp-log --memory --memory-swap --pids --cpus
+        --cpu-weight --io-weight --cgroup-parent --rlimit --timeout --limits'
     local caps='ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
         CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE
         CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER
@@ -118,9 +153,9 @@ _sandbox()
             return
         fi
         case $w in
-            --help|--version|--list-profiles|--print-args|--level-prefix|--unshare-user \
-            |--unshare-user-try|--unshare-ipc|--unshare-pid|--unshare-net|--unshare-uts \
-            |--unshare-cgroup|--unshare-cgroup-try|--unshare-all|--share-net \
+            --help|--version|--list-profiles|--print-args|--verbose|--level-prefix \
+            |--unshare-user|--unshare-user-try|--unshare-ipc|--unshare-pid|--unshare-net \
+            |--unshare-uts|--unshare-cgroup|--unshare-cgroup-try|--unshare-all|--share-net \
             |--disable-userns|--assert-userns-disabled|--clearenv|--new-session \
             |--die-with-parent|--as-pid-1|--seccomp-log)
                 n=0 ;;
@@ -152,7 +187,7 @@ _sandbox()
                 |--dir:1|--symlink:2|--chmod:2|--file:2|--bind-data:2|--ro-bind-data:2 \
                 |--bind-fd:2|--ro-bind-fd:2|--overlay-src:1|--overlay:1|--overlay:2 \
                 |--overlay:3|--tmp-overlay:1|--ro-overlay:1|--lock-file:1 \
-                |--seccomp-profile:1|--cgroup-parent:1)
+                |--cgroup-parent:1)
                     kind=file ;;
                 --chdir:1)
                     kind=dir ;;
@@ -160,6 +195,8 @@ _sandbox()
                     kind=cap ;;
                 --profile:1)
                     kind=profile ;;
+                --seccomp-profile:1)
+                    kind=seccomp ;;
                 *)
                     kind=none ;;
             esac
@@ -182,6 +219,8 @@ _sandbox()
                     if [[ $cur == */* ]]; then
                         _sandbox_filedir
                     fi ;;
+                seccomp)
+                    _sandbox_seccomp_profile ;;
                 *)
                     COMPREPLY=() ;;
             esac
@@ -196,6 +235,10 @@ _sandbox()
         mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     else
         _sandbox_command "$cword"
+        if ((cword == 1)); then
+            local IFS=$' \t\n' sub
+            for sub in $(compgen -W "$subcommands" -- "$cur"); do COMPREPLY+=("$sub"); done
+        fi
     fi
 } &&
     complete -F _sandbox sandbox

@@ -9,6 +9,12 @@
 function __sandbox_state
     set -l tokens (commandline -opc)
     set -l n (count $tokens)
+    # A subcommand as the first word: its own arguments follow.
+    if test $n -ge 2; and contains -- $tokens[2] doctor seccomp-compile
+        echo sub-$tokens[2]
+        echo 0
+        return
+    end
     set -l skip 1
     set -l i 2
     while test $i -le $n
@@ -20,10 +26,10 @@ function __sandbox_state
         end
         set -l kinds
         switch $t
-            case '--help' '--version' '--list-profiles' '--print-args' '--level-prefix' \
-                '--unshare-user' '--unshare-user-try' '--unshare-ipc' '--unshare-pid' \
-                '--unshare-net' '--unshare-uts' '--unshare-cgroup' '--unshare-cgroup-try' \
-                '--unshare-all' '--share-net' '--disable-userns' \
+            case '--help' '--version' '--list-profiles' '--print-args' '--verbose' \
+                '--level-prefix' '--unshare-user' '--unshare-user-try' '--unshare-ipc' \
+                '--unshare-pid' '--unshare-net' '--unshare-uts' '--unshare-cgroup' \
+                '--unshare-cgroup-try' '--unshare-all' '--share-net' '--disable-userns' \
                 '--assert-userns-disabled' '--clearenv' '--new-session' \
                 '--die-with-parent' '--as-pid-1' '--seccomp-log'
             case '--cap-add' '--cap-drop'
@@ -32,7 +38,7 @@ function __sandbox_state
                 set kinds dir
             case '--remount-ro' '--proc' '--dev' '--tmpfs' '--mqueue' '--dir' \
                 '--overlay-src' '--tmp-overlay' '--ro-overlay' '--lock-file' \
-                '--seccomp-profile' '--cgroup-parent'
+                '--cgroup-parent'
                 set kinds file
             case '--bind' '--bind-try' '--dev-bind' '--dev-bind-try' '--ro-bind' \
                 '--ro-bind-try'
@@ -53,6 +59,8 @@ function __sandbox_state
                 set kinds none none
             case '--profile'
                 set kinds profile
+            case '--seccomp-profile'
+                set kinds seccomp
             case '-*'
                 # not an option of sandbox: it will refuse it
             case '*'
@@ -107,6 +115,7 @@ complete -c sandbox -n '__sandbox_expect start' -l args -d 'Parse NUL-separated 
 complete -c sandbox -n '__sandbox_expect start' -l profile -d 'Apply the options of profile NAME (or a file PATH) at this point; later options refine it'
 complete -c sandbox -n '__sandbox_expect start' -l list-profiles -d 'List the names of the installed profiles and exit'
 complete -c sandbox -n '__sandbox_expect start' -l print-args -d 'Print the fully expanded argument list (profiles and --args resolved) and exit'
+complete -c sandbox -n '__sandbox_expect start' -l verbose -d 'Log each setup step to stderr with the milliseconds since start (clone, maps, mounts, pivot, caps, seccomp, exec)'
 complete -c sandbox -n '__sandbox_expect start' -l level-prefix -d 'Prefix each diagnostic with a syslog level such as <3>'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-user -d 'Create a new user namespace (always done for a non-root caller)'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-user-try -d 'Create a new user namespace if possible, else continue without'
@@ -190,4 +199,11 @@ complete -c sandbox -n '__sandbox_expect file' -F
 complete -c sandbox -n '__sandbox_expect dir' -x -a '(__fish_complete_directories (commandline -ct))'
 complete -c sandbox -n '__sandbox_expect cap' -x -a 'ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER CAP_SYS_MODULE CAP_SYS_RAWIO CAP_SYS_CHROOT CAP_SYS_PTRACE CAP_SYS_PACCT CAP_SYS_ADMIN CAP_SYS_BOOT CAP_SYS_NICE CAP_SYS_RESOURCE CAP_SYS_TIME CAP_SYS_TTY_CONFIG CAP_MKNOD CAP_LEASE CAP_AUDIT_WRITE CAP_AUDIT_CONTROL CAP_SETFCAP CAP_MAC_OVERRIDE CAP_MAC_ADMIN CAP_SYSLOG CAP_WAKE_ALARM CAP_BLOCK_SUSPEND CAP_AUDIT_READ CAP_PERFMON CAP_BPF CAP_CHECKPOINT_RESTORE'
 complete -c sandbox -n '__sandbox_expect profile' -F -a '(sandbox --list-profiles 2>/dev/null)'
+complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(sandbox seccomp-compile --list 2>/dev/null)'
 complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'
+complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) -eq 1' -x -a 'doctor seccomp-compile'
+complete -c sandbox -n '__sandbox_expect sub-doctor' -l help -d 'Show the doctor help'
+complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -F -a '(sandbox seccomp-compile --list 2>/dev/null)'
+complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l arch -x -a 'x86_64 x86 x32 aarch64 arm mips mipsel mips64 mipsel64 mips64n32 mipsel64n32 ppc ppc64 ppc64le s390 s390x parisc parisc64 riscv64' -d 'Architecture of the filter'
+complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l pfc -d 'Write readable pseudo filter code'
+complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l list -d 'List the installed profiles'

@@ -3,7 +3,10 @@
 set -euo pipefail
 PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev libgtest-dev libgmock-dev
       scdoc util-linux procps python3 iproute2
-      qemu-system-x86 busybox-static)  # the last two for the cgroup v2 VM test (tests/vm)
+      passt slirp4netns nftables  # networking: --net pasta, slirp4netns, veth (and their tests)
+      qemu-system-x86 busybox-static)  # the cgroup v2 VM test (tests/vm)
+# The completion tests check the zsh and fish scripts with the shells themselves.
+PKGS+=(zsh fish)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

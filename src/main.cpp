@@ -5,6 +5,7 @@
 
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
+#include "host/doctor.hpp"
 #include "host/probe.hpp"
 #include "launch/launch.hpp"
 #include "security/seccomp.hpp"
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   sb::log::set_program_name(argc > 0 ? argv[0] : "sandbox");
   if (argc > 1 && std::string(argv[1]) == "seccomp-compile")
     return sb::security::seccomp_compile_main(std::vector<std::string>(argv + 2, argv + argc));
+  if (argc > 1 && std::string(argv[1]) == "doctor")
+    return sb::host::doctor_main(std::vector<std::string>(argv + 2, argv + argc));
   try {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     sb::Spec spec = sb::cli::parse(args);
@@ -44,8 +47,13 @@ int main(int argc, char** argv) {
       std::fputs(sb::cli::usage_text(sb::log::program_name()).c_str(), stderr);
       return 1;
     }
+    if (sb::log::verbose())
+      sb::log::step("parsed " + std::to_string(spec.expanded_args.size()) + " arguments");
     sb::HostFacts host = sb::host::probe();
     sb::Plan plan = sb::validate(spec, host);
+    if (sb::log::verbose())
+      sb::log::step(std::string("host probed and options validated (") +
+                    (plan.userns ? "with" : "without") + " a user namespace)");
     return sb::launch::run(spec, plan, host);
   } catch (const sb::Error& e) {
     sb::log::error(e.what());

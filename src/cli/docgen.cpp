@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/options.hpp"
+#include "security/seccomp.hpp"
 #include "util/error.hpp"
 
 namespace sb::cli::docgen {
@@ -39,10 +40,11 @@ const char* kGeneratedNote =
     "Regenerate with: cmake --build build --target update-docs";
 
 // The shell-completion class of an argument.
-enum class Complete { None, Files, Dirs, Caps, Command, Profiles };
+enum class Complete { None, Files, Dirs, Caps, Command, Profiles, SeccompProfiles };
 
 // Names that only the installed program knows are listed by asking it.
 constexpr const char* kListProfiles = "sandbox --list-profiles 2>/dev/null";
+constexpr const char* kListSeccompProfiles = "sandbox seccomp-compile --list 2>/dev/null";
 
 Complete completion_of(ArgKind k) {
   switch (k) {
@@ -53,6 +55,7 @@ Complete completion_of(ArgKind k) {
     case ArgKind::Cap: return Complete::Caps;
     case ArgKind::Command: return Complete::Command;
     case ArgKind::Profile: return Complete::Profiles;
+    case ArgKind::SeccompProfile: return Complete::SeccompProfiles;
     case ArgKind::Octal:
     case ArgKind::Bytes:
     case ArgKind::Number:
@@ -70,6 +73,7 @@ const char* completion_word(Complete c) {
     case Complete::Caps: return "cap";
     case Complete::Command: return "command";
     case Complete::Profiles: return "profile";
+    case Complete::SeccompProfiles: return "seccomp";
   }
   return "none";
 }
@@ -307,6 +311,18 @@ std::string readme_options() {
   return s;
 }
 
+// ---- subcommands -----------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::string> subcommand_names() {
+  std::vector<std::string> v;
+  for (const auto& c : subcommands()) v.emplace_back(c.name);
+  return v;
+}
+
+}  // namespace
+
 // ---- bash ----------------------------------------------------------------------------
 
 std::string bash_completion() {
@@ -330,6 +346,18 @@ _sandbox_filedir()
         else
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         fi
+    fi
+}
+
+# A seccomp profile: an installed NAME, or a PATH once the word has a slash.
+_sandbox_seccomp_profile()
+{
+    if [[ $cur == */* ]]; then
+        _sandbox_filedir
+    else
+        local IFS=$'\n' names
+        names=$(@LIST_SECCOMP@)
+        mapfile -t COMPREPLY < <(compgen -W "$names" -- "$cur")
     fi
 }
 
@@ -403,6 +431,34 @@ _sandbox()
     fi
     _sandbox_words
 
+)";
+  out << "    local subcommands=" << sh_quote(join(subcommand_names(), " ")) << "\n";
+  out << "    local arches=";
+  {
+    std::string s;
+    wrap_words(s, security::seccomp_arch_names(), 17, " ", "", "        ");
+    out << sh_quote(s) << "\n";
+  }
+  out << R"(
+    # The subcommands: `sandbox doctor [--help]`,
+    # `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`.
+    if ((cword >= 2)); then
+        case ${words[1]} in
+            doctor)
+                mapfile -t COMPREPLY < <(compgen -W '--help' -- "$cur")
+                return ;;
+            seccomp-compile)
+                if [[ ${words[cword - 1]} == --arch ]]; then
+                    local IFS=$' \t\n'
+                    mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
+                elif [[ $cur == -* ]]; then
+                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --list --help' -- "$cur")
+                else
+                    _sandbox_seccomp_profile
+                fi
+                return ;;
+        esac
+    fi
 )";
 
   // All option names.
@@ -483,6 +539,8 @@ _sandbox()
                     if [[ $cur == */* ]]; then
                         _sandbox_filedir
                     fi ;;
+                seccomp)
+                    _sandbox_seccomp_profile ;;
                 *)
                     COMPREPLY=() ;;
             esac
@@ -497,6 +555,10 @@ _sandbox()
         mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
     else
         _sandbox_command "$cword"
+        if ((cword == 1)); then
+            local IFS=$' \t\n' sub
+            for sub in $(compgen -W "$subcommands" -- "$cur"); do COMPREPLY+=("$sub"); done
+        fi
     fi
 } &&
     complete -F _sandbox sandbox
@@ -506,6 +568,8 @@ _sandbox()
   std::string text = out.str();
   for (size_t pos; (pos = text.find("@LIST_PROFILES@")) != std::string::npos;)
     text.replace(pos, 15, kListProfiles);
+  for (size_t pos; (pos = text.find("@LIST_SECCOMP@")) != std::string::npos;)
+    text.replace(pos, 14, kListSeccompProfiles);
   return text;
 }
 
@@ -532,6 +596,8 @@ std::string zsh_action(Complete c) {
     case Complete::Command: return "_command_names -e";
     case Complete::Profiles:
       return std::string("{compadd -- ${(f)\"$(") + kListProfiles + ")\"}; _files}";
+    case Complete::SeccompProfiles:
+      return std::string("{compadd -- ${(f)\"$(") + kListSeccompProfiles + ")\"}; _files}";
   }
   return " ";
 }
@@ -546,6 +612,15 @@ std::string zsh_completion() {
     for (std::string line; std::getline(note, line);) out << "# " << line << "\n";
   }
   out << "\n_sandbox() {\n";
+  // The subcommands, once named, take their own arguments.
+  out << "  if (( CURRENT > 2 )); then\n    case $words[2] in\n";
+  out << "      doctor)\n        _arguments '--help[show the doctor help]'\n        return ;;\n";
+  out << "      seccomp-compile)\n        _arguments '*--arch[architecture of the filter]:arch:("
+      << join(security::seccomp_arch_names(), " ")
+      << ")' '--pfc[write readable pseudo filter code]' "
+         "'--list[list the installed profiles]' '--help[show help]' "
+         "'1:profile:" + zsh_action(Complete::SeccompProfiles) + "'\n        return ;;\n";
+  out << "    esac\n  fi\n";
   out << "  local -a args\n  args=(\n";
   for (const auto& o : option_table()) {
     // '*': every option may be repeated, as on the command line.
@@ -559,8 +634,9 @@ std::string zsh_completion() {
     }
     out << "    " << sh_quote(spec) << "\n";
   }
-  out << R"(    '(-)1:command:_command_names -e'
-    '*::arguments:_normal'
+  out << "    '(-)1:command: _alternative \"subcommands:subcommand:("
+      << join(subcommand_names(), " ") << ")\" \"commands:command:_command_names -e\"'\n";
+  out << R"(    '*::arguments:_normal'
   )
   # -S: "--" ends the options; -A: no options after the first word that is not one.
   _arguments -S -A '-*' : $args
@@ -593,6 +669,12 @@ std::string fish_completion() {
 function __sandbox_state
     set -l tokens (commandline -opc)
     set -l n (count $tokens)
+    # A subcommand as the first word: its own arguments follow.
+    if test $n -ge 2; and contains -- $tokens[2] @SUBCOMMANDS@
+        echo sub-$tokens[2]
+        echo 0
+        return
+    end
     set -l skip 1
     set -l i 2
     while test $i -le $n
@@ -684,8 +766,26 @@ complete -c sandbox -f
   }
   out << "complete -c sandbox -n '__sandbox_expect profile' -F -a '(" << kListProfiles
       << ")'\n";
+  out << "complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(" << kListSeccompProfiles
+      << ")'\n";
   out << "complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'\n";
-  return out.str();
+  // Subcommands: offered where the command may start, with their own arguments after.
+  out << "complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) "
+         "-eq 1' -x -a '"
+      << join(subcommand_names(), " ") << "'\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-doctor' -l help -d 'Show the doctor help'\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -F -a '("
+      << kListSeccompProfiles << ")'\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l arch -x -a '"
+      << join(security::seccomp_arch_names(), " ") << "' -d 'Architecture of the filter'\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l pfc "
+         "-d 'Write readable pseudo filter code'\n";
+  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l list "
+         "-d 'List the installed profiles'\n";
+  std::string text = out.str();
+  for (size_t pos; (pos = text.find("@SUBCOMMANDS@")) != std::string::npos;)
+    text.replace(pos, 13, join(subcommand_names(), " "));
+  return text;
 }
 
 // ---- markers -------------------------------------------------------------------------

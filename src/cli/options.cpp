@@ -118,6 +118,9 @@ const std::vector<OptionDef> kTable = {
     {"--print-args", {}, Section::General,
      "Print the fully expanded argument list (profiles and --args resolved) and exit",
      H(p.spec.print_args = true)},
+    {"--verbose", {}, Section::General,
+     "Log each setup step to stderr with the milliseconds since start (clone, maps, mounts, pivot, caps, seccomp, exec)",
+     H(p.spec.verbose = true; log::set_verbose(true))},
     {"--level-prefix", {}, Section::General,
      "Prefix each diagnostic with a syslog level such as <3>",
      H(p.spec.level_prefix = true; log::set_level_prefix(true))},
@@ -359,7 +362,7 @@ const std::vector<OptionDef> kTable = {
     {"--cap-drop", {{"CAP", ArgKind::Cap}}, Section::Process,
      "Drop capability CAP (name or ALL) in the sandbox",
      H(p.spec.caps.push_back({false, parse_cap("--cap-drop", a[0])}))},
-    {"--seccomp-profile", {{"NAME|PATH", ArgKind::File}}, Section::Process,
+    {"--seccomp-profile", {{"NAME|PATH", ArgKind::SeccompProfile}}, Section::Process,
      "Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing '/' (once)",
      H(security::add_seccomp_profile(p.spec, a[0]))},
     {"--seccomp-log", {}, Section::Process,
@@ -460,6 +463,15 @@ std::string_view section_title(Section s) {
 }
 
 const std::vector<OptionDef>& option_table() { return kTable; }
+
+const std::vector<SubcommandDef>& subcommands() {
+  static const std::vector<SubcommandDef> s = {
+      {"doctor", "", "Check what this host allows, one line each, and how to fix it"},
+      {"seccomp-compile", "PROFILE [--arch ARCH]... [--pfc]",
+       "Compile a seccomp profile to BPF for --seccomp FD"},
+  };
+  return s;
+}
 
 const OptionDef* find_option(std::string_view name) {
   for (const auto& o : kTable)
@@ -575,8 +587,19 @@ Spec parse(const std::vector<std::string>& argv) {
 
 std::string usage_text(std::string_view prog) {
   std::string s = "usage: " + std::string(prog) + " [OPTIONS...] [--] COMMAND [ARGS...]\n";
+  for (const auto& c : subcommands()) {
+    std::string line = "       " + std::string(prog) + " " + std::string(c.name);
+    if (!c.synopsis.empty()) line += " " + std::string(c.synopsis);
+    s += line + "\n";
+  }
   s += "\nRun COMMAND in a new root built from the filesystem options, in new namespaces,\n"
        "with no capabilities and no_new_privs. Works without root.\n";
+  s += "\nCommands (each has --help):\n";
+  for (const auto& c : subcommands()) {
+    std::string left = "  " + std::string(c.name);
+    left.resize(30, ' ');
+    s += left + std::string(c.help) + "\n";
+  }
   for (Section sec : {Section::General, Section::Namespaces, Section::Filesystem,
                       Section::Process, Section::Limits}) {
     s += "\n";

@@ -12,7 +12,7 @@
 namespace sb::cli {
 
 // What an option argument is, for help text and shell completion.
-enum class ArgKind { Path, Dir, File, HostPath, Octal, Bytes, Number, Cap, Name, Text, Command, Profile };
+enum class ArgKind { Path, Dir, File, HostPath, Octal, Bytes, Number, Cap, Name, Text, Command, Profile, SeccompProfile };
 
 struct ArgSpec {
   std::string_view name;  // metavariable shown in help: SRC, DEST, OCTAL...
@@ -34,6 +34,15 @@ struct OptionDef {
 };
 
 const std::vector<OptionDef>& option_table();
+
+// `sandbox NAME ...` commands other than running a sandbox (dispatched in main.cpp), for
+// --help and the completions.
+struct SubcommandDef {
+  std::string_view name;      // "doctor"
+  std::string_view synopsis;  // arguments after the name, for the usage line
+  std::string_view help;      // one sentence, no trailing period
+};
+const std::vector<SubcommandDef>& subcommands();
 const OptionDef* find_option(std::string_view name);
 
 // Parses argv (without argv[0]) in order. Throws sb::Error naming the option.

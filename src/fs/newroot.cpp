@@ -660,6 +660,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
   oldroot_.reset(::open(kOldRoot, O_PATH | O_DIRECTORY | O_CLOEXEC));
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!oldroot_ || !newroot_) throw_errno("Can't open the staging roots");
+  if (log::verbose()) log::step("staging tmpfs on " + std::string(base) + " entered");
 
   for (const auto& fsop : spec_.fs) {
     // Re-open the root before each op: a previous op may have mounted over "/" itself
@@ -676,6 +677,9 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
     if (perms && (*perms & 07) == 0) parent_mode_ &= ~07;
     std::visit([this](const auto& o) { op(o); }, fsop);
   }
+  if (log::verbose())
+    log::step(std::to_string(spec_.fs.size()) + " filesystem operations applied (" +
+              (new_api_ ? "new mount API" : "mount(2)") + ")");
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!newroot_) throw_errno("Can't open the new root");
 
@@ -697,6 +701,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
   if (::umount2(kOldRoot, MNT_DETACH) < 0) throw_errno("Can't unmount the old root");
   if (::chdir("/newroot") < 0) throw_errno("chdir /newroot");
   if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_errno("pivot_root into the new root");
+  log::step("pivot_root into the new root");
   if (::umount2(".", MNT_DETACH) < 0) throw_errno("Can't unmount the staging root");
 
   if (spec_.chdir) {

@@ -3,20 +3,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <fstream>
 
-namespace sb::host {
-namespace {
+#include "util/log.hpp"
 
-// Reads a small integer sysctl; returns fallback when it does not exist.
-long read_sysctl(const char* path, long fallback) {
+namespace sb::host {
+
+std::optional<long> read_sysctl(const char* path) {
   std::ifstream in(path);
   long v;
   if (in >> v) return v;
-  return fallback;
+  return std::nullopt;
 }
-
-}  // namespace
 
 HostFacts probe() {
   HostFacts f;
@@ -24,14 +25,49 @@ HostFacts probe() {
   f.gid = ::getgid();
   struct stat st;
   bool has_userns = ::stat("/proc/self/ns/user", &st) == 0;
-  bool allowed = read_sysctl("/proc/sys/user/max_user_namespaces", 1) > 0;
+  bool allowed = read_sysctl("/proc/sys/user/max_user_namespaces").value_or(1) > 0;
   // Debian/Ubuntu kernels can forbid unprivileged user namespaces with this knob.
-  if (f.uid != 0 && read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", 1) == 0)
+  if (f.uid != 0 && read_sysctl("/proc/sys/kernel/unprivileged_userns_clone").value_or(1) == 0)
     allowed = false;
   f.userns_available = has_userns && allowed;
   f.cgroupns_available = ::stat("/proc/self/ns/cgroup", &st) == 0;
   f.selinux_enabled = ::stat("/sys/fs/selinux/enforce", &st) == 0;
   return f;
+}
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "sandbox";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string apparmor_fix(const std::string& exe) {
+  std::string name = log::program_name();
+  return "printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile " + name + " " + exe +
+         " flags=(unconfined) {\\n  userns,\\n}\\n' | sudo tee /etc/apparmor.d/" + name +
+         " && sudo apparmor_parser -r /etc/apparmor.d/" + name;
+}
+
+std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor) {
+  std::string why;
+  auto add = [&](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
+  if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+    add("kernel.unprivileged_userns_clone is 0 (fix: sudo sysctl -w "
+        "kernel.unprivileged_userns_clone=1)");
+  if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
+    add("user.max_user_namespaces is 0 (fix: sudo sysctl -w user.max_user_namespaces=15000)");
+  if (read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").value_or(0) > 0)
+    add("kernel.apparmor_restrict_unprivileged_userns is 1, so AppArmor takes every "
+        "capability away in a new user namespace unless a profile allows \"userns\" for " +
+        exe + " (fix: " + apparmor_fix(exe) + ")");
+  if (why.empty() && err == ENOSPC)
+    add("the limit on user namespaces is reached (user.max_user_namespaces of this or an "
+        "enclosing user namespace, e.g. a sandbox run with --disable-userns)");
+  if (why.empty()) add("no known restriction found (the kernel may lack CONFIG_USER_NS, or a "
+                       "security module such as SELinux denies it)");
+  if (from_doctor) return why;
+  return why + "; run `" + log::program_name() + " doctor` for a full check";
 }
 
 }  // namespace sb::host

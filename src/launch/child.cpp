@@ -11,10 +11,13 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include "fs/newroot.hpp"
+#include "host/probe.hpp"
 #include "launch/channel.hpp"
+#include "launch/exec_diag.hpp"
 #include "launch/launch.hpp"
 #include "limits/limits.hpp"
 #include "net/net.hpp"
@@ -24,6 +27,7 @@
 #include "security/caps.hpp"
 #include "spec/idmap.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 extern char** environ;
 
@@ -126,7 +130,10 @@ void wait_for_go(int channel) {
 
     // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
     // while we set up; the command never runs before it is there.
-    if (net::needs_ready(plan)) wait_for_network(ctx.channel, plan);
+    if (net::needs_ready(plan)) {
+      wait_for_network(ctx.channel, plan);
+      log::step("network ready");
+    }
 
     // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
     // caller can read the child's pid and then release it.
@@ -142,10 +149,12 @@ void wait_for_go(int channel) {
                                                      security::current_caps(),
                                                      security::all_caps());
       security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
+      log::step("capabilities set");
     }
     // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
     // execve can never grant more privilege (setuid bits, file capabilities).
     security::set_no_new_privs();
+    log::step("no_new_privs set");
 
     if (spec.exec_label) write_at(proc_self, "thread-self/attr/exec", *spec.exec_label);
     if (proc_self >= 0) ::close(proc_self);
@@ -174,9 +183,19 @@ void wait_for_go(int channel) {
     // rt_sigprocmask) may use syscalls the filters deny. The programs are loaded exactly
     // as compiled, in command-line order.
     for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
+    if (!ctx.seccomp_programs.empty() && log::verbose())
+      log::step("seccomp: " + std::to_string(ctx.seccomp_programs.size()) + " program(s) loaded");
+    if (log::verbose()) log::step("exec " + spec.command[0]);
     environ = envp.data();  // execvp searches the sandbox's PATH, not the caller's
     ::execvp(spec.command[0].c_str(), argv.data());
-    throw_errno("Can't execute " + spec.command[0]);
+    int err = errno;
+    std::string msg = "Can't execute " + spec.command[0] + ": " + std::strerror(err);
+    // Only now, on the failure path, look at what is missing (costs nothing on success).
+    const char* path = ::getenv("PATH");
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    std::string why = explain_exec_failure(err, spec.command[0], path ? path : "/bin:/usr/bin",
+                                           root.get(), ctx.host_root);
+    throw Error(why.empty() ? msg : msg + " (" + why + ")");
   } catch (const std::exception& e) {
     send_message(ctx.channel, MsgType::Error, e.what());
   }
@@ -225,7 +244,16 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       send_message(ctx.channel, MsgType::EarlyInfo, namespace_ids(ctx.host_proc));
       wait_readable(*spec.userns_block_fd, "--userns-block-fd");
     } else if (plan.write_maps) {
-      ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
+      try {
+        ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
+        log::step("uid and gid maps written");
+      } catch (const SysError& e) {
+        // Ubuntu's AppArmor restriction lets the namespace be created but takes the
+        // capabilities that writing the maps needs: say so rather than "EPERM".
+        if (host.is_root() || (e.err() != EPERM && e.err() != EACCES)) throw;
+        throw Error(std::string(e.what()) + " (" +
+                    host::explain_userns_failure(e.err(), host::self_exe()) + ")");
+      }
     }
     // The host's /proc stays reachable through this fd after the pivot (nested maps);
     // "self" in it resolves to whichever process uses it.
@@ -261,7 +289,15 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     // after the caller's, so it lands on whatever /etc they built).
     std::optional<Spec> with_dns;
     if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
-    fs::RootResult root = fs::build_root(with_dns ? *with_dns : spec, ctx.host_tty, ctx.host_cwd, home);
+    const Spec& fs_spec = with_dns ? *with_dns : spec;
+    double fs_start = log::verbose() ? log::ms_since_start() : 0;
+    fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home);
+    if (log::verbose()) {
+      char ms[32];
+      std::snprintf(ms, sizeof ms, "%.3f", log::ms_since_start() - fs_start);
+      log::step("new root: " + std::to_string(fs_spec.fs.size()) +
+                " filesystem operations and the pivot in " + ms + " ms, cwd " + root.cwd);
+    }
     if (!root.lock_fds.empty()) {
       std::vector<int> fds;
       for (auto& f : root.lock_fds) fds.push_back(f.get());

@@ -19,6 +19,7 @@ struct ChildContext {
   std::string host_cwd;    // the caller's working directory
   pid_t supervisor = 0;
   int host_proc = -1;      // the caller's /proc (O_PATH), usable after the pivot
+  int host_root = -1;      // the caller's / (O_PATH), only to explain a failed exec
   bool unshare_pid_late = false;  // --pidns with --unshare-pid: unshare, then fork
   // The supervisor still has to move the child into its cgroups (cgroup v1, or no
   // CLONE_INTO_CGROUP) or raise its hard limits: wait for MsgType::Go before anything else.

@@ -23,6 +23,7 @@
 #include <memory>
 #include <sstream>
 
+#include "host/probe.hpp"
 #include "launch/channel.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
@@ -81,12 +82,25 @@ Child clone_child(unsigned long flags, int cgroup_fd = -1) {
   return c;
 }
 
+// "user mnt pid ..." for --verbose.
+std::string namespace_names(unsigned long flags) {
+  std::string s;
+  const struct {
+    unsigned long flag;
+    const char* name;
+  } ns[] = {{CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mnt"},   {CLONE_NEWPID, "pid"},
+            {CLONE_NEWNET, "net"},   {CLONE_NEWIPC, "ipc"},  {CLONE_NEWUTS, "uts"},
+            {CLONE_NEWCGROUP, "cgroup"}};
+  for (const auto& n : ns)
+    if (flags & n.flag) s += std::string(s.empty() ? "" : " ") + n.name;
+  return s + " namespaces";
+}
+
 std::string clone_error(int err, const Plan& plan, const HostFacts& host) {
   std::string msg = std::string("Creating new namespaces failed: ") + std::strerror(err);
   if (plan.userns && !host.is_root() && (err == EPERM || err == ENOSPC || err == EACCES))
-    msg += " (unprivileged user namespaces may be restricted here: check "
-           "user.max_user_namespaces, kernel.unprivileged_userns_clone and "
-           "kernel.apparmor_restrict_unprivileged_userns)";
+    msg += " (can't create a user namespace: " +
+           host::explain_userns_failure(err, host::self_exe()) + ")";
   return msg;
 }
 
@@ -260,6 +274,10 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   // The caller's /proc, for the child to read its namespace ids after the pivot.
   UniqueFd host_proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   ctx.host_proc = host_proc.get();
+  // The caller's root, to say what a failed exec lacks that the host has. Security: O_PATH
+  // and O_CLOEXEC, so it never reaches the command; init closes every fd it inherits.
+  UniqueFd host_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ctx.host_root = host_root.get();
   if (spec.pidns_fd && spec.unshare_pid) {
     flags &= ~static_cast<unsigned long>(CLONE_NEWPID);  // the child unshares it (see child_main)
     ctx.unshare_pid_late = true;
@@ -294,7 +312,9 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     ctx.unshare_cgroup_late = place && plan.cgroupns;
     return ctx.unshare_cgroup_late ? flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP) : flags;
   };
-  Child child = clone_child(prepare(), cgroup_fd);
+  unsigned long clone_flags = prepare();
+  if (log::verbose()) log::step("clone: new " + namespace_names(clone_flags));
+  Child child = clone_child(clone_flags, cgroup_fd);
   if (child.pid < 0 && into_cgroup && (errno == E2BIG || errno == EINVAL || errno == ENOSYS)) {
     into_cgroup = false;  // a kernel without CLONE_INTO_CGROUP: placed after the clone
     child = clone_child(prepare());
@@ -304,6 +324,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     throw_errno("Can't start the sandbox in cgroup " + dir);
   }
   if (child.pid < 0) throw Error(clone_error(errno, plan, host));
+  if (child.pid > 0 && log::verbose()) log::step("clone: child pid " + std::to_string(child.pid));
   if (child.pid == 0) {
     parent_end.reset();
     sigfd.reset();
@@ -311,6 +332,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   }
   child_end.reset();
   host_proc.reset();
+  host_root.reset();
   // The child has its own copies; the supervisor keeps only what it writes to.
   if (spec.sync_fd) ::close(*spec.sync_fd);
   for (int fd : spec.consumed_fds)
@@ -372,6 +394,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     auto st = network->step(err);
     if (st == net::Session::State::Ready && net_pending) {
       net_pending = false;
+      log::step("network helper ready");
       send_message(parent_end.get(), MsgType::NetReady, "");
     } else if (st == net::Session::State::Failed && !err.empty()) {
       if (!net_pending) {
@@ -458,6 +481,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   for (const auto& line : report.lines) log::error(line);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
   if (timed_out) code = limits::kTimeoutExitCode;
+  if (log::verbose()) log::step("command finished, exit status " + std::to_string(code));
   if (spec.json_status_fd) {
     std::string line = "{\"exit-code\": " + std::to_string(code);
     if (!report.name.empty())

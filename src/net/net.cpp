@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -55,6 +56,29 @@ uint16_t parse_port(const std::string& v, const std::string& s, const char* what
   if (!n || *n == 0)
     throw Error("--publish: '" + v + "': " + what + " '" + s + "' is not a port number (1 to 65535)");
   return static_cast<uint16_t>(*n);
+}
+
+// The user-mode helpers create their tap device by opening /dev/net/tun as the caller, from
+// inside the sandbox's user namespace, where root's files give no privilege: check it now, so
+// the error says what to change instead of the helper's "Permission denied".
+void check_tun(const std::string& mode) {
+  const char* tun = "/dev/net/tun";
+  struct stat st;
+  if (::stat(tun, &st) < 0)
+    throw Error("--net " + mode + ": " + tun + " is missing (" + std::strerror(errno) +
+                "): load the tun kernel module (modprobe tun)");
+  if (!S_ISCHR(st.st_mode))
+    throw Error("--net " + mode + ": " + tun + " is not a character device");
+  if (::faccessat(AT_FDCWD, tun, R_OK | W_OK, AT_EACCESS) == 0) return;
+  char m[8];
+  std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  throw Error("--net " + mode + ": " + tun + " (mode " + m + ", owner uid " +
+              std::to_string(st.st_uid) + ", gid " + std::to_string(st.st_gid) +
+              ") can't be opened by uid " + std::to_string(::geteuid()) + ": " +
+              std::strerror(errno) +
+              "; the helper needs it to create the sandbox's network device. Make it usable "
+              "by everyone, as Debian does (chmod 0666 /dev/net/tun, or a udev rule "
+              "KERNEL==\"tun\", MODE=\"0666\"), or use --net none or --net host");
 }
 
 }  // namespace
@@ -190,6 +214,9 @@ void plan(const Spec& spec, const HostFacts& host, Plan& out) {
     out.net_helper = require(kNft, "--net veth");
   }
   out.net = mode;
+  if ((mode == NetMode::Pasta || mode == NetMode::Slirp4netns) && !host.is_root())
+    check_tun(spec.net == NetMode::User ? std::string("user (") + mode_name(mode) + ")"
+                                        : std::string(mode_name(mode)));
 
   bool forwards = mode == NetMode::Pasta || mode == NetMode::Slirp4netns || mode == NetMode::Veth;
   for (size_t i = 0; i < spec.publish.size(); ++i) {
@@ -240,7 +267,8 @@ std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child) 
 }
 
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
-                   const std::function<void()>& teardown) {
+                   const std::function<void()>& teardown,
+                   const std::function<void()>& before_exec) {
   pid_t supervisor = ::getpid();
   pid_t keeper = ::fork();
   if (keeper < 0) throw_errno("Can't fork the network keeper");
@@ -285,11 +313,17 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      std::vector<char*> argv;
-      for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      std::string msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
+      std::string msg;
+      try {
+        if (before_exec) before_exec();
+        std::vector<char*> argv;
+        for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
+      } catch (const std::exception& e) {
+        msg = std::string(e.what()) + "\n";
+      }
       ssize_t unused = ::write(2, msg.data(), msg.size());
       (void)unused;
       ::_exit(127);

@@ -84,8 +84,11 @@ std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t ch
 // signals do not reach it), that runs `teardown` when the supervisor asks (SIGTERM) or
 // dies (PR_SET_PDEATHSIG). `child_argv`, when not empty, is executed as the keeper's child
 // (the helper) with `fds` placed at 0, 1, 2, 3... and is stopped before the teardown; the
-// keeper exits when it does. Returns the keeper's pid.
+// keeper exits when it does. `before_exec`, when set, runs in the helper's process once the
+// descriptors are in place (a message on stderr and a non-zero exit if it throws). Returns
+// the keeper's pid.
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
-                   const std::function<void()>& teardown);
+                   const std::function<void()>& teardown,
+                   const std::function<void()>& before_exec = {});
 
 }  // namespace sb::net

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -47,7 +49,7 @@ std::string make_private_dir() {
 }
 
 void remove_private_dir(const std::string& dir) {
-  for (const char* f : {"pid", "api.sock"}) ::unlink((dir + "/" + f).c_str());
+  for (const char* f : {"pid", "api.sock", "netns", "userns"}) ::unlink((dir + "/" + f).c_str());
   ::rmdir(dir.c_str());
 }
 
@@ -66,7 +68,18 @@ std::string publish_addr(const PortForward& p) {
   return p.host_addr == "0.0.0.0" ? "" : p.host_addr + "/";
 }
 
-std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, pid_t child,
+// Where pasta finds the sandbox's namespaces. Unprivileged, /proc/PID/ns/*: pasta runs as
+// the caller, who owns the sandbox's user namespace. As root, pasta keeps only three
+// capabilities, and the kernel lets a process open another's /proc/PID/ns/* only when it
+// holds every capability the other holds (or CAP_SYS_PTRACE), so it gets the namespaces as
+// files bind-mounted in a mount namespace of its own instead (see launch()).
+struct PastaTarget {
+  std::string netns;
+  std::string userns;  // empty: the sandbox shares our user namespace
+  bool runas_root = false;
+};
+
+std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, const PastaTarget& t,
                                     const std::string& pidfile) {
   std::vector<std::string> a = {plan.net_helper, "--foreground", "--quiet", "--config-net",
                                 "--ns-ifname", kUserModeIfname, "--address", kUserModeAddress,
@@ -76,6 +89,11 @@ std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, pid_t ch
                                 // Nothing bound on the host's loopback shows up inside by
                                 // itself; only --publish opens ports from outside in.
                                 "-T", "none", "-U", "none", "--pid", pidfile};
+  // Security: as root pasta would switch to "nobody", which cannot enter a namespace root
+  // owns. It stays uid 0 instead, but still drops all capabilities but CAP_NET_BIND_SERVICE,
+  // CAP_NET_ADMIN and CAP_SYS_ADMIN, pivots into an empty root and confines itself with
+  // seccomp before it handles any packet.
+  if (t.runas_root) a.insert(a.end(), {"--runas", "0:0"});
   // Security: pasta maps the gateway address to the host's loopback (no --no-map-gw), so
   // the sandbox can reach services listening on 127.0.0.1 of the host, as slirp4netns does.
   bool tcp = false, udp = false;
@@ -88,12 +106,12 @@ std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, pid_t ch
   // Without a port of its kind, pasta's default would forward every port bound inside.
   if (!tcp) a.insert(a.end(), {"-t", "none"});
   if (!udp) a.insert(a.end(), {"-u", "none"});
-  if (other_userns(child)) {
-    a.insert(a.end(), {"--userns", ns_path(child, "user")});
+  if (!t.userns.empty()) {
+    a.insert(a.end(), {"--userns", t.userns});
   } else {
     a.push_back("--netns-only");
   }
-  a.insert(a.end(), {"--netns", ns_path(child, "net")});
+  a.insert(a.end(), {"--netns", t.netns});
   return a;
 }
 
@@ -182,14 +200,37 @@ class UserModeSession : public Session {
     UniqueFd err_w(errp[1]);
     std::vector<int> fds = {devnull.get(), err_w.get(), err_w.get()};
     std::vector<std::string> argv;
-    UniqueFd ready_w, exit_r;
+    UniqueFd ready_w, exit_r, netns, userns;
+    std::function<void()> before_exec;
     if (plan_.net == NetMode::Pasta) {
       std::string fifo = dir_ + "/pid";
       if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("Can't create " + fifo);
       // Read-write: opening never blocks, and pasta's open for writing never waits either.
       ready_.reset(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
       if (!ready_) throw_errno("Can't open " + fifo);
-      argv = pasta_argv(spec, plan_, child, fifo);
+      PastaTarget t{ns_path(child, "net"), other_userns(child) ? ns_path(child, "user") : "", false};
+      if (::geteuid() == 0) {
+        t.runas_root = true;
+        netns = open_ns(child, "net");
+        fds.push_back(netns.get());  // 3
+        t.netns = make_mountpoint("netns");
+        if (!t.userns.empty()) {
+          userns = open_ns(child, "user");
+          fds.push_back(userns.get());  // 4
+          t.userns = make_mountpoint("userns");
+        }
+        before_exec = [t] {
+          // Security: a mount namespace of pasta's own, private, so that the host never
+          // sees these mounts; they go away with pasta.
+          if (::unshare(CLONE_NEWNS) < 0) throw_errno("Can't create a mount namespace for pasta");
+          if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+            throw_errno("Can't make pasta's mounts private");
+          bind_ns(3, t.netns);
+          if (!t.userns.empty()) bind_ns(4, t.userns);
+          ::close_range(3, ~0U, 0);
+        };
+      }
+      argv = pasta_argv(spec, plan_, t, fifo);
     } else {
       int rp[2], ep[2];
       if (::pipe2(rp, O_CLOEXEC) < 0 || ::pipe2(ep, O_CLOEXEC) < 0) throw_errno("pipe");
@@ -204,7 +245,28 @@ class UserModeSession : public Session {
       argv = slirp_argv(spec, plan_, child, dir_ + "/api.sock");
     }
     std::string dir = dir_;
-    keeper_ = spawn_keeper(argv, fds, [dir] { remove_private_dir(dir); });
+    keeper_ = spawn_keeper(argv, fds, [dir] { remove_private_dir(dir); }, before_exec);
+  }
+
+  static UniqueFd open_ns(pid_t child, const char* ns) {
+    std::string path = ns_path(child, ns);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("Can't open " + path);
+    return fd;
+  }
+
+  // An empty file in the private directory to bind a namespace on (in pasta's mounts only).
+  std::string make_mountpoint(const char* name) {
+    std::string path = dir_ + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw_errno("Can't create " + path);
+    return path;
+  }
+
+  static void bind_ns(int fd, const std::string& target) {
+    std::string src = "/proc/self/fd/" + std::to_string(fd);
+    if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
+      throw_errno("Can't bind the sandbox's namespace on " + target);
   }
 
   bool is_ready() {
@@ -289,7 +351,8 @@ class UserModeSession : public Session {
     }
     if (reply.find("\"return\"") == std::string::npos) {
       while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
-      throw Error(what + " refused to forward the port: " + (reply.empty() ? "no answer" : reply));
+      throw Error(what + " refused to forward the port: " + (reply.empty() ? "no answer" : reply) +
+                  " (is host port " + std::to_string(p.host_port) + " in use already?)");
     }
   }
 

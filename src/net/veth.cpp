@@ -9,7 +9,9 @@
 // when sandbox created the bridge (its alias says so) and no port is left, the bridge, once
 // the sandbox ends or its supervisor dies. Tables left by a keeper that was itself killed
 // are collected by the next --net veth run. Addresses are allocated with one flock'd file per
-// address under /run/sandbox/veth: the kernel releases the lock whatever ends the process.
+// address under /run/sandbox/veth: the kernel releases the lock whatever ends the process, and
+// the keeper removes the file (only bridge.lock stays).
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -105,15 +107,23 @@ NftResult run_nft(const std::string& nft, const std::vector<std::string>& args,
   return r;
 }
 
+std::string addr_file(uint32_t addr) { return std::string(kStateDir) + "/addr-" + format_ipv4(addr); }
+
 std::string table_name() { return "sandbox-" + std::to_string(::getpid()); }
 
-void write_sysctl(const std::string& path, const char* value) {
+// Sets a sysctl; returns false when it had that value already.
+bool write_sysctl(const std::string& path, const char* value) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   char cur[8] = {};
-  if (fd && ::read(fd.get(), cur, sizeof cur - 1) > 0 && cur[0] == value[0]) return;
+  if (fd && ::read(fd.get(), cur, sizeof cur - 1) > 0 && cur[0] == value[0]) return false;
   if (!fd || ::pwrite(fd.get(), value, std::strlen(value), 0) < 0)
     throw_errno("Can't set " + path);
+  return true;
 }
+
+constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
+// Present while forwarding is on because of sandbox: the last sandbox turns it off again.
+std::string forward_marker() { return std::string(kStateDir) + "/ip_forward-was-off"; }
 
 // Address, link and default route inside the sandbox: from a short-lived process that
 // enters the sandbox's network namespace (the supervisor stays where it is).
@@ -160,7 +170,22 @@ struct Names {
   std::string nft;
   std::string table;
   std::string host_if;
+  std::string addr_file;  // the lock file of this sandbox's address
 };
+
+// The last sandbox on the bridge removes the lock files that no process holds (left by
+// sandboxes whose keeper was killed). Called with the bridge lock held.
+void remove_unlocked_addr_files() {
+  DIR* d = ::opendir(kStateDir);
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strncmp(e->d_name, "addr-", 5) != 0) continue;
+    std::string path = std::string(kStateDir) + "/" + e->d_name;
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) ::unlink(path.c_str());
+  }
+  ::closedir(d);
+}
 
 void teardown(const Names& n) {
   try {
@@ -172,7 +197,15 @@ void teardown(const Names& n) {
     if (int idx = nl.link_index(n.host_if)) nl.delete_link(idx);
     BridgeLock lock;
     int br = nl.link_index(kBridge);
-    if (br && nl.alias(br) == kBridgeMarker && nl.ports_of(br).empty()) nl.delete_link(br);
+    // Our address is free again; its lock file goes (addresses are taken under the bridge
+    // lock, so no one is between opening and locking it).
+    ::unlink(n.addr_file.c_str());
+    if (br && nl.ports_of(br).empty()) {
+      if (nl.alias(br) == kBridgeMarker) nl.delete_link(br);
+      remove_unlocked_addr_files();
+      // The host routed nothing before the first sandbox: it routes nothing after the last.
+      if (::unlink(forward_marker().c_str()) == 0) write_sysctl(kIpForward, "0");
+    }
   } catch (...) {
   }
 }
@@ -199,7 +232,8 @@ std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subn
   if (!dnat.empty()) {
     t += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n" +
          dnat + "  }\n";
-    t += "  chain output {\n    type nat hook output priority dstnat; policy accept;\n" + dnat +
+    // -100 is dstnat: nft 1.0.6 accepts that name in prerouting only.
+    t += "  chain output {\n    type nat hook output priority -100; policy accept;\n" + dnat +
          "  }\n";
   }
   t += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
@@ -216,7 +250,12 @@ class VethSession : public Session {
     Ipv4Subnet subnet = spec.subnet ? *spec.subnet : parse_subnet(kDefaultSubnet);
     uint32_t gateway = subnet.network + 1;
     mkdir_p(kStateDir, 0700);
-    uint32_t addr = allocate(subnet);
+    uint32_t addr;
+    {
+      BridgeLock lock;  // see teardown(): lock files are removed under it
+      addr = allocate(subnet);
+    }
+    names_.addr_file = addr_file(addr);
     Names n = names_;
     keeper_ = spawn_keeper({}, {addr_lock_.get()}, [n] { teardown(n); });
     try {
@@ -237,8 +276,12 @@ class VethSession : public Session {
         nl.set_up(nl.link_index(names_.host_if));
       }
       configure_inside(child, addr, subnet.prefix, gateway);
-      // Outbound traffic is routed from the bridge to the host's uplinks.
-      write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+      {
+        // Outbound traffic is routed from the bridge to the host's uplinks.
+        BridgeLock lock;
+        if (write_sysctl(kIpForward, "1"))
+          UniqueFd(::open(forward_marker().c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+      }
       bool loopback = false;
       for (const auto& p : spec.publish)
         loopback |= p.host_addr == "0.0.0.0" || p.host_addr.rfind("127.", 0) == 0;
@@ -279,7 +322,7 @@ class VethSession : public Session {
     uint32_t hosts = (s.prefix >= 31 ? 0 : (1u << (32 - s.prefix)) - 2);
     for (uint32_t h = 2; h <= hosts; ++h) {
       uint32_t a = s.network + h;
-      std::string path = std::string(kStateDir) + "/addr-" + format_ipv4(a);
+      std::string path = addr_file(a);
       UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
       if (!fd) throw_errno("Can't open " + path);
       if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {

@@ -373,6 +373,24 @@ std::vector<std::string> seccomp_profile_dirs() {
   return dirs;
 }
 
+std::vector<std::string> seccomp_profile_names(const std::vector<std::string>& dirs) {
+  const std::string ext = ".json";
+  std::vector<std::string> names;
+  for (const auto& d : dirs) {
+    if (DIR* dir = ::opendir(d.c_str())) {
+      while (dirent* e = ::readdir(dir)) {
+        std::string n = e->d_name;
+        if (n.size() > ext.size() && n.compare(n.size() - ext.size(), ext.size(), ext) == 0)
+          names.push_back(n.substr(0, n.size() - ext.size()));
+      }
+      ::closedir(dir);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 std::string find_seccomp_profile(const std::string& name_or_path,
                                  const std::vector<std::string>& dirs) {
   if (name_or_path.empty()) throw Error("empty profile name");
@@ -390,19 +408,7 @@ std::string find_seccomp_profile(const std::string& name_or_path,
     std::string p = d + "/" + file;
     if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return p;
   }
-  std::vector<std::string> names;
-  for (const auto& d : dirs) {
-    if (DIR* dir = ::opendir(d.c_str())) {
-      while (dirent* e = ::readdir(dir)) {
-        std::string n = e->d_name;
-        if (n.size() > ext.size() && n.compare(n.size() - ext.size(), ext.size(), ext) == 0)
-          names.push_back(n.substr(0, n.size() - ext.size()));
-      }
-      ::closedir(dir);
-    }
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<std::string> names = seccomp_profile_names(dirs);
   std::string msg = "no profile named '" + name_or_path + "' in ";
   for (size_t i = 0; i < dirs.size(); ++i) msg += (i ? " or " : "") + dirs[i];
   if (dirs.empty()) msg += "(no profile directory)";

@@ -69,6 +69,8 @@ std::string find_seccomp_profile(const std::string& name_or_path,
                                  const std::vector<std::string>& dirs);
 // The installed profile directory, then the source tree's seccomp-profiles/.
 std::vector<std::string> seccomp_profile_dirs();
+// The profile NAMEs (file names without .json) in `dirs`, sorted, each once.
+std::vector<std::string> seccomp_profile_names(const std::vector<std::string>& dirs);
 
 // ---- Compilation ----------------------------------------------------------------------
 
@@ -114,6 +116,8 @@ std::string seccomp_profile_pfc(const SeccompProfile& profile, const SeccompComp
 
 // Architecture name ("x86_64", "x86", "SCMP_ARCH_AARCH64"...) -> SCMP_ARCH_*, or 0.
 uint32_t seccomp_arch_from_name(const std::string& name);
+// The architecture names --arch accepts (without aliases), for completion.
+std::vector<std::string> seccomp_arch_names();
 std::string seccomp_arch_name(uint32_t arch);
 // Architectures the kernel of `native` can also run (x86_64: x86, x32).
 std::vector<uint32_t> seccomp_compat_arches(uint32_t native);

@@ -263,6 +263,12 @@ uint32_t seccomp_arch_from_name(const std::string& name) {
   return 0;
 }
 
+std::vector<std::string> seccomp_arch_names() {
+  std::vector<std::string> v;
+  for (const auto& a : arch_table()) v.emplace_back(a.name);
+  return v;
+}
+
 std::string seccomp_arch_name(uint32_t arch) {
   if (const ArchInfo* a = arch_info(arch)) return a->name;
   char buf[32];
@@ -399,6 +405,7 @@ int seccomp_compile_main(const std::vector<std::string>& args) {
   const std::string usage =
       "usage: " + log::program_name() +
       " seccomp-compile PROFILE [--arch ARCH]... [--pfc] > filter.bpf\n"
+      "       " + log::program_name() + " seccomp-compile --list\n"
       "\nCompile a seccomp profile (OCI / Docker JSON: a NAME from the installed profiles or a\n"
       "PATH containing '/') into the BPF program that --seccomp FD and --add-seccomp-fd FD\n"
       "load (an array of struct sock_filter), written to stdout.\n"
@@ -406,6 +413,7 @@ int seccomp_compile_main(const std::vector<std::string>& args) {
       "                repeatable; default: this machine's plus the compat architectures\n"
       "                (x86, x32 on x86_64) the profile lists. Others are killed.\n"
       "  --pfc         Write libseccomp's readable pseudo filter code instead\n"
+      "  --list        List the installed profile NAMEs and exit\n"
       "\nThe compiled filter assumes no capabilities (profile \"caps\" conditions) and this\n"
       "kernel's version (\"minKernel\").\n";
   try {
@@ -416,6 +424,11 @@ int seccomp_compile_main(const std::vector<std::string>& args) {
       const std::string& a = args[i];
       if (a == "--help" || a == "-h") {
         std::fputs(usage.c_str(), stdout);
+        return 0;
+      }
+      if (a == "--list") {
+        for (const auto& n : seccomp_profile_names(seccomp_profile_dirs()))
+          std::printf("%s\n", n.c_str());
         return 0;
       }
       if (a == "--pfc") {

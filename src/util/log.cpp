@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 
 namespace sb::log {
@@ -9,6 +11,8 @@ namespace {
 std::string g_name = "sandbox";
 bool g_level_prefix = false;
 bool g_verbose = false;
+// Initialised before main() runs: the origin of --verbose timings.
+const auto g_start = std::chrono::steady_clock::now();
 
 void emit(int level, std::string_view msg) {
   std::string line;
@@ -35,6 +39,17 @@ void error(std::string_view msg) { emit(3, msg); }
 void warning(std::string_view msg) { emit(4, msg); }
 void info(std::string_view msg) {
   if (g_verbose) emit(6, msg);
+}
+bool verbose() { return g_verbose; }
+double ms_since_start() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - g_start)
+      .count();
+}
+void step(std::string_view msg) {
+  if (!g_verbose) return;
+  char t[32];
+  std::snprintf(t, sizeof t, "[+%.3f ms] ", ms_since_start());
+  emit(6, std::string(t) + std::string(msg));
 }
 
 }  // namespace sb::log

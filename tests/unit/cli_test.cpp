@@ -221,6 +221,21 @@ TEST(CliParse, LevelPrefix) {
   EXPECT_FALSE(P({"true"}).level_prefix);
 }
 
+TEST(CliParse, Verbose) {
+  Spec s = P({"--verbose", "true"});
+  EXPECT_TRUE(s.verbose);
+  EXPECT_TRUE(log::verbose());
+  log::set_verbose(false);  // parse() turned on the process-wide setting
+  EXPECT_FALSE(P({"true"}).verbose);
+  EXPECT_FALSE(log::verbose());
+}
+
+TEST(CliUsage, MentionsSubcommands) {
+  std::string u = usage_text("sandbox");
+  EXPECT_NE(u.find("sandbox doctor"), std::string::npos) << u;
+  EXPECT_NE(u.find("sandbox seccomp-compile"), std::string::npos) << u;
+}
+
 // ---- arity ------------------------------------------------------------------------------
 
 TEST(CliArity, EveryOptionWithArgumentsNamesItselfWhenShort) {
@@ -1024,7 +1039,7 @@ TEST(CliLimits, RlimitsTimeoutAndMode) {
 
 TEST(CliTable, EveryOptionIsCoveredHere) {
   const std::set<std::string> covered = {
-      "--help", "--version", "--args", "--level-prefix", "--unshare-user",
+      "--help", "--version", "--args", "--level-prefix", "--verbose", "--unshare-user",
       // in profile_test.cpp:
       "--profile", "--list-profiles", "--print-args",
       "--unshare-user-try", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",

@@ -2,6 +2,7 @@
 // must appear in each of them, nothing else may, and the generated scripts must be valid
 // for their shells and complete what they should.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <linux/capability.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -186,8 +187,9 @@ TEST(DocgenTest, UsageListsEveryOptionWithItsArguments) {
 TEST(DocgenTest, NothingOutsideTheTableIsDocumented) {
   // Scripts use a few options of the shells' own commands, and their header comment says
   // to run `cmake --build build --target update-docs`.
+  // `sandbox seccomp-compile` has options of its own (--arch, --pfc, --list).
   const std::set<std::string> shell_words = {"--fcs-skip", "--argument-names", "--build",
-                                             "--target"};
+                                             "--target", "--arch", "--pfc", "--list"};
   for (const auto& g : all_generated()) {
     for (const auto& tok : option_tokens(g.text)) {
       if (shell_words.count(tok)) continue;
@@ -359,7 +361,8 @@ namespace {
 // What the generated bash completion proposes for the command line `words` (the last
 // word is the one being completed), with bash-completion's helpers loaded if installed.
 std::vector<std::string> bash_complete(const std::string& bash, const TempDir& dir,
-                                       const std::vector<std::string>& words) {
+                                       const std::vector<std::string>& words,
+                                       const std::string& path_prefix = "") {
   std::string f = dir.write("sandbox.bash", docgen::bash_completion());
   std::string line;
   std::string comp_words;
@@ -373,7 +376,8 @@ std::vector<std::string> bash_complete(const std::string& bash, const TempDir& d
   const char* helpers = std::getenv("SANDBOX_TEST_BASH_COMPLETION");
   std::string script =
       "f=" + sh_quote(helpers ? helpers : "/usr/share/bash-completion/bash_completion") + "\n"
-      "if [[ -r $f ]]; then source \"$f\"; fi\n"
+      "if [[ -r $f ]]; then source \"$f\"; fi\n" +
+      (path_prefix.empty() ? "" : "PATH=" + sh_quote(path_prefix) + ":$PATH\n") +
       "source " + sh_quote(f) + "\n"
       "COMP_WORDS=(" + comp_words + " )\n"
       "COMP_CWORD=" + std::to_string(words.size() - 1) + "\n"
@@ -440,6 +444,56 @@ TEST(DocgenTest, BashCompletionProposals) {
   // An argument of the command is completed as the command's, never as sandbox's.
   r = bash_complete(bash, dir, {"sandbox", "--", "ls", "--cap-a"});
   EXPECT_FALSE(contains(r, "--cap-add")) << ::testing::PrintToString(r);
+
+  // Subcommands: only as the first word, then with their own arguments.
+  r = bash_complete(bash, dir, {"sandbox", "doc"});
+  EXPECT_TRUE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-c"});
+  EXPECT_TRUE(contains(r, "seccomp-compile")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "--unshare-all", "doc"});
+  EXPECT_FALSE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "doctor", ""});
+  EXPECT_EQ(r, std::vector<std::string>{"--help"});
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "--arch", "x86_"});
+  EXPECT_EQ(r, std::vector<std::string>{"x86_64"});
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "--p"});
+  EXPECT_EQ(r, std::vector<std::string>{"--pfc"});
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "/us"});
+  EXPECT_TRUE(contains(r, "/usr")) << ::testing::PrintToString(r);
+}
+
+// Profile names come from the installed program (`sandbox --list-profiles`, `sandbox
+// seccomp-compile --list`); a stand-in on PATH answers here.
+TEST(DocgenTest, BashCompletesProfileNames) {
+  std::string bash = find_program("bash");
+  if (bash.empty()) GTEST_SKIP() << "bash is not installed";
+  TempDir dir;
+  TempDir bin;
+  std::string fake = bin.write("sandbox",
+                               "#!/bin/sh\n"
+                               "case \"$*\" in\n"
+                               "  '--list-profiles') printf 'build\\nminimal\\n' ;;\n"
+                               "  'seccomp-compile --list') printf 'default\\nflatpak-like\\n' ;;\n"
+                               "esac\n");
+  ASSERT_EQ(::chmod(fake.c_str(), 0755), 0);
+  auto r = bash_complete(bash, dir, {"sandbox", "--seccomp-profile", "fl"}, bin.path());
+  EXPECT_EQ(r, std::vector<std::string>{"flatpak-like"});
+  r = bash_complete(bash, dir, {"sandbox", "--seccomp-profile", "/us"}, bin.path());
+  EXPECT_TRUE(contains(r, "/usr")) << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "seccomp-compile", "de"}, bin.path());
+  EXPECT_EQ(r, std::vector<std::string>{"default"});
+  r = bash_complete(bash, dir, {"sandbox", "--profile", "mi"}, bin.path());
+  EXPECT_EQ(r, std::vector<std::string>{"minimal"});
+}
+
+TEST(DocgenTest, SubcommandsInEveryCompletionAndUsage) {
+  for (const auto& c : sb::cli::subcommands()) {
+    std::string n(c.name);
+    EXPECT_NE(docgen::bash_completion().find(n), std::string::npos) << n;
+    EXPECT_NE(docgen::zsh_completion().find(n), std::string::npos) << n;
+    EXPECT_NE(docgen::fish_completion().find(n), std::string::npos) << n;
+    EXPECT_NE(sb::cli::usage_text("sandbox").find("sandbox " + n), std::string::npos) << n;
+  }
 }
 
 TEST(DocgenTest, FishCompletionProposals) {
@@ -463,4 +517,12 @@ TEST(DocgenTest, FishCompletionProposals) {
   EXPECT_TRUE(contains(r, "CAP_SYS_ADMIN")) << ::testing::PrintToString(r);
   r = complete("sandbox --bind /usr /usr --unshare-p");
   EXPECT_TRUE(contains(r, "--unshare-pid")) << ::testing::PrintToString(r);
+  r = complete("sandbox doc");
+  EXPECT_TRUE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = complete("sandbox --unshare-all doc");
+  EXPECT_FALSE(contains(r, "doctor")) << ::testing::PrintToString(r);
+  r = complete("sandbox doctor --");
+  EXPECT_EQ(r, std::vector<std::string>{"--help"});
+  r = complete("sandbox seccomp-compile --arch x86_");
+  EXPECT_EQ(r, std::vector<std::string>{"x86_64"});
 }

@@ -597,6 +597,12 @@ TEST_F(seccompLookup, ByName) {
   EXPECT_EQ(find_seccomp_profile("two", dirs()), root_ + "/b/two.json");
 }
 
+TEST_F(seccompLookup, NamesForListingAndCompletion) {
+  std::ofstream(root_ + "/a/notes.txt") << "not a profile";
+  EXPECT_EQ(seccomp_profile_names(dirs()), (std::vector<std::string>{"one", "two"}));
+  EXPECT_TRUE(seccomp_profile_names({root_ + "/missing"}).empty());
+}
+
 TEST_F(seccompLookup, ByPath) {
   EXPECT_EQ(find_seccomp_profile(root_ + "/b/two.json", dirs()), root_ + "/b/two.json");
   try {

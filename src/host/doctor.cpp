@@ -1,0 +1,581 @@
+#include "host/doctor.hpp"
+
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_tun.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "fs/mountapi.hpp"
+#include "host/probe.hpp"
+#include "net/net.hpp"
+#include "ns/userns.hpp"
+#include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/log.hpp"
+
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#endif
+#ifndef LANDLOCK_CREATE_RULESET_VERSION
+#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef FSCONFIG_CMD_CREATE
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef SECCOMP_GET_ACTION_AVAIL
+#define SECCOMP_GET_ACTION_AVAIL 2
+#endif
+
+namespace sb::host {
+namespace {
+
+enum class Verdict { Ok, Warn, Fail };
+
+struct Line {
+  Verdict verdict;
+  std::string check;
+  std::string text;
+};
+
+// What a probe in a child found.
+struct Outcome {
+  bool ok = false;
+  int err = 0;
+  std::string detail;  // what failed ("unshare(CLONE_NEWUSER)"), or what worked
+};
+
+Outcome fail_errno(const std::string& what) { return {false, errno, what}; }
+
+// Runs `probe` in a forked child that first enters a new user namespace with its own ids
+// mapped (when `userns`), as the sandbox does for a non-root caller; nothing it does
+// reaches this process or the host's namespaces. Gives up after 10 s.
+Outcome in_child(bool userns, const std::function<Outcome()>& probe) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("pipe");
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    return fail_errno("fork");
+  }
+  if (pid == 0) {
+    ::close(p[0]);
+    Outcome o;
+    try {
+      if (userns && ::unshare(CLONE_NEWUSER) < 0) {
+        o = fail_errno("unshare(CLONE_NEWUSER)");
+      } else {
+        if (userns) ns::write_self_maps(uid, uid, gid, gid);
+        o = probe();
+      }
+    } catch (const SysError& e) {
+      o = {false, e.err(), e.what()};
+    } catch (const std::exception& e) {
+      o = {false, 0, e.what()};
+    }
+    std::string msg = std::string(o.ok ? "1" : "0") + std::to_string(o.err) + " " + o.detail;
+    ssize_t unused = ::write(p[1], msg.data(), msg.size());
+    (void)unused;
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  std::string data;
+  pollfd pfd{p[0], POLLIN, 0};
+  char buf[4096];
+  for (;;) {
+    int r = ::poll(&pfd, 1, 10000);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(p[0]);
+  ::waitpid(pid, nullptr, 0);
+  Outcome o;
+  if (data.empty()) return {false, 0, "the probe process died or timed out"};
+  o.ok = data[0] == '1';
+  size_t sp = data.find(' ');
+  o.err = std::atoi(data.substr(1, sp - 1).c_str());
+  o.detail = sp == std::string::npos ? "" : data.substr(sp + 1);
+  return o;
+}
+
+std::string err_text(const Outcome& o) {
+  return o.err ? o.detail + ": " + std::strerror(o.err) : o.detail;
+}
+
+// A private mount namespace with a tmpfs on the directory the sandbox stages on.
+Outcome private_tmpfs(std::string& dir) {
+  if (::unshare(CLONE_NEWNS) < 0) return fail_errno("unshare(CLONE_NEWNS)");
+  // Nothing mounted below may propagate back to the host's namespace.
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    return fail_errno("making / a slave mount");
+  for (const char* c : {"/tmp", "/run", "/var/tmp", "/mnt"}) {
+    struct stat st;
+    if (::stat(c, &st) == 0 && S_ISDIR(st.st_mode)) {
+      dir = c;
+      break;
+    }
+  }
+  if (dir.empty()) return {false, 0, "no /tmp, /run, /var/tmp or /mnt to stage on"};
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755") < 0)
+    return fail_errno("mounting a tmpfs on " + dir);
+  return {true, 0, ""};
+}
+
+// ---- the checks ------------------------------------------------------------------------
+
+// "name=value, ..." of the user namespace sysctls this kernel has.
+std::string userns_sysctls() {
+  std::string s;
+  for (const char* n : {"kernel.unprivileged_userns_clone", "user.max_user_namespaces",
+                        "kernel.apparmor_restrict_unprivileged_userns"}) {
+    std::string path = "/proc/sys/" + std::string(n);
+    for (char& c : path)
+      if (c == '.') c = '/';
+    if (auto v = read_sysctl(path.c_str()))
+      s += std::string(s.empty() ? "" : ", ") + n + "=" + std::to_string(*v);
+  }
+  return s.empty() ? "" : " (" + s + ")";
+}
+
+Line check_userns(bool root, const std::string& exe) {
+  Outcome o = in_child(true, [] { return Outcome{true, 0, ""}; });
+  if (o.ok)
+    return {Verdict::Ok, "userns",
+            (root ? "creating a user namespace works as root" + userns_sysctls() +
+                        "; run `" + log::program_name() +
+                        " doctor` as your own user to check rootless use"
+                  : "an unprivileged user namespace with this uid and gid mapped works" +
+                        userns_sysctls())};
+  std::string why = err_text(o) + ": " + explain_userns_failure(o.err, exe, true);
+  if (root)
+    return {Verdict::Warn, "userns",
+            err_text(o) + " (root runs sandboxes without one; --unshare-user and non-root "
+                          "callers need it)"};
+  return {Verdict::Fail, "userns", why};
+}
+
+Line check_mountns(bool root, bool userns_ok) {
+  if (!root && !userns_ok)
+    return {Verdict::Fail, "mountns", "needs a user namespace first (see userns)"};
+  Outcome o = in_child(!root, [] {
+    std::string dir;
+    Outcome t = private_tmpfs(dir);
+    if (!t.ok) return t;
+    // What `--ro-bind / /` does: a recursive bind of the host's root, then read-only.
+    std::string target = dir + "/root";
+    if (::mkdir(target.c_str(), 0755) < 0) return fail_errno("mkdir " + target);
+    if (::mount("/", target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      return fail_errno("bind mounting / on " + target);
+    if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+      return fail_errno("remounting " + target + " read-only");
+    return Outcome{true, 0, ""};
+  });
+  if (o.ok)
+    return {Verdict::Ok, "mountns",
+            "a mount namespace with a tmpfs and a read-only recursive bind of / works"};
+  return {Verdict::Fail, "mountns", err_text(o)};
+}
+
+Line check_overlay(bool root) {
+  Outcome o = in_child(!root, [] {
+    std::string dir;
+    Outcome t = private_tmpfs(dir);
+    if (!t.ok) return t;
+    for (const char* d : {"u", "w", "m"})
+      if (::mkdir((dir + "/" + d).c_str(), 0755) < 0) return fail_errno("mkdir");
+    // The options --tmp-overlay uses: the host's /usr as the lower layer, writes to tmpfs.
+    std::string opts = "lowerdir=/usr,upperdir=" + dir + "/u,workdir=" + dir + "/w,userxattr";
+    if (::mount("overlay", (dir + "/m").c_str(), "overlay", MS_NOSUID | MS_NODEV,
+                opts.c_str()) < 0)
+      return fail_errno("mounting an overlay of /usr");
+    std::string f = dir + "/m/.sandbox-doctor";
+    UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return fail_errno("writing into the overlay");
+    return Outcome{true, 0, ""};
+  });
+  if (o.ok)
+    return {Verdict::Ok, "overlay",
+            std::string("overlayfs") + (root ? "" : " in a user namespace") +
+                " works (--overlay, --tmp-overlay, --ro-overlay)"};
+  return {Verdict::Warn, "overlay",
+          err_text(o) + ": --overlay, --tmp-overlay and --ro-overlay will fail" +
+              (root ? " (is the overlay module available? modprobe overlay)"
+                    : " (overlayfs in a user namespace needs Linux 5.11 or later)")};
+}
+
+Line check_mount_api(bool root) {
+  Outcome o = in_child(!root, [] {
+    if (::unshare(CLONE_NEWNS) < 0) return fail_errno("unshare(CLONE_NEWNS)");
+    UniqueFd fs(fs::sys_fsopen("tmpfs", FSOPEN_CLOEXEC));
+    if (!fs) return fail_errno("fsopen");
+    if (fs::sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+      return fail_errno("fsconfig");
+    UniqueFd mnt(fs::sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+    if (!mnt) return fail_errno("fsmount");
+    UniqueFd tree(fs::sys_open_tree(AT_FDCWD, "/usr",
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!tree) return fail_errno("open_tree");
+    fs::MountAttr attr{MOUNT_ATTR_RDONLY, 0, 0, 0};
+    if (fs::sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+      return fail_errno("mount_setattr");
+    UniqueFd dir(fs::sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT));
+    if (!dir) return fail_errno("openat2");
+    return Outcome{true, 0, ""};
+  });
+  if (o.ok)
+    return {Verdict::Ok, "mount-api",
+            "fsopen, fsmount, open_tree, mount_setattr and openat2 work (used for every mount)"};
+  return {Verdict::Warn, "mount-api",
+          err_text(o) + ": sandbox falls back to mount(2) and a path walk in user space "
+                        "(the new mount API needs Linux 5.12 or later)"};
+}
+
+// ---- cgroups ---------------------------------------------------------------------------
+
+struct CgroupMount {
+  std::string root, mountpoint, fstype, options;
+};
+
+std::vector<CgroupMount> cgroup_mounts() {
+  std::vector<CgroupMount> v;
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::string id, parent, dev, root, mp, opts, f;
+    ls >> id >> parent >> dev >> root >> mp >> opts;
+    while (ls >> f && f != "-") {
+    }
+    std::string fstype, source, super;
+    ls >> fstype >> source >> super;
+    if (fstype == "cgroup" || fstype == "cgroup2") v.push_back({root, mp, fstype, super});
+  }
+  return v;
+}
+
+std::set<std::string> read_words(const std::string& path) {
+  std::set<std::string> s;
+  std::ifstream in(path);
+  for (std::string w; in >> w;) s.insert(w);
+  return s;
+}
+
+std::vector<Line> check_cgroup2(bool root) {
+  std::vector<Line> out;
+  auto mounts = cgroup_mounts();
+  std::optional<CgroupMount> v2;
+  for (const auto& m : mounts)
+    if (m.fstype == "cgroup2" && !v2) v2 = m;
+  std::string path;  // our cgroup2 path from /proc/self/cgroup ("0::/...")
+  {
+    std::ifstream in("/proc/self/cgroup");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  }
+  const char* kControllers[] = {"cpu", "memory", "pids", "io"};
+  auto v1_holder = [&](const std::string& c) -> std::string {
+    for (const auto& m : mounts) {
+      if (m.fstype != "cgroup") continue;
+      std::istringstream os(m.options);
+      for (std::string o; std::getline(os, o, ',');)
+        if (o == c || (c == "io" && o == "blkio")) return m.mountpoint;
+    }
+    return "";
+  };
+  if (!v2 || path.empty()) {
+    out.push_back({Verdict::Warn, "cgroup2",
+                   !v2 ? "no cgroup2 filesystem is mounted here (it is usually at "
+                         "/sys/fs/cgroup; boot with systemd.unified_cgroup_hierarchy=1)"
+                       : "this process is in no cgroup2 cgroup"});
+    return out;
+  }
+  // Our cgroup's directory: the path relative to the mount's own root.
+  std::string rel = path;
+  if (v2->root != "/" && rel.rfind(v2->root, 0) == 0) rel = rel.substr(v2->root.size());
+  std::string dir = v2->mountpoint + (rel == "/" ? "" : rel);
+  bool hybrid = false;
+  for (const auto& m : mounts) hybrid |= m.fstype == "cgroup";
+  auto available = read_words(dir + "/cgroup.controllers");
+  auto enabled = read_words(dir + "/cgroup.subtree_control");
+
+  // Delegation, tried: can this caller create (and remove) a child cgroup here?
+  std::string child = dir + "/sandbox-doctor-" + std::to_string(::getpid());
+  bool can_create = ::mkdir(child.c_str(), 0755) == 0;
+  int create_err = errno;
+  std::set<std::string> child_gets;
+  if (can_create) {
+    child_gets = read_words(child + "/cgroup.controllers");
+    ::rmdir(child.c_str());
+  }
+  bool can_enable = ::access((dir + "/cgroup.subtree_control").c_str(), W_OK) == 0;
+  std::string where = "cgroup2 at " + v2->mountpoint + (hybrid ? " (hybrid: cgroup v1 "
+                                                                  "hierarchies beside it)"
+                                                                : "") +
+                      ", your cgroup " + path;
+  if (can_create)
+    out.push_back({Verdict::Ok, "cgroup2", where + ": you can create child cgroups in it"});
+  else
+    out.push_back({Verdict::Warn, "cgroup2",
+                   where + ": can't create a child cgroup (" + std::strerror(create_err) + ")" +
+                       (root ? "" : "; it is not delegated to you: run under `systemd-run "
+                                    "--user --scope -p Delegate=yes`")});
+  for (const char* c : kControllers) {
+    std::string id = std::string("cgroup2.") + c;
+    if (!available.count(c)) {
+      std::string v1 = v1_holder(c);
+      out.push_back({Verdict::Warn, id,
+                     v1.empty() ? std::string("not available to your cgroup (its parent does "
+                                              "not enable it)")
+                                : "not in cgroup2: the cgroup v1 hierarchy at " + v1 +
+                                      " holds it (a pure cgroup2 host, "
+                                      "systemd.unified_cgroup_hierarchy=1, avoids this)"});
+    } else if (!can_create) {
+      out.push_back({Verdict::Warn, id, "available in " + dir + " but not delegated to you"});
+    } else if (child_gets.count(c)) {
+      out.push_back({Verdict::Ok, id, "delegated: enabled for child cgroups of " + dir});
+    } else if (can_enable) {
+      out.push_back({Verdict::Ok, id,
+                     "available; you may enable it for child cgroups (cgroup.subtree_control "
+                     "is writable)"});
+    } else {
+      out.push_back({Verdict::Warn, id,
+                     "available in " + dir + " but not enabled for its children, and you "
+                                             "can't enable it"});
+    }
+  }
+  return out;
+}
+
+// ---- services and helpers --------------------------------------------------------------
+
+bool can_connect(const std::string& path) {
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (!s || path.size() >= sizeof a.sun_path) return false;
+  std::memcpy(a.sun_path, path.c_str(), path.size());
+  return ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+Line check_systemd(bool root) {
+  if (root) {
+    if (can_connect("/run/systemd/private"))
+      return {Verdict::Ok, "systemd", "the system manager answers at /run/systemd/private"};
+    return {Verdict::Warn, "systemd",
+            "no systemd manager answers at /run/systemd/private (systemd is not PID 1 here)"};
+  }
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (!xdg || !*xdg)
+    return {Verdict::Warn, "systemd",
+            "XDG_RUNTIME_DIR is not set, so no systemd user manager can be found (log in "
+            "through a PAM session, or `sudo loginctl enable-linger $USER`)"};
+  std::string priv = std::string(xdg) + "/systemd/private";
+  if (can_connect(priv)) return {Verdict::Ok, "systemd", "the user manager answers at " + priv};
+  std::string bus = std::string(xdg) + "/bus";
+  if (can_connect(bus))
+    return {Verdict::Ok, "systemd", "the session bus answers at " + bus};
+  return {Verdict::Warn, "systemd",
+          "no systemd user manager answers at " + priv + " or " + bus +
+              " (`sudo loginctl enable-linger $USER` starts one)"};
+}
+
+Line check_net_helper() {
+  auto pasta = net::find_program("pasta");
+  auto slirp = net::find_program("slirp4netns");
+  if (!pasta && !slirp)
+    return {Verdict::Warn, "net-helper",
+            "neither pasta nor slirp4netns is on PATH: --net user/pasta/slirp4netns will fail "
+            "(apt install passt, or slirp4netns)"};
+  std::string s;
+  if (pasta) s += "pasta at " + *pasta;
+  if (slirp) s += std::string(s.empty() ? "" : ", ") + "slirp4netns at " + *slirp;
+  return {Verdict::Ok, "net-helper",
+          s + " (--net user uses " + (pasta ? "pasta" : "slirp4netns") + ")"};
+}
+
+Line check_tun(bool root) {
+  Outcome o = in_child(!root, [] {
+    if (::unshare(CLONE_NEWNET) < 0) return fail_errno("unshare(CLONE_NEWNET)");
+    UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (!fd) return fail_errno("opening /dev/net/tun");
+    ifreq ifr{};
+    std::strcpy(ifr.ifr_name, "tap0");
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) return fail_errno("creating a tap device");
+    return Outcome{true, 0, ""};
+  });
+  if (o.ok)
+    return {Verdict::Ok, "tun",
+            "/dev/net/tun makes a tap device in a new network namespace (pasta, slirp4netns)"};
+  std::string fix;
+  struct stat st;
+  if (o.err == EACCES && ::stat("/dev/net/tun", &st) == 0 && (st.st_mode & 06) != 06)
+    fix = " (/dev/net/tun is mode " + std::to_string((st.st_mode >> 6) & 7) +
+          std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+          "; the usual mode is 0666: sudo chmod 0666 /dev/net/tun)";
+  else if (o.err == ENOENT)
+    fix = " (sudo modprobe tun)";
+  return {Verdict::Warn, "tun", err_text(o) + ": --net pasta/slirp4netns/user will fail" + fix};
+}
+
+Line check_seccomp() {
+  int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+  if (mode < 0)
+    return {Verdict::Warn, "seccomp",
+            std::string("prctl(PR_GET_SECCOMP): ") + std::strerror(errno) +
+                ": this kernel has no seccomp; --seccomp, --add-seccomp-fd and "
+                "--seccomp-profile will fail"};
+  Outcome o = in_child(false, [] {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail_errno("PR_SET_NO_NEW_PRIVS");
+    sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    sock_fprog prog{1, &allow};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+      return fail_errno("loading a filter");
+    return Outcome{true, 0, ""};
+  });
+  if (!o.ok)
+    return {Verdict::Warn, "seccomp", err_text(o) + ": seccomp options will fail"};
+  std::string s = "filters load";
+  if (mode == 2) s += " (this process is already filtered; the sandbox's filters stack on it)";
+  uint32_t log_action = SECCOMP_RET_LOG;
+  if (::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &log_action) < 0)
+    return {Verdict::Warn, "seccomp",
+            s + ", but SECCOMP_RET_LOG is not available: --seccomp-log will fail"};
+  return {Verdict::Ok, "seccomp", s + "; SECCOMP_RET_LOG available (--seccomp-log)"};
+}
+
+Line check_landlock() {
+  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi >= 0)
+    return {Verdict::Ok, "landlock", "Landlock ABI " + std::to_string(abi) + " is available"};
+  if (errno == EOPNOTSUPP)
+    return {Verdict::Warn, "landlock",
+            "Landlock is built in but disabled: add landlock to the lsm= kernel parameter"};
+  return {Verdict::Warn, "landlock",
+          std::string("landlock_create_ruleset: ") + std::strerror(errno) +
+              " (Landlock needs Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK)"};
+}
+
+Line check_clone3() {
+  int pidfd = -1;
+  clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long r = ::syscall(SYS_clone3, &args, sizeof args);
+  if (r == 0) ::_exit(0);
+  if (r < 0)
+    return {Verdict::Warn, "clone3",
+            std::string("clone3(CLONE_PIDFD): ") + std::strerror(errno) +
+                ": sandbox falls back to clone and signals by pid (Linux 5.3+ has clone3)"};
+  UniqueFd fd(pidfd);
+  bool signal_ok = ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0;
+  int err = errno;
+  ::waitpid(static_cast<pid_t>(r), nullptr, 0);
+  if (!signal_ok && err != ESRCH)
+    return {Verdict::Warn, "clone3",
+            std::string("clone3 works but pidfd_send_signal: ") + std::strerror(err)};
+  return {Verdict::Ok, "clone3", "clone3 with CLONE_PIDFD and pidfd_send_signal work"};
+}
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::Ok: return "OK";
+    case Verdict::Warn: return "WARN";
+    case Verdict::Fail: return "FAIL";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int doctor_main(const std::vector<std::string>& args) {
+  const std::string usage =
+      "usage: " + log::program_name() + " doctor\n"
+      "\nCheck what this host lets you do, by trying each thing in a short-lived child:\n"
+      "user namespaces, mount namespaces, overlayfs, the new mount API, cgroup2 delegation,\n"
+      "the systemd manager, pasta/slirp4netns and /dev/net/tun, seccomp, Landlock, clone3.\n"
+      "One line per check: OK, WARN (a feature that will not work, and the fix) or FAIL\n"
+      "(sandboxes will not start). Exit status 0 unless something fails.\n";
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage.c_str(), stdout);
+      return 0;
+    }
+    log::error("doctor: unknown argument '" + a + "' (see " + log::program_name() +
+               " doctor --help)");
+    return 1;
+  }
+  bool root = ::getuid() == 0;
+  std::string exe = self_exe();
+  std::vector<Line> lines;
+  lines.push_back(check_userns(root, exe));
+  bool userns_ok = lines.back().verdict == Verdict::Ok;
+  // A non-root caller's probes run in a user namespace, as its sandboxes would.
+  auto needs_userns = [&](const char* check, const std::function<Line()>& f) {
+    if (root || userns_ok) return f();
+    return Line{Verdict::Warn, check, "not checked: needs a user namespace (see userns)"};
+  };
+  lines.push_back(check_mountns(root, userns_ok));
+  lines.push_back(needs_userns("overlay", [&] { return check_overlay(root); }));
+  lines.push_back(needs_userns("mount-api", [&] { return check_mount_api(root); }));
+  for (auto& l : check_cgroup2(root)) lines.push_back(std::move(l));
+  lines.push_back(check_systemd(root));
+  lines.push_back(check_net_helper());
+  lines.push_back(needs_userns("tun", [&] { return check_tun(root); }));
+  lines.push_back(check_seccomp());
+  lines.push_back(check_landlock());
+  lines.push_back(check_clone3());
+  int status = 0;
+  for (const auto& l : lines) {
+    std::printf("%-4s %s: %s\n", verdict_name(l.verdict), l.check.c_str(), l.text.c_str());
+    if (l.verdict == Verdict::Fail) status = 1;
+  }
+  std::fflush(stdout);
+  return status;
+}
+
+}  // namespace sb::host

@@ -1,0 +1,237 @@
+#include "launch/exec_diag.hpp"
+
+#include <elf.h>
+#include <endian.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "util/fd.hpp"
+
+namespace sb::launch {
+namespace {
+
+bool pread_all(int fd, void* buf, size_t n, off_t off) {
+  return ::pread(fd, buf, n, off) == static_cast<ssize_t>(n);
+}
+
+template <typename Ehdr, typename Phdr>
+ElfInterp read_interp(int fd) {
+  ElfInterp r;
+  Ehdr eh;
+  if (!pread_all(fd, &eh, sizeof eh, 0)) return r;
+  r.is_elf = true;
+  if (eh.e_phentsize != sizeof(Phdr) || eh.e_phnum > 4096) return r;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Phdr ph;
+    if (!pread_all(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * sizeof ph))) return r;
+    if (ph.p_type != PT_INTERP) continue;
+    if (ph.p_filesz == 0 || ph.p_filesz > PATH_MAX) return r;
+    std::string s(ph.p_filesz, '\0');
+    if (!pread_all(fd, s.data(), s.size(), static_cast<off_t>(ph.p_offset))) return r;
+    s.resize(std::strlen(s.c_str()));  // NUL-terminated in the file
+    if (!s.empty()) r.interp = s;
+    return r;
+  }
+  return r;
+}
+
+// Relative form of an absolute path, for *at() calls on a root fd.
+std::string rel(const std::string& p) {
+  size_t i = p.find_first_not_of('/');
+  return i == std::string::npos ? "." : p.substr(i);
+}
+
+bool in_root(int root, const std::string& path, struct stat* st, bool follow) {
+  int flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
+  if (path.empty() || path[0] != '/') return ::fstatat(AT_FDCWD, path.c_str(), st, flags) == 0;
+  return ::fstatat(root, rel(path).c_str(), st, flags) == 0;
+}
+
+bool exists_in(int root, const std::string& path) {
+  struct stat st;
+  return in_root(root, path, &st, true);
+}
+
+std::string readlink_in(int root, const std::string& path) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlinkat(root, rel(path).c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// What the sandbox lacks on the way to `path` (known to be missing inside) and which
+// option would provide it, judging from the host.
+std::string explain_missing(const std::string& path, int sroot, int hroot) {
+  std::string prefix;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t next = path.find('/', pos + 1);
+    if (next == std::string::npos) next = path.size();
+    prefix = path.substr(0, next);
+    pos = next;
+    struct stat st;
+    if (!in_root(sroot, prefix, &st, false)) break;  // the first missing component
+    if (S_ISLNK(st.st_mode) && !in_root(sroot, prefix, &st, true))
+      return prefix + " is a symlink to " + readlink_in(sroot, prefix) +
+             ", which does not exist in the sandbox";
+  }
+  std::string s = prefix + " does not exist in the sandbox";
+  struct stat hst;
+  if (hroot < 0) return s;
+  if (!in_root(hroot, prefix, &hst, false)) return s + " (nor on the host)";
+  if (S_ISLNK(hst.st_mode)) {
+    std::string target = readlink_in(hroot, prefix);
+    return s + "; on the host " + prefix + " is a symlink to " + target + ": add --symlink " +
+           target + " " + prefix;
+  }
+  return s + "; the host has " + prefix + ": add --ro-bind " + prefix + " " + prefix;
+}
+
+struct FileHead {
+  ElfInterp elf;
+  std::optional<Shebang> shebang;
+};
+
+FileHead read_head(int root, const std::string& path) {
+  FileHead h;
+  UniqueFd fd(path[0] == '/' ? ::openat(root, rel(path).c_str(), O_RDONLY | O_CLOEXEC)
+                             : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return h;
+  h.elf = read_elf_interp(fd.get());
+  if (!h.elf.is_elf) {
+    char buf[256];
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
+    if (n > 0) h.shebang = parse_shebang(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  return h;
+}
+
+// `file` exists inside but execve said ENOENT: an interpreter is missing.
+std::string explain_interp(const std::string& file, int sroot, int hroot, int depth = 0) {
+  FileHead h = read_head(sroot, file);
+  if (h.elf.interp && !exists_in(sroot, *h.elf.interp))
+    return file + " needs its ELF interpreter " + *h.elf.interp + ", which is missing: " +
+           explain_missing(*h.elf.interp, sroot, hroot);
+  if (h.shebang) {
+    const std::string& in = h.shebang->interp;
+    if (!exists_in(sroot, in))
+      return file + " is a script for " + in + " (#!), which is missing: " +
+             explain_missing(in, sroot, hroot);
+    if (depth == 0) {
+      std::string inner = explain_interp(in, sroot, hroot, 1);
+      if (!inner.empty()) return file + " is a script for " + in + "; " + inner;
+    }
+  }
+  return "";
+}
+
+std::vector<std::string> split_path(const std::string& path_env) {
+  std::vector<std::string> dirs;
+  size_t start = 0;
+  for (;;) {
+    size_t colon = path_env.find(':', start);
+    std::string d = path_env.substr(start, colon == std::string::npos ? colon : colon - start);
+    dirs.push_back(d.empty() ? "." : d);
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return dirs;
+}
+
+}  // namespace
+
+ElfInterp read_elf_interp(int fd) {
+  unsigned char ident[EI_NIDENT];
+  if (!pread_all(fd, ident, sizeof ident, 0) || std::memcmp(ident, ELFMAG, SELFMAG) != 0)
+    return {};
+  // Only this machine's byte order: a foreign binary fails with ENOEXEC, not ENOENT.
+  unsigned char native = __BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB;
+  if (ident[EI_DATA] != native) return {true, std::nullopt};
+  if (ident[EI_CLASS] == ELFCLASS64) return read_interp<Elf64_Ehdr, Elf64_Phdr>(fd);
+  if (ident[EI_CLASS] == ELFCLASS32) return read_interp<Elf32_Ehdr, Elf32_Phdr>(fd);
+  return {true, std::nullopt};
+}
+
+std::optional<Shebang> parse_shebang(std::string_view head) {
+  if (head.substr(0, 2) != "#!") return std::nullopt;
+  std::string_view line = head.substr(2);
+  line = line.substr(0, line.find('\n'));
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  size_t i = 0;
+  while (i < line.size() && blank(line[i])) ++i;
+  size_t end = i;
+  while (end < line.size() && !blank(line[end])) ++end;
+  if (end == i) return std::nullopt;
+  Shebang s{std::string(line.substr(i, end - i)), {}};
+  std::string_view rest = line.substr(end);
+  size_t a = 0, b = rest.size();
+  while (a < b && blank(rest[a])) ++a;
+  while (b > a && (blank(rest[b - 1]) || rest[b - 1] == '\r')) --b;
+  s.arg = std::string(rest.substr(a, b - a));
+  return s;
+}
+
+namespace {
+
+// EACCES for `file`, which exists: a directory, no execute bit, or a noexec mount.
+std::string explain_access(const std::string& file, int sroot) {
+  struct stat st;
+  if (!in_root(sroot, file, &st, true)) return "";
+  if (S_ISDIR(st.st_mode)) return file + " is a directory";
+  if (!S_ISREG(st.st_mode)) return file + " is not a regular file";
+  if ((st.st_mode & 0111) == 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    return file + " has no execute permission (mode " + mode + ")";
+  }
+  struct statvfs vfs;
+  UniqueFd fd(file[0] == '/' ? ::openat(sroot, rel(file).c_str(), O_PATH | O_CLOEXEC)
+                             : ::open(file.c_str(), O_PATH | O_CLOEXEC));
+  if (fd && ::fstatvfs(fd.get(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))
+    return file + " is on a filesystem mounted noexec";
+  return "";
+}
+
+}  // namespace
+
+std::string explain_exec_failure(int err, const std::string& cmd, const std::string& path_env,
+                                 int sroot, int hroot) {
+  if (err == EACCES) {
+    if (cmd.find('/') != std::string::npos) return explain_access(cmd, sroot);
+    for (const auto& d : split_path(path_env)) {
+      std::string why = explain_access(d + "/" + cmd, sroot);
+      if (!why.empty()) return why;
+    }
+    return "";
+  }
+  if (err != ENOENT && err != ENOTDIR) return "";
+  std::vector<std::string> candidates;
+  bool searched = cmd.find('/') == std::string::npos;
+  if (searched)
+    for (const auto& d : split_path(path_env)) candidates.push_back(d + "/" + cmd);
+  else
+    candidates.push_back(cmd);
+
+  for (const auto& c : candidates) {
+    if (!exists_in(sroot, c)) continue;
+    return explain_interp(c, sroot, hroot);
+  }
+  if (!searched) return explain_missing(cmd, sroot, hroot);
+
+  std::string s = cmd + " is not in any directory of the sandbox's PATH (" + path_env + ")";
+  if (hroot < 0) return s;
+  for (const auto& c : candidates) {
+    if (c[0] != '/' || !exists_in(hroot, c)) continue;
+    return s + "; the host has " + c + ": " + explain_missing(c, sroot, hroot);
+  }
+  return s + ", nor in those of the host";
+}
+
+}  // namespace sb::launch

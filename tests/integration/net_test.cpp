@@ -1,0 +1,714 @@
+// Networking (--net pasta, slirp4netns, veth; --publish): only the host's loopback and
+// namespaces the tests create are ever contacted, never an outside address.
+//
+// The user-mode helpers open /dev/net/tun as the caller. Where the host's node is not usable
+// by the unprivileged uid (mode 0600), the unprivileged runs get a node of their own: the
+// forked caller makes a private mount namespace, creates a 0666 tun node on a tmpfs there and
+// binds it over /dev/net/tun before dropping its privileges. The host's node is never changed.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace it {
+namespace {
+
+const std::string kPython = "/usr/bin/python3";
+const std::string kTun = "/dev/net/tun";
+const std::string kNft = "/usr/sbin/nft";
+
+// ---- Host-side helpers ----------------------------------------------------------------------
+
+// A TCP server on the host's 127.0.0.1 (random port) that greets every client, in a thread.
+class HostServer {
+ public:
+  explicit HostServer(std::string greeting) : greeting_(std::move(greeting)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        if (!stop_) {
+          ++accepted_;
+          ssize_t unused = ::write(c, greeting_.data(), greeting_.size());
+          (void)unused;
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~HostServer() {
+    stop_ = true;
+    if (port_) {  // wake accept() up
+      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(port_));
+      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      ::close(c);
+    }
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  std::string greeting_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+// A host loopback TCP port that was free a moment ago.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// Connects to 127.0.0.1:port from the host and returns what the server sends ("" on failure).
+std::string fetch_from_host(int port, std::chrono::milliseconds timeout = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    timeval tv{2, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      char buf[256];
+      ssize_t n;
+      while ((n = ::read(c, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+    }
+    ::close(c);
+    if (!got.empty()) return got;
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
+}
+
+struct ProcInfo {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  char state = '?';
+  std::string comm;
+  unsigned long long start = 0;
+};
+
+std::optional<ProcInfo> proc_info(pid_t pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos) return std::nullopt;
+  ProcInfo p;
+  p.pid = pid;
+  p.comm = stat.substr(open + 1, close - open - 1);
+  auto f = words(stat.substr(close + 2));  // state ppid pgrp ... starttime is field 22
+  if (f.size() < 20) return std::nullopt;
+  p.state = f[0][0];
+  p.ppid = std::stoi(f[1]);
+  p.start = std::stoull(f[19]);
+  return p;
+}
+
+std::vector<ProcInfo> all_procs() {
+  std::vector<ProcInfo> v;
+  DIR* d = ::opendir("/proc");
+  if (!d) return v;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    if (auto p = proc_info(std::atoi(e->d_name))) v.push_back(*p);
+  }
+  ::closedir(d);
+  return v;
+}
+
+bool is_helper(const ProcInfo& p) {
+  // pasta runs as "pasta", "passt" or a CPU-specific "passt.avx2"; comm is cut at 15 chars.
+  return p.comm.rfind("pas", 0) == 0 || p.comm.rfind("slirp4netns", 0) == 0;
+}
+
+// The network helper processes among the descendants of `root`.
+std::vector<ProcInfo> helpers_below(pid_t root) {
+  auto procs = all_procs();
+  std::set<pid_t> tree{root};
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& p : procs)
+      if (tree.count(p.ppid) && tree.insert(p.pid).second) grew = true;
+  }
+  std::vector<ProcInfo> out;
+  for (const auto& p : procs)
+    if (p.pid != root && tree.count(p.pid) && is_helper(p)) out.push_back(p);
+  return out;
+}
+
+// True while the process is alive (not a zombie) and is the same one (start time).
+bool still_running(const ProcInfo& p) {
+  auto now = proc_info(p.pid);
+  return now && now->start == p.start && now->state != 'Z';
+}
+
+std::string cmdline(pid_t pid) {
+  std::string s = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  for (char& c : s)
+    if (c == '\0') c = ' ';
+  return s;
+}
+
+// The private directory (PID file, API socket) named in a helper's command line.
+std::string private_dir_of(const std::string& cmd) {
+  auto at = cmd.find("/sandbox-net-");
+  if (at == std::string::npos) return "";
+  auto start = cmd.rfind(' ', at) + 1;
+  auto end = cmd.find('/', at + 1);
+  return cmd.substr(start, end - start);
+}
+
+bool host_tun_usable_by_others() {
+  struct stat st;
+  return ::stat(kTun.c_str(), &st) == 0 && (st.st_mode & 0006) == 0006;
+}
+
+// A RunOpts::in_child hook (run as root in the forked caller) giving the caller a private
+// mount namespace with a tmpfs on `dir` and, bound from there: a 0666 /dev/net/tun when
+// `tun` (see the top of the file), an /etc/resolv.conf with `resolv` when it is not empty.
+std::function<bool()> private_mounts(const std::string& dir, bool tun, const std::string& resolv) {
+  return [dir, tun, resolv] {
+    if (::unshare(CLONE_NEWNS) != 0) return false;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "mode=0755,size=64k") != 0) return false;
+    if (tun) {
+      std::string node = dir + "/tun";
+      if (::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(10, 200)) != 0) return false;
+      if (::chmod(node.c_str(), 0666) != 0) return false;  // the umask applied to mknod
+      if (::mount(node.c_str(), kTun.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+    }
+    if (!resolv.empty()) {
+      std::string file = dir + "/resolv.conf";
+      write_file(file, resolv);
+      if (::mount(file.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return false;
+    }
+    return true;
+  };
+}
+
+// The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
+// (empty when nothing is needed or the tests are not root).
+std::function<bool()> private_tun_for_unprivileged(const std::string& dir) {
+  if (host_tun_usable_by_others() || !is_root()) return {};
+  return private_mounts(dir, true, "");
+}
+
+// A DNS server on the host's 127.0.0.1:53 (UDP) that answers every A query with one address.
+class HostDns {
+ public:
+  explicit HostDns(in_addr_t answer) : answer_(answer) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(53);
+    timeval tv{0, 200 * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;  // tests running in parallel share the port (they all answer alike)
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    ok_ = true;
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~HostDns() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      unsigned char q[512];
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = ::recvfrom(fd_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 17) continue;
+      // Header, then the question (name labels, type, class) copied as it came.
+      size_t end = 12;
+      while (end < static_cast<size_t>(n) && q[end] != 0) end += q[end] + 1;
+      end += 5;
+      if (end > static_cast<size_t>(n)) continue;
+      bool type_a = q[end - 4] == 0 && q[end - 3] == 1;
+      std::string r(reinterpret_cast<char*>(q), end);
+      r[2] = static_cast<char>(0x81);  // response, recursion desired
+      r[3] = static_cast<char>(0x80);  // recursion available, no error
+      r[6] = 0, r[7] = type_a ? 1 : 0;  // answers
+      r[8] = r[9] = r[10] = r[11] = 0;
+      if (type_a) {
+        const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+        r.append(reinterpret_cast<const char*>(rr), sizeof rr);
+        r.append(reinterpret_cast<const char*>(&answer_), 4);
+      }
+      ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+  in_addr_t answer_;
+  int fd_ = -1;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// ---- User-mode networking: pasta and slirp4netns, as root and unprivileged ----------------
+
+struct UserModeParam {
+  std::string helper;  // "pasta" or "slirp4netns"
+  bool root;
+};
+
+void PrintTo(const UserModeParam& p, std::ostream* os) {
+  *os << p.helper << (p.root ? " as root" : " unprivileged");
+}
+
+std::string user_mode_name(const ::testing::TestParamInfo<UserModeParam>& info) {
+  return std::string(info.param.helper == "pasta" ? "Pasta" : "Slirp4netns") +
+         (info.param.root ? "Root" : "Unprivileged");
+}
+
+class UserModeNetTest : public SandboxTest, public ::testing::WithParamInterface<UserModeParam> {
+ protected:
+  void SetUp() override {
+    SandboxTest::SetUp();
+    if (GetParam().root) IT_REQUIRE_ROOT();
+    const std::string bin = GetParam().helper == "pasta" ? "/usr/bin/pasta" : "/usr/bin/slirp4netns";
+    IT_REQUIRE_FILE(bin);
+    IT_REQUIRE_FILE(kPython);
+    IT_REQUIRE_FILE(kTun);
+    opts_.unprivileged = !GetParam().root;
+    if (!GetParam().root) {
+      opts_.in_child = private_tun_for_unprivileged(tun_dir_.path());
+      if (!opts_.in_child && !is_root() && ::access(kTun.c_str(), R_OK | W_OK) != 0)
+        GTEST_SKIP() << kTun << " is not usable by uid " << ::getuid()
+                     << " and the tests are not root (cannot give it a private node)";
+    }
+  }
+  Args net_args() const { return {"--net", GetParam().helper}; }
+
+  RunOpts opts_;
+  TempDir tun_dir_{0755};
+};
+
+// A server inside on port 8080, published on a host loopback port, answers a host client;
+// a client inside reaches a server on the host's 127.0.0.1 through the gateway address;
+// /etc/resolv.conf names the DNS forwarder; the helper is gone once the sandbox exits.
+TEST_P(UserModeNetTest, PublishedPortHostLoopbackAndCleanExit) {
+  HostServer host("hello-from-host\n");
+  ASSERT_NE(host.port(), 0);
+  int published = free_port();
+  ASSERT_NE(published, 0);
+  const std::string script =
+      "import socket\n"
+      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
+      "c = socket.create_connection(('10.0.2.2', " + std::to_string(host.port()) + "), timeout=5)\n"
+      "print('host-said=' + c.recv(100).decode().strip(), flush=True)\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('0.0.0.0', 8080)); s.listen(1)\n"
+      "print('LISTENING', flush=True)\n"
+      "s.settimeout(15); a, peer = s.accept(); a.sendall(b'hello-from-sandbox\\n'); a.close()\n";
+  auto p = spawn(with_root(cat({net_args(), {"--publish", std::to_string(published) + ":8080"},
+                                {"--dir", "/etc", "--", kPython, "-c", script}})),
+                 opts_);
+  bool listening = p->wait_for_stdout("LISTENING", 15s);
+  auto helpers = helpers_below(p->pid());
+  std::string from_sandbox = listening ? fetch_from_host(published) : "";
+  auto r = p->wait(20s);
+  ASSERT_TRUE(listening) << r;
+  EXPECT_EQ(from_sandbox, "hello-from-sandbox\n") << r;
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["host-said"], "hello-from-host") << r;
+  EXPECT_EQ(kv["resolv"], "10.0.2.3") << r;
+  EXPECT_EQ(host.accepted(), 1);
+
+  ASSERT_EQ(helpers.size(), 1u) << "one " << GetParam().helper << " process while running";
+  std::string dir = private_dir_of(cmdline(helpers[0].pid));
+  EXPECT_TRUE(eventually([&] { return !still_running(helpers[0]); }, 3s))
+      << GetParam().helper << " (pid " << helpers[0].pid << ") outlived the sandbox";
+  EXPECT_FALSE(!dir.empty() && exists(dir)) << dir << " was left behind";
+}
+
+// A name looked up inside goes to 10.0.2.3 and from there to the host's resolver (here a
+// test server on 127.0.0.1:53 that the caller's /etc/resolv.conf names).
+TEST_P(UserModeNetTest, DnsGoesToTheHostsResolver) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              "nameserver 127.0.0.1\n");
+  auto r = run(with_root(cat({net_args(),
+                              {"--dir", "/etc", "--", kPython, "-c",
+                               "import socket; print('addr=' + "
+                               "socket.gethostbyname('sandbox-dns-test.invalid'))"}})),
+               o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(key_values(r.out)["addr"], "10.9.8.7") << r;
+}
+
+// SIGKILL of sandbox itself (no chance to clean up): the helper still goes away.
+TEST_P(UserModeNetTest, HelperGoneAfterSandboxIsKilled) {
+  std::string token = sleep_token();
+  auto p = spawn(with_root(cat({net_args(), {"--", "sleep", token}})), opts_);
+  std::vector<ProcInfo> helpers;
+  bool started = eventually([&] {
+    helpers = helpers_below(p->pid());
+    return !helpers.empty() && !pids_running("sleep", token).empty();
+  }, 10s);
+  if (!started) {
+    auto r = p->wait(1s);
+    FAIL() << "the sandbox did not start with its helper: " << r;
+  }
+  std::string dir = private_dir_of(cmdline(helpers[0].pid));
+  p->signal(SIGKILL);
+  auto r = p->wait(5s);
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r;
+  for (const auto& h : helpers)
+    EXPECT_TRUE(eventually([&] { return !still_running(h); }, 3s))
+        << GetParam().helper << " (pid " << h.pid << ") outlived the killed sandbox";
+  EXPECT_TRUE(dir.empty() || eventually([&] { return !exists(dir); }, 3s)) << dir << " remains";
+  kill_with_token(token);
+}
+
+// Only what is published is reachable from the host: a port bound inside without --publish
+// is not forwarded.
+TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
+  int port = free_port();
+  ASSERT_NE(port, 0);
+  const std::string script =
+      "import socket, time\n"
+      "s = socket.socket(); s.bind(('0.0.0.0', " + std::to_string(port) + ")); s.listen(1)\n"
+      "print('LISTENING', flush=True); time.sleep(3)\n";
+  auto p = spawn(with_root(cat({net_args(), {"--", kPython, "-c", script}})), opts_);
+  bool listening = p->wait_for_stdout("LISTENING", 15s);
+  std::string got = listening ? fetch_from_host(port, 300ms) : "";
+  int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  int rc = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::close(c);
+  p->signal(SIGTERM);
+  auto r = p->wait(10s);
+  ASSERT_TRUE(listening) << r;
+  EXPECT_NE(rc, 0) << "port " << port << " bound inside answers on the host's loopback";
+}
+
+INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
+                         ::testing::Values(UserModeParam{"pasta", true},
+                                           UserModeParam{"pasta", false},
+                                           UserModeParam{"slirp4netns", true},
+                                           UserModeParam{"slirp4netns", false}),
+                         user_mode_name);
+
+// --net user: pasta when it is installed, else slirp4netns.
+class NetUserTest : public SandboxTest {};
+
+TEST_F(NetUserTest, PrefersPastaElseSlirp4netns) {
+  IT_REQUIRE_FILE("/usr/bin/pasta");
+  IT_REQUIRE_FILE("/usr/bin/slirp4netns");
+  IT_REQUIRE_FILE(kTun);
+  TempDir tun_dir(0755), only_slirp(0755);
+  ASSERT_EQ(::symlink("/usr/bin/slirp4netns", (only_slirp / "slirp4netns").c_str()), 0);
+  RunOpts o = unpriv();
+  o.in_child = private_tun_for_unprivileged(tun_dir.path());
+  if (!o.in_child && !is_root() && ::access(kTun.c_str(), R_OK | W_OK) != 0)
+    GTEST_SKIP() << kTun << " is not usable by uid " << ::getuid();
+  for (const auto& [path, expected] :
+       std::vector<std::pair<std::string, std::string>>{{"/usr/bin", "pas"},
+                                                        {only_slirp.path(), "slirp4netns"}}) {
+    o.env = {"PATH=" + path};
+    std::string token = sleep_token();
+    auto p = spawn(with_root(cat({{"--net", "user", "--", "/bin/sleep", token}})), o);
+    std::vector<ProcInfo> helpers;
+    bool up = eventually([&] {
+      helpers = helpers_below(p->pid());
+      return !helpers.empty() && !pids_running("sleep", token).empty();
+    }, 10s);
+    p->signal(SIGTERM);
+    auto r = p->wait(10s);
+    ASSERT_TRUE(up) << "PATH=" << path << ": " << r;
+    EXPECT_EQ(helpers[0].comm.rfind(expected, 0), 0u)
+        << "PATH=" << path << ": the helper is " << helpers[0].comm;
+    kill_with_token(token);
+  }
+}
+
+// ---- Errors ----------------------------------------------------------------------------------
+
+class NetErrorTest : public SandboxTest {};
+
+// A helper that is not installed: a clear error naming the Debian package, before anything
+// runs.
+TEST_F(NetErrorTest, MissingHelperNamesThePackage) {
+  TempDir empty;
+  for (const auto& [mode, package] :
+       std::vector<std::pair<std::string, std::string>>{{"pasta", "passt"},
+                                                        {"slirp4netns", "slirp4netns"}}) {
+    RunOpts o = unpriv();
+    o.env = {"PATH=" + empty.path()};
+    auto r = run(with_root(cat({{"--net", mode}, {"--", "/bin/sh", "-c", "echo RAN"}})), o);
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_FALSE(contains(r.out, "RAN")) << r;
+    EXPECT_TRUE(contains(r.err, "--net " + mode)) << r;
+    EXPECT_TRUE(contains(r.err, "Debian package " + package)) << r;
+  }
+  RunOpts o = unpriv();
+  o.env = {"PATH=" + empty.path()};
+  auto r = run(with_root(cat({{"--net", "user"}, {"--", "/bin/true"}})), o);
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.err, "passt") && contains(r.err, "slirp4netns")) << r;
+}
+
+// A /dev/net/tun the caller cannot open: the error names the node, its mode and the fix.
+TEST_F(NetErrorTest, UnusableTunExplainsWhy) {
+  IT_REQUIRE_ROOT();  // to give the caller a private 0600 node
+  IT_REQUIRE_FILE("/usr/bin/pasta");
+  IT_REQUIRE_FILE(kTun);
+  TempDir dir(0755);
+  RunOpts o = unpriv();
+  std::string d = dir.path(), node = dir / "tun";
+  o.in_child = [d, node] {
+    if (::unshare(CLONE_NEWNS) != 0) return false;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
+    if (::mount("tmpfs", d.c_str(), "tmpfs", 0, "mode=0755,size=64k") != 0) return false;
+    if (::mknod(node.c_str(), S_IFCHR | 0600, ::makedev(10, 200)) != 0) return false;
+    return ::mount(node.c_str(), kTun.c_str(), nullptr, MS_BIND, nullptr) == 0;
+  };
+  auto r = run(with_root(cat({{"--net", "pasta"}, sh("echo RAN")})), o);
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_FALSE(contains(r.out, "RAN")) << r;
+  EXPECT_TRUE(contains(r.err, "--net pasta: /dev/net/tun (mode 0600")) << r;
+  EXPECT_TRUE(contains(r.err, "chmod 0666 /dev/net/tun")) << r;
+}
+
+TEST_F(NetErrorTest, VethNeedsRoot) {
+  auto r = run(with_root(cat({{"--net", "veth"}, sh("echo RAN")})), unpriv());
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_FALSE(contains(r.out, "RAN")) << r;
+  EXPECT_TRUE(contains(r.err, "--net veth needs root")) << r;
+}
+
+TEST_F(NetErrorTest, PublishNeedsAForwardingNetwork) {
+  auto r = run(with_root(cat({{"--unshare-net", "--publish", "8080:80"}, sh("echo RAN")})),
+               unpriv());
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_FALSE(contains(r.out, "RAN")) << r;
+  EXPECT_TRUE(contains(r.err, "--publish 8080:80 requires --net")) << r;
+}
+
+// ---- veth (root) ------------------------------------------------------------------------------
+
+std::set<std::string> host_links() {
+  std::set<std::string> s;
+  DIR* d = ::opendir("/sys/class/net");
+  if (!d) return s;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') s.insert(e->d_name);
+  ::closedir(d);
+  return s;
+}
+
+std::string nft_tables() {
+  RunOpts o;
+  o.exe = kNft;
+  o.argv0 = "nft";
+  auto r = run({"list", "tables"}, o);
+  return r.out;
+}
+
+bool bridge_gone_or_in_use() {
+  if (!exists("/sys/class/net/sandbox0")) return true;
+  DIR* d = ::opendir("/sys/class/net/sandbox0/brif");
+  if (!d) return true;
+  int ports = 0;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++ports;
+  ::closedir(d);
+  return ports > 0;  // another sandbox (a concurrent test) still uses it
+}
+
+class VethTest : public SandboxTest {
+ protected:
+  void SetUp() override {
+    SandboxTest::SetUp();
+    IT_REQUIRE_ROOT();
+    IT_REQUIRE_FILE(kNft);
+    IT_REQUIRE_FILE(kPython);
+    bridge_before_ = exists("/sys/class/net/sandbox0");
+  }
+  // After the sandboxes with supervisor pids `pids` and addresses `addrs` ended: no veth,
+// table, address lock file or (ours) bridge.
+  void expect_cleaned_up(const std::vector<pid_t>& pids, const std::vector<std::string>& addrs) {
+    for (const auto& a : addrs)
+      EXPECT_TRUE(eventually([&] { return !exists("/run/sandbox/veth/addr-" + a); }, 3s))
+          << "the address lock file of " << a << " remains";
+    for (pid_t pid : pids) {
+      std::string link = "sbv" + std::to_string(pid), table = "sandbox-" + std::to_string(pid);
+      EXPECT_TRUE(eventually([&] { return !host_links().count(link); }, 3s)) << link << " remains";
+      EXPECT_TRUE(eventually([&] { return !contains(nft_tables(), table + "\n"); }, 3s))
+          << "nft table " << table << " remains: " << nft_tables();
+    }
+    EXPECT_TRUE(bridge_before_ || eventually(bridge_gone_or_in_use, 3s))
+        << "sandbox0 remains without ports";
+  }
+  bool bridge_before_ = false;
+};
+
+// Two sandboxes on sandbox0 reach each other; a published port answers on the host's
+// loopback; afterwards nothing of theirs remains on the host.
+TEST_F(VethTest, TwoSandboxesAndPublishedPort) {
+  int published = free_port();
+  ASSERT_NE(published, 0);
+  const std::string server =
+      "import socket\n"
+      "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(('10.231.0.1', 9))\n"
+      "s = socket.socket(); s.bind(('0.0.0.0', 8080)); s.listen(2)\n"
+      "print('ADDR=' + u.getsockname()[0], flush=True)\n"
+      "s.settimeout(15)\n"
+      "for i in range(2):\n"
+      "    a, peer = s.accept(); a.sendall(b'hello-from-a\\n'); a.close()\n";
+  auto a = spawn(with_root(cat({{"--net", "veth", "--publish", std::to_string(published) + ":8080",
+                                 "--", kPython, "-c", server}})));
+  ASSERT_TRUE(a->wait_for_stdout("\n", 15s)) << a->wait(1s);
+  std::string addr = key_values(a->out_so_far())["ADDR"];
+  ASSERT_EQ(addr.rfind("10.231.0.", 0), 0u) << a->out_so_far();
+
+  const std::string client =
+      "import socket\n"
+      "c = socket.create_connection(('" + addr + "', 8080), timeout=5)\n"
+      "print('addr=' + c.getsockname()[0])\n"
+      "print('a-said=' + c.recv(100).decode().strip())\n";
+  auto b = spawn(with_root(cat({{"--net", "veth", "--", kPython, "-c", client}})));
+  pid_t b_pid = b->pid();
+  auto rb = b->wait(15s);
+  EXPECT_EQ(rb.exit_code, 0) << rb;
+  EXPECT_EQ(key_values(rb.out)["a-said"], "hello-from-a") << rb;
+
+  EXPECT_EQ(fetch_from_host(published), "hello-from-a\n");
+  pid_t a_pid = a->pid();
+  auto ra = a->wait(15s);
+  EXPECT_EQ(ra.exit_code, 0) << ra;
+  std::string b_addr = key_values(rb.out)["addr"];
+  EXPECT_EQ(b_addr.rfind("10.231.0.", 0), 0u) << rb;
+  EXPECT_NE(b_addr, addr);
+  expect_cleaned_up({a_pid, b_pid}, {addr, b_addr});
+}
+
+// --subnet: the sandbox's address and its gateway (the bridge) come from it.
+TEST_F(VethTest, SubnetChoosesTheAddresses) {
+  const std::string script =
+      "import socket\n"
+      "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(('10.231.99.1', 9))\n"
+      "print('addr=' + u.getsockname()[0])\n"
+      "print('route=' + [l.split()[2] for l in open('/proc/net/route') if l.split()[1] == '00000000'][0])\n";
+  auto p = spawn(with_root(cat({{"--net", "veth", "--subnet", "10.231.99.0/24", "--proc", "/proc",
+                                 "--", kPython, "-c", script}})));
+  pid_t pid = p->pid();
+  auto r = p->wait(15s);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["addr"].rfind("10.231.99.", 0), 0u) << r;
+  EXPECT_EQ(kv["route"], "0163E70A") << "the default gateway must be 10.231.99.1" << r;
+  expect_cleaned_up({pid}, {kv["addr"]});
+}
+
+// Publishing on 127.0.0.1 turns route_localnet on for the bridge; even so, a sandbox that
+// routes 127.0.0.1 through the bridge (it has CAP_NET_ADMIN here) does not reach a service
+// on the host's loopback.
+TEST_F(VethTest, HostLoopbackStaysUnreachableThroughTheBridge) {
+  IT_REQUIRE_FILE("/usr/sbin/ip");
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  int port = ntohs(a.sin_port);
+  const std::string script =
+      "ip rule add pref 100 lookup local && ip rule del pref 0 lookup local && "
+      "ip route add 127.0.0.1/32 via 10.231.0.1 dev eth0 table 100 && "
+      "ip rule add to 127.0.0.1 lookup 100 pref 10 && ip route get 127.0.0.1 && " +
+      kPython + " -c \"import socket\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "for i in range(5): s.sendto(b'from-sandbox', ('127.0.0.1', " + std::to_string(port) + "))\n"
+      "print('SENT')\"";
+  auto r = run(with_root(cat({{"--net", "veth", "--publish", std::to_string(free_port()) + ":8080",
+                               "--cap-add", "CAP_NET_ADMIN"},
+                              sh(script)})));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(contains(r.out, "via 10.231.0.1 dev eth0")) << r;
+  ASSERT_TRUE(contains(r.out, "SENT")) << r;
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[64];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  EXPECT_LT(n, 0) << "a datagram from the sandbox reached the host's 127.0.0.1";
+}
+
+// The supervisor SIGKILLed: its keeper still removes the veth and the NAT table.
+TEST_F(VethTest, CleanupAfterSandboxIsKilled) {
+  std::string token = sleep_token();
+  auto p = spawn(with_root(cat({{"--net", "veth", "--", "sleep", token}})));
+  std::string link = "sbv" + std::to_string(p->pid());
+  bool up = eventually([&] { return host_links().count(link) && !pids_running("sleep", token).empty(); }, 10s);
+  if (!up) FAIL() << "no " << link << ": " << p->wait(1s);
+  EXPECT_TRUE(contains(nft_tables(), "sandbox-" + std::to_string(p->pid()) + "\n"));
+  pid_t pid = p->pid();
+  p->signal(SIGKILL);
+  p->wait(5s);
+  kill_with_token(token);
+  expect_cleaned_up({pid}, {});
+}
+
+}  // namespace
+}  // namespace it
