@@ -169,7 +169,9 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   UniqueFd sigfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd) throw_errno("signalfd");
 
-  auto [parent_end, child_end] = make_channel();
+  auto channel = make_channel();  // (no structured binding: clang < 16 can't capture one)
+  UniqueFd& parent_end = channel.first;
+  UniqueFd& child_end = channel.second;
 
   ChildContext ctx;
   // Compiled programs are read now, so a bad one fails before anything is created; they

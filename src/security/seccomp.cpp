@@ -55,8 +55,8 @@ class Reader {
   // into an unconditional one.
   void only_keys(const json& obj, const std::string& path,
                  std::initializer_list<const char*> known) const {
-    for (const auto& [k, v] : obj.items()) {
-      (void)v;
+    for (const auto& item : obj.items()) {
+      const std::string& k = item.key();  // (clang < 16 cannot capture structured bindings)
       bool ok = std::any_of(known.begin(), known.end(), [&](const char* n) { return k == n; });
       if (ok) continue;
       std::string list;
