@@ -3,11 +3,8 @@
 // The translation to libseccomp rules and the compilation live in seccomp_compile.cpp.
 #include "security/seccomp.hpp"
 
-#include <cap-ng.h>
 #include <dirent.h>
-#include <linux/capability.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -185,7 +182,7 @@ SeccompArg parse_arg(const Reader& r, const json& j, const std::string& path) {
 int parse_cap_name(const Reader& r, const std::string& name, const std::string& path) {
   std::string n = name;
   if (n.rfind("CAP_", 0) == 0) n = n.substr(4);
-  int cap = n.empty() ? -1 : capng_name_to_capability(n.c_str());
+  int cap = capability_from_name(n);
   if (cap < 0 || cap > 63) r.fail(path, "unknown capability '" + name + "'");
   return cap;
 }
@@ -284,15 +281,6 @@ std::string position(const std::string& text, size_t byte) {
     else ++col;
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
-// The permitted set, read with capget(2) itself: libcap-ng remembers the pid of its first
-// caller, so using it here, before clone, would make the child's capng_apply act on us.
-uint64_t permitted_caps() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &hdr, data) < 0) return 0;
-  return data[0].permitted | (uint64_t{data[1].permitted} << 32);
 }
 
 }  // namespace
@@ -436,7 +424,7 @@ void compile_spec_seccomp(Spec& spec) {
   SeccompCompileOptions o;
   o.log = spec.seccomp_log;
   // includes/excludes "caps" look at the capabilities the command will run with.
-  o.caps = resolve_caps(spec.caps, ::getuid() == 0, permitted_caps(), all_caps());
+  o.caps = resolve_caps(spec.caps, ::getuid() == 0, current_caps(), all_caps());
   for (auto& src : spec.seccomp_profiles) {
     SeccompProgram prog = compile_seccomp_profile(load_seccomp_profile(src.path), o);
     for (const auto& w : prog.warnings) log::warning(w);
