@@ -232,6 +232,12 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   std::optional<std::string> setup_error;
   std::vector<UniqueFd> held;  // lock-file descriptors, held for the sandbox's lifetime
   bool channel_open = true;
+  // The channel is read while the sandbox runs only when something must happen right away:
+  // --info-fd/--json-status-fd are written as soon as the child reports, --lock-file
+  // descriptors are taken over. Otherwise the messages (a setup error) wait in the socket
+  // until the child exits, and the supervisor is not woken when the command's exec closes
+  // the channel: one wake-up per launch instead of two.
+  const bool watch_channel = spec.info_fd || spec.json_status_fd || !spec.lock_files.empty();
   int status = 0;
   bool exited = false;
 
@@ -291,7 +297,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
 
   while (!exited) {
     std::vector<pollfd> fds = {{sigfd.get(), POLLIN, 0},
-                               {channel_open ? parent_end.get() : -1, POLLIN, 0}};
+                               {channel_open && watch_channel ? parent_end.get() : -1, POLLIN, 0}};
     if (network)
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
     int timeout = -1;

@@ -4,7 +4,6 @@
 // every call, three times per process on the launch path).
 #include "security/caps.hpp"
 
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <strings.h>
 #include <sys/prctl.h>
@@ -12,9 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 
 #include "util/error.hpp"
+#include "util/parse.hpp"
 
 namespace sb::security {
 namespace {
@@ -54,22 +53,9 @@ int capability_from_name(const std::string& name) {
 int last_cap() {
   static int cached = -1;
   if (cached < 0) {
-    int v = -1;
-    char buf[16];
-    int fd = ::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ssize_t n = ::read(fd, buf, sizeof buf - 1);
-      ::close(fd);
-      if (n > 0) {
-        buf[n] = '\0';
-        char* end = nullptr;
-        long l = std::strtol(buf, &end, 10);
-        if (end != buf) v = static_cast<int>(l);
-      }
-    }
     // No /proc (or nonsense in it): the capabilities this program was built to know.
-    if (v < 0 || v > 63) v = CAP_LAST_CAP;
-    cached = v;
+    auto v = parse::number_file("/proc/sys/kernel/cap_last_cap");
+    cached = v && *v <= 63 ? static_cast<int>(*v) : CAP_LAST_CAP;
   }
   return cached;
 }
