@@ -296,6 +296,12 @@ SeccompProfile parse_seccomp_profile(const std::string& text, const std::string&
     std::string why = e.what();
     if (auto p = why.find(": "); p != std::string::npos) why = why.substr(p + 2);
     r.fail("", "invalid JSON at " + position(text, e.byte > 0 ? e.byte - 1 : 0) + ": " + why);
+  } catch (const json::exception& e) {
+    // The parser's other errors, e.g. out_of_range.406 for a number beyond a double
+    // ("1e999"): "[json.exception.out_of_range.406] number overflow parsing '1e999'".
+    std::string why = e.what();
+    if (auto p = why.find("] "); p != std::string::npos) why = why.substr(p + 2);
+    r.fail("", "invalid JSON: " + why);
   }
   r.object(doc, "(top level)");
   r.only_keys(doc, "", {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
