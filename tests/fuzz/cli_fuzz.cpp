@@ -7,9 +7,10 @@
 // NUL-separated arguments, and may say "--args 101").
 //
 // parse() only reads descriptors (--args), it never writes or closes them; every other fd
-// number it is given is checked with fcntl(F_GETFD) and recorded. The harness makes fd 0
-// /dev/null so that "--args 0" cannot block on a terminal (scripts/fuzz.sh also runs the
-// fuzzers with </dev/null and their output in a log file, i.e. write-only fds 1 and 2).
+// number it is given is checked with fcntl(F_GETFD) and recorded. So that no "--args N"
+// can block, the harness closes every inherited descriptor above 2, makes fd 0 /dev/null,
+// and turns numbers naming libFuzzer's own descriptors into unused ones (hide_foreign_fd);
+// scripts/fuzz.sh runs the fuzzers with their output in a log file (write-only fds 1, 2).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -41,6 +42,18 @@ std::vector<std::string> split(const char* p, size_t n, char sep) {
   return out;
 }
 
+// libFuzzer and the sanitizers open descriptors of their own while fuzzing (a leak check,
+// a new corpus file): a number that names one of them, other than the streams and 0-2,
+// becomes a number that names nothing, so that "--args 3" cannot block reading libFuzzer's
+// pipe. Every other number reaches the parser unchanged.
+void hide_foreign_fd(std::string& tok, size_t streams) {
+  if (tok.empty() || tok.size() > 9 || tok.find_first_not_of("0123456789") != std::string::npos)
+    return;
+  int fd = std::stoi(tok);
+  bool ours = fd <= 2 || (fd >= kFirstStreamFd && fd < kFirstStreamFd + static_cast<int>(streams));
+  if (!ours && ::fcntl(fd, F_GETFD) >= 0) tok = "999999999";
+}
+
 // A memfd holding `data` at descriptor `fd`, read position at the start.
 bool place_stream(int fd, const std::string& data) {
   int m = ::memfd_create("fuzz-args", MFD_CLOEXEC);
@@ -54,6 +67,10 @@ bool place_stream(int fd, const std::string& data) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Descriptors inherited from whatever started the fuzzer (a shell's job pipes, CI's
+  // runner) are not ours: "--args 3" would block reading one of them. libFuzzer has opened
+  // nothing yet when it calls this.
+  ::close_range(3, ~0U, 0);
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0 && null != 0) {
     ::dup2(null, 0);
@@ -72,6 +89,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (streams_start)
     streams = split(streams_start + 1, size - argv_len - 1, '\x01');
   if (streams.size() > kMaxStreams) streams.resize(kMaxStreams);
+  for (auto& a : args) hide_foreign_fd(a, streams.size());
+  for (auto& st : streams) {  // the arguments inside --args streams too
+    std::string out;
+    for (std::string tok : split(st.data(), st.size(), '\0')) {
+      hide_foreign_fd(tok, streams.size());
+      out += tok + '\0';
+    }
+    if (!st.empty() && st.back() != '\0') out.pop_back();  // keep a missing final NUL missing
+    st = out;
+  }
   for (size_t i = 0; i < streams.size(); ++i)
     if (!place_stream(kFirstStreamFd + static_cast<int>(i), streams[i])) __builtin_trap();
 
