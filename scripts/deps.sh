@@ -1,11 +1,13 @@
 #!/bin/bash
 # Installs the Debian packages sandbox needs to build and test, when any is missing.
 set -euo pipefail
-PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+PKGS=(g++ cmake make pkg-config libseccomp-dev nlohmann-json3-dev libgtest-dev libgmock-dev
       scdoc util-linux procps python3 iproute2
       passt slirp4netns nftables)  # networking: --net pasta, slirp4netns, veth (and their tests)
 # The completion tests check the zsh and fish scripts with the shells themselves.
 PKGS+=(zsh fish)
+# clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
+PKGS+=(clang libclang-rt-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
