@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages sandbox needs to build and test, when any is missing.
 set -euo pipefail
-PKGS=(g++ cmake make pkg-config libseccomp-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev libgtest-dev libgmock-dev
       scdoc util-linux procps python3 iproute2
       passt slirp4netns nftables)  # networking: --net pasta, slirp4netns, veth (and their tests)
 # The completion tests check the zsh and fish scripts with the shells themselves.

@@ -36,7 +36,7 @@ std::string zsh_completion();
 std::string fish_completion();
 
 // The capability names offered for --cap-add/--cap-drop: ALL, then CAP_* for
-// 0..CAP_LAST_CAP as linux/capability.h names them.
+// 0..CAP_LAST_CAP as libcap-ng names them.
 std::vector<std::string> capability_names();
 
 // The options bwrap 0.11 accepts that are not in the option table.

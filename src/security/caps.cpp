@@ -1,53 +1,29 @@
-// Capabilities with the raw system calls (capget/capset/prctl), as bwrap does: each call
-// acts on the calling process only, reads no /proc file, and keeps no state between
-// processes (libcap-ng caches the pid of its first caller and re-reads /proc/PID/status on
-// every call, three times per process on the launch path).
+// Capabilities through libcap-ng. The supervisor and the child share no libcap-ng state
+// that matters: clone3 runs no atfork handler, so every call here first says which process
+// it acts on, and nothing is read from /proc that a single capget(2) can answer.
 #include "security/caps.hpp"
 
+#include <cap-ng.h>
+#include <fcntl.h>
 #include <linux/capability.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "util/error.hpp"
 #include "util/parse.hpp"
 
 namespace sb::security {
-namespace {
 
-// Index = capability number; the names of linux/capability.h without CAP_, in lower case
-// (as libcap-ng and capsh print them). Numbers above the table have no name.
-constexpr const char* kNames[] = {
-    "chown",           "dac_override",     "dac_read_search", "fowner",
-    "fsetid",          "kill",             "setgid",          "setuid",
-    "setpcap",         "linux_immutable",  "net_bind_service", "net_broadcast",
-    "net_admin",       "net_raw",          "ipc_lock",        "ipc_owner",
-    "sys_module",      "sys_rawio",        "sys_chroot",      "sys_ptrace",
-    "sys_pacct",       "sys_admin",        "sys_boot",        "sys_nice",
-    "sys_resource",    "sys_time",         "sys_tty_config",  "mknod",
-    "lease",           "audit_write",      "audit_control",   "setfcap",
-    "mac_override",    "mac_admin",        "syslog",          "wake_alarm",
-    "block_suspend",   "audit_read",       "perfmon",         "bpf",
-    "checkpoint_restore",
-};
-constexpr int kNamed = static_cast<int>(sizeof kNames / sizeof kNames[0]);
-
-struct CapData {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-};
-
-}  // namespace
-
-const char* capability_name(int cap) { return cap >= 0 && cap < kNamed ? kNames[cap] : nullptr; }
+const char* capability_name(int cap) {
+  return cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+}
 
 int capability_from_name(const std::string& name) {
-  for (int c = 0; c < kNamed; ++c)
-    if (strcasecmp(name.c_str(), kNames[c]) == 0) return c;
-  return -1;
+  return name.empty() ? -1 : capng_name_to_capability(name.c_str());
 }
 
 int last_cap() {
@@ -66,9 +42,12 @@ CapSet all_caps() {
 }
 
 CapSet current_caps() {
-  CapData c;
-  if (::syscall(SYS_capget, &c.hdr, c.data) < 0) throw_errno("capget");
-  return (c.data[0].permitted | (CapSet{c.data[1].permitted} << 32)) & all_caps();
+  // One capget(2): libcap-ng's capng_get_caps_process() would also parse /proc/PID/status
+  // for the bounding set, which this does not need.
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &hdr, data) < 0) throw_errno("capget");
+  return (data[0].permitted | (CapSet{data[1].permitted} << 32)) & all_caps();
 }
 
 CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,
@@ -83,18 +62,22 @@ CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapS
 }
 
 void apply_caps(CapSet caps, bool ambient) {
-  // Bounding set first, while CAP_SETPCAP is still held: an execve of a file with file
-  // capabilities, or as uid 0, can never gain what is not in it.
+  // The state starts empty (nothing is read) and acts on the calling thread: after clone3
+  // libcap-ng may still hold the supervisor's pid.
+  capng_clear(CAPNG_SELECT_BOTH);
+  capng_setpid(static_cast<int>(::syscall(SYS_gettid)));
   for (int c = 0; c <= last_cap(); ++c)
-    if (!(caps & (1ULL << c)) && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-      throw_errno("Can't drop capabilities from the bounding set");
-
-  CapData d;
-  for (int w = 0; w < 2; ++w) {
-    auto bits = static_cast<uint32_t>(caps >> (32 * w));
-    d.data[w].effective = d.data[w].permitted = d.data[w].inheritable = bits;
-  }
-  if (::syscall(SYS_capset, &d.hdr, d.data) < 0) throw_errno("Can't set capabilities");
+    if ((caps & (1ULL << c)) &&
+        capng_update(CAPNG_ADD,
+                     static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+                                               CAPNG_INHERITABLE | CAPNG_BOUNDING_SET),
+                     static_cast<unsigned>(c)) != 0)
+      throw Error("Can't keep capability " + std::to_string(c) + ": libcap-ng does not know it");
+  // Security: the bounding set first, while CAP_SETPCAP is still held, so that an execve
+  // of a file with file capabilities, or as uid 0, can never gain what is not kept.
+  if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
+    throw_errno("Can't drop capabilities from the bounding set");
+  if (capng_apply(CAPNG_SELECT_CAPS) != 0) throw_errno("Can't set capabilities");
 
   // Ambient capabilities need the cap in permitted and inheritable, set just above.
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)

@@ -1,4 +1,4 @@
-// Capabilities (capget/capset/prctl) and no_new_privs. bwrap's rules: a non-root caller ends with no
+// Capabilities (libcap-ng) and no_new_privs. bwrap's rules: a non-root caller ends with no
 // capabilities unless it asks with --cap-add; a root caller keeps its own unless dropped.
 #pragma once
 #include <cstdint>
@@ -11,9 +11,9 @@ namespace sb::security {
 
 using CapSet = uint64_t;  // bit N = capability N
 
-// Capability names as in linux/capability.h, lower case, without CAP_ ("sys_admin").
-// capability_from_name ignores case and wants no CAP_ prefix; -1 when unknown.
-// capability_name returns nullptr for a number this program has no name for.
+// Capability names as libcap-ng spells them: linux/capability.h's, lower case, without CAP_
+// ("sys_admin"). capability_from_name ignores case and wants no CAP_ prefix; -1 when
+// unknown. capability_name returns nullptr for a number libcap-ng has no name for.
 int capability_from_name(const std::string& name);
 const char* capability_name(int cap);
 
