@@ -7,6 +7,8 @@ PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev 
       qemu-system-x86 busybox-static)  # the cgroup v2 VM test (tests/vm)
 # The completion tests check the zsh and fish scripts with the shells themselves.
 PKGS+=(zsh fish)
+# clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
+PKGS+=(clang libclang-rt-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,5 @@
 #include "cli/docgen.hpp"
 
-#include <cap-ng.h>
 #include <linux/capability.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <sstream>
 
 #include "cli/options.hpp"
+#include "security/caps.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 
@@ -243,7 +243,7 @@ std::vector<std::string> option_names() {
 std::vector<std::string> capability_names() {
   std::vector<std::string> v{"ALL"};
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-    const char* name = capng_capability_to_name(static_cast<unsigned>(cap));
+    const char* name = security::capability_name(cap);
     if (!name) continue;
     std::string n = "CAP_";
     for (const char* p = name; *p; ++p)

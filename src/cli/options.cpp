@@ -1,6 +1,5 @@
 #include "cli/options.hpp"
 
-#include <cap-ng.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <strings.h>
@@ -8,6 +7,7 @@
 
 #include <climits>
 
+#include "security/caps.hpp"
 #include "security/seccomp.hpp"
 #include "cli/profile.hpp"
 #include "limits/limits.hpp"
@@ -39,7 +39,7 @@ int parse_cap(const std::string& opt, const std::string& v) {
   if (strcasecmp(v.c_str(), "ALL") == 0) return -1;
   std::string name = v;
   if (name.size() > 4 && strncasecmp(name.c_str(), "CAP_", 4) == 0) name = name.substr(4);
-  int cap = capng_name_to_capability(name.c_str());
+  int cap = security::capability_from_name(name);
   if (cap < 0 || cap > CAP_LAST_CAP)
     throw Error(opt + ": unknown capability '" + v + "'");
   return cap;

@@ -1,36 +1,48 @@
 #include "host/probe.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <fstream>
 
 #include "util/log.hpp"
+#include "util/parse.hpp"
 
 namespace sb::host {
 
 std::optional<long> read_sysctl(const char* path) {
-  std::ifstream in(path);
-  long v;
-  if (in >> v) return v;
-  return std::nullopt;
+  auto v = parse::number_file(path);  // open/read: no iostreams on the launch path
+  if (!v || *v > static_cast<uint64_t>(LONG_MAX)) return std::nullopt;
+  return static_cast<long>(*v);
 }
+
+namespace {
+
+// The kernel lists /proc/self/ns/NAME for each namespace type it supports. The entry is
+// checked without following it: following makes the kernel look up the namespace itself
+// (an nsfs inode), which costs every launch for nothing.
+bool has_ns_entry(const char* name) {
+  struct stat st;
+  return ::fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+}  // namespace
 
 HostFacts probe() {
   HostFacts f;
   f.uid = ::getuid();
   f.gid = ::getgid();
   struct stat st;
-  bool has_userns = ::stat("/proc/self/ns/user", &st) == 0;
+  bool has_userns = has_ns_entry("/proc/self/ns/user");
   bool allowed = read_sysctl("/proc/sys/user/max_user_namespaces").value_or(1) > 0;
   // Debian/Ubuntu kernels can forbid unprivileged user namespaces with this knob.
   if (f.uid != 0 && read_sysctl("/proc/sys/kernel/unprivileged_userns_clone").value_or(1) == 0)
     allowed = false;
   f.userns_available = has_userns && allowed;
-  f.cgroupns_available = ::stat("/proc/self/ns/cgroup", &st) == 0;
+  f.cgroupns_available = has_ns_entry("/proc/self/ns/cgroup");
   f.selinux_enabled = ::stat("/sys/fs/selinux/enforce", &st) == 0;
   return f;
 }

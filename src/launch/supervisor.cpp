@@ -242,7 +242,9 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   UniqueFd sigfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigfd) throw_errno("signalfd");
 
-  auto [parent_end, child_end] = make_channel();
+  auto channel = make_channel();  // (no structured binding: clang < 16 can't capture one)
+  UniqueFd& parent_end = channel.first;
+  UniqueFd& child_end = channel.second;
 
   ChildContext ctx;
   // Compiled programs are read now, so a bad one fails before anything is created; they
@@ -351,6 +353,12 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   }
   std::vector<UniqueFd> held;  // lock-file descriptors, held for the sandbox's lifetime
   bool channel_open = true;
+  // The channel is read while the sandbox runs only when something must happen right away:
+  // --info-fd/--json-status-fd are written as soon as the child reports, --lock-file
+  // descriptors are taken over. Otherwise the messages (a setup error) wait in the socket
+  // until the child exits, and the supervisor is not woken when the command's exec closes
+  // the channel: one wake-up per launch instead of two.
+  const bool watch_channel = spec.info_fd || spec.json_status_fd || !spec.lock_files.empty();
   int status = 0;
   bool exited = false;
 
@@ -422,7 +430,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
 
   while (!exited) {
     std::vector<pollfd> fds = {{sigfd.get(), POLLIN, 0},
-                               {channel_open ? parent_end.get() : -1, POLLIN, 0}};
+                               {channel_open && watch_channel ? parent_end.get() : -1, POLLIN, 0}};
     if (network)
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
     int timeout = -1;

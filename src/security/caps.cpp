@@ -1,22 +1,37 @@
+// Capabilities through libcap-ng. The supervisor and the child share no libcap-ng state
+// that matters: clone3 runs no atfork handler, so every call here first says which process
+// it acts on, and nothing is read from /proc that a single capget(2) can answer.
 #include "security/caps.hpp"
 
 #include <cap-ng.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstdlib>
 
 #include "util/error.hpp"
+#include "util/parse.hpp"
 
 namespace sb::security {
+
+const char* capability_name(int cap) {
+  return cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+}
+
+int capability_from_name(const std::string& name) {
+  return name.empty() ? -1 : capng_name_to_capability(name.c_str());
+}
 
 int last_cap() {
   static int cached = -1;
   if (cached < 0) {
-    std::ifstream in("/proc/sys/kernel/cap_last_cap");
-    int v = -1;
-    if (!(in >> v) || v < 0 || v > 63) v = CAP_LAST_CAP;
-    cached = v;
+    // No /proc (or nonsense in it): the capabilities this program was built to know.
+    auto v = parse::number_file("/proc/sys/kernel/cap_last_cap");
+    cached = v && *v <= 63 ? static_cast<int>(*v) : CAP_LAST_CAP;
   }
   return cached;
 }
@@ -27,11 +42,12 @@ CapSet all_caps() {
 }
 
 CapSet current_caps() {
-  capng_get_caps_process();
-  CapSet s = 0;
-  for (int c = 0; c <= last_cap(); ++c)
-    if (capng_have_capability(CAPNG_PERMITTED, static_cast<unsigned>(c))) s |= 1ULL << c;
-  return s;
+  // One capget(2): libcap-ng's capng_get_caps_process() would also parse /proc/PID/status
+  // for the bounding set, which this does not need.
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &hdr, data) < 0) throw_errno("capget");
+  return (data[0].permitted | (CapSet{data[1].permitted} << 32)) & all_caps();
 }
 
 CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,
@@ -46,36 +62,37 @@ CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapS
 }
 
 void apply_caps(CapSet caps, bool ambient) {
-  // Bounding set first, while CAP_SETPCAP is still held.
-  capng_get_caps_process();
-  capng_clear(CAPNG_SELECT_BOUNDS);
+  // The state starts empty (nothing is read) and acts on the calling thread: after clone3
+  // libcap-ng may still hold the supervisor's pid.
+  capng_clear(CAPNG_SELECT_BOTH);
+  capng_setpid(static_cast<int>(::syscall(SYS_gettid)));
   for (int c = 0; c <= last_cap(); ++c)
-    if (caps & (1ULL << c)) capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, static_cast<unsigned>(c));
+    if ((caps & (1ULL << c)) &&
+        capng_update(CAPNG_ADD,
+                     static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+                                               CAPNG_INHERITABLE | CAPNG_BOUNDING_SET),
+                     static_cast<unsigned>(c)) != 0)
+      throw Error("Can't keep capability " + std::to_string(c) + ": libcap-ng does not know it");
+  // Security: the bounding set first, while CAP_SETPCAP is still held, so that an execve
+  // of a file with file capabilities, or as uid 0, can never gain what is not kept.
   if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
-    throw Error("Can't drop capabilities from the bounding set");
-
-  capng_clear(CAPNG_SELECT_CAPS);
-  for (int c = 0; c <= last_cap(); ++c)
-    if (caps & (1ULL << c))
-      capng_update(CAPNG_ADD,
-                   static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE),
-                   static_cast<unsigned>(c));
-  if (capng_apply(CAPNG_SELECT_CAPS) != 0) throw Error("Can't set capabilities");
+    throw_errno("Can't drop capabilities from the bounding set");
+  if (capng_apply(CAPNG_SELECT_CAPS) != 0) throw_errno("Can't set capabilities");
 
   // Ambient capabilities need the cap in permitted and inheritable, set just above.
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     throw_errno("Can't clear ambient capabilities");
   if (ambient) {
     for (int c = 0; c <= last_cap(); ++c)
       if ((caps & (1ULL << c)) &&
-          prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<unsigned long>(c), 0, 0) < 0)
+          ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<unsigned long>(c), 0, 0) < 0)
         throw_errno("Can't raise ambient capability " + std::to_string(c));
   }
 }
 
 void set_no_new_privs() {
   // Security: execve can never grant more privilege (setuid bits, file capabilities).
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
 }
 
 }  // namespace sb::security

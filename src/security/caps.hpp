@@ -2,6 +2,7 @@
 // capabilities unless it asks with --cap-add; a root caller keeps its own unless dropped.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "spec/spec.hpp"
@@ -9,6 +10,12 @@
 namespace sb::security {
 
 using CapSet = uint64_t;  // bit N = capability N
+
+// Capability names as libcap-ng spells them: linux/capability.h's, lower case, without CAP_
+// ("sys_admin"). capability_from_name ignores case and wants no CAP_ prefix; -1 when
+// unknown. capability_name returns nullptr for a number libcap-ng has no name for.
+int capability_from_name(const std::string& name);
+const char* capability_name(int cap);
 
 // Highest capability this kernel knows (/proc/sys/kernel/cap_last_cap).
 int last_cap();

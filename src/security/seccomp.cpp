@@ -3,11 +3,8 @@
 // The translation to libseccomp rules and the compilation live in seccomp_compile.cpp.
 #include "security/seccomp.hpp"
 
-#include <cap-ng.h>
 #include <dirent.h>
-#include <linux/capability.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,8 +52,8 @@ class Reader {
   // into an unconditional one.
   void only_keys(const json& obj, const std::string& path,
                  std::initializer_list<const char*> known) const {
-    for (const auto& [k, v] : obj.items()) {
-      (void)v;
+    for (const auto& item : obj.items()) {
+      const std::string& k = item.key();  // (clang < 16 cannot capture structured bindings)
       bool ok = std::any_of(known.begin(), known.end(), [&](const char* n) { return k == n; });
       if (ok) continue;
       std::string list;
@@ -185,7 +182,7 @@ SeccompArg parse_arg(const Reader& r, const json& j, const std::string& path) {
 int parse_cap_name(const Reader& r, const std::string& name, const std::string& path) {
   std::string n = name;
   if (n.rfind("CAP_", 0) == 0) n = n.substr(4);
-  int cap = n.empty() ? -1 : capng_name_to_capability(n.c_str());
+  int cap = capability_from_name(n);
   if (cap < 0 || cap > 63) r.fail(path, "unknown capability '" + name + "'");
   return cap;
 }
@@ -286,15 +283,6 @@ std::string position(const std::string& text, size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-// The permitted set, read with capget(2) itself: libcap-ng remembers the pid of its first
-// caller, so using it here, before clone, would make the child's capng_apply act on us.
-uint64_t permitted_caps() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &hdr, data) < 0) return 0;
-  return data[0].permitted | (uint64_t{data[1].permitted} << 32);
-}
-
 }  // namespace
 
 SeccompProfile parse_seccomp_profile(const std::string& text, const std::string& file) {
@@ -308,6 +296,12 @@ SeccompProfile parse_seccomp_profile(const std::string& text, const std::string&
     std::string why = e.what();
     if (auto p = why.find(": "); p != std::string::npos) why = why.substr(p + 2);
     r.fail("", "invalid JSON at " + position(text, e.byte > 0 ? e.byte - 1 : 0) + ": " + why);
+  } catch (const json::exception& e) {
+    // The parser's other errors, e.g. out_of_range.406 for a number beyond a double
+    // ("1e999"): "[json.exception.out_of_range.406] number overflow parsing '1e999'".
+    std::string why = e.what();
+    if (auto p = why.find("] "); p != std::string::npos) why = why.substr(p + 2);
+    r.fail("", "invalid JSON: " + why);
   }
   r.object(doc, "(top level)");
   r.only_keys(doc, "", {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
@@ -442,7 +436,7 @@ void compile_spec_seccomp(Spec& spec) {
   SeccompCompileOptions o;
   o.log = spec.seccomp_log;
   // includes/excludes "caps" look at the capabilities the command will run with.
-  o.caps = resolve_caps(spec.caps, ::getuid() == 0, permitted_caps(), all_caps());
+  o.caps = resolve_caps(spec.caps, ::getuid() == 0, current_caps(), all_caps());
   for (auto& src : spec.seccomp_profiles) {
     SeccompProgram prog = compile_seccomp_profile(load_seccomp_profile(src.path), o);
     for (const auto& w : prog.warnings) log::warning(w);

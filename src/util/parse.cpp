@@ -1,5 +1,8 @@
 #include "util/parse.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <climits>
 
 namespace sb::parse {
@@ -51,6 +54,18 @@ std::optional<int> fd_number(std::string_view s) {
   auto v = unsigned_dec(s, INT_MAX);
   if (!v) return std::nullopt;
   return static_cast<int>(*v);
+}
+
+std::optional<uint64_t> number_file(const char* path) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[32];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0 || n == static_cast<ssize_t>(sizeof buf)) return std::nullopt;
+  std::string_view v(buf, static_cast<size_t>(n));
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+  return unsigned_dec(v, UINT64_MAX);
 }
 
 }  // namespace sb::parse

@@ -16,4 +16,9 @@ std::optional<uint64_t> byte_size(std::string_view s);
 // A file descriptor number (0..INT_MAX).
 std::optional<int> fd_number(std::string_view s);
 
+// The non-negative decimal number a small file holds (a /proc/sys knob: "40\n"), read
+// with open/read: no iostreams, whose first use costs every launch the C++ locale set-up.
+// nullopt when the file is missing or holds anything else.
+std::optional<uint64_t> number_file(const char* path);
+
 }  // namespace sb::parse

@@ -3,6 +3,8 @@
 #include <linux/capability.h>
 
 #include <fstream>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "cli/options.hpp"
@@ -105,6 +107,45 @@ TEST(AllCaps, LastCapMatchesKernel) {
   int v = -1;
   if (!(in >> v)) GTEST_SKIP() << "/proc/sys/kernel/cap_last_cap not readable";
   EXPECT_EQ(last_cap(), v);
+}
+
+// The name table is indexed by capability number: spot checks against linux/capability.h
+// at both ends and in the middle, every number the header knows has a name, and names
+// round-trip in any case (--cap-add sys_admin, CAP_SYS_ADMIN in profiles).
+TEST(CapNames, MatchTheKernelHeader) {
+  EXPECT_EQ(capability_from_name("chown"), CAP_CHOWN);
+  EXPECT_EQ(capability_from_name("SYS_ADMIN"), CAP_SYS_ADMIN);
+  EXPECT_EQ(capability_from_name("Net_Raw"), CAP_NET_RAW);
+  EXPECT_EQ(capability_from_name("setfcap"), CAP_SETFCAP);
+  EXPECT_EQ(capability_from_name("audit_read"), CAP_AUDIT_READ);
+#ifdef CAP_CHECKPOINT_RESTORE
+  EXPECT_EQ(capability_from_name("checkpoint_restore"), CAP_CHECKPOINT_RESTORE);
+#endif
+  for (int c = 0; c <= CAP_LAST_CAP; ++c) {
+    const char* n = capability_name(c);
+    ASSERT_NE(n, nullptr) << "cap " << c;
+    EXPECT_EQ(capability_from_name(n), c) << n;
+  }
+}
+
+TEST(CapNames, UnknownNames) {
+  EXPECT_EQ(capability_from_name(""), -1);
+  EXPECT_EQ(capability_from_name("CAP_SYS_ADMIN"), -1);  // callers strip the prefix
+  EXPECT_EQ(capability_from_name("sys_admin "), -1);
+  EXPECT_EQ(capability_name(-1), nullptr);
+  EXPECT_EQ(capability_name(64), nullptr);
+}
+
+// The process's own permitted set, read with capget, is what the kernel reports in
+// /proc/self/status (CapPrm, hexadecimal).
+TEST(CurrentCaps, MatchesProcStatus) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  std::optional<CapSet> prm;
+  while (std::getline(in, line))
+    if (line.rfind("CapPrm:", 0) == 0) prm = std::stoull(line.substr(7), nullptr, 16);
+  if (!prm) GTEST_SKIP() << "no CapPrm in /proc/self/status";
+  EXPECT_EQ(current_caps(), *prm & all_caps());
 }
 
 }  // namespace

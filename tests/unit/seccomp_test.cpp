@@ -236,6 +236,15 @@ TEST(seccompParse, BadJson) {
   EXPECT_EQ(parse_error("[]"), "p.json: (top level): must be an object, not an array");
 }
 
+// Found by fuzz_seccomp: a number too large for a double made the JSON parser throw
+// out_of_range instead of parse_error, which escaped as "internal error" without the file.
+TEST(seccompParse, NumberOverflowIsAnInvalidJsonError) {
+  EXPECT_EQ(parse_error(R"({"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 1e999})"),
+            "p.json: invalid JSON: number overflow parsing '1e999'");
+  EXPECT_EQ(parse_error("184476.374075150961e76184"),
+            "p.json: invalid JSON: number overflow parsing '184476.374075150961e76184'");
+}
+
 TEST(seccompParse, BadTopLevel) {
   EXPECT_EQ(parse_error("{}"), "p.json: missing \"defaultAction\"");
   EXPECT_EQ(parse_error(R"({"defaultAction": 1})"),
