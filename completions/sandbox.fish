@@ -176,7 +176,7 @@ complete -c sandbox -n '__sandbox_expect start' -l lock-file -d 'Hold a read loc
 complete -c sandbox -n '__sandbox_expect start' -l sync-fd -d 'Keep FD open for as long as the sandbox runs'
 complete -c sandbox -n '__sandbox_expect start' -l block-fd -d 'Wait until data (or EOF) can be read from FD before running the command'
 complete -c sandbox -n '__sandbox_expect start' -l info-fd -d 'Write a JSON object with child-pid and the namespace ids to FD when the command starts'
-complete -c sandbox -n '__sandbox_expect start' -l json-status-fd -d 'Write JSON lines to FD: child-pid and namespace ids at start, exit-code at the end'
+complete -c sandbox -n '__sandbox_expect start' -l json-status-fd -d 'Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp -d 'Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)'
 complete -c sandbox -n '__sandbox_expect start' -l add-seccomp-fd -d 'Load another compiled seccomp BPF program from FD; programs stack in order'
 complete -c sandbox -n '__sandbox_expect start' -l exec-label -d 'SELinux context for the command (an error on hosts without SELinux)'

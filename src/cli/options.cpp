@@ -334,7 +334,7 @@ const std::vector<OptionDef> kTable = {
      "Write a JSON object with child-pid and the namespace ids to FD when the command starts",
      H(set_once(p.spec.info_fd, p, "--info-fd", a[0]))},
     {"--json-status-fd", {{"FD", ArgKind::Number}}, Section::Process,
-     "Write JSON lines to FD: child-pid and namespace ids at start, exit-code at the end",
+     "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
      H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0]))},
     {"--seccomp", {{"FD", ArgKind::Number}}, Section::Process,
      "Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)", H({
