@@ -173,7 +173,7 @@ struct LimitReport {
   std::string value;
 };
 LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSet::Events& ev,
-                         int status) {
+                         int status, bool has_init) {
   LimitReport r;
   auto add = [&](std::string line, const std::string& name, const std::string& value) {
     r.lines.push_back(std::move(line));
@@ -184,7 +184,9 @@ LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSe
   };
   if (timed_out) add("killed: timed out after " + l.timeout_text, "timeout", l.timeout_text);
   if (ev.oom_kill) {
-    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    // With a PID namespace the command's death reaches us as its init's exit status 137.
+    bool killed = (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+                  (has_init && WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);
     add(killed ? "killed: memory limit " + l.memory_text + " reached"
                : "memory limit " + l.memory_text + " reached: the kernel killed " +
                      std::to_string(ev.oom_kill) + " process(es) in the sandbox",
@@ -453,7 +455,8 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   }
   // Why a limit ended it: read before the leaves go (which kills what is left in them).
   auto report = limit_report(spec.limits, timed_out,
-                             cgroups ? cgroups->events() : limits::CgroupSet::Events{}, status);
+                             cgroups ? cgroups->events() : limits::CgroupSet::Events{}, status,
+                             spec.unshare_pid && !spec.as_pid_1);
   cgroups.reset();
   for (const auto& line : report.lines) log::error(line);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
