@@ -393,9 +393,12 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   if (spec.limits.timeout_ms) term_at = Clock::now() + std::chrono::milliseconds(*spec.limits.timeout_ms);
   bool timed_out = false;
   auto kill_sandbox = [&](int sig) {
-    for (pid_t p : process_tree(child.pid))
-      if (p != child.pid) ::kill(p, sig);
+    // Parents before their children: a shell whose child died first could run its next
+    // command before its own SIGTERM arrived.
+    auto tree = process_tree(child.pid);
     forward(child, sig);
+    for (pid_t p : tree)
+      if (p != child.pid) ::kill(p, sig);
     if (cgroups) cgroups->signal_all(sig);  // what left the tree is still in the cgroup
   };
 
