@@ -33,6 +33,8 @@ end() {
 has() { case "$1" in *"$2"*) return 0 ;; esac; return 1; }
 lacks() { ! has "$@"; }
 eq() { [ "$1" = "$2" ]; }
+# gone PATH: PATH is set and does not exist (an empty PATH means it was never found).
+gone() { [ -n "$1" ] && [ ! -e "$1" ]; }
 
 # ---- Running -------------------------------------------------------------------------------
 # in_cgroup DIR CMD...: CMD in cgroup DIR (as root, as systemd places a unit's process).
@@ -188,9 +190,20 @@ sb leaf --memory 64M --pids 30 $RO -- sh -c "$SHOW_CG"
 cg=$(cg_of_run)
 need "exit 0 (got $rc)" eq "$rc" 0
 need "ran in a leaf sandbox-<pid> of its scope (got $cg)" has "$cg" "/user.slice/user@1000.service/leaf.scope/sandbox-"
-need "leaf $cg removed afterwards" [ -n "$cg" ] && [ ! -e "$CG$cg" ]
+need "leaf $cg removed afterwards" gone "${cg:+$CG$cg}"
 left=$(cd $D/leaf.scope && ls -d sandbox-* 2>/dev/null | tr '\n' ' ')
 end "ran in $cg; left in the scope: ${left:-nothing}"
+
+begin leftover_killed
+# A process the command left behind (in the background, outside its wait) dies with the
+# leaf (cgroup.kill), though it is no longer in the command's process tree.
+sb leftover --memory 64M $RO --dev /dev -- \
+  sh -c 'setsid sleep 1000 > /dev/null 2>&1 < /dev/null & sleep 0.5; kill -0 $! && echo "bg=$!"'
+bg=$(printf '%s\n' "$out" | sed -n 's/^bg=//p')
+need "exit 0 (got $rc)" eq "$rc" 0
+need "the background process ran (out: $out)" [ -n "$bg" ]
+need "the background process $bg is gone" gone "${bg:+/proc/$bg}"
+end "background pid $bg"
 
 begin unshare_cgroup_root
 sb cgns --memory 64M --unshare-cgroup $RO -- sh -c "$SHOW_CG"
@@ -207,7 +220,7 @@ sb_in $D/init.scope --cgroup-parent /user.slice/user@1000.service/shared.slice -
 cg=$(cg_of_run)
 need "exit 0 (got $rc)" eq "$rc" 0
 need "ran in shared.slice/sandbox-<pid> (got $cg)" has "$cg" "/user.slice/user@1000.service/shared.slice/sandbox-"
-need "leaf removed" [ -n "$cg" ] && [ ! -e "$CG$cg" ]
+need "leaf removed" gone "${cg:+$CG$cg}"
 sb_in $D/init.scope --cgroup-parent $D/shared.slice --pids 10 $RO -- sh -c "$SHOW_CG"
 need "the mount path form works too (rc $rc, $(one_line "$out"))" has "$(cg_of_run)" "/shared.slice/sandbox-"
 end "ran in $cg"
@@ -229,7 +242,7 @@ need "the leaf and the command outlived the SIGKILLed supervisor" [ -n "$sleeper
 sb_in $D/init.scope --cgroup-parent $D/shared.slice --pids 10 $RO -- true
 need "next sandbox ran (rc $rc)" eq "$rc" 0
 need "stale leaf removed" [ ! -e $leaf ]
-need "orphaned command $sleeper killed" [ -n "$sleeper" ] && [ ! -e /proc/$sleeper ]
+need "orphaned command $sleeper killed" gone "${sleeper:+/proc/$sleeper}"
 end "killed supervisor $bgpid; orphan ${sleeper:-none}"
 
 begin timeout_kills
@@ -294,7 +307,7 @@ cg=$(cg_of_run)
 need "exit status 137 (got $rc)" eq "$rc" 137
 need "ran in /sandbox-<pid> (got $cg)" has "$cg" "/sandbox-"
 need "'killed: memory limit 32M reached'" has "$err" "sandbox: killed: memory limit 32M reached"
-need "leaf $cg removed" [ -n "$cg" ] && [ ! -e "$CG$cg" ]
+need "leaf $cg removed" gone "${cg:+$CG$cg}"
 end "ran in $cg"
 
 begin nothing_left

@@ -87,7 +87,7 @@ const VmRun& vm() {
 const std::set<std::string> kScenarios = {
     "setup", "required_succeeds", "limits_written", "memory_oom_reported", "memory_oom_of_a_child",
     "memory_oom_unshare_all", "memory_fits", "pids_limit", "fork_bomb_contained", "cpu_quota",
-    "leaf_removed", "unshare_cgroup_root", "cgroup_parent", "stale_leaf_cleanup", "timeout_kills",
+    "leaf_removed", "leftover_killed", "unshare_cgroup_root", "cgroup_parent", "stale_leaf_cleanup", "timeout_kills",
     "busy_cgroup_required", "controller_not_delegated", "not_delegated_required",
     "not_delegated_best_effort", "root_in_root_cgroup", "nothing_left"};
 
@@ -136,6 +136,8 @@ TEST_F(Vm, ForkBombIsContained) { check("fork_bomb_contained"); }
 TEST_F(Vm, CpuQuotaThrottles) { check("cpu_quota"); }
 // The leaf sandbox-<pid> is removed when the sandbox ends.
 TEST_F(Vm, LeafIsRemovedAfterwards) { check("leaf_removed"); }
+// A process left behind by the command dies with the leaf.
+TEST_F(Vm, LeftoverProcessIsKilledWithTheLeaf) { check("leftover_killed"); }
 // --unshare-cgroup: the command sees its leaf as /.
 TEST_F(Vm, CgroupNamespaceIsRootedAtTheLeaf) { check("unshare_cgroup_root"); }
 // --cgroup-parent, as a cgroup path and as a path under the mount.
