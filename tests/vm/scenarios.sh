@@ -49,7 +49,7 @@ collect() {
 }
 # sb SCOPE SANDBOX-ARGS...: sandbox as uid 1000 in a new scope $D/SCOPE.scope that holds
 # nothing else (as `systemd-run --user --scope -p Delegate=yes sandbox ...`), with
-# --json-status-fd 5 to $T/status. Sets rc, out, err, js; $pid is the supervisor's pid.
+# --json-status-fd 5 to $T/status. Sets rc, out, err, js.
 sb() {
   s=$D/$1.scope; shift
   rm -f $T/status
@@ -85,7 +85,7 @@ need "chown $D" chown 1000:1000 $D $D/cgroup.procs $D/cgroup.subtree_control $D/
 in_cgroup $D $USER_RUN sh -c "mkdir $D/init.scope && echo \$\$ > $D/init.scope/cgroup.procs &&
   echo '$ALL' > $D/cgroup.subtree_control && exec sleep 100000" &
 i=0
-while [ $i -lt 50 ] && ! grep -q . $D/init.scope/cgroup.procs 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+until grep -q memory $D/cgroup.subtree_control || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done
 need "user manager setup" grep -q memory $D/cgroup.subtree_control
 need "user manager in init.scope" grep -q . $D/init.scope/cgroup.procs
 err=
