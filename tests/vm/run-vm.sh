@@ -69,7 +69,8 @@ cp "$here/init.sh" "$root/init" && chmod 0755 "$root/init"
 cp "$here/scenarios.sh" "$root/vm/scenarios.sh"
 printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/tmp:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
-(cd "$root" && find . | "$busybox" cpio -o -H newc 2>/dev/null) > "$work/initramfs.cpio" ||
+# Owned by root inside, whoever builds it.
+(cd "$root" && find . | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null) > "$work/initramfs.cpio" ||
   die "can't build the initramfs"
 
 # ---- Boot --------------------------------------------------------------------------------------
