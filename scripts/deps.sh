@@ -13,10 +13,8 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Debian's kernel for the VM test, downloaded and extracted into the user's cache (not
-# installed); a failure only makes that test skip.
-fetch_kernel() { "$(dirname "$0")/../tests/vm/fetch-kernel.sh" >/dev/null || echo "deps: no VM kernel; the vm.cgroup2 test will skip" >&2; }
-if [ ${#missing[@]} -eq 0 ]; then fetch_kernel; exit 0; fi
+# (Debian's kernel for the VM test is downloaded by tests/vm/run-vm.sh into the build dir.)
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "Installing: ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -26,4 +24,3 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fetch_kernel

@@ -187,7 +187,7 @@ struct LimitReport {
   std::string value;
 };
 LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSet::Events& ev,
-                         int status) {
+                         int status, bool has_init) {
   LimitReport r;
   auto add = [&](std::string line, const std::string& name, const std::string& value) {
     r.lines.push_back(std::move(line));
@@ -198,7 +198,9 @@ LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSe
   };
   if (timed_out) add("killed: timed out after " + l.timeout_text, "timeout", l.timeout_text);
   if (ev.oom_kill) {
-    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    // With a PID namespace the command's death reaches us as its init's exit status 137.
+    bool killed = (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+                  (has_init && WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);
     add(killed ? "killed: memory limit " + l.memory_text + " reached"
                : "memory limit " + l.memory_text + " reached: the kernel killed " +
                      std::to_string(ev.oom_kill) + " process(es) in the sandbox",
@@ -422,9 +424,12 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   if (spec.limits.timeout_ms) term_at = Clock::now() + std::chrono::milliseconds(*spec.limits.timeout_ms);
   bool timed_out = false;
   auto kill_sandbox = [&](int sig) {
-    for (pid_t p : process_tree(child.pid))
-      if (p != child.pid) ::kill(p, sig);
+    // Parents before their children: a shell whose child died first could run its next
+    // command before its own SIGTERM arrived.
+    auto tree = process_tree(child.pid);
     forward(child, sig);
+    for (pid_t p : tree)
+      if (p != child.pid) ::kill(p, sig);
     if (cgroups) cgroups->signal_all(sig);  // what left the tree is still in the cgroup
   };
 
@@ -484,7 +489,8 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   }
   // Why a limit ended it: read before the leaves go (which kills what is left in them).
   auto report = limit_report(spec.limits, timed_out,
-                             cgroups ? cgroups->events() : limits::CgroupSet::Events{}, status);
+                             cgroups ? cgroups->events() : limits::CgroupSet::Events{}, status,
+                             spec.unshare_pid && !spec.as_pid_1);
   cgroups.reset();
   for (const auto& line : report.lines) log::error(line);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;

@@ -4,8 +4,8 @@
 // cannot enforce a cgroup limit.
 //
 // The cgroup scenarios run as root on the hierarchies this host has (cgroup v1 here; the
-// delegated cgroup v2 path is covered by the unit tests on a fake tree); they skip when no
-// hierarchy has the controller.
+// delegated cgroup v2 path is covered by the unit tests on a fake tree and, on a real kernel,
+// by the VM test in tests/vm); they skip when no hierarchy has the controller.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>

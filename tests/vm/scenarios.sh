@@ -1,113 +1,345 @@
 #!/bin/sh
-# Cgroup v2 scenarios, run by the VM's init as root; every sandbox runs as uid 1000.
-# Prints PASS/FAIL lines that tests/vm/run.sh collects.
-cg=/sys/fs/cgroup
-R="--ro-bind / / --proc /proc --dev /dev"
-echo "+memory +pids +cpu" > $cg/cgroup.subtree_control
-# deleg: delegated to uid 1000 as systemd does for Delegate=yes; notdeleg: root's.
-for d in deleg busy; do
-  mkdir $cg/$d
-  chown 1000:1000 $cg/$d $cg/$d/cgroup.procs $cg/$d/cgroup.subtree_control $cg/$d/cgroup.threads
-done
-mkdir $cg/notdeleg
+# The cgroup v2 scenarios, run by the test VM's init (tests/vm/init.sh) as root; every
+# sandbox runs as uid 1000 in a cgroup delegated to it the way systemd delegates
+# user@1000.service and `systemd-run --user --scope -p Delegate=yes` scopes.
+#
+# Each scenario writes one line to $1 (the results port):
+#   PASS <name> <detail>      FAIL <name> <what did not hold> | <stderr of the last run>
+# tests/vm/vm_test.cpp turns each expected name into an assertion. Everything else
+# (the runs' output) goes to the console log for debugging.
+RESULTS=${1:-/dev/console}
+CG=/sys/fs/cgroup
+ALL="+memory +pids +cpu +io"
+D=$CG/user.slice/user@1000.service   # delegated to uid 1000
+USER_RUN="vmtool runas 1000 1000"
+T=/tmp/run
+mkdir -p $T && chmod 0777 $T
 
-# as_user_in CGROUP CMD...: CMD as uid 1000 in CGROUP, as a shell in a systemd scope would
-# run it; once a sandbox has enabled controllers there, the shell lives in
-# CGROUP/sandbox-caller, where that sandbox moved it.
-as_user_in() {
-  sh -c '{ echo $$ > "$0/cgroup.procs" || echo $$ > "$0/sandbox-caller/cgroup.procs"; } 2>/dev/null &&
-         exec nsenter -S 1000 -G 1000 -- "$@"' "$@"
+# ---- Reporting -----------------------------------------------------------------------------
+one_line() { printf '%s' "$*" | tr '\n' '|' | cut -c1-600; }
+begin() { name=$1; why=; echo "=== $name"; }
+# need DESCRIPTION COMMAND...: the scenario fails with DESCRIPTION unless COMMAND succeeds.
+need() {
+  d=$1; shift
+  "$@" || why="$why${why:+; }$d"
 }
-result() {  # NAME CONDITION-STATUS DETAIL
-  if [ "$2" = 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3" | tr '\n' ' '; echo; fi
+end() {
+  if [ -z "$why" ]; then
+    echo "PASS $name $(one_line "$*")" > "$RESULTS"
+  else
+    echo "FAIL $name $(one_line "$why") | stderr: $(one_line "$err")" > "$RESULTS"
+  fi
 }
+has() { case "$1" in *"$2"*) return 0 ;; esac; return 1; }
+lacks() { ! has "$@"; }
+eq() { [ "$1" = "$2" ]; }
+# gone PATH: PATH is set and does not exist (an empty PATH means it was never found).
+gone() { [ -n "$1" ] && [ ! -e "$1" ]; }
 
-# The user's shell in the scope (it must move aside to sandbox-caller and keep running).
-sh -c 'echo $$ > /sys/fs/cgroup/deleg/cgroup.procs; exec nsenter -S 1000 -G 1000 -- sleep 1000.77' &
+# ---- Running -------------------------------------------------------------------------------
+# in_cgroup DIR CMD...: CMD in cgroup DIR (as root, as systemd places a unit's process).
+in_cgroup() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$@"; }
+# user CMD...: CMD as uid 1000 in its user manager's cgroup (init.scope).
+user() { in_cgroup $D/init.scope $USER_RUN "$@"; }
+# collect: the outputs of the last run in $out, $err, $js (last --json-status-fd line).
+collect() {
+  rc=$1
+  out=$(cat $T/out); err=$(cat $T/err); js=$(tail -n1 $T/status 2>/dev/null)
+  echo "rc=$rc"; echo "out: $out"; echo "err: $err"; echo "status: $js"
+}
+# sb SCOPE SANDBOX-ARGS...: sandbox as uid 1000 in a new scope $D/SCOPE.scope that holds
+# nothing else (as `systemd-run --user --scope -p Delegate=yes sandbox ...`), with
+# --json-status-fd 5 to $T/status. Sets rc, out, err, js.
+sb() {
+  s=$D/$1.scope; shift
+  rm -f $T/status
+  user sh -c 'mkdir "$0" && echo $$ > "$0/cgroup.procs" && exec sandbox --json-status-fd 5 "$@"' \
+    "$s" "$@" > $T/out 2> $T/err 5> $T/status
+  collect $?
+}
+# sb_in DIR SANDBOX-ARGS...: sandbox as uid 1000 started from cgroup DIR (root places it).
+sb_in() {
+  dir=$1; shift
+  rm -f $T/status
+  in_cgroup "$dir" $USER_RUN sandbox --json-status-fd 5 "$@" > $T/out 2> $T/err 5> $T/status
+  collect $?
+}
+# The cgroup the command ran in, from its "0::/path" line in $out.
+cg_of_run() { printf '%s\n' "$out" | sed -n 's/^0::\(.*\)/\1/p' | head -n1; }
+RO="--ro-bind / /"
+# The sandbox-<pid> leaves in DIR (not sandbox-caller, where the caller's own processes
+# moved so that the controllers could be enabled, and which stays).
+leaves_in() { (cd "$1" 2>/dev/null && ls -d sandbox-* 2>/dev/null | grep -v -x -e sandbox-caller | tr '\n' ' '); }
+SHOW_CG='cat /proc/self/cgroup'
+
+# ---- Host setup (root) ---------------------------------------------------------------------
+begin setup
+need "enable controllers at the root" sh -c "echo '$ALL' > $CG/cgroup.subtree_control"
+need "create user.slice and system.slice" mkdir $CG/user.slice $CG/system.slice
+need "enable controllers in user.slice" sh -c "echo '$ALL' > $CG/user.slice/cgroup.subtree_control"
+need "enable controllers in system.slice" sh -c "echo '$ALL' > $CG/system.slice/cgroup.subtree_control"
+# Delegate=yes: the cgroup and the files that let its owner manage the subtree.
+need "create $D" mkdir $D
+need "chown $D" chown 1000:1000 $D $D/cgroup.procs $D/cgroup.subtree_control $D/cgroup.threads
+# The user manager, placed in user@1000.service by root, moves itself to init.scope,
+# enables the controllers for its units and stays (a sleep stands in for it), as uid 1000.
+in_cgroup $D $USER_RUN sh -c "mkdir $D/init.scope && echo \$\$ > $D/init.scope/cgroup.procs &&
+  echo '$ALL' > $D/cgroup.subtree_control && exec sleep 100000" &
+i=0
+until grep -q memory $D/cgroup.subtree_control || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done
+need "user manager setup" grep -q memory $D/cgroup.subtree_control
+need "user manager in init.scope" grep -q . $D/init.scope/cgroup.procs
+err=
+end "controllers: $(cat $CG/cgroup.controllers); delegated: $(cat $D/cgroup.subtree_control); kernel $(uname -r)"
+
+# ---- Scenarios (uid 1000) ------------------------------------------------------------------
+
+begin required_succeeds
+sb required --limits required --memory 64M --pids 50 --cpus 1 --cpu-weight 50 --io-weight 200 $RO -- \
+  sh -c "$SHOW_CG"
+need "exit 0 (got $rc)" eq "$rc" 0
+need "no diagnostics" eq "$err" ""
+need "json status {\"exit-code\": 0}" eq "$js" '{"exit-code": 0}'
+end "cgroup=$(cg_of_run)"
+
+begin limits_written
+cmd='c=$(cut -d: -f3 /proc/self/cgroup); cd /sys/fs/cgroup$c && for f in memory.max memory.swap.max pids.max cpu.max cpu.weight io.weight; do echo "$f=$(head -n1 $f)"; done'
+sb written --memory 48M --pids 40 --cpus 0.5 --cpu-weight 50 --io-weight 200 $RO -- sh -c "$cmd"
+need "exit 0 (got $rc)" eq "$rc" 0
+need "memory.max=50331648" has "$out" "memory.max=50331648"
+need "memory.swap.max=0" has "$out" "memory.swap.max=0"
+need "pids.max=40" has "$out" "pids.max=40"
+need "cpu.max=50000 100000" has "$out" "cpu.max=50000 100000"
+need "cpu.weight=50" has "$out" "cpu.weight=50"
+need "io.weight=default 200" has "$out" "io.weight=default 200"
+written=$out
+sb written-swap --memory 48M --memory-swap 16M $RO -- sh -c "$cmd"
+need "memory.swap.max=16777216 with --memory-swap 16M" has "$out" "memory.swap.max=16777216"
+end "$(printf '%s' "$written" | tr '\n' ' ')"
+
+begin memory_oom_reported
+sb oom --memory 32M $RO -- vmtool hog 200
+need "exit status 137 (got $rc)" eq "$rc" 137
+need "the hog did not survive" lacks "$out" survived
+need "'sandbox: killed: memory limit 32M reached'" has "$err" "sandbox: killed: memory limit 32M reached"
+need "json limit fields (got $js)" eq "$js" '{"exit-code": 137, "limit": "memory", "limit-value": "32M"}'
+end "rc=$rc $(one_line "$err")"
+
+begin memory_oom_of_a_child
+# The hog is not the sandbox's main process: the command goes on, the report still says why.
+sb oomchild --memory 32M $RO -- sh -c 'vmtool hog 200; echo "hog=$?"'
+need "exit 0 (got $rc)" eq "$rc" 0
+need "the hog was SIGKILLed (out: $(one_line "$out"))" has "$out" "hog=137"
+need "'memory limit 32M reached: the kernel killed 1 process(es)'" has "$err" "sandbox: memory limit 32M reached: the kernel killed 1 process(es)"
+need "json limit fields (got $js)" eq "$js" '{"exit-code": 0, "limit": "memory", "limit-value": "32M"}'
+end "$(one_line "$err")"
+
+begin memory_oom_unshare_all
+# With a PID namespace (and every other namespace) the sandbox's init outlives the hog.
+sb oomall --unshare-all --memory 32M $RO -- vmtool hog 200
+need "exit status 137 (got $rc)" eq "$rc" 137
+need "'killed: memory limit 32M reached'" has "$err" "sandbox: killed: memory limit 32M reached"
+need "json limit fields (got $js)" eq "$js" '{"exit-code": 137, "limit": "memory", "limit-value": "32M"}'
+end "rc=$rc"
+
+begin memory_fits
+sb fits --memory 128M $RO -- vmtool hog 48
+need "exit 0 (got $rc)" eq "$rc" 0
+need "the allocation survived" has "$out" survived
+need "no limit reported" lacks "$err" limit
+end "48 MiB under --memory 128M"
+
+begin pids_limit
+sb pids --pids 20 $RO -- vmtool forks 200
+forked=$(printf '%s' "$out" | sed -n 's/.*forked=\([0-9]*\).*/\1/p')
+need "forks counted (out: $out)" [ -n "$forked" ]
+need "fewer than 20 forks (got $forked)" [ "${forked:-999}" -lt 20 ]
+need "at least 10 forks (got $forked)" [ "${forked:-0}" -ge 10 ]
+need "fork failed with EAGAIN" has "$out" "errno=11"
+need "'pids limit 20 reached'" has "$err" "sandbox: pids limit 20 reached"
+need "json limit fields (got $js)" eq "$js" '{"exit-code": 0, "limit": "pids", "limit-value": "20"}'
+end "forked=$forked $(one_line "$err")"
+
+begin fork_bomb_contained
+t0=$(cut -d' ' -f1 /proc/uptime)
+sb bomb --pids 32 --timeout 60s $RO --dev /dev -- sh -c 'b() { b | b & }; b; sleep 2; echo done'
+t1=$(cut -d' ' -f1 /proc/uptime)
+need "ended before --timeout (rc $rc)" [ "$rc" != 124 ]
+need "the shell got to the end" has "$out" done
+need "'pids limit 32 reached'" has "$err" "pids limit 32 reached"
+need "its leaf is gone (left: $(leaves_in $D/bomb.scope))" eq "$(leaves_in $D/bomb.scope)" ""
+end "took $(echo "$t1 $t0" | awk '{printf "%.1f", $1-$2}')s rc=$rc"
+
+begin cpu_quota
+spin='vmtool spin 2; cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/cpu.stat'
+sb cpu --cpus 0.2 $RO -- sh -c "$spin"
+cpu=$(printf '%s\n' "$out" | sed -n 's/^cpu=//p')
+thr=$(printf '%s\n' "$out" | sed -n 's/^nr_throttled //p')
+need "exit 0 (got $rc)" eq "$rc" 0
+need "cpu time reported (out: $(one_line "$out"))" [ -n "$cpu" ]
+need "at most 0.7 s CPU in 2 s under --cpus 0.2 (got $cpu)" awk "BEGIN { exit !(${cpu:-9} <= 0.7) }"
+need "some CPU (got $cpu)" awk "BEGIN { exit !(${cpu:-0} >= 0.1) }"
+need "throttled at least 5 periods (nr_throttled=$thr)" [ "${thr:-0}" -ge 5 ]
+sb cpu-free $RO -- vmtool spin 1
+free=$(printf '%s\n' "$out" | sed -n 's/^cpu=//p')
+need "unlimited gets more per second than limited (free $free s/1 s, limited $cpu s/2 s)" \
+  awk "BEGIN { exit !(${free:-0} > 1.5 * ${cpu:-9} / 2) }"
+end "limited=${cpu}s/2s nr_throttled=$thr unlimited=${free}s/1s"
+
+begin leaf_removed
+sb leaf --memory 64M --pids 30 $RO -- sh -c "$SHOW_CG"
+cg=$(cg_of_run)
+need "exit 0 (got $rc)" eq "$rc" 0
+need "ran in a leaf sandbox-<pid> of its scope (got $cg)" has "$cg" "/user.slice/user@1000.service/leaf.scope/sandbox-"
+need "leaf $cg removed afterwards" gone "${cg:+$CG$cg}"
+left=$(cd $D/leaf.scope && ls -d sandbox-* 2>/dev/null | tr '\n' ' ')
+end "ran in $cg; left in the scope: ${left:-nothing}"
+
+begin leftover_killed
+# A process the command left behind (in the background, outside its wait) dies with the
+# leaf (cgroup.kill), though it is no longer in the command's process tree.
+sb leftover --memory 64M $RO --dev /dev -- \
+  sh -c 'setsid sleep 1000 > /dev/null 2>&1 < /dev/null & sleep 0.5; kill -0 $! && echo "bg=$!"'
+bg=$(printf '%s\n' "$out" | sed -n 's/^bg=//p')
+need "exit 0 (got $rc)" eq "$rc" 0
+need "the background process ran (out: $out)" [ -n "$bg" ]
+need "the background process $bg is gone" gone "${bg:+/proc/$bg}"
+end "background pid $bg"
+
+begin unshare_cgroup_root
+sb cgns --memory 64M --unshare-cgroup $RO -- sh -c "$SHOW_CG"
+need "exit 0 (got $rc)" eq "$rc" 0
+need "its cgroup is / (got $(one_line "$out"))" eq "$out" "0::/"
+end "$(one_line "$out")"
+
+# --cgroup-parent: a delegated cgroup with the controllers enabled and no processes of its own.
+user mkdir $D/shared.slice
+user sh -c "echo '$ALL' > $D/shared.slice/cgroup.subtree_control"
+
+begin cgroup_parent
+sb_in $D/init.scope --cgroup-parent /user.slice/user@1000.service/shared.slice --memory 64M $RO -- sh -c "$SHOW_CG"
+cg=$(cg_of_run)
+need "exit 0 (got $rc)" eq "$rc" 0
+need "ran in shared.slice/sandbox-<pid> (got $cg)" has "$cg" "/user.slice/user@1000.service/shared.slice/sandbox-"
+need "leaf removed" gone "${cg:+$CG$cg}"
+sb_in $D/init.scope --cgroup-parent $D/shared.slice --pids 10 $RO -- sh -c "$SHOW_CG"
+need "the mount path form works too (rc $rc, $(one_line "$out"))" has "$(cg_of_run)" "/shared.slice/sandbox-"
+end "ran in $cg"
+
+begin stale_leaf_cleanup
+# A supervisor killed with SIGKILL leaves its leaf and command behind; the next sandbox
+# with a leaf in the same cgroup kills them and removes the leaf.
+# (sh -c directly: $! is then the pid that execs sandbox.)
+sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' $D/init.scope $USER_RUN \
+  sandbox --cgroup-parent $D/shared.slice --memory 64M $RO -- sleep 1000 > $T/bg.out 2> $T/bg.err &
+bgpid=$!
+leaf=$D/shared.slice/sandbox-$bgpid
+i=0
+while [ $i -lt 100 ] && ! grep -q . $leaf/cgroup.procs 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+need "the leaf $leaf held the command" grep -q . $leaf/cgroup.procs
+kill -9 $bgpid; wait $bgpid 2>/dev/null
+sleeper=$(cat $leaf/cgroup.procs 2>/dev/null)
+need "the leaf and the command outlived the SIGKILLed supervisor" [ -n "$sleeper" ]
+sb_in $D/init.scope --cgroup-parent $D/shared.slice --pids 10 $RO -- true
+need "next sandbox ran (rc $rc)" eq "$rc" 0
+need "stale leaf removed" [ ! -e $leaf ]
+need "orphaned command $sleeper killed" gone "${sleeper:+/proc/$sleeper}"
+end "killed supervisor $bgpid; orphan ${sleeper:-none}"
+
+begin timeout_kills
+sb timeout --timeout 2s --memory 64M $RO -- sh -c 'sleep 100; echo not-killed'
+need "exit status 124 (got $rc)" eq "$rc" 124
+need "'killed: timed out after 2s'" has "$err" "sandbox: killed: timed out after 2s"
+need "json limit fields (got $js)" eq "$js" '{"exit-code": 124, "limit": "timeout", "limit-value": "2s"}'
+need "the command was stopped" lacks "$out" not-killed
+end "rc=$rc"
+
+# ---- What cannot be enforced ---------------------------------------------------------------
+
+begin caller_moved_aside
+# Started from a delegated scope that holds another process of the same user (the shell of
+# `systemd-run --user --scope -p Delegate=yes bash`): the caller's processes move to the
+# sibling leaf sandbox-caller so the controllers can be enabled (no internal processes).
+mkdir $D/own.scope && chown 1000:1000 $D/own.scope $D/own.scope/cgroup.procs \
+  $D/own.scope/cgroup.subtree_control $D/own.scope/cgroup.threads
+in_cgroup $D/own.scope $USER_RUN vmtool spin 30 > /dev/null 2>&1 &
 shell=$!
-sleep 0.2
+sleep 0.5
+sb_in $D/own.scope --memory 64M $RO -- sh -c "$SHOW_CG"
+cg=$(cg_of_run)
+need "exit 0 (got $rc; err: $(one_line "$err"))" eq "$rc" 0
+need "ran in a leaf of own.scope (got $cg)" has "$cg" "/user.slice/user@1000.service/own.scope/sandbox-"
+need "the shell moved to own.scope/sandbox-caller" [ -n "$(cat $D/own.scope/sandbox-caller/cgroup.procs)" ]
+need "own.scope itself holds no process" [ -z "$(cat $D/own.scope/cgroup.procs)" ]
+need "memory enabled below own.scope" has "$(cat $D/own.scope/cgroup.subtree_control)" memory
+kill $(cat $D/own.scope/sandbox-caller/cgroup.procs) $shell 2>/dev/null; wait $shell 2>/dev/null
+end "ran in $cg; the shell is in own.scope/sandbox-caller"
 
-# A hog allocating 64 MiB (dd's buffer, filled from /dev/zero) under 32M is OOM-killed.
-out=$(as_user_in $cg/deleg sandbox $R --memory 32M -- dd if=/dev/zero of=/dev/null bs=64M count=1 2>&1)
-rc=$?
-[ $rc = 137 ] && echo "$out" | grep -q "sandbox: killed: memory limit 32M reached"
-result memory-oom-reported $? "rc=$rc $out"
+begin busy_cgroup_required
+# A delegated cgroup that holds another user's process (root's here): it is not ours to
+# move, so the controllers can't be enabled and --limits required refuses before running.
+mkdir $D/busy.scope && chown 1000:1000 $D/busy.scope $D/busy.scope/cgroup.procs \
+  $D/busy.scope/cgroup.subtree_control $D/busy.scope/cgroup.threads
+in_cgroup $D/busy.scope vmtool spin 30 > /dev/null 2>&1 &
+foreign=$!
+sleep 0.5
+sb_in $D/busy.scope --memory 64M $RO --bind $T $T -- touch $T/ran-busy
+need "exit 1 (got $rc)" eq "$rc" 1
+need "the command did not run" [ ! -e $T/ran-busy ]
+need "names --memory and the reason" has "$err" "sandbox: --memory 64M can't be enforced"
+need "says no internal processes" has "$err" "no-internal-processes"
+need "says how to fix it" has "$err" "systemd-run --user --scope -p Delegate=yes"
+need "root's process was not moved" [ -n "$(cat $D/busy.scope/cgroup.procs)" ]
+need "nothing was made in busy.scope" [ -z "$(ls -d $D/busy.scope/sandbox-* 2>/dev/null)" ]
+kill $(cat $D/busy.scope/cgroup.procs) $foreign 2>/dev/null; wait $foreign 2>/dev/null
+end "$(one_line "$err")"
 
-# A fork loop stops at pids.max and is reported.
-out=$(as_user_in $cg/deleg sandbox $R --pids 10 -- sh -c 'i=0; while [ $i -lt 50 ]; do sleep 5 & i=$((i+1)); done; echo started=$i' 2>&1)
-echo "$out" | grep -q "pids limit 10 reached" && ! echo "$out" | grep -q started=50
-result pids-contained $? "$out"
+begin controller_not_delegated
+# A delegated cgroup whose parent enables only pids: --memory can't be had there.
+user sh -c "mkdir $D/pidsonly.slice && echo +pids > $D/pidsonly.slice/cgroup.subtree_control"
+sb pidsonly.slice/run --memory 64M --pids 10 $RO -- true
+need "exit 1 (got $rc)" eq "$rc" 1
+need "names --memory" has "$err" "--memory 64M can't be enforced"
+need "says the controller is not enabled" has "$err" "memory controller is not enabled"
+need "does not complain about --pids" lacks "$err" "--pids 10 can't"
+end "$(one_line "$err")"
 
-# The limits are in the leaf's files, and a busy loop is throttled by cpu.max.
-out=$(as_user_in $cg/deleg sandbox $R --memory 48M --pids 20 --cpus 0.1 -- sh -c '
-  leaf=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)
-  echo leaf=$leaf
-  echo memory=$(cat $leaf/memory.max) swap=$(cat $leaf/memory.swap.max) pids=$(cat $leaf/pids.max)
-  echo cpu=$(cat $leaf/cpu.max | tr " " _)
-  timeout 2 sh -c "while :; do :; done"
-  grep nr_throttled $leaf/cpu.stat' 2>&1)
-echo "INFO $(echo "$out" | tr '\n' ' ')"
-echo "$out" | grep -q "^leaf=/sys/fs/cgroup/deleg/sandbox-[0-9]*$" &&
-  echo "$out" | grep -q "memory=50331648 swap=0 pids=20" &&
-  echo "$out" | grep -q "cpu=10000_100000" &&
-  echo "$out" | grep -q "nr_throttled [1-9]"
-result limits-written-and-cpu-throttled $? "$out"
+mkdir $CG/system.slice/root-owned.scope
+begin not_delegated_required
+sb_in $CG/system.slice/root-owned.scope --memory 64M $RO --bind $T $T -- touch $T/ran-nodeleg
+need "exit 1 (got $rc)" eq "$rc" 1
+need "the command did not run" [ ! -e $T/ran-nodeleg ]
+need "names --memory" has "$err" "sandbox: --memory 64M can't be enforced"
+need "says not delegated to uid 1000" has "$err" "not delegated to uid 1000"
+need "says how to fix it" has "$err" "systemd-run --user --scope -p Delegate=yes"
+need "one line" eq "$(printf '%s\n' "$err" | wc -l)" 1
+end "$(one_line "$err")"
 
-# Born in the leaf (CLONE_INTO_CGROUP), a new cgroup namespace is rooted there.
-out=$(as_user_in $cg/deleg sandbox $R --pids 20 --unshare-cgroup -- cat /proc/self/cgroup 2>&1)
-[ "$out" = "0::/" ]
-result cgroupns-rooted-at-leaf $? "$out"
+begin not_delegated_best_effort
+sb_in $CG/system.slice/root-owned.scope --limits best-effort --memory 64M --pids 20 $RO -- \
+  sh -c 'grep "Max processes" /proc/self/limits'
+need "exit 0 (got $rc)" eq "$rc" 0
+need "warns that --memory is not enforced" has "$err" "--memory 64M can't be enforced"
+need "says it runs without it" has "$err" "running without it"
+need "RLIMIT_NPROC stands in for --pids" has "$err" "RLIMIT_NPROC=20"
+need "the command has RLIMIT_NPROC 20 (got $out)" has "$out" " 20 "
+end "$(one_line "$err")"
 
-# --timeout as uid 1000 inside a cgroup: the whole tree, exit 124.
-out=$(as_user_in $cg/deleg sandbox $R --pids 20 --timeout 1s -- sh -c 'sleep 100 & sleep 100' 2>&1)
-rc=$?
-[ $rc = 124 ] && echo "$out" | grep -q "killed: timed out after 1s"
-result timeout $? "rc=$rc $out"
+# ---- As root in the VM: the root cgroup (exempt from the no-internal-processes rule) ---------
 
-# Leaves are gone; the user's shell lives on in sandbox-caller.
-left=$(ls $cg/deleg | grep '^sandbox-[0-9]')
-[ -z "$left" ] && grep -qx "$shell" $cg/deleg/sandbox-caller/cgroup.procs && kill -0 $shell
-result leaves-removed-shell-moved-aside $? "left=$left: $(ls $cg/deleg); caller leaf: $(cat $cg/deleg/sandbox-caller/cgroup.procs)"
+begin root_in_root_cgroup
+rm -f $T/status
+sandbox --json-status-fd 5 --memory 32M $RO -- sh -c "$SHOW_CG; vmtool hog 200" > $T/out 2> $T/err 5> $T/status
+collect $?
+cg=$(cg_of_run)
+need "exit status 137 (got $rc)" eq "$rc" 137
+need "ran in /sandbox-<pid> (got $cg)" has "$cg" "/sandbox-"
+need "'killed: memory limit 32M reached'" has "$err" "sandbox: killed: memory limit 32M reached"
+need "leaf $cg removed" gone "${cg:+$CG$cg}"
+end "ran in $cg"
 
-# A SIGKILLed supervisor leaves its leaf and command; the next sandbox removes both.
-as_user_in $cg/deleg sandbox $R --pids 20 -- sleep 1000.4242 &
-job=$!
-i=0; while [ $i -lt 100 ] && ! ps | grep -q "user *sleep 1000.4242"; do sleep 0.1; i=$((i+1)); done
-stale=$(ls -d $cg/deleg/sandbox-[0-9]* 2>/dev/null)
-spid=${stale##*-}
-[ -n "$spid" ] && kill -9 $spid
-wait $job
-as_user_in $cg/deleg sandbox $R --pids 20 -- true
-sleep 0.2
-[ -n "$stale" ] && [ ! -e "$stale" ] && ! ps | grep -q "user *sleep 1000.4242"
-result stale-leaf-removed $? "stale=$stale now: $(ls $cg/deleg) $(ps | grep 1000.4242)"
-
-# Required: a cgroup that is not delegated fails before anything runs, saying why and how.
-out=$(as_user_in $cg/notdeleg sandbox $R --memory 32M -- touch /tmp/ran 2>&1)
-rc=$?
-[ $rc = 1 ] && [ ! -e /tmp/ran ] && echo "$out" | grep -q "not delegated to uid 1000" &&
-  echo "$out" | grep -q "systemd-run --user --scope -p Delegate=yes"
-result required-not-delegated $? "rc=$rc $out"
-
-# A controller the cgroup above did not enable (io) is named.
-out=$(as_user_in $cg/deleg sandbox $R --io-weight 50 -- true 2>&1)
-rc=$?
-[ $rc = 1 ] && echo "$out" | grep -q "io controller is not enabled for /sys/fs/cgroup/deleg"
-result required-controller-not-enabled $? "rc=$rc $out"
-
-# Other processes in the cgroup: controllers cannot be enabled (no internal processes).
-sh -c 'echo $$ > /sys/fs/cgroup/busy/cgroup.procs; exec sleep 30' &  # root's
-busy=$!
-sleep 0.2
-out=$(as_user_in $cg/busy sandbox $R --memory 32M -- true 2>&1)
-rc=$?
-kill $busy
-[ $rc = 1 ] && echo "$out" | grep -q "holds other processes (1 not owned by uid 1000)"
-result required-internal-processes $? "rc=$rc $out"
-
-# Best effort: warns, runs, and --pids becomes RLIMIT_NPROC.
-out=$(as_user_in $cg/notdeleg sandbox $R --limits best-effort --memory 32M --pids 15 -- sh -c 'ulimit -u' 2>&1)
-rc=$?
-[ $rc = 0 ] && echo "$out" | grep -q "can't be enforced" && echo "$out" | grep -q "RLIMIT_NPROC=15" &&
-  echo "$out" | grep -q "^15$"
-result best-effort $? "rc=$rc $out"
+begin nothing_left
+left=$(find $CG -name 'sandbox-*' -type d | grep -v -e '/sandbox-caller$' | tr '\n' ' ')
+need "no sandbox leaf left anywhere (found: $left)" eq "$left" ""
+err=
+end "sandbox-caller cgroups (kept by design): $(find $CG -name 'sandbox-caller' -type d | wc -l)"
