@@ -8,3 +8,7 @@ include minimal
 --die-with-parent
 --new-session
 --seccomp-profile default
+# No core dumps of the build's crashes in the writable tree. Cgroup limits are left to the
+# caller: add e.g. --memory 8G --pids 4096 where a delegated cgroup exists
+# (systemd-run --user --scope -p Delegate=yes ...); they would fail or warn elsewhere.
+--rlimit core=0

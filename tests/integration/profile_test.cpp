@@ -66,6 +66,7 @@ TEST_P(ProfileTest, BuildProfile) {
                        "echo ifaces=$(" + std::string(kIfaces) + ");"
                        "echo seccomp=$(grep '^Seccomp:' /proc/self/status | cut -f2);"
                        "read -r _ _ _ _ _ sid _ < /proc/self/stat; echo sid=$sid;"
+                       "echo core=$(ulimit -c);"
                        "echo home_entries=$(ls -A / | tr '\\n' ,)")}),
                o);
   ASSERT_EQ(r.exit_code, 0) << r;
@@ -83,6 +84,7 @@ TEST_P(ProfileTest, BuildProfile) {
   EXPECT_FALSE(exists("/tmp/" + tmp_name));  // private /tmp
   EXPECT_EQ(m["ifaces"], "lo,") << r;        // a network namespace with only loopback
   EXPECT_EQ(m["seccomp"], "2") << r;         // filtered
+  EXPECT_EQ(m["core"], "0") << r;            // --rlimit core=0: no core dumps
   // New session, led by pid 1 of the sandbox's PID namespace: without --new-session the
   // session leader would be outside and show as 0.
   EXPECT_EQ(m["sid"], "1") << r;
