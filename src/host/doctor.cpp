@@ -28,10 +28,10 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "fs/mountapi.hpp"
 #include "host/probe.hpp"
+#include "limits/cgroup.hpp"
 #include "net/net.hpp"
 #include "ns/userns.hpp"
 #include "util/error.hpp"
@@ -275,26 +275,6 @@ Line check_mount_api(bool root) {
 
 // ---- cgroups ---------------------------------------------------------------------------
 
-struct CgroupMount {
-  std::string root, mountpoint, fstype, options;
-};
-
-std::vector<CgroupMount> cgroup_mounts() {
-  std::vector<CgroupMount> v;
-  std::ifstream in("/proc/self/mountinfo");
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ls(line);
-    std::string id, parent, dev, root, mp, opts, f;
-    ls >> id >> parent >> dev >> root >> mp >> opts;
-    while (ls >> f && f != "-") {
-    }
-    std::string fstype, source, super;
-    ls >> fstype >> source >> super;
-    if (fstype == "cgroup" || fstype == "cgroup2") v.push_back({root, mp, fstype, super});
-  }
-  return v;
-}
-
 std::set<std::string> read_words(const std::string& path) {
   std::set<std::string> s;
   std::ifstream in(path);
@@ -304,39 +284,31 @@ std::set<std::string> read_words(const std::string& path) {
 
 std::vector<Line> check_cgroup2(bool root) {
   std::vector<Line> out;
-  auto mounts = cgroup_mounts();
-  std::optional<CgroupMount> v2;
-  for (const auto& m : mounts)
-    if (m.fstype == "cgroup2" && !v2) v2 = m;
-  std::string path;  // our cgroup2 path from /proc/self/cgroup ("0::/...")
-  {
-    std::ifstream in("/proc/self/cgroup");
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  // The hierarchies exactly as --memory/--pids/--cpus find them.
+  auto hierarchies = limits::caller_hierarchies();
+  const limits::Hierarchy* v2 = nullptr;
+  bool hybrid = false;
+  for (const auto& h : hierarchies) {
+    if (h.v2) v2 = &h;
+    hybrid |= !h.v2;
   }
   const char* kControllers[] = {"cpu", "memory", "pids", "io"};
   auto v1_holder = [&](const std::string& c) -> std::string {
-    for (const auto& m : mounts) {
-      if (m.fstype != "cgroup") continue;
-      std::istringstream os(m.options);
-      for (std::string o; std::getline(os, o, ',');)
-        if (o == c || (c == "io" && o == "blkio")) return m.mountpoint;
-    }
+    for (const auto& h : hierarchies)
+      for (const auto& hc : h.controllers)
+        if (hc == c || (c == "io" && hc == "blkio")) return h.mountpoint;
     return "";
   };
-  if (!v2 || path.empty()) {
+  if (!v2 || !v2->caller_dir) {
     out.push_back({Verdict::Warn, "cgroup2",
                    !v2 ? "no cgroup2 filesystem is mounted here (it is usually at "
                          "/sys/fs/cgroup; boot with systemd.unified_cgroup_hierarchy=1)"
                        : "this process is in no cgroup2 cgroup"});
     return out;
   }
-  // Our cgroup's directory: the path relative to the mount's own root.
-  std::string rel = path;
-  if (v2->root != "/" && rel.rfind(v2->root, 0) == 0) rel = rel.substr(v2->root.size());
-  std::string dir = v2->mountpoint + (rel == "/" ? "" : rel);
-  bool hybrid = false;
-  for (const auto& m : mounts) hybrid |= m.fstype == "cgroup";
+  const std::string& dir = *v2->caller_dir;
+  // Our cgroup as seen under the mount point ("/" for the mount's root).
+  std::string path = dir.size() > v2->mountpoint.size() ? dir.substr(v2->mountpoint.size()) : "/";
   auto available = read_words(dir + "/cgroup.controllers");
   auto enabled = read_words(dir + "/cgroup.subtree_control");
 

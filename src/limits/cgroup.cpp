@@ -229,6 +229,11 @@ std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_
   return out;
 }
 
+std::vector<Hierarchy> caller_hierarchies() {
+  return find_hierarchies(read_text("/proc/self/mountinfo").value_or(""),
+                          read_text("/proc/self/cgroup").value_or(""));
+}
+
 // ---- Decision -----------------------------------------------------------------------------
 
 std::string how_to_fix() {

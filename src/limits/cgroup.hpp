@@ -50,6 +50,8 @@ struct Hierarchy {
 };
 // The mounted hierarchies (the first mount of each) and where the caller sits in them.
 std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_view proc_cgroup);
+// find_hierarchies() for the calling process (/proc/self/mountinfo, /proc/self/cgroup).
+std::vector<Hierarchy> caller_hierarchies();
 
 // ---- Decision -----------------------------------------------------------------------------
 // A cgroup limit that cannot be enforced: which options, and why.

@@ -7,8 +7,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "limits/cgroup.hpp"
 #include "util/error.hpp"
@@ -176,14 +174,7 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
     if (l.cgroup_parent) throw Error("--cgroup-parent needs a cgroup limit (--memory, --pids, --cpus...)");
     return;
   }
-  auto slurp = [](const char* path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  auto hierarchies = find_hierarchies(slurp("/proc/self/mountinfo"), slurp("/proc/self/cgroup"));
-  Decision d = decide(l, hierarchies, host.uid, ::getpid());
+  Decision d = decide(l, caller_hierarchies(), host.uid, ::getpid());
   plan.cgroups = d.leaves;
   plan.cgroup_stale_dirs = d.stale_dirs;
   if (d.problems.empty()) return;
