@@ -583,6 +583,16 @@ bool contains(const std::string& hay, const std::string& needle) {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+std::set<std::string> net_interfaces(const std::string& net_dev) {
+  std::set<std::string> s;
+  for (const auto& l : lines(net_dev)) {
+    auto colon = l.find(':');
+    if (colon == std::string::npos || l.find('|') != std::string::npos) continue;
+    s.insert(trim(l.substr(0, colon)));
+  }
+  return s;
+}
+
 std::map<std::string, std::string> key_values(const std::string& out) {
   std::map<std::string, std::string> m;
   for (const auto& l : lines(out)) {

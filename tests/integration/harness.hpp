@@ -170,6 +170,8 @@ std::string trim(const std::string& s);
 std::set<std::string> line_set(const std::string& s);
 bool contains(const std::string& hay, const std::string& needle);
 std::string first_line(const std::string& s);
+// Interface names listed by a /proc/net/dev text.
+std::set<std::string> net_interfaces(const std::string& net_dev);
 // "key=value" lines of a command's output -> map (lines without '=' are ignored).
 std::map<std::string, std::string> key_values(const std::string& out);
 

@@ -69,17 +69,6 @@ const char* kLoopbackScript =
     "a, _ = s.accept(); c.sendall(b'ping-over-lo')\n"
     "print(a.recv(100).decode())\n";
 
-// Interface names listed by a /proc/net/dev text.
-std::set<std::string> interfaces(const std::string& net_dev) {
-  std::set<std::string> s;
-  for (const auto& l : lines(net_dev)) {
-    auto colon = l.find(':');
-    if (colon == std::string::npos || l.find('|') != std::string::npos) continue;
-    s.insert(trim(l.substr(0, colon)));
-  }
-  return s;
-}
-
 // ---- Single-mode tests ----------------------------------------------------------------------
 
 class NsTest : public SandboxTest {};
@@ -237,13 +226,13 @@ TEST_P(NsModeTest, UnshareNetLeavesOnlyLoopback) {
   auto r =
       run(with_root({"--unshare-net", "--proc", "/proc", "--", "cat", "/proc/net/dev"}), opts());
   ASSERT_EQ(r.exit_code, 0) << r;
-  EXPECT_EQ(interfaces(r.out), (std::set<std::string>{"lo"})) << r;
+  EXPECT_EQ(net_interfaces(r.out), (std::set<std::string>{"lo"})) << r;
 }
 
 TEST_P(NsModeTest, WithoutUnshareNetHostInterfacesAreVisible) {
   auto r = run(with_root({"--proc", "/proc", "--", "cat", "/proc/net/dev"}), opts());
   ASSERT_EQ(r.exit_code, 0) << r;
-  EXPECT_EQ(interfaces(r.out), interfaces(read_file("/proc/self/net/dev"))) << r;
+  EXPECT_EQ(net_interfaces(r.out), net_interfaces(read_file("/proc/self/net/dev"))) << r;
 }
 
 TEST_P(NsModeTest, UnshareNetLoopbackIsUp) {

@@ -33,17 +33,6 @@ class UnixListener {
   bool ok_ = false;
 };
 
-// Interface names listed by a /proc/net/dev text.
-std::set<std::string> interfaces(const std::string& net_dev) {
-  std::set<std::string> s;
-  for (const auto& l : lines(net_dev)) {
-    auto colon = l.find(':');
-    if (colon == std::string::npos || l.find('|') != std::string::npos) continue;
-    s.insert(trim(l.substr(0, colon)));
-  }
-  return s;
-}
-
 const char* kIfaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ,";
 
 class ProfileTest : public ModeTest {};
@@ -184,7 +173,7 @@ TEST_P(ProfileTest, DesktopProfile) {
   EXPECT_EQ(m["etc"], "ro") << r;
   std::set<std::string> inside;
   for (const auto& i : words(std::string(m["ifaces"]) )) inside.insert(i);
-  auto host_if = interfaces(read_file("/proc/net/dev"));
+  auto host_if = net_interfaces(read_file("/proc/net/dev"));
   std::string joined;
   for (const auto& i : host_if) joined += i + ",";
   EXPECT_EQ(m["ifaces"], joined) << "the host network is shared\n" << r;
