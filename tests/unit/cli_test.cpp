@@ -15,6 +15,7 @@
 
 #include "cli/options.hpp"
 #include "spec/spec.hpp"
+#include "temp_dir.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -106,19 +107,15 @@ class CwdTest : public ::testing::Test {
  protected:
   void SetUp() override {
     old_ = std::filesystem::current_path();
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cli_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     ASSERT_EQ(::chdir(dir_.c_str()), 0);
     cwd_ = std::filesystem::current_path().string();  // as getcwd() reports it
   }
   void TearDown() override {
     ASSERT_EQ(::chdir(old_.c_str()), 0);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   std::filesystem::path old_;
-  std::string dir_;
+  sb::test::TempDir tmp_;
+  std::string dir_ = tmp_.path();
   std::string cwd_;
 };
 

@@ -20,6 +20,7 @@
 
 #include "cli/docgen.hpp"
 #include "cli/options.hpp"
+#include "temp_dir.hpp"
 #include "util/error.hpp"
 
 namespace docgen = sb::cli::docgen;
@@ -88,28 +89,7 @@ std::string find_program(const std::string& name) {
   return {};
 }
 
-// A private directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "docgen_test.XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return path_.string(); }
-  std::string write(const std::string& name, const std::string& content) const {
-    std::string p = (path_ / name).string();
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
+using sb::test::TempDir;
 
 // Runs a shell command line; returns its exit status and its output (stdout + stderr).
 int run(const std::string& cmd, std::string& output) {

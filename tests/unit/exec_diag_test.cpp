@@ -11,6 +11,7 @@
 
 #include "launch/exec_diag.hpp"
 #include "util/fd.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using sb::UniqueFd;
@@ -48,18 +49,12 @@ std::string make_elf(unsigned char cls, const std::string& interp) {
 class ExecDiagTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/exec-diag-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     fs::create_directories(dir_ + "/in");
     fs::create_directories(dir_ + "/host");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string write(const std::string& path, const std::string& content) {
-    std::string p = dir_ + "/" + path;
-    fs::create_directories(fs::path(p).parent_path());
-    std::ofstream(p, std::ios::binary) << content;
+    std::string p = tmp_.write(path, content);
     fs::permissions(p, fs::perms::owner_all);
     return p;
   }
@@ -73,7 +68,8 @@ class ExecDiagTest : public ::testing::Test {
     UniqueFd h(::open((dir_ + "/host").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     return explain_exec_failure(ENOENT, cmd, path, in.get(), host ? h.get() : -1);
   }
-  std::string dir_;
+  sb::test::TempDir tmp_;
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(ExecDiagTest, ReadsPtInterpFrom64BitElf) {

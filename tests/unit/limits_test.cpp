@@ -16,6 +16,7 @@
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
 #include "util/error.hpp"
+#include "temp_dir.hpp"
 
 namespace sb::limits {
 namespace {
@@ -213,12 +214,6 @@ TEST(LimitsLeaves, Owner) {
 
 class FakeCgroups : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/limits-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
 
   // A cgroup directory with the interface files a decision reads.
   std::string cgroup(const std::string& rel, const std::string& controllers,
@@ -258,7 +253,8 @@ class FakeCgroups : public ::testing::Test {
     return s;
   }
 
-  std::string root_;
+  sb::test::TempDir tmp_;
+  std::string root_ = tmp_.path();
   uid_t me_ = ::getuid();
   pid_t self_ = ::getpid();
 };

@@ -9,6 +9,7 @@
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
 #include "util/error.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using sb::cli::load_profile;
@@ -17,17 +18,8 @@ namespace {
 
 class ProfileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/profile-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
+    return tmp_.write(name, text);
   }
   std::map<std::string, std::string> vars() {
     return {{"HOME", "/home/u"}, {"PWD", "/src/p"}, {"XDG_RUNTIME_DIR", "/run/user/7"},
@@ -41,7 +33,8 @@ class ProfileTest : public ::testing::Test {
     }
     return "";
   }
-  std::string dir_;
+  sb::test::TempDir tmp_;
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(ProfileTest, OneOptionPerLineWithCommentsBlanksAndQuotes) {

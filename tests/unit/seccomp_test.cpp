@@ -19,6 +19,7 @@
 
 #include "cli/options.hpp"
 #include "util/error.hpp"
+#include "temp_dir.hpp"
 
 namespace sb::security {
 namespace {
@@ -586,18 +587,13 @@ TEST(seccompTranslate, RulesLibseccompWouldSilentlyDropAreErrors) {
 class seccompLookup : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/seccomp-lookup-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    std::filesystem::create_directories(root_ + "/a");
-    std::filesystem::create_directories(root_ + "/b");
-    std::ofstream(root_ + "/a/one.json") << "{}";
-    std::ofstream(root_ + "/b/one.json") << "{}";
-    std::ofstream(root_ + "/b/two.json") << "{}";
+    tmp_.write("a/one.json", "{}");
+    tmp_.write("b/one.json", "{}");
+    tmp_.write("b/two.json", "{}");
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
   std::vector<std::string> dirs() const { return {root_ + "/a", root_ + "/b"}; }
-  std::string root_;
+  sb::test::TempDir tmp_;
+  std::string root_ = tmp_.path();
 };
 
 TEST_F(seccompLookup, ByName) {
