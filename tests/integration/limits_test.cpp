@@ -8,6 +8,7 @@
 // by the VM test in tests/vm); they skip when no hierarchy has the controller.
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -23,10 +24,14 @@ struct TokenGuard {
   ~TokenGuard() { kill_with_token(token); }
 };
 
-// Where this test process sits in the hierarchy that has `controller`: the directory a
-// root sandbox makes its leaf in. From /proc/self/mountinfo and /proc/self/cgroup, as
-// sandbox finds it; nullopt when no hierarchy has it.
-std::optional<std::string> caller_cgroup_dir(const std::string& controller) {
+// The hierarchy that has `controller`, and where this test process sits in it: the
+// directory a root sandbox makes its leaf in. From /proc/self/mountinfo and
+// /proc/self/cgroup, as sandbox finds it; nullopt when no hierarchy has it.
+struct CgroupPlace {
+  std::string mountpoint;
+  std::string dir;
+};
+std::optional<CgroupPlace> caller_cgroup(const std::string& controller) {
   std::string mountpoint, root;
   bool v2 = false;
   for (const auto& l : lines(read_file("/proc/self/mountinfo"))) {
@@ -54,9 +59,14 @@ std::optional<std::string> caller_cgroup_dir(const std::string& controller) {
     if (!match) continue;
     std::string path = l.substr(b + 1);
     if (root != "/" && path.rfind(root, 0) == 0) path = path.substr(root.size());
-    return path == "/" ? mountpoint : mountpoint + path;
+    return CgroupPlace{mountpoint, path == "/" ? mountpoint : mountpoint + path};
   }
   return std::nullopt;
+}
+
+std::optional<std::string> caller_cgroup_dir(const std::string& controller) {
+  auto p = caller_cgroup(controller);
+  return p ? std::optional(p->dir) : std::nullopt;
 }
 
 #define REQUIRE_CONTROLLER(c)                                                           \
@@ -209,20 +219,48 @@ TEST_F(LimitsTest, CgroupsAreRemovedAfterwards) {
   EXPECT_FALSE(exists(pids)) << pids << " is left behind";
 }
 
+// A cgroup of this test's own at the root of the hierarchies with `controllers`, for
+// --cgroup-parent; removed at the end.
+class PrivateParent {
+ public:
+  explicit PrivateParent(std::initializer_list<const char*> controllers)
+      : path_("/sandbox-it-" + unique_suffix()) {
+    for (const char* c : controllers) {
+      std::string d = caller_cgroup(c)->mountpoint + path_;
+      if (::mkdir(d.c_str(), 0755) == 0) dirs_.push_back(d);
+    }
+  }
+  ~PrivateParent() {
+    for (const auto& d : dirs_) ::rmdir(d.c_str());
+  }
+  const std::string& path() const { return path_; }
+  std::string leaf(const char* controller, pid_t supervisor) const {
+    return caller_cgroup(controller)->mountpoint + path_ + "/sandbox-" + std::to_string(supervisor);
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string> dirs_;
+};
+
 TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
   REQUIRE_CONTROLLER("memory");
   REQUIRE_CONTROLLER("pids");
+  // Stale leaves are looked for in the base cgroup a sandbox uses: a private one, so that
+  // no sandbox of another test running at the same time cleans them up first.
+  PrivateParent parent{"memory", "pids"};
   std::string tok = sleep_token();
   TokenGuard guard{tok};
-  auto p = spawn(with_root({"--memory", "64M", "--pids", "20", "--", "sleep", tok}));
+  auto p = spawn(with_root({"--cgroup-parent", parent.path(), "--memory", "64M", "--pids", "20",
+                            "--", "sleep", tok}));
   ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); })) << p->wait(1s);
-  std::string mem = leaf_of("memory", p->pid()), pids = leaf_of("pids", p->pid());
+  std::string mem = parent.leaf("memory", p->pid()), pids = parent.leaf("pids", p->pid());
   p->signal(SIGKILL);
   p->wait(5s);
   ASSERT_TRUE(exists(mem)) << "a SIGKILLed supervisor cannot clean up";
   ASSERT_FALSE(pids_running("sleep", tok).empty());
   // The next sandbox with a cgroup limit (memory only) finds both leaves stale.
-  auto r = run(with_root({"--memory", "64M", "--", "true"}));
+  auto r = run(with_root({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "true"}));
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_FALSE(exists(mem)) << mem;
   EXPECT_FALSE(exists(pids)) << pids;
