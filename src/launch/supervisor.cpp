@@ -275,8 +275,11 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   if (spec.unshare_uts) flags |= CLONE_NEWUTS;
   if (plan.cgroupns) flags |= CLONE_NEWCGROUP;
 
-  // The caller's /proc, for the child to read its namespace ids after the pivot.
-  UniqueFd host_proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // The caller's /proc, for the child to read its namespace ids after the pivot; only
+  // --info-fd and --json-status-fd report them.
+  UniqueFd host_proc;
+  if (spec.info_fd || spec.json_status_fd)
+    host_proc = UniqueFd(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   ctx.host_proc = host_proc.get();
   // The caller's root, to say what a failed exec lacks that the host has. Security: O_PATH
   // and O_CLOEXEC, so it never reaches the command; init closes every fd it inherits.
