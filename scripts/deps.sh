@@ -5,6 +5,8 @@ PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev 
       scdoc util-linux procps python3 iproute2
       passt slirp4netns nftables  # networking: --net pasta, slirp4netns, veth (and their tests)
       qemu-system-x86 busybox-static)  # the cgroup v2 VM test (tests/vm)
+# bwrap: the security tests run each attack against Debian's bubblewrap too, as a control.
+PKGS+=(bubblewrap)
 # The completion tests check the zsh and fish scripts with the shells themselves.
 PKGS+=(zsh fish)
 # clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).

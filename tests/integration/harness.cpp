@@ -632,6 +632,11 @@ void SandboxTest::TearDown() {
   }
 }
 
+bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
 void ModeTest::SetUp() {
   if (as_root() && !is_root())
     GTEST_SKIP() << "the root variant needs the tests to run as root (uid 0)";

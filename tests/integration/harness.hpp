@@ -227,9 +227,18 @@ RunOpts unpriv();
     if (!::it::is_root()) GTEST_SKIP() << "needs the tests to run as root (uid 0)"; \
   } while (0)
 
-#define IT_REQUIRE_FILE(path)                                                            \
-  do {                                                                                   \
-    if (!::it::exists(path)) GTEST_SKIP() << (path) << " is not installed on this host"; \
+// True under CI=true (.ci/run): what CI exists to prove it must not skip.
+bool in_ci();
+
+// A tool or file the test needs. Missing: a skip with the reason locally, a failure in CI,
+// where scripts/deps.sh installs every package the tests use.
+#define IT_REQUIRE_FILE(path)                                                                  \
+  do {                                                                                         \
+    if (!::it::exists(path)) {                                                                 \
+      if (::it::in_ci())                                                                       \
+        FAIL() << (path) << " is not installed, and CI=true must run this test (scripts/deps.sh)"; \
+      GTEST_SKIP() << (path) << " is not installed on this host";                              \
+    }                                                                                          \
   } while (0)
 
 }  // namespace it

@@ -81,7 +81,7 @@ TEST_P(ProfileTest, BuildProfile) {
 
 // build: the default seccomp profile denies what it should (mounts, new namespaces).
 TEST_P(ProfileTest, BuildProfileFiltersSyscalls) {
-  if (!exists("/usr/bin/python3")) GTEST_SKIP() << "needs python3";
+  IT_REQUIRE_FILE("/usr/bin/python3");
   TempDir work;
   RunOpts o = opts();
   o.cwd = work.path();

@@ -72,6 +72,17 @@ std::vector<Generated> all_generated() {
           {"usage_text", sb::cli::usage_text("sandbox")}};
 }
 
+// A checker program the test needs: a skip with the reason locally, a failure under
+// CI=true, where scripts/deps.sh installs it.
+#define DOCGEN_REQUIRE(prog, why)                                                  \
+  do {                                                                             \
+    const char* ci_ = std::getenv("CI");                                           \
+    if ((prog).empty()) {                                                          \
+      if (ci_ && std::string(ci_) == "true") FAIL() << why << " (CI=true must run it)"; \
+      GTEST_SKIP() << why;                                                         \
+    }                                                                              \
+  } while (0)
+
 std::string find_program(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
@@ -238,7 +249,7 @@ TEST(DocgenTest, ManMarkupEscapesScdocSpecials) {
 
 TEST(DocgenTest, ScdocAcceptsTheManOptions) {
   std::string scdoc = find_program("scdoc");
-  if (scdoc.empty()) GTEST_SKIP() << "scdoc is not installed";
+  DOCGEN_REQUIRE(scdoc, "scdoc is not installed");
   TempDir dir;
   std::string page = "sandbox(1)\n\n# NAME\n\nsandbox - test\n\n# OPTIONS\n\n" +
                      docgen::man_options() + "\n# DIFFERENCES\n\n" +
@@ -311,7 +322,7 @@ TEST(DocgenTest, ReplaceBetweenMarkersNeedsWholeMarkerLines) {
 
 TEST(DocgenTest, BashCompletionSyntax) {
   std::string bash = find_program("bash");
-  if (bash.empty()) GTEST_SKIP() << "bash is not installed";
+  DOCGEN_REQUIRE(bash, "bash is not installed");
   TempDir dir;
   std::string f = dir.write("sandbox.bash", docgen::bash_completion());
   std::string out;
@@ -320,7 +331,7 @@ TEST(DocgenTest, BashCompletionSyntax) {
 
 TEST(DocgenTest, ZshCompletionSyntax) {
   std::string zsh = find_program("zsh");
-  if (zsh.empty()) GTEST_SKIP() << "zsh is not installed, its completion is not checked";
+  DOCGEN_REQUIRE(zsh, "zsh is not installed, its completion is not checked");
   TempDir dir;
   std::string f = dir.write("_sandbox", docgen::zsh_completion());
   std::string out;
@@ -329,7 +340,7 @@ TEST(DocgenTest, ZshCompletionSyntax) {
 
 TEST(DocgenTest, FishCompletionSyntax) {
   std::string fish = find_program("fish");
-  if (fish.empty()) GTEST_SKIP() << "fish is not installed, its completion is not checked";
+  DOCGEN_REQUIRE(fish, "fish is not installed, its completion is not checked");
   TempDir dir;
   std::string f = dir.write("sandbox.fish", docgen::fish_completion());
   std::string out;
@@ -383,7 +394,7 @@ std::vector<std::string> bash_complete(const std::string& bash, const TempDir& d
 
 TEST(DocgenTest, BashCompletionProposals) {
   std::string bash = find_program("bash");
-  if (bash.empty()) GTEST_SKIP() << "bash is not installed";
+  DOCGEN_REQUIRE(bash, "bash is not installed");
   TempDir dir;
 
   auto r = bash_complete(bash, dir, {"sandbox", "--cap-a"});
@@ -446,7 +457,7 @@ TEST(DocgenTest, BashCompletionProposals) {
 // seccomp-compile --list`); a stand-in on PATH answers here.
 TEST(DocgenTest, BashCompletesProfileNames) {
   std::string bash = find_program("bash");
-  if (bash.empty()) GTEST_SKIP() << "bash is not installed";
+  DOCGEN_REQUIRE(bash, "bash is not installed");
   TempDir dir;
   TempDir bin;
   std::string fake = bin.write("sandbox",
@@ -478,7 +489,7 @@ TEST(DocgenTest, SubcommandsInEveryCompletionAndUsage) {
 
 TEST(DocgenTest, FishCompletionProposals) {
   std::string fish = find_program("fish");
-  if (fish.empty()) GTEST_SKIP() << "fish is not installed, its completion is not checked";
+  DOCGEN_REQUIRE(fish, "fish is not installed, its completion is not checked");
   TempDir dir;
   std::string f = dir.write("sandbox.fish", docgen::fish_completion());
   auto complete = [&](const std::string& line) {
