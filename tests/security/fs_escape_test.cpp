@@ -74,13 +74,24 @@ TEST_F(FsEscapeTest, ShadowUnreadableThroughBinds) {
       {"--ro-bind / /", {"--ro-bind", "/", "/"}, "/etc/shadow"},
       {"--dev-bind / /", {"--dev-bind", "/", "/"}, "/etc/shadow"},
   };
+  const char* script = "cat \"$1\"; echo rc=$?; head -c 4096 <\"$1\"; echo rc2=$?";
+  // Control: the same script with the privileges a broken sandbox would give (a command
+  // running as host root: a root caller keeps them) reads it.
+  {
+    auto c = run(with_root(cat({{"--ro-bind", "/etc", "/etc"}, sh_args(script, {"/etc/shadow"})})),
+                 {});
+    EXPECT_EQ(key_values(c.out)["rc"], "0") << "control" << c;
+    EXPECT_TRUE(leaks(c, shadow)) << "control" << c;
+  }
   for (const auto& c : cases) {
     for (const Args& ids : {Args{}, uid0_all_caps()}) {
       SCOPED_TRACE(c.name + (ids.empty() ? "" : " as uid 0 with every capability"));
-      auto r = run(cat({c.flags, ids,
-                        sh_args("cat \"$1\"; echo rc=$?; head -c 4096 <\"$1\"; echo rc2=$?",
-                                {c.path})}),
-                   unpriv());
+      // Peer: bwrap with the same options.
+      if (have_bwrap()) {
+        auto b = run(cat({c.flags, ids, sh_args(script, {c.path})}), as_bwrap(unpriv()));
+        EXPECT_FALSE(leaks(b, shadow)) << "bwrap" << b;
+      }
+      auto r = run(cat({c.flags, ids, sh_args(script, {c.path})}), unpriv());
       ASSERT_EQ(r.exit_code, 0) << r;
       auto m = key_values(r.out);
       EXPECT_NE(m["rc"], "0") << r;
@@ -89,9 +100,6 @@ TEST_F(FsEscapeTest, ShadowUnreadableThroughBinds) {
       EXPECT_FALSE(leaks(r, shadow)) << "shadow content visible inside" << r;
     }
   }
-  // Control: a command running as host root (what a broken sandbox would give) reads it.
-  auto c = run(with_root({"--ro-bind", "/etc", "/etc", "--", "cat", "/etc/shadow"}), {});
-  EXPECT_TRUE(leaks(c, shadow)) << "control";
 }
 
 // Walks every /proc/PID/{root,cwd} the command can see (the host's init, the supervisor
@@ -391,6 +399,19 @@ echo END
       }
     }
     EXPECT_EQ(d.entries(), (std::vector<std::string>{"sub"})) << "nothing written on the host";
+    // Peer: bwrap with the same options.
+    if (have_bwrap()) {
+      RunOpts bo = as_bwrap(unpriv());
+      bo.in_child = submount_in_caller(d / "sub", d / "sub/existing", "in-submount\n");
+      auto b = run(with_root(cat({ids,
+                                  {"--proc", "/proc", "--dev", "/dev", "--ro-bind", d.path(),
+                                   "/data"},
+                                  sh_args(script, {kMountSetattr, nested_unshare_flags(ids)})})),
+                   bo);
+      EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+      EXPECT_FALSE(contains(b.out, "BROKE")) << "bwrap" << b;
+      EXPECT_EQ(d.entries(), (std::vector<std::string>{"sub"})) << "bwrap wrote on the host";
+    }
   }
   // Control: the same script on a writable --bind does write (the detection works).
   RunOpts o = unpriv();
@@ -617,6 +638,16 @@ echo END
     EXPECT_TRUE(contains(r.out, "NESTED-CTYPES")) << r;
     EXPECT_FALSE(contains(r.out, "BROKE")) << r;
     EXPECT_FALSE(contains(r.out, trim(secret))) << "the masked file was revealed" << r;
+    // Peer: bwrap with the same options.
+    if (have_bwrap()) {
+      auto b = run(with_root(cat({ids,
+                                  {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                                   "--ro-bind", d.path(), "/data", "--tmpfs", "/data/hidden"},
+                                  sh_args(script, {clone_script, nested_unshare_flags(ids)})})),
+                   as_bwrap(unpriv()));
+      EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+      EXPECT_FALSE(contains(b.out, trim(secret))) << "bwrap revealed the masked file" << b;
+    }
   }
   // Control: without the mask the same script shows the file.
   auto c = run(with_root(cat({{"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",

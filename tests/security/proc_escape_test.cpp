@@ -103,6 +103,13 @@ TEST_P(ProcEscapeModeTest, SameUidHostProcessUnreachableWithPidNamespace) {
     for (const char* k : {"host.mem", "host.environ", "host.exe"})
       EXPECT_EQ(m[k], "ENOENT") << k << r;
     EXPECT_TRUE(target.alive()) << "the host process was killed from inside" << r;
+    // Peer: bwrap with the same options.
+    if (have_bwrap()) {
+      auto b = run(with_root(cat({{"--unshare-pid", "--proc", "/proc"}, py(kTargetScript, {t})})),
+                   as_bwrap(opts()));
+      EXPECT_EQ(key_values(b.out)["host.kill"], "ESRCH") << "bwrap" << b;
+      EXPECT_TRUE(target.alive()) << "bwrap: killed from inside" << b;
+    }
   }
   {
     // Control / documented behaviour: no PID namespace, the same attack reaches it.
@@ -263,19 +270,6 @@ TEST_F(ProcEscapeTest, SetuidAndFileCapabilityBinariesGiveNothing) {
   ASSERT_EQ(::chmod((d / "capcat").c_str(), 0755), 0);
   ASSERT_TRUE(set_file_cap(d / "capcat", 2 /* CAP_DAC_READ_SEARCH */)) << std::strerror(errno);
 
-  // Control: on the host, as the unprivileged uid, both work.
-  {
-    RunOpts o = unpriv();
-    o.exe = d / "id";
-    auto r = run({"-u"}, o);
-    ASSERT_EQ(r.exit_code, 0) << r;
-    ASSERT_EQ(r.out, "0\n") << "control: the setuid copy gives euid 0 on the host" << r;
-    o.exe = d / "capcat";
-    auto c = run({"/etc/shadow"}, o);
-    ASSERT_EQ(c.exit_code, 0) << "control: the file capability works on the host" << c;
-    ASSERT_TRUE(leaks(c, shadow));
-  }
-
   const std::string uid = std::to_string(unpriv_uid());
   struct Case {
     std::string name;
@@ -296,6 +290,16 @@ echo ruid=$("$1"/id -ru)
 grep NoNewPrivs /proc/self/status | tr -d ' \t'
 echo mount-opts=$(grep " $1 " /proc/self/mountinfo | cut -d' ' -f6)
 )SH";
+  // Control: the same script on the host, as the unprivileged uid: both binaries work.
+  {
+    auto c = run({"-c", script, "sh", d.path()}, on_host(unpriv(), "/bin/sh"));
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    auto m = key_values(c.out);
+    ASSERT_EQ(m["euid"], "0") << "control: the setuid copy gives euid 0 on the host" << c;
+    ASSERT_EQ(m["ruid"], uid) << "control" << c;
+    ASSERT_EQ(m["capcat-rc"], "0") << "control: the file capability works on the host" << c;
+    ASSERT_TRUE(leaks(c, shadow)) << "control" << c;
+  }
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto r = run(cat({c.flags, {"--proc", "/proc"}, sh_args(script, {c.dir})}), unpriv());
@@ -588,8 +592,13 @@ echo END
     EXPECT_TRUE(contains(r.out, "END")) << r;
     EXPECT_FALSE(contains(r.out, "BROKE")) << r;
   }
-  auto c = run(with_root({"--unshare-user", "--", "unshare", "-U", "true"}), unpriv());
-  EXPECT_EQ(c.exit_code, 0) << "control: a user namespace can be created without the option" << c;
+  // Control: the same script without --disable-userns creates user namespaces.
+  auto c = run(with_root(cat({{"--unshare-user", "--unshare-pid", "--proc", "/proc", "--tmpfs",
+                               "/tmp"},
+                              sh(script)})),
+               unpriv());
+  EXPECT_TRUE(contains(c.out, "BROKE unshare -U\n")) << "control" << c;
+  EXPECT_TRUE(contains(c.out, "BROKE unshare(2)\n")) << "control" << c;
   // Peer: bwrap's --disable-userns with the same options.
   if (have_bwrap()) {
     auto b = run(with_root(cat({{"--unshare-user", "--disable-userns", "--unshare-pid", "--proc",
