@@ -419,26 +419,46 @@ TEST_P(UserModeNetTest, HelperGoneAfterSandboxIsKilled) {
 // Only what is published is reachable from the host: a port bound inside without --publish
 // is not forwarded.
 TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
-  int port = free_port();
-  ASSERT_NE(port, 0);
-  const std::string script =
-      "import socket, time\n"
-      "s = socket.socket(); s.bind(('0.0.0.0', " + std::to_string(port) + ")); s.listen(1)\n"
-      "print('LISTENING', flush=True); time.sleep(3)\n";
-  auto p = spawn(with_root(cat({net_args(), {"--", kPython, "-c", script}})), opts_);
-  bool listening = p->wait_for_stdout("LISTENING", 15s);
-  std::string got = listening ? fetch_from_host(port, 300ms) : "";
-  int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  int rc = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::close(c);
-  p->signal(SIGTERM);
-  auto r = p->wait(10s);
-  ASSERT_TRUE(listening) << r;
-  EXPECT_NE(rc, 0) << "port " << port << " bound inside answers on the host's loopback";
+  // Without any --publish, and next to a published port. No pause before the check: the
+  // command starts only once the helper has set the network up, forwards included, and with
+  // a published port inside, that port answering on the host is the event (and the control
+  // that the host-side client reaches a forwarded port); then one attempt on the other port.
+  for (bool with_published : {false, true}) {
+    SCOPED_TRACE(with_published ? "next to a published port" : "no --publish");
+    int port = free_port(), published = free_port();
+    ASSERT_NE(port, 0);
+    ASSERT_NE(published, 0);
+    ASSERT_NE(port, published);
+    std::string script =
+        "import socket, time\n"
+        "u = socket.socket(); u.bind(('0.0.0.0', " + std::to_string(port) + ")); u.listen(1)\n"
+        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "s.bind(('0.0.0.0', 8080)); s.listen(1)\n"
+        "print('LISTENING', flush=True)\n";
+    script += with_published
+                  ? "s.settimeout(15); a, peer = s.accept(); a.sendall(b'published\\n'); a.close()\n"
+                    "time.sleep(60)\n"
+                  : "time.sleep(60)\n";
+    Args pub;
+    if (with_published) pub = {"--publish", std::to_string(published) + ":8080"};
+    auto p = spawn(with_root(cat({net_args(), pub, {"--", kPython, "-c", script}})), opts_);
+    bool listening = p->wait_for_stdout("LISTENING", 15s);
+    std::string got = listening && with_published ? fetch_from_host(published) : "";
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    int rc = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::close(c);
+    p->signal(SIGTERM);
+    auto r = p->wait(10s);
+    ASSERT_TRUE(listening) << r;
+    if (with_published) {
+      ASSERT_EQ(got, "published\n") << "control: the published port answers on the host" << r;
+    }
+    EXPECT_NE(rc, 0) << "port " << port << " bound inside answers on the host's loopback";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,

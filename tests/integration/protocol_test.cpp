@@ -701,8 +701,10 @@ void check_sync(const RunOpts& base, const Args& flags) {
   p.w.reset();
   EXPECT_EQ(key_values(proc->out_so_far())["fd5"], "pipe:[" + std::to_string(st.st_ino) + "]")
       << "the sync fd stays open for the command";
+  // Closing a descriptor is synchronous: an early close would show as EOF right now, so the
+  // poll needs no timeout.
   pollfd pf{p.r.get(), POLLIN, 0};
-  EXPECT_EQ(::poll(&pf, 1, 300), 0) << "EOF on the sync fd while the sandbox runs";
+  EXPECT_EQ(::poll(&pf, 1, 0), 0) << "EOF on the sync fd while the sandbox runs";
   kill_with_token(tok);
   auto r = proc->wait(10s);
   EXPECT_FALSE(r.timed_out) << r;
@@ -719,6 +721,45 @@ TEST_P(ProtocolModeTest, SyncFdSeesEofOnlyAfterExitWithPidNamespace) {
 
 // ---- --block-fd ------------------------------------------------------------------------------
 
+// The event the blocking tests wait on instead of a pause: the sandbox's child (child-pid from
+// --info-fd; with --unshare-pid that is its init, and the child that sets up and waits is
+// init's only child) is parked before the command: every process of that tree is still the
+// sandbox binary (its comm) and one of them sleeps in poll(2) (where the kernel tells: root may
+// read wchan; else: all of them asleep). A command that ran early would have replaced one;
+// waiting until this holds (or the sandbox ended) keeps a slow start from passing for a
+// held one.
+bool parked_before_exec(pid_t pid) {
+  std::vector<pid_t> tree = {pid};
+  bool all_asleep = true, one_in_poll = false, wchan_known = false;
+  for (size_t i = 0; i < tree.size(); ++i) {
+    const std::string p = "/proc/" + std::to_string(tree[i]);
+    std::string stat = read_file(p + "/stat");
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size())
+      return false;
+    if (stat.substr(open + 1, close - open - 1) != invoked_name().substr(0, 15)) return false;
+    all_asleep = all_asleep && stat[close + 2] == 'S';
+    const std::string wchan = read_file(p + "/wchan");
+    if (!wchan.empty() && wchan != "0") {
+      wchan_known = true;
+      one_in_poll = one_in_poll || contains(wchan, "poll");
+    }
+    for (const auto& c : words(read_file(p + "/task/" + std::to_string(tree[i]) + "/children")))
+      tree.push_back(static_cast<pid_t>(std::stol(c)));
+  }
+  return wchan_known ? one_in_poll : all_asleep;
+}
+
+// Waits until parked_before_exec(pid) or the sandbox ended; true when parked.
+bool wait_parked(Proc& proc, pid_t pid) {
+  bool parked = false;
+  eventually([&] {
+    parked = parked_before_exec(pid);
+    return parked || proc.wait_for_stdout("started", 1ms) || !exists("/proc/" + std::to_string(pid));
+  }, 10s);
+  return parked;
+}
+
 TEST_P(ProtocolModeTest, BlockFdHoldsTheCommandAfterInfoIsWritten) {
   TempDir out;
   Pipe block, info;
@@ -732,7 +773,9 @@ TEST_P(ProtocolModeTest, BlockFdHoldsTheCommandAfterInfoIsWritten) {
   auto j = parse_json(text);
   ASSERT_TRUE(j && j->contains("child-pid")) << "info must come before the release: <<<" << text
                                              << ">>>" << proc->wait(1s);
-  EXPECT_FALSE(proc->wait_for_stdout("started", 300ms)) << "the command ran before the release";
+  const pid_t child = static_cast<pid_t>((*j)["child-pid"].get<long long>());
+  EXPECT_TRUE(wait_parked(*proc, child)) << "the child is not held before the command";
+  EXPECT_FALSE(proc->wait_for_stdout("started", 1ms)) << "the command ran before the release";
   EXPECT_FALSE(exists(out / "marker")) << "the command ran before the block fd was released";
   ASSERT_EQ(::write(block.w.get(), "x", 1), 1);
   auto r = proc->wait(10s);
@@ -752,7 +795,11 @@ TEST_P(ProtocolModeTest, BlockFdReleasedByEof) {
                     o);
   std::string text = read_until(info.r.get(), complete_object, 5s);
   ASSERT_TRUE(complete_object(text)) << proc->wait(1s);
-  EXPECT_FALSE(proc->wait_for_stdout("started", 300ms)) << "the command ran before the release";
+  auto j = parse_json(text);
+  ASSERT_TRUE(j && (*j)["child-pid"].is_number_integer()) << text;
+  const pid_t child = static_cast<pid_t>((*j)["child-pid"].get<long long>());
+  EXPECT_TRUE(wait_parked(*proc, child)) << "the child is not held before the command";
+  EXPECT_FALSE(proc->wait_for_stdout("started", 1ms)) << "the command ran before the release";
   EXPECT_FALSE(exists(out / "marker"));
   block.w.reset();  // the only writer: the sandbox now reads EOF
   auto r = proc->wait(10s);
@@ -816,7 +863,8 @@ TEST_F(ProtocolTest, UsernsBlockFdLetsTheCallerWriteTheMaps) {
       << "no child-pid on the info fd: <<<" << text << ">>>" << proc->wait(1s);
   pid_t pid = static_cast<pid_t>((*j)["child-pid"].get<long long>());
   const std::string proc_dir = "/proc/" + std::to_string(pid);
-  EXPECT_FALSE(proc->wait_for_stdout("\n", 200ms)) << "the command ran before the maps existed";
+  EXPECT_TRUE(wait_parked(*proc, pid)) << "the child is not held before the maps are written";
+  EXPECT_FALSE(proc->wait_for_stdout("\n", 1ms)) << "the command ran before the maps existed";
   EXPECT_EQ(read_file(proc_dir + "/uid_map"), "") << "the sandbox must not write the maps itself";
   EXPECT_EQ(read_file(proc_dir + "/gid_map"), "");
   std::string err = write_maps_as_caller(pid, 1234, 4321);

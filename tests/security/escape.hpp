@@ -1,7 +1,11 @@
 // Shared helpers for the escape tests (tests/security/*_test.cpp). Every test there drives
 // the built binary through the integration harness, tries to break out of the sandbox the
-// way a real attack would, and asserts that it could not. Each one also shows (in a control
-// run or in a comment) what a broken sandbox would print, so that it can fail.
+// way a real attack would, and asserts that it could not. Each one first runs the same attack
+// (same script, same system calls) where it must work: no protection (on the host as the same
+// uid, against a scratch target the test owns), or a peer configuration that allows it, so
+// that a broken attack program fails the control instead of passing the protected check.
+// Where Debian's bwrap has the same options the attack runs against it too, and sandbox must
+// never be weaker.
 #pragma once
 
 #include <fcntl.h>
@@ -138,6 +142,70 @@ if os.getpid() == 1:
     sys.exit(0)
 )PY";
 
+// ---- Controls: the same attack where it must work --------------------------------------
+
+// Debian's bubblewrap, the peer every attack is also run against where it has the same
+// options: sandbox must never be weaker.
+inline const std::string kBwrap = "/usr/bin/bwrap";
+inline bool have_bwrap() { return exists(kBwrap); }
+// `o` with /usr/bin/bwrap as the executable instead of sandbox (same argv).
+inline RunOpts as_bwrap(RunOpts o) {
+  o.exe = kBwrap;
+  o.argv0 = "bwrap";
+  return o;
+}
+// `o` running `exe` directly on the host (no sandbox), as the same uid.
+inline RunOpts on_host(RunOpts o, const std::string& exe) {
+  o.exe = exe;
+  o.argv0.reset();
+  return o;
+}
+
+// A chroot-only jail, the classic weak sandbox the filesystem tests' controls run in: a new
+// user, mount and PID namespace (`unshare -Urmpf`, so it works as any uid and every mount
+// stays in that namespace), a tmpfs at $1 (a directory the test owns) holding /usr and the
+// /bin, /lib... links of the host, a fresh /proc, /dev and /tmp; then
+// $2 = "chroot": `chroot $1 CMD...` from pid 1, whose root stays the host's (so /proc/1/root
+//               leads out), or
+// $2 = "pivot":  pivot_root into it keeping the old root at /oldroot, not detached.
+// Exit 90-93 when the jail cannot be built (see jail_control_skip_reason()).
+inline const char* kJailScript = R"SH(
+J=$1; how=$2; shift 2
+mount -t tmpfs sbjail "$J" || exit 90
+mkdir "$J/usr" "$J/proc" "$J/dev" "$J/tmp" || exit 90
+mount --rbind /usr "$J/usr" || exit 91
+for l in bin lib lib64 sbin lib32 libx32; do
+  if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$J/$l"
+  elif [ -d "/$l" ]; then mkdir "$J/$l" && mount --rbind "/$l" "$J/$l"; fi
+done
+mount -t proc proc "$J/proc" || exit 92
+mount --rbind /dev "$J/dev" || exit 93
+mount -t tmpfs sbjailtmp "$J/tmp" || exit 93
+if [ "$how" = pivot ]; then
+  mkdir "$J/oldroot" && cd "$J" && pivot_root . oldroot && cd / || exit 93
+  exec "$@"
+fi
+chroot "$J" "$@"
+)SH";
+
+// Arguments (for RunOpts.exe = /usr/bin/unshare) that run CMD in a kJailScript jail at `dir`.
+inline Args jail_args(const std::string& dir, const std::string& how, const Args& cmd) {
+  Args a = {"-Urmpf", "--", "/bin/sh", "-c", kJailScript, "sh", dir, how};
+  a.insert(a.end(), cmd.begin(), cmd.end());
+  return a;
+}
+
+// Why a jail control could not run (the exit codes of kJailScript), or "" when it did.
+inline std::string jail_control_skip_reason(const RunResult& r) {
+  switch (r.exit_code) {
+    case 90: return "cannot mount a tmpfs in a new user namespace: " + r.err;
+    case 91: return "cannot bind /usr in a new user namespace: " + r.err;
+    case 92: return "cannot mount a fresh proc in a new user+PID namespace: " + r.err;
+    case 93: return "cannot build the jail's /dev, /tmp or pivot_root: " + r.err;
+    default: return "";
+  }
+}
+
 // /etc/shadow as the test (root) reads it; empty when it cannot be read.
 inline std::string host_shadow() { return read_file("/etc/shadow"); }
 
@@ -145,7 +213,9 @@ inline std::string host_shadow() { return read_file("/etc/shadow"); }
 // SIGKILLed and reaped on destruction.
 class HostSleep {
  public:
-  HostSleep(uid_t uid, gid_t gid) : token_(sleep_token()) {
+  // `exe`: a copy of sleep to run instead of /bin/sleep (its /proc/PID/exe is then that file).
+  HostSleep(uid_t uid, gid_t gid, const std::string& exe = "/bin/sleep")
+      : token_(sleep_token()) {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);
@@ -160,7 +230,7 @@ class HostSleep {
           ::_exit(126);
       }
       const char* argv[] = {"sleep", token_.c_str(), nullptr};
-      ::execv("/bin/sleep", const_cast<char**>(argv));
+      ::execv(exe.c_str(), const_cast<char**>(argv));
       ::_exit(127);
     }
     // Started when the token shows up in its command line (exec done).
@@ -176,6 +246,14 @@ class HostSleep {
   }
   pid_t pid() const { return pid_; }
   const std::string& token() const { return token_; }
+  // SIGKILLs and reaps it now.
+  void kill() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      reaped_ = true;
+    }
+  }
   // Still running (a killed child is reaped here, so that a zombie does not count).
   bool alive() {
     if (reaped_) return false;

@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "escape.hpp"
 
@@ -32,9 +35,11 @@ std::string join(const std::set<std::string>& s) {
 
 // Mounts a tmpfs holding `file` (content `content`) on `dir`, in a private mount namespace of
 // the forked caller, so the host's own mount table never changes. For RunOpts::in_child.
+// `owner`: uid:gid of the file (default: the test's).
 std::function<bool()> submount_in_caller(const std::string& dir, const std::string& file,
-                                         const std::string& content) {
-  return [dir, file, content] {
+                                         const std::string& content,
+                                         std::pair<uid_t, gid_t> owner = {static_cast<uid_t>(-1), static_cast<gid_t>(-1)}) {
+  return [dir, file, content, owner] {
     if (::unshare(CLONE_NEWNS) != 0) return false;
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
     if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "mode=0777,size=1m") != 0) return false;
@@ -42,6 +47,8 @@ std::function<bool()> submount_in_caller(const std::string& dir, const std::stri
     if (fd < 0) return false;
     bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
     ::fchmod(fd, 0666);
+    if (owner.first != static_cast<uid_t>(-1) && ::fchown(fd, owner.first, owner.second) != 0)
+      ok = false;
     ::close(fd);
     return ok;
   };
@@ -67,13 +74,24 @@ TEST_F(FsEscapeTest, ShadowUnreadableThroughBinds) {
       {"--ro-bind / /", {"--ro-bind", "/", "/"}, "/etc/shadow"},
       {"--dev-bind / /", {"--dev-bind", "/", "/"}, "/etc/shadow"},
   };
+  const char* script = "cat \"$1\"; echo rc=$?; head -c 4096 <\"$1\"; echo rc2=$?";
+  // Control: the same script with the privileges a broken sandbox would give (a command
+  // running as host root: a root caller keeps them) reads it.
+  {
+    auto c = run(with_root(cat({{"--ro-bind", "/etc", "/etc"}, sh_args(script, {"/etc/shadow"})})),
+                 {});
+    EXPECT_EQ(key_values(c.out)["rc"], "0") << "control" << c;
+    EXPECT_TRUE(leaks(c, shadow)) << "control" << c;
+  }
   for (const auto& c : cases) {
     for (const Args& ids : {Args{}, uid0_all_caps()}) {
       SCOPED_TRACE(c.name + (ids.empty() ? "" : " as uid 0 with every capability"));
-      auto r = run(cat({c.flags, ids,
-                        sh_args("cat \"$1\"; echo rc=$?; head -c 4096 <\"$1\"; echo rc2=$?",
-                                {c.path})}),
-                   unpriv());
+      // Peer: bwrap with the same options.
+      if (have_bwrap()) {
+        auto b = run(cat({c.flags, ids, sh_args(script, {c.path})}), as_bwrap(unpriv()));
+        EXPECT_FALSE(leaks(b, shadow)) << "bwrap" << b;
+      }
+      auto r = run(cat({c.flags, ids, sh_args(script, {c.path})}), unpriv());
       ASSERT_EQ(r.exit_code, 0) << r;
       auto m = key_values(r.out);
       EXPECT_NE(m["rc"], "0") << r;
@@ -82,9 +100,6 @@ TEST_F(FsEscapeTest, ShadowUnreadableThroughBinds) {
       EXPECT_FALSE(leaks(r, shadow)) << "shadow content visible inside" << r;
     }
   }
-  // Control: a command running as host root (what a broken sandbox would give) reads it.
-  auto c = run(with_root({"--ro-bind", "/etc", "/etc", "--", "cat", "/etc/shadow"}), {});
-  EXPECT_TRUE(leaks(c, shadow)) << "control";
 }
 
 // Walks every /proc/PID/{root,cwd} the command can see (the host's init, the supervisor
@@ -145,10 +160,23 @@ void check_proc_root_walk(const RunResult& r, const std::string& shadow,
 
 // /proc/1/root and /proc/<supervisor>/root of the host (without --unshare-pid /proc is the
 // host's), or of the sandbox's own init (with it), never lead to the host's root.
+// Control for the /proc/PID/root walks: the same script where the way out is open, a root
+// caller without a PID namespace (it keeps CAP_SYS_PTRACE and CAP_DAC_OVERRIDE, as with
+// bwrap): /proc/PID/root of the host's processes (its init, unless that belongs to a more
+// privileged container runtime, the supervisor...) is the host's root and the shadow file
+// opens through it.
+void expect_proc_root_walk_escapes(const std::string& shadow) {
+  auto c = run(with_root(cat({{"--proc", "/proc"}, py(kProcRootWalk)})), {});
+  ASSERT_EQ(c.exit_code, 0) << "control" << c;
+  EXPECT_TRUE(contains(c.out, "OPENED-SHADOW ")) << "control: the walk reaches the host" << c;
+  EXPECT_TRUE(leaks(c, shadow)) << "control" << c;
+}
+
 TEST_F(FsEscapeTest, ShadowUnreachableThroughProcPidRoot) {
   IT_REQUIRE_ROOT();
   const std::string shadow = host_shadow();
   ASSERT_FALSE(secret_lines(shadow).empty());
+  expect_proc_root_walk_escapes(shadow);
   for (const Args& pidns : {Args{}, Args{"--unshare-pid"}}) {
     for (const Args& ids : {Args{}, uid0_all_caps()}) {
       SCOPED_TRACE(::testing::PrintToString(cat({pidns, ids})));
@@ -158,6 +186,14 @@ TEST_F(FsEscapeTest, ShadowUnreachableThroughProcPidRoot) {
       auto r = p->wait(10s);
       check_proc_root_walk(r, shadow,
                            pidns.empty() ? std::optional<pid_t>(supervisor) : std::nullopt);
+      // Peer: bwrap with the same options (it also runs the command in a new user namespace).
+      if (have_bwrap()) {
+        auto b = run(with_root(cat({pidns, ids, {"--proc", "/proc"}, py(kProcRootWalk)})),
+                     as_bwrap(unpriv()));
+        ASSERT_EQ(b.exit_code, 0) << "bwrap" << b;
+        EXPECT_FALSE(contains(b.out, "OPENED-SHADOW") || leaks(b, shadow))
+            << "bwrap lets the walk out: the peer is weaker here, sandbox is checked above" << b;
+      }
     }
   }
 }
@@ -167,6 +203,9 @@ TEST_F(FsEscapeTest, ShadowUnreachableThroughProcPidRoot) {
 TEST_F(FsEscapeTest, RootWithPidNamespaceProcOneRootIsTheSandbox) {
   IT_REQUIRE_ROOT();
   const std::string shadow = host_shadow();
+  ASSERT_FALSE(secret_lines(shadow).empty());
+  // Control: the same root caller without --unshare-pid walks out through /proc/1/root.
+  expect_proc_root_walk_escapes(shadow);
   auto r = run(with_root(cat({{"--unshare-pid", "--proc", "/proc"}, py(kProcRootWalk)})), {});
   check_proc_root_walk(r, shadow, std::nullopt);
   EXPECT_TRUE(contains(r.out, "shadow 1 ENOENT")) << r;
@@ -182,9 +221,12 @@ TEST_F(FsEscapeTest, RootWithPidNamespaceProcOneRootIsTheSandbox) {
 TEST_P(FsEscapeModeTest, RoBindAndItsSubmountCannotBeWritten) {
   IT_REQUIRE_ROOT();  // to mount the submount in the caller's namespace
   TempDir d;
+  // Owned by the caller: only the read-only mounts stop chmod and utimes, not ownership.
   write_file(d / "existing", "top-level\n", 0666);
+  ASSERT_EQ(::chown((d / "existing").c_str(), caller_uid(), caller_gid()), 0);
   ASSERT_EQ(::mkdir((d / "sub").c_str(), 0777), 0);
   ::chmod((d / "sub").c_str(), 0777);
+  const std::pair<uid_t, gid_t> owner{caller_uid(), caller_gid()};
   struct stat before;
   ASSERT_EQ(::stat((d / "existing").c_str(), &before), 0);
   const char* script = R"SH(
@@ -194,17 +236,45 @@ for d in /data /data/sub; do
   mkdir $d/newdir && echo "BROKE mkdir $d"
   ln -s x $d/link && echo "BROKE symlink $d"
   ln $d/existing $d/hardlink && echo "BROKE link $d"
-  mv $d/existing $d/renamed && echo "BROKE rename $d"
+  mv $d/existing $d/renamed && echo "BROKE rename $d" && mv $d/renamed $d/existing
   chmod 0600 $d/existing && echo "BROKE chmod $d"
   touch -d @0 $d/existing && echo "BROKE utimes $d"
   truncate -s 0 $d/existing && echo "BROKE truncate $d"
   mknod $d/fifo p && echo "BROKE mknod $d"
-  rm $d/existing && echo "BROKE unlink $d"
   python3 -c 'import os,sys; os.open(sys.argv[1], os.O_WRONLY); print("BROKE open-write", sys.argv[1])' $d/existing
+  rm $d/existing && echo "BROKE unlink $d"
 done
 cat /data/existing /data/sub/existing
 echo END
 )SH";
+  // Control: the same script on a writable --bind of a scratch copy (same layout, same
+  // submount) writes at both levels: every BROKE line of the script can show up.
+  {
+    TempDir c;
+    write_file(c / "existing", "top-level\n", 0666);
+    ASSERT_EQ(::chown((c / "existing").c_str(), caller_uid(), caller_gid()), 0);
+    ASSERT_EQ(::mkdir((c / "sub").c_str(), 0777), 0);
+    ::chmod((c / "sub").c_str(), 0777);
+    RunOpts o = opts();
+    o.in_child = submount_in_caller(c / "sub", c / "sub/existing", "in-submount\n", owner);
+    auto r = run(with_root(cat({{"--bind", c.path(), "/data"}, sh(script)})), o);
+    EXPECT_TRUE(contains(r.out, "END")) << "control" << r;
+    for (const char* where : {"/data\n", "/data/sub\n"})
+      for (const char* what : {"create", "append", "mkdir", "symlink", "link", "rename", "chmod",
+                               "utimes", "truncate", "mknod", "unlink"})
+        EXPECT_TRUE(contains(r.out, std::string("BROKE ") + what + " " + where))
+            << "control: " << what << " " << where << r;
+    EXPECT_TRUE(contains(r.out, "BROKE open-write /data/existing")) << "control" << r;
+  }
+  // Peer: bwrap's --ro-bind (it remounts every submount read-only too).
+  if (have_bwrap()) {
+    RunOpts o = as_bwrap(opts());
+    o.in_child = submount_in_caller(d / "sub", d / "sub/existing", "in-submount\n", owner);
+    auto b = run(with_root(cat({{"--ro-bind", d.path(), "/data"}, sh(script)})), o);
+    EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+    EXPECT_FALSE(contains(b.out, "BROKE")) << "bwrap wrote through its --ro-bind" << b;
+    ASSERT_EQ(d.entries(), (std::vector<std::string>{"existing", "sub"}));
+  }
   std::vector<Args> id_variants = {Args{}};
   if (!as_root()) id_variants.push_back(uid0_all_caps());
   // Both ways of making the bind read-only: mount_setattr(AT_RECURSIVE) on the detached tree,
@@ -215,7 +285,7 @@ echo END
                  (legacy[0] == '1' ? ", legacy mount API" : ""));
     RunOpts o = opts();
     o.env = {std::string("SANDBOX_TEST_LEGACY_MOUNT=") + legacy};
-    o.in_child = submount_in_caller(d / "sub", d / "sub/existing", "in-submount\n");
+    o.in_child = submount_in_caller(d / "sub", d / "sub/existing", "in-submount\n", owner);
     auto r = run(with_root(cat({ids, {"--ro-bind", d.path(), "/data"}, sh(script)})), o);
     EXPECT_TRUE(contains(r.out, "END")) << r;
     EXPECT_FALSE(contains(r.out, "BROKE")) << r;
@@ -329,6 +399,19 @@ echo END
       }
     }
     EXPECT_EQ(d.entries(), (std::vector<std::string>{"sub"})) << "nothing written on the host";
+    // Peer: bwrap with the same options.
+    if (have_bwrap()) {
+      RunOpts bo = as_bwrap(unpriv());
+      bo.in_child = submount_in_caller(d / "sub", d / "sub/existing", "in-submount\n");
+      auto b = run(with_root(cat({ids,
+                                  {"--proc", "/proc", "--dev", "/dev", "--ro-bind", d.path(),
+                                   "/data"},
+                                  sh_args(script, {kMountSetattr, nested_unshare_flags(ids)})})),
+                   bo);
+      EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+      EXPECT_FALSE(contains(b.out, "BROKE")) << "bwrap" << b;
+      EXPECT_EQ(d.entries(), (std::vector<std::string>{"sub"})) << "bwrap wrote on the host";
+    }
   }
   // Control: the same script on a writable --bind does write (the detection works).
   RunOpts o = unpriv();
@@ -408,6 +491,23 @@ echo "outer-sh: $(ls /usr/bin/sh)"
 test -e /usr/$1 && echo "BROKE marker visible outside"
 echo END
 )SH";
+  // Control: the same script with CAP_SYS_ADMIN over the sandbox's mounts (--cap-add) does
+  // replace the sandbox's /usr (only there: its mounts are slaves of the caller's).
+  {
+    auto c = run(with_root(cat({{"--uid", "0", "--gid", "0", "--cap-add", "CAP_SYS_ADMIN",
+                                 "--proc", "/proc", "--dev", "/dev"},
+                                sh_args(script, {name})})),
+                 unpriv());
+    EXPECT_TRUE(contains(c.out, "BROKE mount over /usr")) << "control" << c;
+    EXPECT_FALSE(exists("/usr/" + name));
+  }
+  // Peer: bwrap with the same options refuses the mount too.
+  if (have_bwrap()) {
+    auto b = run(with_root(cat({{"--proc", "/proc", "--dev", "/dev"}, sh_args(script, {name})})),
+                 as_bwrap(unpriv()));
+    EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+    EXPECT_FALSE(contains(b.out, "BROKE")) << "bwrap" << b;
+  }
   auto r = run(with_root(cat({{"--proc", "/proc", "--dev", "/dev"}, sh_args(script, {name})})),
                unpriv());
   EXPECT_TRUE(contains(r.out, "END")) << r;
@@ -425,21 +525,55 @@ echo END
 // the command's own mounts), or each mount shows up in the caller's namespace and, on a real
 // system, on the host. The caller's namespace is read through the supervisor, which stays in
 // it, while the command (with CAP_SYS_ADMIN over its mounts) holds a tmpfs mounted inside.
+// The attack of MountsDoNotPropagateToTheCaller: two tmpfs mounts, then READY.
+const char* kPropagationAttack =
+    "mount -t tmpfs sbesc-propagation \"$1\" && echo MOUNTED; "
+    "mount -t tmpfs sbesc-propagation \"$2\" && echo MOUNTED2; "
+    "echo READY; exec sleep 30";
+
 TEST_P(FsEscapeModeTest, MountsDoNotPropagateToTheCaller) {
   IT_REQUIRE_ROOT();  // to read the supervisor's mountinfo and to make the caller's mounts shared
-  RunOpts o = opts();
-  o.in_child = [] {
+  // The caller's world: its own mount namespace whose mounts are shared (in new peer groups,
+  // made private first, so that nothing can reach the host's namespace).
+  auto shared_caller = [] {
     if (::unshare(CLONE_NEWNS) != 0) return false;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
     return ::mount(nullptr, "/", nullptr, MS_REC | MS_SHARED, nullptr) == 0;
   };
-  Args caps = as_root() ? Args{} : Args{"--uid", "0", "--gid", "0", "--cap-add", "CAP_SYS_ADMIN"};
-  auto p = spawn(with_root(cat({caps,
-                                {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir",
-                                 "/mnt"},
-                                sh("mount -t tmpfs sbesc-propagation /mnt && echo MOUNTED; "
-                                   "mount -t tmpfs sbesc-propagation /tmp && echo MOUNTED2; "
-                                   "echo READY; exec sleep 30")})),
+  // Control: a mount namespace that is NOT made a slave (`unshare -m --propagation
+  // unchanged`, as root: a copy of shared mounts stays in their peer groups) running the same
+  // mounts, on a scratch directory: they show up in the caller's namespace, where the shell
+  // that started it looks.
+  {
+    TempDir t;
+    RunOpts o = on_host({}, "/bin/sh");
+    o.in_child = shared_caller;
+    auto c = run({"-c",
+                  "unshare -m --propagation unchanged sh -c \"$1\" sh \"$2\" \"$2\" & "
+                  "i=0; while [ $i -lt 200 ] && ! grep -q sbesc-propagation /proc/self/mountinfo; "
+                  "do kill -0 $! 2>/dev/null || break; sleep 0.05; i=$((i+1)); done; "
+                  "echo caller-sees=$(grep -c sbesc-propagation /proc/self/mountinfo); kill $!",
+                  "sh", kPropagationAttack, t.path()},
                  o);
+    EXPECT_TRUE(contains(c.out, "MOUNTED\n")) << "control" << c;
+    EXPECT_NE(key_values(c.out)["caller-sees"], "0") << "control: the mount propagated" << c;
+  }
+  RunOpts o = opts();
+  o.in_child = shared_caller;
+  Args caps = as_root() ? Args{} : Args{"--uid", "0", "--gid", "0", "--cap-add", "CAP_SYS_ADMIN"};
+  const Args flags = cat({caps, {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir",
+                                 "/mnt"}});
+  // Peer: bwrap with the same options (it makes its mounts slaves too).
+  if (have_bwrap()) {
+    RunOpts bo = as_bwrap(o);
+    auto b = spawn(with_root(cat({flags, sh_args(kPropagationAttack, {"/mnt", "/tmp"})})), bo);
+    ASSERT_TRUE(b->wait_for_stdout("READY\n")) << b->out_so_far() << b->err_so_far();
+    EXPECT_TRUE(contains(b->out_so_far(), "MOUNTED\n")) << "bwrap" << b->err_so_far();
+    std::string caller = read_file("/proc/" + std::to_string(b->pid()) + "/mountinfo");
+    ASSERT_FALSE(caller.empty());
+    EXPECT_FALSE(contains(caller, "sbesc-propagation")) << "bwrap's mounts propagate" << caller;
+  }
+  auto p = spawn(with_root(cat({flags, sh_args(kPropagationAttack, {"/mnt", "/tmp"})})), o);
   ASSERT_TRUE(p->wait_for_stdout("READY\n")) << p->out_so_far() << p->err_so_far();
   EXPECT_TRUE(contains(p->out_so_far(), "MOUNTED\nMOUNTED2\n")) << p->err_so_far();
   std::string caller = read_file("/proc/" + std::to_string(p->pid()) + "/mountinfo");
@@ -504,6 +638,16 @@ echo END
     EXPECT_TRUE(contains(r.out, "NESTED-CTYPES")) << r;
     EXPECT_FALSE(contains(r.out, "BROKE")) << r;
     EXPECT_FALSE(contains(r.out, trim(secret))) << "the masked file was revealed" << r;
+    // Peer: bwrap with the same options.
+    if (have_bwrap()) {
+      auto b = run(with_root(cat({ids,
+                                  {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                                   "--ro-bind", d.path(), "/data", "--tmpfs", "/data/hidden"},
+                                  sh_args(script, {clone_script, nested_unshare_flags(ids)})})),
+                   as_bwrap(unpriv()));
+      EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+      EXPECT_FALSE(contains(b.out, trim(secret))) << "bwrap revealed the masked file" << b;
+    }
   }
   // Control: without the mask the same script shows the file.
   auto c = run(with_root(cat({{"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -570,6 +714,31 @@ TEST_P(FsEscapeModeTest, MountDestinationSymlinksStayInsideNewRoot) {
       {"bound evil -> VICTIM, --remount-ro /h/abs-victim",
        {"--bind", bound.path(), "/h", "--remount-ro", "/h/abs-victim"}},
   };
+  // Control: the planted links do lead out when a path is resolved through them the plain way
+  // (what a sandbox does without RESOLVE_IN_ROOT or its fallback): as the same uid on the
+  // host, mkdir through each bound link creates the directory in `victim`.
+  for (const char* link : {"abs-victim", "rel-victim"}) {
+    auto c = run({bound / link + n}, on_host(opts(), "/bin/mkdir"));
+    EXPECT_EQ(c.exit_code, 0) << "control through " << link << c;
+    EXPECT_EQ(victim.entries(), std::vector<std::string>{name}) << "control through " << link;
+    ::rmdir((victim / name).c_str());
+  }
+  ASSERT_TRUE(victim.entries().empty());
+  // Peer: bwrap with the same options (it resolves destinations after pivoting into its
+  // staging tmpfs, so absolute links land there). Where it escapes, the note says so; the
+  // sandbox is held to "never" below.
+  if (have_bwrap()) {
+    for (const auto& c : cases) {
+      auto b = run(with_root(cat({c.flags, sh("echo RAN")})), as_bwrap(opts()));
+      bool escaped = !victim.entries().empty() || exists("/etc" + n) || exists("/tmp" + n);
+      if (escaped)
+        std::cout << "[   NOTE   ] bwrap follows the planted link out of its root: " << c.what
+                  << std::endl;
+      RecordProperty("bwrap " + c.what, escaped ? "escaped" : (b.exit_code ? "refused" : "inside"));
+      for (const auto& e : victim.entries()) std::filesystem::remove_all(victim / e);
+      for (const std::string& p : {"/etc" + n, "/tmp" + n}) std::filesystem::remove_all(p);
+    }
+  }
   for (const char* legacy : {"0", "1"}) {
     for (const auto& c : cases) {
       SCOPED_TRACE(c.what + (legacy[0] == '1' ? " (legacy mount API)" : ""));
@@ -639,11 +808,53 @@ if sys.argv[1:] == ['double']:
 
 std::map<std::string, std::string> listings(const std::string& out) { return key_values(out); }
 
+// The host's root as a listing like kDotDot prints it.
+std::string host_root_listing() {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator("/"))
+    names.insert(e.path().filename().string());
+  return join(names);
+}
+
+// Runs kDotDot (with `args`) in a chroot-only jail (kJailScript) as the caller: the control
+// where the way out is open. Empty result with a skip reason when the jail cannot be built.
+RunResult run_in_chroot_jail(const RunOpts& caller, const Args& args, std::string& skip) {
+  TempDir j;
+  Args cmd = {kPython, "-c", kDotDot};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  auto r = run(jail_args(j.path(), "chroot", cmd), on_host(caller, "/usr/bin/unshare"));
+  skip = jail_control_skip_reason(r);
+  return r;
+}
+
 // ".." from the root, /proc/self/root/.., /proc/1/{root,cwd}/.. and the descriptors the
 // command holds never lead above the sandbox's root; chroot needs CAP_SYS_CHROOT.
 TEST_P(FsEscapeModeTest, DotDotAndProcLinksStayInsideTheRoot) {
+  IT_REQUIRE_FILE("/usr/bin/unshare");
+  const std::string host_root = host_root_listing();
+  // Control: the same script in a chroot-only jail lists the host's root through
+  // /proc/1/root/.. (pid 1 there kept the host's root).
+  {
+    std::string skip;
+    auto c = run_in_chroot_jail(opts(), {}, skip);
+    if (!skip.empty()) GTEST_SKIP() << "control: " << skip;
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    auto m = listings(c.out);
+    EXPECT_NE(m["root"], host_root) << "control: the jail's own root" << c;
+    EXPECT_EQ(m["/proc/1/root/.."], host_root) << "control: the way out" << c;
+  }
   Args flags = {"--unshare-pid", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"};
   if (as_root()) flags.insert(flags.end(), {"--cap-drop", "ALL"});
+  // Peer: bwrap with the same options stays inside too.
+  if (have_bwrap()) {
+    auto b = run(with_root(cat({flags, py(kDotDot)})), as_bwrap(opts()));
+    ASSERT_EQ(b.exit_code, 0) << "bwrap" << b;
+    for (const auto& [k, v] : listings(b.out)) {
+      if (!k.empty() && k[0] == '/') {
+        EXPECT_NE(v, host_root) << "bwrap: " << k << b;
+      }
+    }
+  }
   auto r = run(with_root(cat({flags, py(kDotDot)})), opts());
   ASSERT_EQ(r.exit_code, 0) << r;
   auto m = listings(r.out);
@@ -677,8 +888,29 @@ TEST_P(FsEscapeModeTest, DotDotAndProcLinksStayInsideTheRoot) {
 // pivot_root into a new mount namespace whose old root is detached. A broken sandbox lists
 // the host's root (etc, home, root...) as "escaped".
 TEST_P(FsEscapeModeTest, DoubleChrootStaysInsideTheRoot) {
+  IT_REQUIRE_FILE("/usr/bin/unshare");
+  const std::string host_root = host_root_listing();
+  // Control: in a chroot-only jail (CAP_SYS_CHROOT in its user namespace) the same escape
+  // reaches the host's root.
+  {
+    std::string skip;
+    auto c = run_in_chroot_jail(opts(), {"double"}, skip);
+    if (!skip.empty()) GTEST_SKIP() << "control: " << skip;
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    auto m = listings(c.out);
+    EXPECT_EQ(m["chroot"], "ok") << "control" << c;
+    EXPECT_EQ(m["escaped"], host_root) << "control: the double chroot gets out" << c;
+  }
   Args flags = {"--unshare-pid", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"};
   if (!as_root()) flags.insert(flags.end(), {"--uid", "0", "--cap-add", "CAP_SYS_CHROOT"});
+  // Peer: bwrap with the same options (a pivot_root too) stays inside.
+  if (have_bwrap()) {
+    auto b = run(with_root(cat({flags, py(kDotDot, {"double"})})), as_bwrap(opts()));
+    ASSERT_EQ(b.exit_code, 0) << "bwrap" << b;
+    auto m = listings(b.out);
+    EXPECT_EQ(m["chroot"], "ok") << "bwrap" << b;
+    EXPECT_EQ(m["escaped"], m["root"]) << "bwrap" << b;
+  }
   auto r = run(with_root(cat({flags, py(kDotDot, {"double"})})), opts());
   ASSERT_EQ(r.exit_code, 0) << r;
   auto m = listings(r.out);
@@ -710,6 +942,19 @@ echo dotdot-fs=$(stat -f -c %T /..)
 a=$(ls -ai /); b=$(ls -ai /..); [ -n "$a" ] && [ "$a" = "$b" ] && echo listing=same
 echo mounts-at-root=$(cut -d' ' -f5 /proc/self/mountinfo | grep -c -x /)
 )SH";
+  // Control: the same script after a pivot_root that keeps the old root (a jail that forgot
+  // the umount) finds it.
+  {
+    IT_REQUIRE_FILE("/usr/bin/unshare");
+    TempDir j;
+    auto c = run(jail_args(j.path(), "pivot", {"/bin/sh", "-c", script}),
+                 on_host(opts(), "/usr/bin/unshare"));
+    if (auto skip = jail_control_skip_reason(c); !skip.empty()) GTEST_SKIP() << "control: " << skip;
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    auto m = key_values(c.out);
+    EXPECT_NE(m["mounts-matching"], "0") << "control" << c;
+    EXPECT_TRUE(contains(m["found"], "/oldroot")) << "control" << c;
+  }
   for (const char* legacy : {"0", "1"}) {
     SCOPED_TRACE(legacy[0] == '1' ? "legacy mount API" : "new mount API");
     RunOpts o = opts();
@@ -787,6 +1032,14 @@ TEST_P(FsEscapeModeTest, OpenByHandleCannotReachHostRoot) {
     while (dirent* e = ::readdir(dir)) names.insert(e->d_name);
     ::closedir(dir);
     ASSERT_EQ(names.count("etc"), 1u) << "control: the handle is the host's root";
+  }
+  // Control: the attack script itself, as host root outside any sandbox, opens it.
+  {
+    auto c = run({"-c", kShocker, std::to_string(fh->handle_type), hex, "/usr"},
+                 on_host({}, kPython));
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    EXPECT_TRUE(contains(c.out, "OPENED /usr dir ")) << "control" << c;
+    EXPECT_TRUE(contains(c.out, ",etc,")) << "control: the host's root" << c;
   }
   TempDir d;
   std::vector<Args> variants;

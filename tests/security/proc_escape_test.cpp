@@ -103,6 +103,13 @@ TEST_P(ProcEscapeModeTest, SameUidHostProcessUnreachableWithPidNamespace) {
     for (const char* k : {"host.mem", "host.environ", "host.exe"})
       EXPECT_EQ(m[k], "ENOENT") << k << r;
     EXPECT_TRUE(target.alive()) << "the host process was killed from inside" << r;
+    // Peer: bwrap with the same options.
+    if (have_bwrap()) {
+      auto b = run(with_root(cat({{"--unshare-pid", "--proc", "/proc"}, py(kTargetScript, {t})})),
+                   as_bwrap(opts()));
+      EXPECT_EQ(key_values(b.out)["host.kill"], "ESRCH") << "bwrap" << b;
+      EXPECT_TRUE(target.alive()) << "bwrap: killed from inside" << b;
+    }
   }
   {
     // Control / documented behaviour: no PID namespace, the same attack reaches it.
@@ -165,6 +172,33 @@ TEST_F(ProcEscapeTest, HostRootProcessCannotBeKilledOrTraced) {
 // command's parent; every route must be refused. A broken sandbox (command in the caller's
 // own user namespace) prints ptrace=ok and getfd with stolen descriptors.
 TEST_F(ProcEscapeTest, SupervisorCannotBeTracedOrRobbed) {
+  // Control: the same script against an unconfined process of the same uid (what the
+  // supervisor is to a command left in the caller's user namespace), run on the host as that
+  // uid: every route works.
+  {
+    HostSleep target(unpriv_uid(), unpriv_gid());
+    ASSERT_TRUE(target.alive());
+    auto c = run({"-c", kTargetScript, "sup=" + std::to_string(target.pid())},
+                 on_host(unpriv(), kPython));
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    auto m = key_values(c.out);
+    EXPECT_EQ(m["sup.ptrace"], "ok") << "control" << c;
+    for (const char* k : {"sup.mem", "sup.environ", "sup.exe"}) EXPECT_EQ(m[k], "ok") << k << c;
+    EXPECT_TRUE(contains(m["sup.getfd"], "->")) << "control: pidfd_getfd works" << c;
+  }
+  // Peer: bwrap with the same options; its outer process is the command's parent there.
+  if (have_bwrap()) {
+    for (const Args& ids : {Args{}, uid0_all_caps()}) {
+      auto b = run(with_root(cat({ids, {"--proc", "/proc"}, py(kTargetScript, {"sup=0"})})),
+                   as_bwrap(unpriv()));
+      ASSERT_EQ(b.exit_code, 0) << "bwrap" << b;
+      auto m = key_values(b.out);
+      EXPECT_EQ(m["sup.ptrace"], "EPERM") << "bwrap" << b;
+      EXPECT_FALSE(contains(m["sup.getfd"], "->")) << "bwrap" << b;
+      RecordProperty(std::string("bwrap_parent_files") + (ids.empty() ? "" : "_uid0"),
+                     m["sup.mem"] + "," + m["sup.environ"] + "," + m["sup.exe"]);
+    }
+  }
   for (const Args& ids : {Args{}, uid0_all_caps()}) {
     SCOPED_TRACE(ids.empty() ? "default ids" : "uid 0 with every capability");
     auto p = spawn(with_root(cat({ids, {"--proc", "/proc"}, py(kTargetScript, {"sup=0"})})),
@@ -236,19 +270,6 @@ TEST_F(ProcEscapeTest, SetuidAndFileCapabilityBinariesGiveNothing) {
   ASSERT_EQ(::chmod((d / "capcat").c_str(), 0755), 0);
   ASSERT_TRUE(set_file_cap(d / "capcat", 2 /* CAP_DAC_READ_SEARCH */)) << std::strerror(errno);
 
-  // Control: on the host, as the unprivileged uid, both work.
-  {
-    RunOpts o = unpriv();
-    o.exe = d / "id";
-    auto r = run({"-u"}, o);
-    ASSERT_EQ(r.exit_code, 0) << r;
-    ASSERT_EQ(r.out, "0\n") << "control: the setuid copy gives euid 0 on the host" << r;
-    o.exe = d / "capcat";
-    auto c = run({"/etc/shadow"}, o);
-    ASSERT_EQ(c.exit_code, 0) << "control: the file capability works on the host" << c;
-    ASSERT_TRUE(leaks(c, shadow));
-  }
-
   const std::string uid = std::to_string(unpriv_uid());
   struct Case {
     std::string name;
@@ -269,6 +290,16 @@ echo ruid=$("$1"/id -ru)
 grep NoNewPrivs /proc/self/status | tr -d ' \t'
 echo mount-opts=$(grep " $1 " /proc/self/mountinfo | cut -d' ' -f6)
 )SH";
+  // Control: the same script on the host, as the unprivileged uid: both binaries work.
+  {
+    auto c = run({"-c", script, "sh", d.path()}, on_host(unpriv(), "/bin/sh"));
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    auto m = key_values(c.out);
+    ASSERT_EQ(m["euid"], "0") << "control: the setuid copy gives euid 0 on the host" << c;
+    ASSERT_EQ(m["ruid"], uid) << "control" << c;
+    ASSERT_EQ(m["capcat-rc"], "0") << "control: the file capability works on the host" << c;
+    ASSERT_TRUE(leaks(c, shadow)) << "control" << c;
+  }
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto r = run(cat({c.flags, {"--proc", "/proc"}, sh_args(script, {c.dir})}), unpriv());
@@ -336,6 +367,34 @@ TEST_P(ProcEscapeModeTest, OnlyPassedDescriptorsReachTheCommand) {
   TempDir pass_dir(0755);
   write_file(pass_dir / "passed", "passed-content\n", 0644);
   const std::string secret_path = secret_dir / "secret", passed_path = pass_dir / "passed";
+  // Controls: the same script reads fd 10 when the caller passes it without O_CLOEXEC (the
+  // descriptor then reaches the command, as with bwrap), and opens the descriptors of an
+  // unconfined same-uid parent (a shell on the host, run as the caller).
+  {
+    RunOpts o = opts();
+    o.in_child = [secret_path, passed_path] {
+      int s = ::open(secret_path.c_str(), O_RDONLY);
+      if (s < 0 || ::dup2(s, 10) != 10) return false;
+      ::close(s);
+      int p = ::open(passed_path.c_str(), O_RDONLY);
+      if (p < 0 || ::dup2(p, 11) != 11) return false;
+      ::close(p);
+      return true;
+    };
+    auto c = run(with_root(cat({{"--proc", "/proc"}, py(kFdScript)})), o);
+    ASSERT_EQ(c.exit_code, 0) << "control" << c;
+    EXPECT_EQ(key_values(c.out)["read10"], secret) << "control: a passed fd 10 is read" << c;
+    RunOpts ho = on_host(opts(), "/bin/sh");
+    ho.in_child = [passed_path] {
+      int p = ::open(passed_path.c_str(), O_RDONLY);
+      if (p < 0 || ::dup2(p, 11) != 11) return false;
+      ::close(p);
+      return true;
+    };
+    auto h = run({"-c", "\"$1\" -c \"$2\" parent; exit $?", "sh", kPython, kFdScript}, ho);
+    ASSERT_EQ(h.exit_code, 0) << "control" << h;
+    EXPECT_TRUE(contains(key_values(h.out)["parent-fds"], "open 0 -> ")) << "control" << h;
+  }
   for (const Args& flags : {Args{}, Args{"--unshare-pid"}}) {
     SCOPED_TRACE(flags.empty() ? "no PID namespace" : "--unshare-pid");
     RunOpts o = opts();
@@ -392,8 +451,13 @@ TEST_F(ProcEscapeTest, SandboxBinaryCannotBeOverwrittenThroughProcExe) {
   ASSERT_EQ(::chown(bin.c_str(), unpriv_uid(), unpriv_gid()), 0);
   ASSERT_EQ(::chmod(bin.c_str(), 0755), 0);
   const std::string before = read_file(bin);
+  // argv[1]: the target pid (default 1); argv[2] == "wait-gone": after taking the O_PATH
+  // descriptor, wait until the target has exited (the runtime gone, its binary no longer
+  // being executed) before re-opening it, as the CVE-2019-5736 exploit did.
   const char* script = R"PY(
-import errno, os
+import errno, os, sys, time
+target = sys.argv[1] if len(sys.argv) > 1 else '1'
+exe = '/proc/%s/exe' % target
 res = []
 def attempt(name, path, flags):
     try:
@@ -402,14 +466,41 @@ def attempt(name, path, flags):
         res.append(name + '=WROTE')
     except OSError as e:
         res.append(name + '=' + errno.errorcode[e.errno])
-print('exe=' + os.readlink('/proc/1/exe'))
-attempt('wronly', '/proc/1/exe', os.O_WRONLY)
-attempt('append', '/proc/1/exe', os.O_WRONLY | os.O_APPEND)
-attempt('trunc', '/proc/1/exe', os.O_RDWR | os.O_TRUNC)
-p = os.open('/proc/1/exe', os.O_PATH)
+print('exe=' + os.readlink(exe), flush=True)
+attempt('wronly', exe, os.O_WRONLY)
+attempt('append', exe, os.O_WRONLY | os.O_APPEND)
+attempt('trunc', exe, os.O_RDWR | os.O_TRUNC)
+p = os.open(exe, os.O_PATH)
+if sys.argv[2:] == ['wait-gone']:
+    print('HELD', flush=True)
+    for _ in range(500):
+        if not os.path.exists('/proc/' + target):
+            break
+        time.sleep(0.02)
 attempt('reopen', '/proc/self/fd/%d' % p, os.O_WRONLY)
 print('RESULT ' + ' '.join(res))
 )PY";
+  // Control: the same script on the host, as the same uid, against a process running a
+  // scratch copy of sleep owned by that uid: while it runs the kernel refuses (text busy);
+  // once it is gone, the descriptor taken through /proc/PID/exe writes the binary.
+  {
+    const std::string victim = dir + "/sleep-copy";
+    fs::copy_file("/bin/sleep", victim);
+    ASSERT_EQ(::chown(victim.c_str(), unpriv_uid(), unpriv_gid()), 0);
+    ASSERT_EQ(::chmod(victim.c_str(), 0755), 0);
+    HostSleep target(unpriv_uid(), unpriv_gid(), victim);
+    ASSERT_TRUE(target.alive());
+    auto c = spawn({"-c", script, std::to_string(target.pid()), "wait-gone"},
+                   on_host(unpriv(), kPython));
+    ASSERT_TRUE(c->wait_for_stdout("HELD\n")) << c->wait(1s);
+    target.kill();
+    auto r = c->wait(10s);
+    ASSERT_EQ(r.exit_code, 0) << "control" << r;
+    EXPECT_TRUE(contains(r.out, "exe=" + victim)) << "control" << r;
+    EXPECT_TRUE(contains(r.out, "wronly=ETXTBSY")) << "control: busy while it runs" << r;
+    EXPECT_TRUE(contains(r.out, "reopen=WROTE")) << "control: the way in" << r;
+    EXPECT_EQ(read_file(victim).rfind("#!/bin/sh\necho PWNED\n", 0), 0u) << "control";
+  }
   RunOpts o = unpriv();
   o.exe = bin;
   auto r = run(with_root(cat({{"--unshare-pid", "--proc", "/proc"}, py(script)})), o);
@@ -448,6 +539,18 @@ echo END
     variants = {{}, {"--unshare-pid"}, cat({{"--unshare-pid"}, uid0_all_caps()})};
   }
   const std::string core_pattern = read_file("/proc/sys/kernel/core_pattern");
+  // Control (needs the tests to run as root, in both modes): the same script as uid 0
+  // without capabilities, outside any sandbox, does write the knob (it writes back the
+  // current value), so a sandbox that left /proc/sys writable would print BROKE.
+  if (is_root() && exists("/usr/bin/setpriv")) {
+    auto c = run({"--bounding-set", "-all", "--inh-caps", "-all", "sh", "-c",
+                  std::string("grep CapEff /proc/self/status\n") + script},
+                 on_host({}, "/usr/bin/setpriv"));
+    EXPECT_TRUE(contains(c.out, "CapEff:\t0000000000000000")) << "control" << c;
+    EXPECT_TRUE(contains(c.out, "BROKE wrote /proc/sys/kernel/core_pattern")) << "control" << c;
+    EXPECT_FALSE(contains(c.out, "MOUNTED-NEW-PROC")) << "control" << c;
+    EXPECT_EQ(read_file("/proc/sys/kernel/core_pattern"), core_pattern);
+  }
   int knobs = 0;
   for (const char* d : {"/proc/sys", "/proc/irq", "/proc/bus"}) knobs += exists(d) ? 1 : 0;
   for (const Args& flags : variants) {
@@ -463,19 +566,6 @@ echo END
     }
   }
   EXPECT_EQ(read_file("/proc/sys/kernel/core_pattern"), core_pattern);
-  if (as_root()) {
-    // Control: the same uid 0 without capabilities, outside any sandbox, can write it.
-    if (exists("/usr/bin/setpriv")) {
-      RunOpts o;
-      o.exe = "/usr/bin/setpriv";
-      auto c = run({"--bounding-set", "-all", "--inh-caps", "-all", "sh", "-c",
-                    "grep CapEff /proc/self/status; v=$(cat /proc/sys/kernel/core_pattern) && "
-                    "printf '%s\\n' \"$v\" > /proc/sys/kernel/core_pattern && echo WROTE"},
-                   o);
-      EXPECT_TRUE(contains(c.out, "CapEff:\t0000000000000000")) << "control" << c;
-      EXPECT_TRUE(contains(c.out, "WROTE")) << "control" << c;
-    }
-  }
 }
 
 // --disable-userns: the command (even with every capability inside) cannot create a user
@@ -502,8 +592,22 @@ echo END
     EXPECT_TRUE(contains(r.out, "END")) << r;
     EXPECT_FALSE(contains(r.out, "BROKE")) << r;
   }
-  auto c = run(with_root({"--unshare-user", "--", "unshare", "-U", "true"}), unpriv());
-  EXPECT_EQ(c.exit_code, 0) << "control: a user namespace can be created without the option" << c;
+  // Control: the same script without --disable-userns creates user namespaces.
+  auto c = run(with_root(cat({{"--unshare-user", "--unshare-pid", "--proc", "/proc", "--tmpfs",
+                               "/tmp"},
+                              sh(script)})),
+               unpriv());
+  EXPECT_TRUE(contains(c.out, "BROKE unshare -U\n")) << "control" << c;
+  EXPECT_TRUE(contains(c.out, "BROKE unshare(2)\n")) << "control" << c;
+  // Peer: bwrap's --disable-userns with the same options.
+  if (have_bwrap()) {
+    auto b = run(with_root(cat({{"--unshare-user", "--disable-userns", "--unshare-pid", "--proc",
+                                 "/proc", "--tmpfs", "/tmp"},
+                                sh(script)})),
+                 as_bwrap(unpriv()));
+    EXPECT_TRUE(contains(b.out, "END")) << "bwrap" << b;
+    EXPECT_FALSE(contains(b.out, "BROKE")) << "bwrap" << b;
+  }
 }
 
 // ---- 13. The caller's session keyring ----------------------------------------------------
