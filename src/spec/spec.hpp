@@ -154,6 +154,7 @@ struct Spec {
   NetMode net = NetMode::Default;     // --net (unshare_net says whether a namespace is made)
   std::vector<PortForward> publish;   // --publish, in order
   std::optional<Ipv4Subnet> subnet;   // --subnet (veth)
+  bool net_host_loopback = false;     // --net-host-loopback (pasta, slirp4netns)
 
   // New root.
   std::vector<FsOp> fs;
