@@ -194,7 +194,7 @@ complete -c sandbox -n '__sandbox_expect start' -l cpu-weight -d 'Relative CPU s
 complete -c sandbox -n '__sandbox_expect start' -l io-weight -d 'Relative I/O share, 1 to 10000, default 100 (cgroup io.weight; blkio.weight on v1)'
 complete -c sandbox -n '__sandbox_expect start' -l cgroup-parent -d 'Create the sandbox\'s cgroup under this cgroup (a path as in /proc/self/cgroup, or under the cgroup mount) instead of the caller\'s'
 complete -c sandbox -n '__sandbox_expect start' -l rlimit -d 'Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; \'unlimited\' allowed; SOFT alone sets both)'
-complete -c sandbox -n '__sandbox_expect start' -l timeout -d 'Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124'
+complete -c sandbox -n '__sandbox_expect start' -l timeout -d 'Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124. Needs --unshare-pid'
 complete -c sandbox -n '__sandbox_expect start' -l limits -d 'Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning'
 complete -c sandbox -n '__sandbox_expect file' -F
 complete -c sandbox -n '__sandbox_expect dir' -x -a '(__fish_complete_directories (commandline -ct))'

@@ -422,7 +422,7 @@ const std::vector<OptionDef> kTable = {
        rl.push_back(r);
      })},
     {"--timeout", {{"DURATION", ArgKind::Text}}, Section::Limits,
-     "Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124", H({
+     "Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124. Needs --unshare-pid", H({
        auto ms = limits::parse_duration_ms(a[0]);
        if (!ms) throw Error("--timeout: '" + a[0] + "' is not a duration (e.g. 30s, 5m, 1h, 500ms)");
        p.spec.limits.timeout_ms = *ms;

@@ -80,6 +80,12 @@ std::string leaf_of(const std::string& controller, pid_t supervisor) {
   return *caller_cgroup_dir(controller) + "/sandbox-" + std::to_string(supervisor);
 }
 
+// Limits as root: the command must not keep capabilities in the initial user namespace (it
+// could leave any cgroup and PID namespace with them; sandbox refuses the limits then).
+const Args kNoSysAdmin = {"--cap-drop", "ALL"};
+// with_root() for a root run with limits.
+Args limited(const Args& extra) { return with_root(cat({kNoSysAdmin, extra})); }
+
 // Runs with --json-status-fd 5 going to a file; returns the result and the status lines.
 struct StatusRun {
   RunResult r;
@@ -93,7 +99,8 @@ StatusRun run_with_status(const Args& args, RunOpts o) {
     return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
   };
   StatusRun s;
-  s.r = run(with_root(cat({{"--json-status-fd", "5"}, args})), o);
+  bool root = is_root() && !o.unprivileged;
+  s.r = run(with_root(cat({root ? kNoSysAdmin : Args{}, {"--json-status-fd", "5"}, args})), o);
   s.status = lines(read_file(path));
   return s;
 }
@@ -128,7 +135,7 @@ TEST_F(LimitsTest, MemoryHogIsKilledAndReported) {
   ASSERT_FALSE(s.status.empty());
   EXPECT_EQ(s.status.back(), "{\"exit-code\": 137, \"limit\": \"memory\", \"limit-value\": \"32M\"}");
   // The same allocation fits under a larger limit.
-  auto ok = run(with_root(cat({{"--memory", "512M"}, kHog})));
+  auto ok = run(limited(cat({{"--memory", "512M"}, kHog})));
   EXPECT_EQ(ok.exit_code, 0) << ok;
   EXPECT_TRUE(contains(ok.out, "survived")) << ok;
   EXPECT_FALSE(contains(ok.err, "limit")) << ok;
@@ -140,7 +147,7 @@ TEST_F(LimitsTest, ForkBombIsContainedByPids) {
   TokenGuard guard{tok};
   // Each round starts more sleepers until fork fails; then the shell gives up.
   auto start = std::chrono::steady_clock::now();
-  auto r = run(with_root(cat({{"--dev", "/dev", "--pids", "16"},
+  auto r = run(limited(cat({{"--dev", "/dev", "--pids", "16"},
                               sh("n=0; while [ $n -lt 200 ]; do sleep " + tok +
                                  " & n=$((n+1)); done; echo started=$n")})),
                {.timeout = 20s});
@@ -156,7 +163,7 @@ TEST_F(LimitsTest, ForkBombIsContainedByPids) {
 
 TEST_F(LimitsTest, RealForkBombEnds) {
   REQUIRE_CONTROLLER("pids");
-  auto r = run(with_root(cat({{"--dev", "/dev", "--pids", "32", "--timeout", "3s"},
+  auto r = run(limited(cat({{"--dev", "/dev", "--unshare-pid", "--pids", "32", "--timeout", "3s"},
                               sh("b() { b | b & }; b; sleep 1; echo done")})),
                {.timeout = 20s});
   EXPECT_FALSE(r.timed_out) << r;
@@ -173,23 +180,21 @@ TEST_F(LimitsTest, CpuQuotaThrottles) {
       "t = time.monotonic()\n"
       "while time.monotonic() - t < 1: pass\n"
       "u = os.times(); print('cpu=%.3f' % (u.user + u.system))\n"
-      "for l in open('/proc/self/cgroup'):\n"
-      "    f = l.strip().split(':')\n"
-      "    if 'cpu' in f[1].split(',') or f[0] == '0':\n"
-      "        leaf = f[2].rsplit('/', 1)[-1]\n"
-      "        p = '/cg/' + leaf + '/cpu.stat'\n"
-      "        if leaf.startswith('sandbox-') and os.path.exists(p):\n"
-      "            for s in open(p): print(s.replace(' ', '=').strip())\n";
+      // Its cgroup namespace hides where it is: the sandbox-<pid> whose `command` holds it.
+      "import glob\n"
+      "for procs in glob.glob('/cg/sandbox-*/command/cgroup.procs'):\n"
+      "    if str(os.getpid()) in open(procs).read().split():\n"
+      "        for s in open(procs.rsplit('/', 2)[0] + '/cpu.stat'): print(s.replace(' ', '=').strip())\n";
   Args common = {"--proc", "/proc", "--ro-bind", *caller_cgroup_dir("cpu"), "/cg"};
-  auto limited = run(with_root(cat({common, {"--cpus", "0.2", "--", "python3", "-c", busy}})));
-  ASSERT_EQ(limited.exit_code, 0) << limited;
-  auto kv = key_values(limited.out);
+  auto capped = run(limited(cat({common, {"--cpus", "0.2", "--", "python3", "-c", busy}})));
+  ASSERT_EQ(capped.exit_code, 0) << capped;
+  auto kv = key_values(capped.out);
   double cpu = std::stod(kv["cpu"]);
-  EXPECT_LT(cpu, 0.45) << "--cpus 0.2 gave " << cpu << " s of CPU in 1 s" << limited;
-  EXPECT_GT(cpu, 0.05) << limited;
-  ASSERT_TRUE(kv.count("nr_throttled")) << "no cpu.stat in the leaf" << limited;
-  EXPECT_GE(std::stoul(kv["nr_throttled"]), 5u) << limited;
-  auto free_run = run(with_root(cat({common, {"--", "python3", "-c", busy}})));
+  EXPECT_LT(cpu, 0.45) << "--cpus 0.2 gave " << cpu << " s of CPU in 1 s" << capped;
+  EXPECT_GT(cpu, 0.05) << capped;
+  ASSERT_TRUE(kv.count("nr_throttled")) << "no cpu.stat in the leaf" << capped;
+  EXPECT_GE(std::stoul(kv["nr_throttled"]), 5u) << capped;
+  auto free_run = run(limited(cat({common, {"--", "python3", "-c", busy}})));
   ASSERT_EQ(free_run.exit_code, 0) << free_run;
   double cpu_free = std::stod(key_values(free_run.out)["cpu"]);
   EXPECT_GT(cpu_free, cpu * 1.5) << "without --cpus: " << cpu_free << " s, with: " << cpu;
@@ -202,16 +207,22 @@ TEST_F(LimitsTest, CgroupsAreRemovedAfterwards) {
   REQUIRE_CONTROLLER("pids");
   std::string tok = sleep_token();
   TokenGuard guard{tok};
-  auto p = spawn(with_root({"--proc", "/proc", "--memory", "64M", "--pids", "20", "--", "sh", "-c",
-                            "cat /proc/self/cgroup; echo ready; sleep " + tok + "; exit 0"}));
+  auto p = spawn(limited({"--proc", "/proc", "--memory", "64M", "--pids", "20", "--", "sh", "-c",
+                          "cat /proc/self/cgroup; echo ready; sleep " + tok + "; exit 0"}));
   ASSERT_TRUE(p->wait_for_stdout("ready")) << p->wait(1s);
   std::string mem = leaf_of("memory", p->pid()), pids = leaf_of("pids", p->pid());
   EXPECT_TRUE(exists(mem)) << mem;
   EXPECT_TRUE(exists(pids)) << pids;
-  EXPECT_TRUE(contains(p->out_so_far(), "/sandbox-" + std::to_string(p->pid()))) << p->out_so_far();
+  // Its cgroup namespace is rooted at its own cgroup...
+  EXPECT_TRUE(contains(p->out_so_far(), ":memory:/\n")) << p->out_so_far();
+  // ...which is `command` below the cgroup that holds the limits.
   EXPECT_EQ(trim(read_file(mem + "/memory.limit_in_bytes")), std::to_string(64 << 20));
   EXPECT_EQ(trim(read_file(pids + "/pids.max")), "20");
   ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }));
+  for (pid_t s : pids_running("sleep", tok))
+    EXPECT_TRUE(contains(read_file("/proc/" + std::to_string(s) + "/cgroup"),
+                         mem.substr(caller_cgroup("memory")->mountpoint.size()) + "/command\n"))
+        << read_file("/proc/" + std::to_string(s) + "/cgroup");
   for (pid_t s : pids_running("sleep", tok)) ::kill(s, SIGKILL);  // the command ends
   auto r = p->wait(10s);
   EXPECT_EQ(r.exit_code, 0) << r;
@@ -251,7 +262,7 @@ TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
   PrivateParent parent{"memory", "pids"};
   std::string tok = sleep_token();
   TokenGuard guard{tok};
-  auto p = spawn(with_root({"--cgroup-parent", parent.path(), "--memory", "64M", "--pids", "20",
+  auto p = spawn(limited({"--cgroup-parent", parent.path(), "--memory", "64M", "--pids", "20",
                             "--", "sleep", tok}));
   ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); })) << p->wait(1s);
   std::string mem = parent.leaf("memory", p->pid()), pids = parent.leaf("pids", p->pid());
@@ -260,7 +271,7 @@ TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
   ASSERT_TRUE(exists(mem)) << "a SIGKILLed supervisor cannot clean up";
   ASSERT_FALSE(pids_running("sleep", tok).empty());
   // The next sandbox with a cgroup limit (memory only) finds both leaves stale.
-  auto r = run(with_root({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "true"}));
+  auto r = run(limited({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "true"}));
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_FALSE(exists(mem)) << mem;
   EXPECT_FALSE(exists(pids)) << pids;
@@ -270,7 +281,7 @@ TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
 
 TEST_F(LimitsTest, CgroupNamespaceIsRootedAtTheLeaf) {
   REQUIRE_CONTROLLER("memory");
-  auto r = run(with_root(cat({{"--proc", "/proc", "--memory", "64M", "--unshare-cgroup"}, sh("cat /proc/self/cgroup")})));
+  auto r = run(limited(cat({{"--proc", "/proc", "--memory", "64M", "--unshare-cgroup"}, sh("cat /proc/self/cgroup")})));
   ASSERT_EQ(r.exit_code, 0) << r;
   bool found = false;
   for (const auto& l : lines(r.out))
@@ -326,8 +337,8 @@ TEST_P(LimitsModeTest, RlimitAboveTheCallersHardLimit) {
 // ---- --timeout ------------------------------------------------------------------------------
 
 TEST_P(LimitsModeTest, TimeoutKillsTheTree) {
-  for (const Args& flags : {Args{}, Args{"--unshare-pid"}}) {
-    SCOPED_TRACE(flags.empty() ? "without --unshare-pid" : "with --unshare-pid");
+  for (const Args& flags : {Args{"--unshare-pid"}, Args{"--unshare-all", "--share-net"}}) {
+    SCOPED_TRACE(::testing::PrintToString(flags));
     std::string tok = sleep_token();
     TokenGuard guard{tok};
     auto start = std::chrono::steady_clock::now();
@@ -351,7 +362,7 @@ TEST_P(LimitsModeTest, TimeoutEscalatesToSigkill) {
   std::string tok = sleep_token();
   TokenGuard guard{tok};
   auto start = std::chrono::steady_clock::now();
-  auto r = run(with_root(cat({{"--timeout", "300ms"},
+  auto r = run(with_root(cat({as_root() ? kNoSysAdmin : Args{}, {"--unshare-pid", "--timeout", "300ms"},
                               sh("trap '' TERM; sleep " + tok + "; echo not-killed")})),
                opts());
   auto took = std::chrono::steady_clock::now() - start;
@@ -364,7 +375,7 @@ TEST_P(LimitsModeTest, TimeoutEscalatesToSigkill) {
 }
 
 TEST_P(LimitsModeTest, CommandFinishingInTimeKeepsItsStatus) {
-  auto s = run_with_status(cat({{"--timeout", "30s"}, sh("exit 3")}), opts());
+  auto s = run_with_status(cat({{"--unshare-pid", "--timeout", "30s"}, sh("exit 3")}), opts());
   EXPECT_EQ(s.r.exit_code, 3) << s.r;
   EXPECT_FALSE(contains(s.r.err, "timed out")) << s.r;
   ASSERT_FALSE(s.status.empty());
