@@ -299,7 +299,8 @@ class UserModeNetTest : public SandboxTest, public ::testing::WithParamInterface
 };
 
 // A server inside on port 8080, published on a host loopback port, answers a host client;
-// a client inside reaches a server on the host's 127.0.0.1 through the gateway address;
+// with --net-host-loopback a client inside reaches a server on the host's 127.0.0.1
+// through the gateway address (without it, it does not: security/net_isolation_test);
 // /etc/resolv.conf names the DNS forwarder; the helper is gone once the sandbox exits.
 TEST_P(UserModeNetTest, PublishedPortHostLoopbackAndCleanExit) {
   HostServer host("hello-from-host\n");
@@ -315,7 +316,8 @@ TEST_P(UserModeNetTest, PublishedPortHostLoopbackAndCleanExit) {
       "s.bind(('0.0.0.0', 8080)); s.listen(1)\n"
       "print('LISTENING', flush=True)\n"
       "s.settimeout(15); a, peer = s.accept(); a.sendall(b'hello-from-sandbox\\n'); a.close()\n";
-  auto p = spawn(with_root(cat({net_args(), {"--publish", std::to_string(published) + ":8080"},
+  auto p = spawn(with_root(cat({net_args(), {"--net-host-loopback"},
+                                {"--publish", std::to_string(published) + ":8080"},
                                 {"--dir", "/etc", "--", kPython, "-c", script}})),
                  opts_);
   bool listening = p->wait_for_stdout("LISTENING", 15s);
