@@ -242,7 +242,8 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
     // command could write the limits or its pid into another cgroup.procs. A command that
     // keeps CAP_SYS_ADMIN (in its user namespace) could make them writable again.
     plan.cgroupfs_read_only = true;
-    if (sys_admin)
+    // (--limits best-effort: read-only all the same, and no refusal.)
+    if (sys_admin && !l.best_effort)
       plan.cgroupfs_refuse =
           guarded_options(l) + " can't be enforced: the new root contains the host's cgroup "
           "filesystem at {}, and the command keeps CAP_SYS_ADMIN, with which it could make it "
