@@ -29,8 +29,8 @@ function __sandbox_state
             case '--help' '--version' '--list-profiles' '--print-args' '--verbose' \
                 '--level-prefix' '--unshare-user' '--unshare-user-try' '--unshare-ipc' \
                 '--unshare-pid' '--unshare-net' '--unshare-uts' '--unshare-cgroup' \
-                '--unshare-cgroup-try' '--unshare-all' '--share-net' '--disable-userns' \
-                '--assert-userns-disabled' '--clearenv' '--new-session' \
+                '--unshare-cgroup-try' '--unshare-all' '--share-net' '--net-host-loopback' \
+                '--disable-userns' '--assert-userns-disabled' '--clearenv' '--new-session' \
                 '--die-with-parent' '--as-pid-1' '--seccomp-log'
             case '--cap-add' '--cap-drop'
                 set kinds cap
@@ -127,8 +127,9 @@ complete -c sandbox -n '__sandbox_expect start' -l unshare-cgroup -d 'Create a n
 complete -c sandbox -n '__sandbox_expect start' -l unshare-cgroup-try -d 'Create a new cgroup namespace if the kernel supports it'
 complete -c sandbox -n '__sandbox_expect start' -l unshare-all -d 'Unshare every namespace: user (try), ipc, pid, net, uts, cgroup (try)'
 complete -c sandbox -n '__sandbox_expect start' -l share-net -d 'Keep the host network namespace (after --unshare-all)'
-complete -c sandbox -n '__sandbox_expect start' -l net -d 'Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside; the gateway 10.0.2.2 reaches the host\'s loopback), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)'
+complete -c sandbox -n '__sandbox_expect start' -l net -d 'Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside, gateway 10.0.2.2), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)'
 complete -c sandbox -n '__sandbox_expect start' -l publish -d 'Forward a host port into the sandbox: SPEC is [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp], HOSTADDR 127.0.0.1 unless given (repeatable; --net pasta, slirp4netns, user or veth)'
+complete -c sandbox -n '__sandbox_expect start' -l net-host-loopback -d 'Let the gateway 10.0.2.2 reach services listening on the host\'s 127.0.0.1 (--net pasta, slirp4netns or user; off by default)'
 complete -c sandbox -n '__sandbox_expect start' -l subnet -d 'IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)'
 complete -c sandbox -n '__sandbox_expect start' -l uid -d 'User id inside the sandbox (default: the caller\'s)'
 complete -c sandbox -n '__sandbox_expect start' -l gid -d 'Group id inside the sandbox (default: the caller\'s)'
@@ -193,7 +194,7 @@ complete -c sandbox -n '__sandbox_expect start' -l cpu-weight -d 'Relative CPU s
 complete -c sandbox -n '__sandbox_expect start' -l io-weight -d 'Relative I/O share, 1 to 10000, default 100 (cgroup io.weight; blkio.weight on v1)'
 complete -c sandbox -n '__sandbox_expect start' -l cgroup-parent -d 'Create the sandbox\'s cgroup under this cgroup (a path as in /proc/self/cgroup, or under the cgroup mount) instead of the caller\'s'
 complete -c sandbox -n '__sandbox_expect start' -l rlimit -d 'Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; \'unlimited\' allowed; SOFT alone sets both)'
-complete -c sandbox -n '__sandbox_expect start' -l timeout -d 'Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124'
+complete -c sandbox -n '__sandbox_expect start' -l timeout -d 'Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124. Needs --unshare-pid'
 complete -c sandbox -n '__sandbox_expect start' -l limits -d 'Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning'
 complete -c sandbox -n '__sandbox_expect file' -F
 complete -c sandbox -n '__sandbox_expect dir' -x -a '(__fish_complete_directories (commandline -ct))'

@@ -154,7 +154,7 @@ const std::vector<OptionDef> kTable = {
     {"--share-net", {}, Section::Namespaces, "Keep the host network namespace (after --unshare-all)",
      H(p.spec.unshare_net = false)},
     {"--net", {{"MODE", ArgKind::Name}}, Section::Namespaces,
-     "Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside; the gateway 10.0.2.2 reaches the host's loopback), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)",
+     "Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside, gateway 10.0.2.2), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)",
      H({
        p.spec.net = net::parse_mode(a[0]);
        p.spec.unshare_net = p.spec.net != NetMode::Host;
@@ -162,6 +162,9 @@ const std::vector<OptionDef> kTable = {
     {"--publish", {{"SPEC", ArgKind::Text}}, Section::Namespaces,
      "Forward a host port into the sandbox: SPEC is [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp], HOSTADDR 127.0.0.1 unless given (repeatable; --net pasta, slirp4netns, user or veth)",
      H(p.spec.publish.push_back(net::parse_publish(a[0])))},
+    {"--net-host-loopback", {}, Section::Namespaces,
+     "Let the gateway 10.0.2.2 reach services listening on the host's 127.0.0.1 (--net pasta, slirp4netns or user; off by default)",
+     H(p.spec.net_host_loopback = true)},
     {"--subnet", {{"CIDR", ArgKind::Text}}, Section::Namespaces,
      "IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)",
      H(p.spec.subnet = net::parse_subnet(a[0]))},
@@ -419,7 +422,7 @@ const std::vector<OptionDef> kTable = {
        rl.push_back(r);
      })},
     {"--timeout", {{"DURATION", ArgKind::Text}}, Section::Limits,
-     "Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124", H({
+     "Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124. Needs --unshare-pid", H({
        auto ms = limits::parse_duration_ms(a[0]);
        if (!ms) throw Error("--timeout: '" + a[0] + "' is not a duration (e.g. 30s, 5m, 1h, 500ms)");
        p.spec.limits.timeout_ms = *ms;

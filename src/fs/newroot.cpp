@@ -149,7 +149,8 @@ std::string unescape_mountinfo(const std::string& s) {
 
 class Builder {
  public:
-  Builder(const Spec& spec, const std::string& tty) : spec_(spec), tty_(tty) {
+  Builder(const Spec& spec, const std::string& tty, const CgroupfsPolicy& cgroupfs)
+      : spec_(spec), tty_(tty), cgroupfs_(cgroupfs) {
     new_api_ = have_new_mount_api();
     openat2_ = have_openat2();
   }
@@ -159,6 +160,7 @@ class Builder {
  private:
   const Spec& spec_;
   std::string tty_;
+  CgroupfsPolicy cgroupfs_;
   bool new_api_ = true;
   bool openat2_ = true;
   UniqueFd oldroot_;
@@ -383,6 +385,52 @@ class Builder {
     uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     if (o.mode == BindOp::Mode::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
     bind(src.get(), mp.get(), true, attrs, "Can't bind mount " + path + " on " + o.dest);
+  }
+
+  // See CgroupfsPolicy. After every op, before the pivot: the mount table still shows the
+  // new root as /newroot.
+  void seal_cgroupfs() {
+    std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
+    if (!in) throw_errno("Can't read " + std::string(kOldProc) + "/self/mountinfo to find cgroup filesystems");
+    std::vector<std::string> found;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream ls(line);
+      std::string id, parent, devno, root, mp, rest, fstype;
+      ls >> id >> parent >> devno >> root >> mp;
+      while (ls >> rest && rest != "-") {
+      }
+      ls >> fstype;
+      mp = unescape_mountinfo(mp);
+      if ((fstype == "cgroup" || fstype == "cgroup2") && mp.rfind("/newroot/", 0) == 0)
+        found.push_back(mp);
+    }
+    for (const auto& mp : found) {
+      std::string inside = mp.substr(std::string("/newroot").size());
+      if (!cgroupfs_.refuse.empty()) {
+        std::string msg = cgroupfs_.refuse;
+        if (auto at = msg.find("{}"); at != std::string::npos) msg.replace(at, 2, inside);
+        throw Error(msg);
+      }
+      // One hidden below a later mount is out of reach of a command without CAP_SYS_ADMIN
+      // (it cannot unmount what covers it), and the path reaches the mount on top.
+      UniqueFd fd(::open(mp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      struct statfs sf;
+      if (!fd || ::fstatfs(fd.get(), &sf) < 0 ||
+          (sf.f_type != CGROUP_SUPER_MAGIC && sf.f_type != CGROUP2_SUPER_MAGIC))
+        continue;
+      std::string what = "Can't make the host's cgroup filesystem at " + inside +
+                         " read-only (the cgroup limits need it)";
+      if (new_api_) {
+        MountAttr attr{};
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+        if (sys_mount_setattr(fd.get(), "", AT_EMPTY_PATH, &attr) < 0) throw_errno(what);
+      } else {
+        legacy_remount(mp, MS_RDONLY, false, what);
+      }
+    }
+    if (!found.empty() && log::verbose())
+      log::step(std::to_string(found.size()) + " host cgroup filesystem(s) in the new root made read-only");
   }
 
   void op(const RemountRoOp& o) {
@@ -682,6 +730,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
               (new_api_ ? "new mount API" : "mount(2)") + ")");
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!newroot_) throw_errno("Can't open the new root");
+  if (cgroupfs_.read_only) seal_cgroupfs();
 
   for (const auto& path : spec_.lock_files) {
     UniqueFd fd = open_new(path, O_RDONLY);
@@ -732,8 +781,8 @@ int open_in_root(int root, const std::string& path, int flags) {
 }
 
 RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
-                      const std::string& home) {
-  Builder b(spec, host_tty);
+                      const std::string& home, const CgroupfsPolicy& cgroupfs) {
+  Builder b(spec, host_tty, cgroupfs);
   return b.run(host_cwd, home);
 }
 

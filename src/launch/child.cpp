@@ -294,7 +294,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
     const Spec& fs_spec = with_dns ? *with_dns : spec;
     double fs_start = log::verbose() ? log::ms_since_start() : 0;
-    fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home);
+    fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home,
+                                         {plan.cgroupfs_read_only, plan.cgroupfs_refuse});
     if (log::verbose()) {
       char ms[32];
       std::snprintf(ms, sizeof ms, "%.3f", log::ms_since_start() - fs_start);

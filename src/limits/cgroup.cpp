@@ -69,6 +69,40 @@ std::vector<pid_t> procs(const std::string& dir) {
   return out;
 }
 
+// The cgroups below `dir` (not `dir` itself), deepest first.
+std::vector<std::string> subcgroups(const std::string& dir, int depth = 0) {
+  std::vector<std::string> out;
+  if (depth > 64) return out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  std::vector<std::string> subs;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    std::string path = dir + "/" + e->d_name;
+    struct stat st;
+    if (e->d_type == DT_DIR ||
+        (e->d_type == DT_UNKNOWN && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+      subs.push_back(path);
+  }
+  ::closedir(d);
+  for (const auto& s : subs) {
+    auto below = subcgroups(s, depth + 1);
+    out.insert(out.end(), below.begin(), below.end());
+    out.push_back(s);
+  }
+  return out;
+}
+
+// The processes in `dir` and every cgroup below it.
+std::vector<pid_t> procs_tree(const std::string& dir) {
+  std::vector<pid_t> out = procs(dir);
+  for (const auto& s : subcgroups(dir)) {
+    auto p = procs(s);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
 // "/a" + "/b/c" with the mount's root ("/" or "/b") stripped from the path.
 std::optional<std::string> dir_in_mount(const std::string& mountpoint, const std::string& root,
                                         const std::string& path) {
@@ -404,6 +438,13 @@ std::optional<pid_t> leaf_owner(std::string_view name) {
 }
 
 bool remove_leaf(const std::string& dir) {
+  // The command's leaf (and whatever it made below it) first: a cgroup with children can't
+  // be removed. Killing through `dir` reaches the whole subtree.
+  for (const auto& sub : subcgroups(dir)) remove_one(sub);
+  return remove_one(dir);
+}
+
+bool remove_one(const std::string& dir) {
   using namespace std::chrono;
   auto deadline = steady_clock::now() + seconds(2);
   bool killed_v2 = false;
@@ -419,7 +460,7 @@ bool remove_leaf(const std::string& dir) {
       } catch (const Error&) {
       }
     }
-    for (pid_t p : procs(dir)) ::kill(p, SIGKILL);
+    for (pid_t p : procs_tree(dir)) ::kill(p, SIGKILL);
     std::this_thread::sleep_for(milliseconds(5));
   }
 }
@@ -473,6 +514,10 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
         for (const auto& c : p.controllers) on += (on.empty() ? "+" : " +") + c;
         write_file(p.parent + "/cgroup.subtree_control", on);
       }
+      // Security: the limits are written to sandbox-<pid>, and the command lives in its
+      // child cgroup `command`, the root of its cgroup namespace: what it can see of the
+      // hierarchy (a cgroup filesystem it mounts) starts below the limits, so it can
+      // neither raise them nor move itself above them.
       std::string dir = p.parent + "/" + leaf_name(self);
       if (::mkdir(dir.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + dir);
       leaves_.push_back({p, dir});
@@ -496,8 +541,6 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
           if (exists(dir + "/io.weight")) set("io.weight", "default " + std::to_string(*l.io_weight));
           else set("io.bfq.weight", std::to_string(*l.io_weight));
         }
-        v2_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!v2_fd_) throw_errno("Can't open cgroup " + dir);
       } else {
         if (has_c("memory") && l.memory) {
           set("memory.limit_in_bytes", std::to_string(*l.memory));
@@ -519,6 +562,12 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
           if (exists(dir + "/blkio.weight")) set("blkio.weight", w);
           else set("blkio.bfq.weight", w);
         }
+      }
+      std::string inner = command_dir(dir);
+      if (::mkdir(inner.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + inner);
+      if (p.v2) {
+        v2_fd_.reset(::open(inner.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!v2_fd_) throw_errno("Can't open cgroup " + inner);
       }
     }
   } catch (...) {
@@ -547,26 +596,29 @@ std::vector<std::string> CgroupSet::dirs() const {
 
 void CgroupSet::place(pid_t pid, bool v2_done) {
   for (const auto& l : leaves_)
-    if (!(l.plan.v2 && v2_done)) write_file(l.dir + "/cgroup.procs", std::to_string(pid));
+    if (!(l.plan.v2 && v2_done)) write_file(command_dir(l.dir) + "/cgroup.procs", std::to_string(pid));
 }
 
 bool CgroupSet::signal_all(int sig) {
   bool any = false;
   for (const auto& l : leaves_)
-    for (pid_t p : procs(l.dir)) any |= ::kill(p, sig) == 0;
+    for (pid_t p : procs_tree(l.dir)) any |= ::kill(p, sig) == 0;
   return any;
 }
 
 CgroupSet::Events CgroupSet::events() const {
   Events e;
-  for (const auto& l : leaves_) {
-    if (has(l.plan.controllers, "memory")) {
-      auto t = read_text(l.dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
-      if (t) e.oom_kill = std::max(e.oom_kill, parse_keyed(*t)["oom_kill"]);
+  // cgroup v1 counts OOM kills and refused forks in the cgroup of the process concerned
+  // (`command`), v2 also in every cgroup above it up to the one whose limit was hit.
+  for (const auto& l : leaves_)
+    for (const auto& dir : {l.dir, command_dir(l.dir)}) {
+      if (has(l.plan.controllers, "memory")) {
+        auto t = read_text(dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
+        if (t) e.oom_kill = std::max(e.oom_kill, parse_keyed(*t)["oom_kill"]);
+      }
+      if (has(l.plan.controllers, "pids"))
+        if (auto t = read_text(dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
     }
-    if (has(l.plan.controllers, "pids"))
-      if (auto t = read_text(l.dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
-  }
   return e;
 }
 

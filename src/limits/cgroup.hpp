@@ -78,8 +78,9 @@ Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies,
 std::string how_to_fix();
 
 // ---- Leaves at run time -------------------------------------------------------------------
-// The leaves `sandbox-<self>` of one sandbox. The destructor kills what is left in them
-// and removes them.
+// The cgroups `sandbox-<self>` of one sandbox, which hold the limits, each with the child
+// `command` (kCommandLeaf) that holds the sandbox's processes and is the root of its cgroup
+// namespace. The destructor kills what is left in them and removes them.
 class CgroupSet {
  public:
   // Removes stale leaves in `stale_dirs` and each parent, creates the leaves (moving the caller's processes first
@@ -91,12 +92,12 @@ class CgroupSet {
   CgroupSet(const CgroupSet&) = delete;
   CgroupSet& operator=(const CgroupSet&) = delete;
 
-  // The v2 leaf (O_DIRECTORY) for clone3's CLONE_INTO_CGROUP, or -1.
+  // The v2 `command` cgroup (O_DIRECTORY) for clone3's CLONE_INTO_CGROUP, or -1.
   int v2_fd() const { return v2_fd_.get(); }
   bool has_v1() const;
-  // Moves `pid` into every leaf (those of v1; v2 too unless `v2_done`).
+  // Moves `pid` into every `command` cgroup (those of v1; v2 too unless `v2_done`).
   void place(pid_t pid, bool v2_done);
-  // Sends `sig` to every process in the leaves; true if there was any.
+  // Sends `sig` to every process in the cgroups and below; true if there was any.
   bool signal_all(int sig);
 
   struct Events {
@@ -119,11 +120,17 @@ class CgroupSet {
 // The leaf the caller's processes move to when its cgroup must enable controllers; never
 // removed by sandbox (it may hold the caller's shell).
 inline constexpr std::string_view kCallerLeaf = "sandbox-caller";
+// The child of `sandbox-<pid>` where the sandbox's processes live.
+inline constexpr std::string_view kCommandLeaf = "command";
+inline std::string command_dir(const std::string& leaf) { return leaf + "/" + std::string(kCommandLeaf); }
 // "sandbox-<pid>": the pid, else nullopt.
 std::optional<pid_t> leaf_owner(std::string_view name);
-// Kills what is left in a leaf (cgroup.kill where it exists), waits briefly and removes
-// it. Returns false (errno set) when it could not be removed.
+// Kills what is left in a leaf and every cgroup below it (cgroup.kill where it exists),
+// waits briefly and removes them, deepest first. Returns false (errno set) when it could
+// not be removed.
 bool remove_leaf(const std::string& dir);
+// remove_leaf() for one cgroup without children.
+bool remove_one(const std::string& dir);
 // Leaves in `parent` made by a supervisor that is gone, owned by `uid` (any for root):
 // their processes are killed and they are removed. Returns the directories removed.
 std::vector<std::string> remove_stale_leaves(const std::string& parent, uid_t uid, pid_t self);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "limits/cgroup.hpp"
+#include "security/caps.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
@@ -165,11 +166,61 @@ void apply_rlimits(const std::vector<RlimitSetting>& rl) {
   }
 }
 
+namespace {
+
+// The options that ask for a limit the command could lift with CAP_SYS_ADMIN.
+std::string guarded_options(const Limits& l) {
+  std::vector<std::string> o;
+  if (l.memory) o.push_back("--memory " + l.memory_text);
+  if (l.pids) o.push_back("--pids " + l.pids_text);
+  if (l.cpu_quota_us) o.push_back("--cpus " + l.cpus_text);
+  if (l.cpu_weight) o.push_back("--cpu-weight");
+  if (l.io_weight) o.push_back("--io-weight");
+  if (l.timeout_ms) o.push_back("--timeout " + l.timeout_text);
+  std::string s;
+  for (const auto& x : o) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// A limit that cannot hold: an error, or with --limits best-effort a warning.
+void unenforceable(const Limits& l, const std::string& what) {
+  if (!l.best_effort) throw Error(what);
+  log::warning(what + " (--limits best-effort: running anyway)");
+}
+
+}  // namespace
+
 void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   const Limits& l = spec.limits;
   if (l.memory_swap && !l.memory) throw Error("--memory-swap requires --memory");
   plan.rlimits = l.rlimits;
   check_rlimits(plan.rlimits, may_raise_hard_limits());
+
+  const security::CapSet caps = security::resolve_caps(
+      spec.caps, host.is_root(), security::current_caps(), security::all_caps());
+  const bool sys_admin = caps & (security::CapSet{1} << CAP_SYS_ADMIN);
+  if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !plan.userns && !spec.userns_fd &&
+      caps != 0)
+    // Security: root in the initial user namespace with any capability left (bwrap keeps
+    // them all for a root caller) leaves its cgroup and PID namespace at will: CAP_SYS_ADMIN
+    // joins the host's cgroup namespace (setns through /proc) or remounts a cgroup
+    // filesystem writable, CAP_SYS_PTRACE walks into a host process's root
+    // (/proc/PID/root/sys/fs/cgroup), CAP_SYS_MODULE loads anything. No cgroup limit or
+    // deadline holds against it; without capabilities, or inside a user namespace, the
+    // kernel stops all of these.
+    unenforceable(l, guarded_options(l) +
+                         " can't be enforced: the command runs as root in the initial user "
+                         "namespace with capabilities, with which it can leave its cgroup and "
+                         "PID namespace (setns, /proc/PID/root of host processes, remounts). "
+                         "Add --cap-drop ALL, or --unshare-user");
+  if (l.timeout_ms && !spec.unshare_pid && !spec.pidns_fd)
+    // Security: without a PID namespace the command sees the supervisor that enforces the
+    // deadline and, as the same user, can kill it (or clear its own parent-death signal)
+    // and run on; in one, the supervisor is out of its reach, and SIGKILL to the
+    // namespace's init ends every process in it.
+    unenforceable(l, "--timeout " + l.timeout_text +
+                         " can't be enforced without --unshare-pid: in the caller's PID "
+                         "namespace the command can kill the sandbox process that enforces it");
   if (!l.wants_cgroup()) {
     if (l.cgroup_parent) throw Error("--cgroup-parent needs a cgroup limit (--memory, --pids, --cpus...)");
     return;
@@ -177,6 +228,29 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   Decision d = decide(l, caller_hierarchies(), host.uid, ::getpid());
   plan.cgroups = d.leaves;
   plan.cgroup_stale_dirs = d.stale_dirs;
+  if (!plan.cgroups.empty()) {
+    // Security: the command's cgroup namespace is rooted at its own cgroup, below the one
+    // that holds the limits, so a cgroup filesystem it mounts shows neither the limits nor
+    // anywhere to move to (see CgroupSet).
+    if (!host.cgroupns_available)
+      d.problems.push_back({"cgroup", {guarded_options(l)},
+                            "cgroup namespaces are not supported by this kernel, so the "
+                            "command could see and raise its own limits"});
+    else
+      plan.cgroupns = true;
+    // Host cgroup filesystems bound into the new root are made read-only: through them the
+    // command could write the limits or its pid into another cgroup.procs. A command that
+    // keeps CAP_SYS_ADMIN (in its user namespace) could make them writable again.
+    plan.cgroupfs_read_only = true;
+    // (--limits best-effort: read-only all the same, and no refusal.)
+    if (sys_admin && !l.best_effort)
+      plan.cgroupfs_refuse =
+          guarded_options(l) + " can't be enforced: the new root contains the host's cgroup "
+          "filesystem at {}, and the command keeps CAP_SYS_ADMIN, with which it could make it "
+          "writable and raise its limits or leave its cgroup. Add --cap-drop CAP_SYS_ADMIN, or "
+          "leave it out of the new root (bind what the command needs rather than / or /sys: "
+          "a mount over it can be unmounted with that capability)";
+  }
   if (d.problems.empty()) return;
 
   std::string all;

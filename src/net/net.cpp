@@ -235,6 +235,9 @@ void plan(const Spec& spec, const HostFacts& host, Plan& out) {
     }
   }
   if (spec.subnet && mode != NetMode::Veth) throw Error("--subnet requires --net veth");
+  if (spec.net_host_loopback && mode != NetMode::Pasta && mode != NetMode::Slirp4netns)
+    throw Error("--net-host-loopback requires --net pasta, slirp4netns or user (the network is '" +
+                std::string(mode_name(mode)) + "')");
 }
 
 std::optional<std::string> resolv_conf(const Plan& plan) {

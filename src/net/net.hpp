@@ -23,7 +23,7 @@ namespace sb::net {
 // Addressing of the user-mode stacks: the same for pasta and slirp4netns (slirp4netns'
 // defaults), so the sandbox sees one network whichever helper runs.
 inline constexpr const char* kUserModeAddress = "10.0.2.100";
-inline constexpr const char* kUserModeGateway = "10.0.2.2";  // the host's loopback
+inline constexpr const char* kUserModeGateway = "10.0.2.2";  // host loopback if asked
 inline constexpr const char* kUserModeDns = "10.0.2.3";      // forwarded to the host's resolver
 inline constexpr const char* kUserModeIfname = "tap0";
 // --net veth: the bridge, and the default --subnet (the bridge takes its first address).

@@ -144,7 +144,7 @@ bool Rtnl::create_bridge(const std::string& name) {
 }
 
 void Rtnl::create_veth(const std::string& name, int master, const std::string& peer,
-                       pid_t peer_pid) {
+                       pid_t peer_pid, const std::string& peer_mac) {
   Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   m.payload<ifinfomsg>()->ifi_family = AF_UNSPEC;
   m.attr_str(IFLA_IFNAME, name);
@@ -156,6 +156,7 @@ void Rtnl::create_veth(const std::string& name, int master, const std::string& p
   m.payload<ifinfomsg>()->ifi_family = AF_UNSPEC;
   m.attr_str(IFLA_IFNAME, peer);
   m.attr_val<uint32_t>(IFLA_NET_NS_PID, static_cast<uint32_t>(peer_pid));
+  m.attr(IFLA_ADDRESS, peer_mac.data(), peer_mac.size());
   m.end_nest(p);
   m.end_nest(data);
   m.end_nest(info);

@@ -20,8 +20,9 @@ class Rtnl {
   // Creates a bridge; false (and nothing done) when a link of that name exists already.
   bool create_bridge(const std::string& name);
   // A veth pair: `name` here, enslaved to `master`; `peer` created directly in the network
-  // namespace of process `peer_pid`.
-  void create_veth(const std::string& name, int master, const std::string& peer, pid_t peer_pid);
+  // namespace of process `peer_pid`, with the Ethernet address `peer_mac` (6 bytes).
+  void create_veth(const std::string& name, int master, const std::string& peer, pid_t peer_pid,
+                   const std::string& peer_mac);
   void set_up(int ifindex);
   void set_alias(int ifindex, const std::string& alias);
   std::string alias(int ifindex);  // "" when none

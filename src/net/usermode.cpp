@@ -94,8 +94,10 @@ std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, const Pa
   // CAP_NET_ADMIN and CAP_SYS_ADMIN, pivots into an empty root and confines itself with
   // seccomp before it handles any packet.
   if (t.runas_root) a.insert(a.end(), {"--runas", "0:0"});
-  // Security: pasta maps the gateway address to the host's loopback (no --no-map-gw), so
-  // the sandbox can reach services listening on 127.0.0.1 of the host, as slirp4netns does.
+  // Security: pasta maps the gateway address to the host's loopback unless told not to;
+  // services on the host's 127.0.0.1 (databases, debuggers, admin APIs) are reachable
+  // only when the caller asks for it with --net-host-loopback.
+  if (!spec.net_host_loopback) a.push_back("--no-map-gw");
   bool tcp = false, udp = false;
   for (const auto& p : spec.publish) {
     (p.udp ? udp : tcp) = true;
@@ -117,10 +119,17 @@ std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, const Pa
 
 std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, pid_t child,
                                     const std::string& api_socket) {
-  // Security: no --disable-host-loopback, so 10.0.2.2 reaches the host's 127.0.0.1 (the
-  // sandbox can talk to services listening on the host's loopback).
+  // Security: slirp4netns confines itself before it handles the sandbox's packets: a
+  // seccomp filter always; as root also --enable-sandbox (a mount namespace with an empty
+  // root, capabilities dropped). Unprivileged, slirp4netns can only build that sandbox by
+  // joining the sandbox's user namespace as its uid 0, which it does not have (our maps
+  // give the caller's uid alone) and which would put it beside the command; it stays in
+  // the caller's user namespace, out of the command's reach, with the filter.
   std::vector<std::string> a = {plan.net_helper, "--configure", "--mtu=65520",
-                                "--ready-fd=3", "--exit-fd=4"};
+                                "--ready-fd=3", "--exit-fd=4", "--enable-seccomp"};
+  if (::geteuid() == 0) a.push_back("--enable-sandbox");
+  // Security: 10.0.2.2 reaches the host's 127.0.0.1 only when asked (--net-host-loopback).
+  if (!spec.net_host_loopback) a.push_back("--disable-host-loopback");
   if (!spec.publish.empty()) a.push_back("--api-socket=" + api_socket);
   if (other_userns(child)) a.push_back("--userns-path=" + ns_path(child, "user"));
   a.insert(a.end(), {"--netns-type=path", ns_path(child, "net"), kUserModeIfname});

@@ -5,12 +5,22 @@
 // (net/rtnl); the rules through `nft -f -`, which keeps libnftables out of every sandbox
 // start.
 //
-// Cleanup: the keeper process (spawn_keeper) deletes the table, the host end of the veth and,
-// when sandbox created the bridge (its alias says so) and no port is left, the bridge, once
-// the sandbox ends or its supervisor dies. Tables left by a keeper that was itself killed
-// are collected by the next --net veth run. Addresses are allocated with one flock'd file per
-// address under /run/sandbox/veth: the kernel releases the lock whatever ends the process, and
-// the keeper removes the file (only bridge.lock stays).
+// Isolation on the bridge: each port is pinned to its sandbox's Ethernet address (set by
+// sandbox, derived from the IPv4 address) and IPv4 address by a table "bridge sandbox-<pid>":
+// frames with another source MAC, ARP with another sender, IPv4 from another source and
+// anything but IPv4 and ARP (IPv6, VLAN tags...) are dropped as they enter the bridge, so no
+// sandbox can speak for another one or for the host.
+//
+// Cleanup: the keeper process (spawn_keeper) deletes the host end of the veth, the tables
+// and, when sandbox created the bridge (its alias says so) and no port is left, the bridge,
+// once the sandbox ends or its supervisor dies. What a keeper that was itself killed leaves
+// is collected by the next --net veth run: its tables once its veth is gone (never while
+// the orphaned sandbox still runs: the pinning must hold), its address file, and the empty
+// bridge when that run ends. Addresses are allocated with one flock'd file per address under
+// /run/sandbox/veth, which names the veth that uses it: the kernel releases the lock
+// whatever ends the process, so an address whose lock is free is still taken while that veth
+// exists (a sandbox that outlived its supervisor and keeper). The keeper removes the file
+// (only bridge.lock stays).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -21,6 +31,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "net/net.hpp"
@@ -111,6 +122,22 @@ std::string addr_file(uint32_t addr) { return std::string(kStateDir) + "/addr-" 
 
 std::string table_name() { return "sandbox-" + std::to_string(::getpid()); }
 
+// The sandbox's Ethernet address: locally administered, unicast, 02:73 ('s') and the four
+// bytes of its IPv4 address, so that it is unique on the bridge as the address is.
+std::string mac_bytes(uint32_t addr) {
+  return std::string{'\x02', '\x73', static_cast<char>(addr >> 24), static_cast<char>(addr >> 16),
+                     static_cast<char>(addr >> 8), static_cast<char>(addr)};
+}
+std::string mac_text(uint32_t addr) {
+  std::string m = mac_bytes(addr), t;
+  char buf[4];
+  for (size_t i = 0; i < m.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned char>(m[i]));
+    t += (i ? ":" : "") + std::string(buf);
+  }
+  return t;
+}
+
 // Sets a sysctl; returns false when it had that value already.
 bool write_sysctl(const std::string& path, const char* value) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
@@ -189,12 +216,10 @@ void remove_unlocked_addr_files() {
 
 void teardown(const Names& n) {
   try {
-    run_nft(n.nft, {"delete", "table", "ip", n.table});
-  } catch (...) {
-  }
-  try {
     Rtnl nl;
+    // The port goes before its pinning rules, so it is never on the bridge without them.
     if (int idx = nl.link_index(n.host_if)) nl.delete_link(idx);
+    for (const char* family : {"ip", "bridge"}) run_nft(n.nft, {"delete", "table", family, n.table});
     BridgeLock lock;
     int br = nl.link_index(kBridge);
     // Our address is free again; its lock file goes (addresses are taken under the bridge
@@ -213,6 +238,24 @@ void teardown(const Names& n) {
 std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subnet,
                         uint32_t addr) {
   std::string sb = format_ipv4(addr);
+  std::string port = "iifname \"" + n.host_if + "\" ";
+  std::string mac = mac_text(addr);
+  // Security: the sandbox's port speaks only with its own addresses (see the top of the
+  // file). prerouting sees every frame entering the bridge from the port, before it is
+  // forwarded to another port or delivered to the host; ARP is checked field by field after
+  // its header is known to be Ethernet/IPv4, so odd lengths cannot shift the fields.
+  std::string pin = "table bridge " + n.table + " {\n"
+      "  chain pin {\n    type filter hook prerouting priority -300; policy accept;\n" +
+      "    " + port + "ether saddr != " + mac + " drop\n" +
+      "    " + port + "ether type != { ip, arp } drop\n" +
+      "    " + port + "ether type arp arp htype != 1 drop\n" +
+      "    " + port + "ether type arp arp ptype != ip drop\n" +
+      "    " + port + "ether type arp arp hlen != 6 drop\n" +
+      "    " + port + "ether type arp arp plen != 4 drop\n" +
+      "    " + port + "ether type arp arp saddr ether != " + mac + " drop\n" +
+      "    " + port + "ether type arp arp saddr ip != " + sb + " drop\n" +
+      "    " + port + "ether type ip ip saddr != " + sb + " drop\n" +
+      "  }\n}\n";
   std::string net = format_ipv4(subnet.network) + "/" + std::to_string(subnet.prefix);
   std::string br = std::string("\"") + kBridge + "\"";
   std::string dnat;
@@ -240,7 +283,7 @@ std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subn
        "    ip saddr " + net + " oifname != " + br + " masquerade\n";
   if (loopback) t += "    ip saddr 127.0.0.0/8 ip daddr " + sb + " masquerade\n";
   t += "  }\n}\n";
-  return t;
+  return pin + t;
 }
 
 class VethSession : public Session {
@@ -253,7 +296,7 @@ class VethSession : public Session {
     uint32_t addr;
     {
       BridgeLock lock;  // see teardown(): lock files are removed under it
-      addr = allocate(subnet);
+      addr = allocate(subnet, names_.host_if);
     }
     names_.addr_file = addr_file(addr);
     Names n = names_;
@@ -272,7 +315,7 @@ class VethSession : public Session {
         if (!br) throw Error(std::string("Can't find bridge ") + kBridge);
         nl.add_address(br, gateway, subnet.prefix);
         nl.set_up(br);
-        nl.create_veth(names_.host_if, br, kInnerIfname, child);
+        nl.create_veth(names_.host_if, br, kInnerIfname, child, mac_bytes(addr));
         nl.set_up(nl.link_index(names_.host_if));
       }
       configure_inside(child, addr, subnet.prefix, gateway);
@@ -318,40 +361,54 @@ class VethSession : public Session {
   }
 
  private:
-  uint32_t allocate(const Ipv4Subnet& s) {
+  // Called with the bridge lock held. `host_if`: the veth that will use the address.
+  uint32_t allocate(const Ipv4Subnet& s, const std::string& host_if) {
     uint32_t hosts = (s.prefix >= 31 ? 0 : (1u << (32 - s.prefix)) - 2);
+    Rtnl nl;
     for (uint32_t h = 2; h <= hosts; ++h) {
       uint32_t a = s.network + h;
       std::string path = addr_file(a);
       UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
       if (!fd) throw_errno("Can't open " + path);
-      if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
-        addr_lock_ = std::move(fd);
-        return a;
-      }
+      if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+      // Security: a free lock whose veth still exists belongs to a sandbox that outlived its
+      // supervisor and keeper; giving its address out again would let two sandboxes share it.
+      char buf[64] = {};
+      ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+      std::string user = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+      if (!user.empty() && user.rfind("sbv", 0) == 0 && nl.link_index(user)) continue;
+      if (::ftruncate(fd.get(), 0) < 0 ||
+          ::pwrite(fd.get(), host_if.data(), host_if.size(), 0) != static_cast<ssize_t>(host_if.size()))
+        throw_errno("Can't write " + path);
+      addr_lock_ = std::move(fd);
+      return a;
     }
     throw Error("--net veth: no free address left in " + format_ipv4(s.network) + "/" +
                 std::to_string(s.prefix));
   }
 
-  // Tables of sandboxes whose supervisor and keeper were both killed outright.
+  // Tables of sandboxes whose supervisor and keeper were both killed outright, once their
+  // veth is gone too (while the orphaned sandbox runs, its port stays pinned).
   static void collect_stale(const std::string& nft) {
-    NftResult r = run_nft(nft, {"list", "tables", "ip"});
+    NftResult r = run_nft(nft, {"list", "tables"});
     if (r.status != 0) return;
-    const std::string prefix = "table ip sandbox-";
+    Rtnl nl;
     size_t start = 0;
     while (start < r.out.size()) {
       size_t end = r.out.find('\n', start);
       if (end == std::string::npos) end = r.out.size();
       std::string line = r.out.substr(start, end - start);
       start = end + 1;
-      if (line.rfind(prefix, 0) != 0) continue;
-      std::string pid = line.substr(prefix.size());
+      std::string family;
+      for (const char* f : {"ip", "bridge"})
+        if (line.rfind(std::string("table ") + f + " sandbox-", 0) == 0) family = f;
+      if (family.empty()) continue;
+      std::string pid = line.substr(std::string("table  sandbox-").size() + family.size());
       if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos ||
           pid.size() > 9)
         continue;
-      if (::kill(std::stoi(pid), 0) < 0 && errno == ESRCH)
-        run_nft(nft, {"delete", "table", "ip", "sandbox-" + pid});
+      if (::kill(std::stoi(pid), 0) < 0 && errno == ESRCH && !nl.link_index("sbv" + pid))
+        run_nft(nft, {"delete", "table", family, "sandbox-" + pid});
     }
   }
 

@@ -154,6 +154,7 @@ struct Spec {
   NetMode net = NetMode::Default;     // --net (unshare_net says whether a namespace is made)
   std::vector<PortForward> publish;   // --publish, in order
   std::optional<Ipv4Subnet> subnet;   // --subnet (veth)
+  bool net_host_loopback = false;     // --net-host-loopback (pasta, slirp4netns)
 
   // New root.
   std::vector<FsOp> fs;
@@ -236,6 +237,11 @@ struct Plan {
   // (--rlimit, plus RLIMIT_NPROC standing in for --pids with --limits best-effort).
   std::vector<CgroupLeafPlan> cgroups;
   std::vector<std::string> cgroup_stale_dirs;  // where to look for leaves of dead supervisors
+  // Cgroup limits apply: host cgroup filesystems in the new root are made read-only; when
+  // this is not empty (the command keeps CAP_SYS_ADMIN and could undo that), finding one
+  // is an error with this text.
+  bool cgroupfs_read_only = false;
+  std::string cgroupfs_refuse;
   std::vector<RlimitSetting> rlimits;
 };
 

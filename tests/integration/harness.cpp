@@ -5,7 +5,10 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -632,6 +635,44 @@ void SandboxTest::TearDown() {
   }
 }
 
+std::optional<CgroupPlace> caller_cgroup(const std::string& controller) {
+  std::string mountpoint, root;
+  bool v2 = false;
+  for (const auto& l : lines(read_file("/proc/self/mountinfo"))) {
+    auto w = words(l);
+    auto sep = std::find(w.begin(), w.end(), "-");
+    if (sep == w.end() || w.end() - sep < 4) continue;
+    std::string fstype = *(sep + 1), super = "," + *(sep + 3) + ",";
+    if (fstype == "cgroup" && contains(super, "," + controller + ",")) {
+      mountpoint = w[4], root = w[3];
+      break;
+    }
+    if (fstype == "cgroup2" && mountpoint.empty()) {
+      std::string ctrls = read_file(w[4] + "/cgroup.controllers");
+      if (line_set(ctrls).empty() ? false : contains(" " + trim(ctrls) + " ", " " + controller + " ")) {
+        mountpoint = w[4], root = w[3];
+        v2 = true;
+      }
+    }
+  }
+  if (mountpoint.empty()) return std::nullopt;
+  for (const auto& l : lines(read_file("/proc/self/cgroup"))) {
+    auto a = l.find(':'), b = l.find(':', a + 1);
+    std::string ctrls = "," + l.substr(a + 1, b - a - 1) + ",";
+    bool match = v2 ? l.substr(0, b + 1) == "0::" : contains(ctrls, "," + controller + ",");
+    if (!match) continue;
+    std::string path = l.substr(b + 1);
+    if (root != "/" && path.rfind(root, 0) == 0) path = path.substr(root.size());
+    return CgroupPlace{mountpoint, path == "/" ? mountpoint : mountpoint + path};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> caller_cgroup_dir(const std::string& controller) {
+  auto p = caller_cgroup(controller);
+  return p ? std::optional(p->dir) : std::nullopt;
+}
+
 bool in_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";
@@ -657,6 +698,43 @@ RunOpts unpriv() {
   RunOpts o;
   o.unprivileged = true;
   return o;
+}
+
+// ---- User-mode networking ----------------------------------------------------------------
+
+bool host_tun_usable_by_others() {
+  struct stat st;
+  return ::stat("/dev/net/tun", &st) == 0 && (st.st_mode & 0006) == 0006;
+}
+
+// A RunOpts::in_child hook (run as root in the forked caller) giving the caller a private
+// mount namespace with a tmpfs on `dir` and, bound from there: a 0666 /dev/net/tun when
+// `tun` (see the top of the file), an /etc/resolv.conf with `resolv` when it is not empty.
+std::function<bool()> private_mounts(const std::string& dir, bool tun, const std::string& resolv) {
+  return [dir, tun, resolv] {
+    if (::unshare(CLONE_NEWNS) != 0) return false;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "mode=0755,size=64k") != 0) return false;
+    if (tun) {
+      std::string node = dir + "/tun";
+      if (::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(10, 200)) != 0) return false;
+      if (::chmod(node.c_str(), 0666) != 0) return false;  // the umask applied to mknod
+      if (::mount(node.c_str(), "/dev/net/tun", nullptr, MS_BIND, nullptr) != 0) return false;
+    }
+    if (!resolv.empty()) {
+      std::string file = dir + "/resolv.conf";
+      write_file(file, resolv);
+      if (::mount(file.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return false;
+    }
+    return true;
+  };
+}
+
+// The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
+// (empty when nothing is needed or the tests are not root).
+std::function<bool()> private_tun_for_unprivileged(const std::string& dir) {
+  if (host_tun_usable_by_others() || !is_root()) return {};
+  return private_mounts(dir, true, "");
 }
 
 }  // namespace it

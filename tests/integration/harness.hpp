@@ -159,6 +159,16 @@ std::string host_ns(const std::string& name);
 std::optional<std::string> status_field(const std::string& status, const std::string& name);
 std::optional<uint64_t> status_caps(const std::string& status, const std::string& name);
 
+// The hierarchy that has `controller`, and where this test process sits in it: the
+// directory a root sandbox makes its cgroup in. From /proc/self/mountinfo and
+// /proc/self/cgroup, as sandbox finds it; nullopt when no hierarchy has it.
+struct CgroupPlace {
+  std::string mountpoint;
+  std::string dir;
+};
+std::optional<CgroupPlace> caller_cgroup(const std::string& controller);
+std::optional<std::string> caller_cgroup_dir(const std::string& controller);
+
 // ---- Files -------------------------------------------------------------------------------
 
 std::string read_file(const std::string& path);
@@ -221,6 +231,17 @@ std::string mode_name(const ::testing::TestParamInfo<bool>& info);
 
 // Unprivileged-only convenience.
 RunOpts unpriv();
+
+// ---- User-mode networking (--net pasta/slirp4netns/user open /dev/net/tun as the caller) --
+// True when /dev/net/tun is usable by every user (mode 0666, as Debian ships it).
+bool host_tun_usable_by_others();
+// A RunOpts::in_child hook (run as root in the forked caller) giving the caller a private
+// mount namespace with a tmpfs on `dir` and, bound from there: a 0666 /dev/net/tun when
+// `tun`, an /etc/resolv.conf with `resolv` when it is not empty. The host's are unchanged.
+std::function<bool()> private_mounts(const std::string& dir, bool tun, const std::string& resolv);
+// The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
+// (empty when nothing is needed or the tests are not root).
+std::function<bool()> private_tun_for_unprivileged(const std::string& dir);
 
 #define IT_REQUIRE_ROOT()                                                           \
   do {                                                                              \

@@ -24,51 +24,6 @@ struct TokenGuard {
   ~TokenGuard() { kill_with_token(token); }
 };
 
-// The hierarchy that has `controller`, and where this test process sits in it: the
-// directory a root sandbox makes its leaf in. From /proc/self/mountinfo and
-// /proc/self/cgroup, as sandbox finds it; nullopt when no hierarchy has it.
-struct CgroupPlace {
-  std::string mountpoint;
-  std::string dir;
-};
-std::optional<CgroupPlace> caller_cgroup(const std::string& controller) {
-  std::string mountpoint, root;
-  bool v2 = false;
-  for (const auto& l : lines(read_file("/proc/self/mountinfo"))) {
-    auto w = words(l);
-    auto sep = std::find(w.begin(), w.end(), "-");
-    if (sep == w.end() || w.end() - sep < 4) continue;
-    std::string fstype = *(sep + 1), super = "," + *(sep + 3) + ",";
-    if (fstype == "cgroup" && contains(super, "," + controller + ",")) {
-      mountpoint = w[4], root = w[3];
-      break;
-    }
-    if (fstype == "cgroup2" && mountpoint.empty()) {
-      std::string ctrls = read_file(w[4] + "/cgroup.controllers");
-      if (line_set(ctrls).empty() ? false : contains(" " + trim(ctrls) + " ", " " + controller + " ")) {
-        mountpoint = w[4], root = w[3];
-        v2 = true;
-      }
-    }
-  }
-  if (mountpoint.empty()) return std::nullopt;
-  for (const auto& l : lines(read_file("/proc/self/cgroup"))) {
-    auto a = l.find(':'), b = l.find(':', a + 1);
-    std::string ctrls = "," + l.substr(a + 1, b - a - 1) + ",";
-    bool match = v2 ? l.substr(0, b + 1) == "0::" : contains(ctrls, "," + controller + ",");
-    if (!match) continue;
-    std::string path = l.substr(b + 1);
-    if (root != "/" && path.rfind(root, 0) == 0) path = path.substr(root.size());
-    return CgroupPlace{mountpoint, path == "/" ? mountpoint : mountpoint + path};
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> caller_cgroup_dir(const std::string& controller) {
-  auto p = caller_cgroup(controller);
-  return p ? std::optional(p->dir) : std::nullopt;
-}
-
 #define REQUIRE_CONTROLLER(c)                                                           \
   do {                                                                                  \
     IT_REQUIRE_ROOT();                                                                  \
@@ -79,6 +34,12 @@ std::optional<std::string> caller_cgroup_dir(const std::string& controller) {
 std::string leaf_of(const std::string& controller, pid_t supervisor) {
   return *caller_cgroup_dir(controller) + "/sandbox-" + std::to_string(supervisor);
 }
+
+// Limits as root: the command must not keep capabilities in the initial user namespace (it
+// could leave any cgroup and PID namespace with them; sandbox refuses the limits then).
+const Args kNoSysAdmin = {"--cap-drop", "ALL"};
+// with_root() for a root run with limits.
+Args limited(const Args& extra) { return with_root(cat({kNoSysAdmin, extra})); }
 
 // Runs with --json-status-fd 5 going to a file; returns the result and the status lines.
 struct StatusRun {
@@ -93,7 +54,8 @@ StatusRun run_with_status(const Args& args, RunOpts o) {
     return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
   };
   StatusRun s;
-  s.r = run(with_root(cat({{"--json-status-fd", "5"}, args})), o);
+  bool root = is_root() && !o.unprivileged;
+  s.r = run(with_root(cat({root ? kNoSysAdmin : Args{}, {"--json-status-fd", "5"}, args})), o);
   s.status = lines(read_file(path));
   return s;
 }
@@ -128,7 +90,7 @@ TEST_F(LimitsTest, MemoryHogIsKilledAndReported) {
   ASSERT_FALSE(s.status.empty());
   EXPECT_EQ(s.status.back(), "{\"exit-code\": 137, \"limit\": \"memory\", \"limit-value\": \"32M\"}");
   // The same allocation fits under a larger limit.
-  auto ok = run(with_root(cat({{"--memory", "512M"}, kHog})));
+  auto ok = run(limited(cat({{"--memory", "512M"}, kHog})));
   EXPECT_EQ(ok.exit_code, 0) << ok;
   EXPECT_TRUE(contains(ok.out, "survived")) << ok;
   EXPECT_FALSE(contains(ok.err, "limit")) << ok;
@@ -140,7 +102,7 @@ TEST_F(LimitsTest, ForkBombIsContainedByPids) {
   TokenGuard guard{tok};
   // Each round starts more sleepers until fork fails; then the shell gives up.
   auto start = std::chrono::steady_clock::now();
-  auto r = run(with_root(cat({{"--dev", "/dev", "--pids", "16"},
+  auto r = run(limited(cat({{"--dev", "/dev", "--pids", "16"},
                               sh("n=0; while [ $n -lt 200 ]; do sleep " + tok +
                                  " & n=$((n+1)); done; echo started=$n")})),
                {.timeout = 20s});
@@ -156,7 +118,7 @@ TEST_F(LimitsTest, ForkBombIsContainedByPids) {
 
 TEST_F(LimitsTest, RealForkBombEnds) {
   REQUIRE_CONTROLLER("pids");
-  auto r = run(with_root(cat({{"--dev", "/dev", "--pids", "32", "--timeout", "3s"},
+  auto r = run(limited(cat({{"--dev", "/dev", "--unshare-pid", "--pids", "32", "--timeout", "3s"},
                               sh("b() { b | b & }; b; sleep 1; echo done")})),
                {.timeout = 20s});
   EXPECT_FALSE(r.timed_out) << r;
@@ -179,32 +141,32 @@ TEST_F(LimitsTest, CpuQuotaThrottles) {
       "w, c = time.monotonic(), cpu()\n"
       "while cpu() - c < 0.3: pass\n"
       "print('rate=%.3f' % ((cpu() - c) / (time.monotonic() - w)))\n"
-      "for l in open('/proc/self/cgroup'):\n"
-      "    f = l.strip().split(':')\n"
-      "    if 'cpu' in f[1].split(',') or f[0] == '0':\n"
-      "        leaf = f[2].rsplit('/', 1)[-1]\n"
-      "        p = '/cg/' + leaf + '/'\n"
-      "        if leaf.startswith('sandbox-') and os.path.exists(p + 'cpu.stat'):\n"
-      "            for s in open(p + 'cpu.stat'): print(s.replace(' ', '=').strip())\n"
-      "            for q in ('cpu.max', 'cpu.cfs_quota_us', 'cpu.cfs_period_us'):\n"
-      "                if os.path.exists(p + q): print(q + '=' + open(p + q).read().strip())\n";
+      // Its cgroup namespace hides where it is: the sandbox-<pid> whose `command` holds it,
+      // and which holds the limits.
+      "import glob\n"
+      "for procs in glob.glob('/cg/sandbox-*/command/cgroup.procs'):\n"
+      "    if str(os.getpid()) in open(procs).read().split():\n"
+      "        p = procs.rsplit('/', 2)[0] + '/'\n"
+      "        for s in open(p + 'cpu.stat'): print(s.replace(' ', '=').strip())\n"
+      "        for q in ('cpu.max', 'cpu.cfs_quota_us', 'cpu.cfs_period_us'):\n"
+      "            if os.path.exists(p + q): print(q + '=' + open(p + q).read().strip())\n";
   Args common = {"--proc", "/proc", "--ro-bind", *caller_cgroup_dir("cpu"), "/cg"};
-  auto limited = run(with_root(cat({common, {"--cpus", "0.2", "--", "python3", "-c", busy}})));
-  ASSERT_EQ(limited.exit_code, 0) << limited;
-  auto kv = key_values(limited.out);
+  auto capped = run(limited(cat({common, {"--cpus", "0.2", "--", "python3", "-c", busy}})));
+  ASSERT_EQ(capped.exit_code, 0) << capped;
+  auto kv = key_values(capped.out);
   double rate = std::stod(kv["rate"]);
-  EXPECT_LT(rate, 0.3) << "--cpus 0.2 gave " << rate << " s of CPU per wall second" << limited;
-  EXPECT_GT(rate, 0.0) << limited;
-  ASSERT_TRUE(kv.count("nr_throttled")) << "no cpu.stat in the leaf" << limited;
-  EXPECT_GE(std::stoul(kv["nr_throttled"]), 1u) << "the quota never held the work" << limited;
+  EXPECT_LT(rate, 0.3) << "--cpus 0.2 gave " << rate << " s of CPU per wall second" << capped;
+  EXPECT_GT(rate, 0.0) << capped;
+  ASSERT_TRUE(kv.count("nr_throttled")) << "no cpu.stat in the sandbox's cgroup" << capped;
+  EXPECT_GE(std::stoul(kv["nr_throttled"]), 1u) << "the quota never held the work" << capped;
   if (kv.count("cpu.max")) {
-    EXPECT_EQ(kv["cpu.max"], "20000 100000") << limited;
+    EXPECT_EQ(kv["cpu.max"], "20000 100000") << capped;
   } else {
-    EXPECT_EQ(kv["cpu.cfs_quota_us"], "20000") << limited;
-    EXPECT_EQ(kv["cpu.cfs_period_us"], "100000") << limited;
+    EXPECT_EQ(kv["cpu.cfs_quota_us"], "20000") << capped;
+    EXPECT_EQ(kv["cpu.cfs_period_us"], "100000") << capped;
   }
-  // Control: the same work without --cpus is never throttled (no leaf quota, or none hit).
-  auto free_run = run(with_root(cat({common, {"--", "python3", "-c", busy}})));
+  // Control: the same work without --cpus is never throttled (no quota, or none hit).
+  auto free_run = run(limited(cat({common, {"--", "python3", "-c", busy}})));
   ASSERT_EQ(free_run.exit_code, 0) << free_run;
   auto kf = key_values(free_run.out);
   EXPECT_EQ(kf.count("nr_throttled") ? kf["nr_throttled"] : "0", "0") << free_run;
@@ -218,16 +180,22 @@ TEST_F(LimitsTest, CgroupsAreRemovedAfterwards) {
   REQUIRE_CONTROLLER("pids");
   std::string tok = sleep_token();
   TokenGuard guard{tok};
-  auto p = spawn(with_root({"--proc", "/proc", "--memory", "64M", "--pids", "20", "--", "sh", "-c",
-                            "cat /proc/self/cgroup; echo ready; sleep " + tok + "; exit 0"}));
+  auto p = spawn(limited({"--proc", "/proc", "--memory", "64M", "--pids", "20", "--", "sh", "-c",
+                          "cat /proc/self/cgroup; echo ready; sleep " + tok + "; exit 0"}));
   ASSERT_TRUE(p->wait_for_stdout("ready")) << p->wait(1s);
   std::string mem = leaf_of("memory", p->pid()), pids = leaf_of("pids", p->pid());
   EXPECT_TRUE(exists(mem)) << mem;
   EXPECT_TRUE(exists(pids)) << pids;
-  EXPECT_TRUE(contains(p->out_so_far(), "/sandbox-" + std::to_string(p->pid()))) << p->out_so_far();
+  // Its cgroup namespace is rooted at its own cgroup...
+  EXPECT_TRUE(contains(p->out_so_far(), ":memory:/\n")) << p->out_so_far();
+  // ...which is `command` below the cgroup that holds the limits.
   EXPECT_EQ(trim(read_file(mem + "/memory.limit_in_bytes")), std::to_string(64 << 20));
   EXPECT_EQ(trim(read_file(pids + "/pids.max")), "20");
   ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }));
+  for (pid_t s : pids_running("sleep", tok))
+    EXPECT_TRUE(contains(read_file("/proc/" + std::to_string(s) + "/cgroup"),
+                         mem.substr(caller_cgroup("memory")->mountpoint.size()) + "/command\n"))
+        << read_file("/proc/" + std::to_string(s) + "/cgroup");
   for (pid_t s : pids_running("sleep", tok)) ::kill(s, SIGKILL);  // the command ends
   auto r = p->wait(10s);
   EXPECT_EQ(r.exit_code, 0) << r;
@@ -267,7 +235,7 @@ TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
   PrivateParent parent{"memory", "pids"};
   std::string tok = sleep_token();
   TokenGuard guard{tok};
-  auto p = spawn(with_root({"--cgroup-parent", parent.path(), "--memory", "64M", "--pids", "20",
+  auto p = spawn(limited({"--cgroup-parent", parent.path(), "--memory", "64M", "--pids", "20",
                             "--", "sleep", tok}));
   ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); })) << p->wait(1s);
   std::string mem = parent.leaf("memory", p->pid()), pids = parent.leaf("pids", p->pid());
@@ -276,7 +244,7 @@ TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
   ASSERT_TRUE(exists(mem)) << "a SIGKILLed supervisor cannot clean up";
   ASSERT_FALSE(pids_running("sleep", tok).empty());
   // The next sandbox with a cgroup limit (memory only) finds both leaves stale.
-  auto r = run(with_root({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "true"}));
+  auto r = run(limited({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "true"}));
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_FALSE(exists(mem)) << mem;
   EXPECT_FALSE(exists(pids)) << pids;
@@ -286,7 +254,7 @@ TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
 
 TEST_F(LimitsTest, CgroupNamespaceIsRootedAtTheLeaf) {
   REQUIRE_CONTROLLER("memory");
-  auto r = run(with_root(cat({{"--proc", "/proc", "--memory", "64M", "--unshare-cgroup"}, sh("cat /proc/self/cgroup")})));
+  auto r = run(limited(cat({{"--proc", "/proc", "--memory", "64M", "--unshare-cgroup"}, sh("cat /proc/self/cgroup")})));
   ASSERT_EQ(r.exit_code, 0) << r;
   bool found = false;
   for (const auto& l : lines(r.out))
@@ -342,8 +310,8 @@ TEST_P(LimitsModeTest, RlimitAboveTheCallersHardLimit) {
 // ---- --timeout ------------------------------------------------------------------------------
 
 TEST_P(LimitsModeTest, TimeoutKillsTheTree) {
-  for (const Args& flags : {Args{}, Args{"--unshare-pid"}}) {
-    SCOPED_TRACE(flags.empty() ? "without --unshare-pid" : "with --unshare-pid");
+  for (const Args& flags : {Args{"--unshare-pid"}, Args{"--unshare-all", "--share-net"}}) {
+    SCOPED_TRACE(::testing::PrintToString(flags));
     std::string tok = sleep_token();
     TokenGuard guard{tok};
     // Timed from the command's own start (it prints the wall clock), not from the launch, so
@@ -375,7 +343,7 @@ TEST_P(LimitsModeTest, TimeoutEscalatesToSigkill) {
   std::string tok = sleep_token();
   TokenGuard guard{tok};
   auto start = std::chrono::steady_clock::now();
-  auto r = run(with_root(cat({{"--timeout", "300ms"},
+  auto r = run(with_root(cat({as_root() ? kNoSysAdmin : Args{}, {"--unshare-pid", "--timeout", "300ms"},
                               sh("trap '' TERM; sleep " + tok + "; echo not-killed")})),
                opts());
   auto took = std::chrono::steady_clock::now() - start;
@@ -390,7 +358,7 @@ TEST_P(LimitsModeTest, TimeoutEscalatesToSigkill) {
 }
 
 TEST_P(LimitsModeTest, CommandFinishingInTimeKeepsItsStatus) {
-  auto s = run_with_status(cat({{"--timeout", "30s"}, sh("exit 3")}), opts());
+  auto s = run_with_status(cat({{"--unshare-pid", "--timeout", "30s"}, sh("exit 3")}), opts());
   EXPECT_EQ(s.r.exit_code, 3) << s.r;
   EXPECT_FALSE(contains(s.r.err, "timed out")) << s.r;
   ASSERT_FALSE(s.status.empty());

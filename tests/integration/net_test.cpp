@@ -201,41 +201,6 @@ std::string private_dir_of(const std::string& cmd) {
   return cmd.substr(start, end - start);
 }
 
-bool host_tun_usable_by_others() {
-  struct stat st;
-  return ::stat(kTun.c_str(), &st) == 0 && (st.st_mode & 0006) == 0006;
-}
-
-// A RunOpts::in_child hook (run as root in the forked caller) giving the caller a private
-// mount namespace with a tmpfs on `dir` and, bound from there: a 0666 /dev/net/tun when
-// `tun` (see the top of the file), an /etc/resolv.conf with `resolv` when it is not empty.
-std::function<bool()> private_mounts(const std::string& dir, bool tun, const std::string& resolv) {
-  return [dir, tun, resolv] {
-    if (::unshare(CLONE_NEWNS) != 0) return false;
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return false;
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "mode=0755,size=64k") != 0) return false;
-    if (tun) {
-      std::string node = dir + "/tun";
-      if (::mknod(node.c_str(), S_IFCHR | 0666, ::makedev(10, 200)) != 0) return false;
-      if (::chmod(node.c_str(), 0666) != 0) return false;  // the umask applied to mknod
-      if (::mount(node.c_str(), kTun.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
-    }
-    if (!resolv.empty()) {
-      std::string file = dir + "/resolv.conf";
-      write_file(file, resolv);
-      if (::mount(file.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return false;
-    }
-    return true;
-  };
-}
-
-// The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
-// (empty when nothing is needed or the tests are not root).
-std::function<bool()> private_tun_for_unprivileged(const std::string& dir) {
-  if (host_tun_usable_by_others() || !is_root()) return {};
-  return private_mounts(dir, true, "");
-}
-
 // A DNS server on the host's 127.0.0.1:53 (UDP) that answers every A query with one address.
 class HostDns {
  public:
@@ -334,7 +299,8 @@ class UserModeNetTest : public SandboxTest, public ::testing::WithParamInterface
 };
 
 // A server inside on port 8080, published on a host loopback port, answers a host client;
-// a client inside reaches a server on the host's 127.0.0.1 through the gateway address;
+// with --net-host-loopback a client inside reaches a server on the host's 127.0.0.1
+// through the gateway address (without it, it does not: security/net_isolation_test);
 // /etc/resolv.conf names the DNS forwarder; the helper is gone once the sandbox exits.
 TEST_P(UserModeNetTest, PublishedPortHostLoopbackAndCleanExit) {
   HostServer host("hello-from-host\n");
@@ -350,7 +316,8 @@ TEST_P(UserModeNetTest, PublishedPortHostLoopbackAndCleanExit) {
       "s.bind(('0.0.0.0', 8080)); s.listen(1)\n"
       "print('LISTENING', flush=True)\n"
       "s.settimeout(15); a, peer = s.accept(); a.sendall(b'hello-from-sandbox\\n'); a.close()\n";
-  auto p = spawn(with_root(cat({net_args(), {"--publish", std::to_string(published) + ":8080"},
+  auto p = spawn(with_root(cat({net_args(), {"--net-host-loopback"},
+                                {"--publish", std::to_string(published) + ":8080"},
                                 {"--dir", "/etc", "--", kPython, "-c", script}})),
                  opts_);
   bool listening = p->wait_for_stdout("LISTENING", 15s);

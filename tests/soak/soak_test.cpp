@@ -190,16 +190,26 @@ std::vector<Kind> all_kinds(const std::string& layer) {
     for (const char* helper : {"pasta", "slirp4netns", "veth"})
       k.push_back({std::string("net-") + helper, true,
                    [helper] { return common({"--net", helper}, kCountIfs); }, has_uplink, {}});
-    k.push_back({"limits", true,
-                 // No cgroup namespace, so that /proc/self/cgroup names the leaf.
-                 [] {
-                   return cat({base_root(),
-                               {"--unshare-pid", "--proc", "/proc", "--dev", "/dev", "--die-with-parent",
-                                "--memory", "64M", "--pids", "50"},
-                               sh("grep -c sandbox- /proc/self/cgroup")});
-                 },
-                 [](const RunResult& r) { return r.exit_code == 0 && std::stoi("0" + trim(r.out)) > 0; },
-                 {}});
+    // Root with limits drops its capabilities (sandbox refuses limits to a root command
+    // that keeps them). The caller's memory cgroup is bound at /cg: the command finds the
+    // sandbox's cgroup (its cgroup namespace hides it) and prints the limit it holds.
+    if (auto mem = caller_cgroup_dir("memory"))
+      k.push_back({"limits", true,
+                   [dir = *mem] {
+                     return cat({base_root(),
+                                 {"--unshare-all", "--proc", "/proc", "--dev", "/dev",
+                                  "--die-with-parent", "--cap-drop", "ALL", "--ro-bind", dir, "/cg",
+                                  "--memory", "64M", "--pids", "50"},
+                                 sh("for f in /cg/sandbox-*/command/cgroup.procs; do "
+                                    "grep -qx $$ $f && d=${f%/command/cgroup.procs} && "
+                                    "{ cat $d/memory.limit_in_bytes 2>/dev/null || cat $d/memory.max; }; "
+                                    "done; true")});
+                   },
+                   [](const RunResult& r) { return r.exit_code == 0 && trim(r.out) == "67108864"; },
+                   {}});
+    else
+      std::cout << "[   NOTE   ] no cgroup hierarchy has the memory controller: limits not soaked"
+                << std::endl;
   }
   return k;
 }

@@ -977,6 +977,12 @@ TEST(CliNet, Subnet) {
   EXPECT_TRUE(ParseFails({"--subnet", "10.9.0.0/33", "t"}, "--subnet"));
 }
 
+// The host's loopback is reachable through the user-mode gateway only when asked.
+TEST(CliNet, HostLoopbackIsOptIn) {
+  EXPECT_FALSE(P({"--net", "pasta", "t"}).net_host_loopback);
+  EXPECT_TRUE(P({"--net", "pasta", "--net-host-loopback", "t"}).net_host_loopback);
+}
+
 // ---- option table -----------------------------------------------------------------------
 
 // Every option in the table has assertions on its effect in this file. When an option is
@@ -1050,7 +1056,7 @@ TEST(CliTable, EveryOptionIsCoveredHere) {
       "--clearenv", "--argv0", "--new-session", "--die-with-parent", "--as-pid-1", "--lock-file",
       "--sync-fd", "--block-fd", "--info-fd", "--json-status-fd", "--seccomp",
       "--add-seccomp-fd", "--exec-label", "--file-label", "--cap-add", "--cap-drop",
-      "--net", "--publish", "--subnet",
+      "--net", "--publish", "--subnet", "--net-host-loopback",
       // in seccomp_test.cpp:
       "--seccomp-profile", "--seccomp-log",
       "--memory", "--memory-swap", "--pids", "--cpus", "--cpu-weight", "--io-weight",

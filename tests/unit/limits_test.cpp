@@ -46,6 +46,29 @@ TEST(LimitsDuration, Rejects) {
     EXPECT_EQ(parse_duration_ms(bad), std::nullopt) << bad;
 }
 
+// --timeout holds only where the command cannot reach the supervisor: in a PID namespace.
+TEST(LimitsTimeout, NeedsAPidNamespace) {
+  Spec spec;
+  spec.limits.timeout_ms = 1000;
+  spec.limits.timeout_text = "1s";
+  HostFacts host;
+  host.uid = 4242;  // not root: the capability rule does not apply
+  Plan plan;
+  try {
+    limits::plan(spec, host, plan);
+    ADD_FAILURE() << "--timeout without --unshare-pid was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--timeout 1s can't be enforced without --unshare-pid"),
+              std::string::npos)
+        << e.what();
+  }
+  spec.unshare_pid = true;
+  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  spec.unshare_pid = false;
+  spec.limits.best_effort = true;  // warns instead
+  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+}
+
 TEST(LimitsCpus, QuotaPerPeriod) {
   EXPECT_EQ(parse_cpus_quota_us("0.5"), std::optional<uint64_t>(50000));
   EXPECT_EQ(parse_cpus_quota_us("2"), std::optional<uint64_t>(200000));

@@ -67,10 +67,14 @@ sb_in() {
 # The cgroup the command ran in, from its "0::/path" line in $out.
 cg_of_run() { printf '%s\n' "$out" | sed -n 's/^0::\(.*\)/\1/p' | head -n1; }
 RO="--ro-bind / /"
+# The command's cgroup namespace is rooted at its own cgroup (sandbox-<pid>/command), so
+# /proc/self/cgroup says "0::/"; the real path is found from the host's hierarchy, bound
+# read-only by $RO: the cgroup.procs that lists the command.
+OWN_CG='for f in $(find /sys/fs/cgroup -name cgroup.procs); do grep -qx $$ $f && dirname $f; done'
 # The sandbox-<pid> leaves in DIR (not sandbox-caller, where the caller's own processes
 # moved so that the controllers could be enabled, and which stays).
 leaves_in() { (cd "$1" 2>/dev/null && ls -d sandbox-* 2>/dev/null | grep -v -x -e sandbox-caller | tr '\n' ' '); }
-SHOW_CG='cat /proc/self/cgroup'
+SHOW_CG='echo "0::$(d=$('"$OWN_CG"'); echo ${d#/sys/fs/cgroup})"'
 
 # ---- Host setup (root) ---------------------------------------------------------------------
 begin setup
@@ -103,7 +107,7 @@ need "json status {\"exit-code\": 0}" eq "$js" '{"exit-code": 0}'
 end "cgroup=$(cg_of_run)"
 
 begin limits_written
-cmd='c=$(cut -d: -f3 /proc/self/cgroup); cd /sys/fs/cgroup$c && for f in memory.max memory.swap.max pids.max cpu.max cpu.weight io.weight; do echo "$f=$(head -n1 $f)"; done'
+cmd='cd $('"$OWN_CG"')/.. && for f in memory.max memory.swap.max pids.max cpu.max cpu.weight io.weight; do echo "$f=$(head -n1 $f)"; done'
 sb written --memory 48M --pids 40 --cpus 0.5 --cpu-weight 50 --io-weight 200 $RO -- sh -c "$cmd"
 need "exit 0 (got $rc)" eq "$rc" 0
 need "memory.max=50331648" has "$out" "memory.max=50331648"
@@ -162,7 +166,7 @@ end "forked=$forked $(one_line "$err")"
 
 begin fork_bomb_contained
 t0=$(cut -d' ' -f1 /proc/uptime)
-sb bomb --pids 32 --timeout 60s $RO --dev /dev -- sh -c 'b() { b | b & }; b; sleep 2; echo done'
+sb bomb --pids 32 --unshare-pid --timeout 60s $RO --dev /dev -- sh -c 'b() { b | b & }; b; sleep 2; echo done'
 t1=$(cut -d' ' -f1 /proc/uptime)
 need "ended before --timeout (rc $rc)" [ "$rc" != 124 ]
 need "the shell got to the end" has "$out" done
@@ -171,7 +175,7 @@ need "its leaf is gone (left: $(leaves_in $D/bomb.scope))" eq "$(leaves_in $D/bo
 end "took $(echo "$t1 $t0" | awk '{printf "%.1f", $1-$2}')s rc=$rc"
 
 begin cpu_quota
-spin='vmtool spin 2; cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/cpu.stat'
+spin='vmtool spin 2; cat $('"$OWN_CG"')/../cpu.stat'
 sb cpu --cpus 0.2 $RO -- sh -c "$spin"
 cpu=$(printf '%s\n' "$out" | sed -n 's/^cpu=//p')
 thr=$(printf '%s\n' "$out" | sed -n 's/^nr_throttled //p')
@@ -190,8 +194,10 @@ begin leaf_removed
 sb leaf --memory 64M --pids 30 $RO -- sh -c "$SHOW_CG"
 cg=$(cg_of_run)
 need "exit 0 (got $rc)" eq "$rc" 0
-need "ran in a leaf sandbox-<pid> of its scope (got $cg)" has "$cg" "/user.slice/user@1000.service/leaf.scope/sandbox-"
+need "ran in a leaf sandbox-<pid>/command of its scope (got $cg)" has "$cg" "/user.slice/user@1000.service/leaf.scope/sandbox-"
+need "in the child cgroup command (got $cg)" has "$cg" "/command"
 need "leaf $cg removed afterwards" gone "${cg:+$CG$cg}"
+need "and the cgroup above it" gone "${cg:+$CG${cg%/command}}"
 left=$(cd $D/leaf.scope && ls -d sandbox-* 2>/dev/null | tr '\n' ' ')
 end "ran in $cg; left in the scope: ${left:-nothing}"
 
@@ -207,9 +213,11 @@ need "the background process $bg is gone" gone "${bg:+/proc/$bg}"
 end "background pid $bg"
 
 begin unshare_cgroup_root
-sb cgns --memory 64M --unshare-cgroup $RO -- sh -c "$SHOW_CG"
+sb cgns --memory 64M --unshare-cgroup $RO -- cat /proc/self/cgroup
 need "exit 0 (got $rc)" eq "$rc" 0
 need "its cgroup is / (got $(one_line "$out"))" eq "$out" "0::/"
+sb cgns2 --memory 64M $RO -- cat /proc/self/cgroup
+need "also without --unshare-cgroup when limits apply (got $(one_line "$out"))" eq "$out" "0::/"
 end "$(one_line "$out")"
 
 # --cgroup-parent: a delegated cgroup with the controllers enabled and no processes of its own.
@@ -235,10 +243,10 @@ sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' $D/init.scope $USER_RUN \
 bgpid=$!
 leaf=$D/shared.slice/sandbox-$bgpid
 i=0
-while [ $i -lt 100 ] && ! grep -q . $leaf/cgroup.procs 2>/dev/null; do sleep 0.1; i=$((i+1)); done
-need "the leaf $leaf held the command" grep -q . $leaf/cgroup.procs
+while [ $i -lt 100 ] && ! grep -q . $leaf/command/cgroup.procs 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+need "the leaf $leaf held the command" grep -q . $leaf/command/cgroup.procs
 kill -9 $bgpid; wait $bgpid 2>/dev/null
-sleeper=$(cat $leaf/cgroup.procs 2>/dev/null)
+sleeper=$(cat $leaf/command/cgroup.procs 2>/dev/null)
 need "the leaf and the command outlived the SIGKILLed supervisor" [ -n "$sleeper" ]
 sb_in $D/init.scope --cgroup-parent $D/shared.slice --pids 10 $RO -- true
 need "next sandbox ran (rc $rc)" eq "$rc" 0
@@ -246,8 +254,47 @@ need "stale leaf removed" [ ! -e $leaf ]
 need "orphaned command $sleeper killed" gone "${sleeper:+/proc/$sleeper}"
 end "killed supervisor $bgpid; orphan ${sleeper:-none}"
 
+begin escape_through_bound_cgroupfs
+# The command (uid 1000, which owns its cgroups) tries to raise the limits of the cgroup
+# above its own and to move itself back to the scope it was started from, through the
+# host's cgroup2 bound in by a writable bind of / (sandbox makes it read-only inside).
+# Control: uid 1000 may write that cgroup.procs outside the sandbox.
+user sh -c "echo \$\$ > $D/init.scope/cgroup.procs" && control=ok || control=failed
+need "control: uid 1000 can write $D/init.scope/cgroup.procs (got $control)" eq "$control" ok
+lift='d=$('"$OWN_CG"'); echo max > $d/../memory.max && echo raised; echo max > $d/../pids.max && echo raised;
+  echo $$ > '"$D"'/init.scope/cgroup.procs && echo moved; vmtool hog 200'
+sb lift --memory 32M --pids 20 --bind / / -- sh -c "$lift"
+need "exit status 137 (got $rc)" eq "$rc" 137
+need "no limit raised (out: $(one_line "$out"))" lacks "$out" raised
+need "not moved out" lacks "$out" moved
+need "the hog did not survive" lacks "$out" survived
+need "read-only file system" has "$err" "Read-only file system"
+end "$(one_line "$err")"
+
+begin escape_through_own_mount
+# Every capability in its user namespace: the command mounts cgroup2 itself. It sees only
+# its own cgroup (no memory.max there, nothing above), and the limit holds.
+sb ownmount --unshare-user --uid 0 --cap-add ALL --memory 32M --pids 20 --ro-bind /bin /bin \
+  --tmpfs /tmp --dev /dev -- sh -c 'mkdir /tmp/c && mount -t cgroup2 none /tmp/c && echo "ls=$(ls /tmp/c | tr "\n" " ")";
+  echo max > /tmp/c/memory.max && echo raised; echo $$ > /tmp/c/cgroup.procs && echo own-ok; vmtool hog 200'
+need "mounted (out: $(one_line "$out"))" has "$out" "cgroup.procs"
+need "no memory.max visible" lacks "$out" "memory.max"
+need "no limit raised" lacks "$out" raised
+need "control: its own cgroup.procs is writable" has "$out" own-ok
+need "exit status 137 (got $rc)" eq "$rc" 137
+end "$(one_line "$out")"
+
+begin sys_admin_with_bound_cgroupfs_refused
+# With CAP_SYS_ADMIN (in its user namespace) the command could remount the bound cgroup2
+# writable: refused before anything runs.
+sb refused --unshare-user --uid 0 --cap-add ALL --memory 32M $RO -- sh -c 'echo ran'
+need "exit 1 (got $rc)" eq "$rc" 1
+need "the command did not run" lacks "$out" ran
+need "says why" has "$err" "keeps CAP_SYS_ADMIN"
+end "$(one_line "$err")"
+
 begin timeout_kills
-sb timeout --timeout 2s --memory 64M $RO -- sh -c 'sleep 100; echo not-killed'
+sb timeout --unshare-pid --timeout 2s --memory 64M $RO -- sh -c 'sleep 100; echo not-killed'
 need "exit status 124 (got $rc)" eq "$rc" 124
 need "'killed: timed out after 2s'" has "$err" "sandbox: killed: timed out after 2s"
 need "json limit fields (got $js)" eq "$js" '{"exit-code": 124, "limit": "timeout", "limit-value": "2s"}'
@@ -329,7 +376,7 @@ end "$(one_line "$err")"
 
 begin root_in_root_cgroup
 rm -f $T/status
-sandbox --json-status-fd 5 --memory 32M $RO -- sh -c "$SHOW_CG; vmtool hog 200" > $T/out 2> $T/err 5> $T/status
+sandbox --json-status-fd 5 --cap-drop ALL --memory 32M $RO -- sh -c "$SHOW_CG; vmtool hog 200" > $T/out 2> $T/err 5> $T/status
 collect $?
 cg=$(cg_of_run)
 need "exit status 137 (got $rc)" eq "$rc" 137

@@ -87,7 +87,9 @@ const VmRun& vm() {
 const std::set<std::string> kScenarios = {
     "setup", "required_succeeds", "limits_written", "memory_oom_reported", "memory_oom_of_a_child",
     "memory_oom_unshare_all", "memory_fits", "pids_limit", "fork_bomb_contained", "cpu_quota",
-    "leaf_removed", "leftover_killed", "unshare_cgroup_root", "cgroup_parent", "stale_leaf_cleanup", "timeout_kills",
+    "leaf_removed", "leftover_killed", "unshare_cgroup_root", "cgroup_parent", "stale_leaf_cleanup",
+    "escape_through_bound_cgroupfs", "escape_through_own_mount", "sys_admin_with_bound_cgroupfs_refused",
+    "timeout_kills",
     "caller_moved_aside", "busy_cgroup_required", "controller_not_delegated", "not_delegated_required",
     "not_delegated_best_effort", "root_in_root_cgroup", "nothing_left"};
 
@@ -138,12 +140,18 @@ TEST_F(Vm, CpuQuotaThrottles) { check("cpu_quota"); }
 TEST_F(Vm, LeafIsRemovedAfterwards) { check("leaf_removed"); }
 // A process left behind by the command dies with the leaf.
 TEST_F(Vm, LeftoverProcessIsKilledWithTheLeaf) { check("leftover_killed"); }
-// --unshare-cgroup: the command sees its leaf as /.
+// The command sees its leaf as / (with --unshare-cgroup, and whenever limits apply).
 TEST_F(Vm, CgroupNamespaceIsRootedAtTheLeaf) { check("unshare_cgroup_root"); }
 // --cgroup-parent, as a cgroup path and as a path under the mount.
 TEST_F(Vm, CgroupParentIsUsed) { check("cgroup_parent"); }
 // A SIGKILLed supervisor's leaf and command are removed by the next sandbox.
 TEST_F(Vm, StaleLeafIsCleanedUp) { check("stale_leaf_cleanup"); }
+// The command cannot raise its limits or move out through the host's cgroup2 bound in
+// (read-only), nor through a cgroup2 it mounts itself (only its own cgroup is visible);
+// with CAP_SYS_ADMIN and the host's cgroup2 in its root, the limits are refused.
+TEST_F(Vm, BoundCgroupfsCannotLiftTheLimits) { check("escape_through_bound_cgroupfs"); }
+TEST_F(Vm, OwnCgroupMountCannotLiftTheLimits) { check("escape_through_own_mount"); }
+TEST_F(Vm, SysAdminWithBoundCgroupfsIsRefused) { check("sys_admin_with_bound_cgroupfs_refused"); }
 // --timeout with a cgroup: exit 124, reported, json limit fields.
 TEST_F(Vm, TimeoutKillsAndReports) { check("timeout_kills"); }
 // A cgroup with other processes: required fails before running, naming the rule.
