@@ -76,11 +76,20 @@ void wait_readable(int fd, const char* opt) {
 // process of the same uid, e.g. one already in a joined --pidns) but while its own id maps
 // are written: the kernel makes a non-dumpable process's /proc files root's, which only
 // the host's root could then write. Holds the window to those few writes.
+//
+// Known gap: pasta and slirp4netns, started by the supervisor as the caller, find our
+// namespaces through /proc/PID/ns/*, which a non-dumpable process's are closed to: with
+// them the child stays dumpable until the network is ready (holding none of our host
+// descriptors, only those the caller's options gave). Handing them the namespaces as
+// descriptors instead would close that too.
+bool dumpable_for_net = false;
+
 struct DumpableForMaps {
   DumpableForMaps() {
     if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
   }
   ~DumpableForMaps() {
+    if (dumpable_for_net) return;
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) ::_exit(1);  // never run on dumpable
   }
   DumpableForMaps(const DumpableForMaps&) = delete;
@@ -180,6 +189,8 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     if (net::needs_ready(plan)) {
       wait_for_network(ctx.channel, plan);
       log::step("network ready");
+      if (dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_DUMPABLE)");
     }
 
     // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
@@ -284,7 +295,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     // joined --pidns, say) can trace this setup child or open what it holds through
     // /proc/PID/fd. The command's execve makes it dumpable again, as bwrap's command is.
     // With --userns-block-fd the caller writes our maps first (see step 2).
-    if (!spec.userns_block_fd && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    dumpable_for_net = plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns;
+    if (!spec.userns_block_fd && !dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
       throw_errno("prctl(PR_SET_DUMPABLE)");
 
     // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
@@ -327,7 +339,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (!send_message(ctx.channel, MsgType::EarlyInfo, ns_ids))
         throw_errno("--userns-block-fd: can't tell the supervisor the namespaces exist");
       wait_readable(*spec.userns_block_fd, "--userns-block-fd");
-      if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+      if (!dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_DUMPABLE)");
     } else if (plan.write_maps) {
       try {
         DumpableForMaps dumpable;

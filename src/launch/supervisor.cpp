@@ -278,7 +278,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   // Security: init (pid 1 with --unshare-pid) loads the same programs before the command
   // runs; a program that denies what init needs afterwards would leave a sandbox that
   // cannot reap or pass on signals, so refuse it before anything is created.
-  if (spec.unshare_pid && !spec.as_pid_1) {
+  if (spec.unshare_pid && (!spec.as_pid_1 || spec.pidns_fd)) {  // init, or the --pidns relay
     std::string denied = init_syscall_denied(ctx.seccomp_programs);
     if (!denied.empty())
       throw Error("The seccomp filters deny " + denied +
