@@ -99,17 +99,53 @@ struct DumpableForMaps {
 void write_at(int dirfd, const char* name, const std::string& data) {
   UniqueFd fd(::openat(dirfd, name, O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
-    throw_errno(std::string("Can't write /proc/") + name);
+    throw_errno(std::string("Can't write ") + (name[0] == '/' ? "" : "/proc/") + name);
 }
 
-// --disable-userns, second half: a nested user namespace under the limit of 1 set earlier,
-// so neither the command nor its children can create another one.
-void enter_nested_userns(int proc_self, uid_t uid, gid_t gid) {
-  if (::unshare(CLONE_NEWUSER) < 0) throw_errno("--disable-userns: can't create the nested user namespace");
-  DumpableForMaps dumpable;
-  write_at(proc_self, "self/setgroups", "deny");
-  write_at(proc_self, "self/uid_map", single_id_map(uid, uid));
-  write_at(proc_self, "self/gid_map", single_id_map(gid, gid));
+// --disable-userns, second half: the nested user namespace, under the limit of 1 set
+// earlier, so that neither the command nor its children can create another one. Made
+// before the pivot by a throwaway helper, which writes its own maps through the caller's
+// /proc (still mounted here) and hands the namespace over as an nsfs descriptor; the
+// command enters it with setns once every mount is done. Security: no descriptor of the
+// caller's /proc crosses the pivot for it, and the only process ever dumpable for the map
+// writes (the kernel hands a non-dumpable process's /proc files to root) is the helper,
+// which holds nothing but its end of a socketpair.
+UniqueFd make_nested_userns(uid_t uid, gid_t gid) {
+  auto sock = make_channel();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("--disable-userns: fork");
+  if (pid == 0) {
+    int fd = sock.second.get();
+    try {
+      if (fd > 0) ::close_range(0, static_cast<unsigned>(fd) - 1, 0);
+      ::close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
+      if (::unshare(CLONE_NEWUSER) < 0)
+        throw_errno("--disable-userns: can't create the nested user namespace");
+      if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+      write_at(AT_FDCWD, "/proc/self/setgroups", "deny");
+      write_at(AT_FDCWD, "/proc/self/uid_map", single_id_map(uid, uid));
+      write_at(AT_FDCWD, "/proc/self/gid_map", single_id_map(gid, gid));
+      UniqueFd ns(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+      if (!ns) throw_errno("--disable-userns: can't open the nested user namespace");
+      send_message(fd, MsgType::Ready, "", {ns.get()});
+    } catch (const std::exception& e) {
+      send_message(fd, MsgType::Error, e.what());
+    }
+    ::_exit(0);
+  }
+  sock.second.reset();
+  std::optional<Message> m;
+  try {
+    m = recv_message(sock.first.get());
+  } catch (...) {
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  ::waitpid(pid, nullptr, 0);
+  if (m && m->type == MsgType::Error) throw Error(m->text);
+  if (!m || m->type != MsgType::Ready || m->fds.size() != 1)
+    throw Error("--disable-userns: the helper creating the nested user namespace failed");
+  return std::move(m->fds[0]);
 }
 
 // --assert-userns-disabled: a throwaway child tries to create a user namespace.
@@ -174,7 +210,8 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
 // The last stages of the process that becomes the command. Never returns.
 [[noreturn]] void exec_command(const Spec& spec, const Plan& plan, const HostFacts& host,
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
-                               int proc_self, int init_ready, const std::string& ns_ids) {
+                               int proc_self, int nested_userns, int init_ready,
+                               const std::string& ns_ids) {
   try {
     std::vector<std::string> env = apply_env(current_env(), spec.env);
     std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) == 0; });
@@ -182,7 +219,11 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
 
     // Nested user namespace after every mount (they need the outer namespace's
     // capabilities) and before capabilities are settled for the command.
-    if (spec.disable_userns) enter_nested_userns(proc_self, plan.sandbox_uid, plan.sandbox_gid);
+    if (nested_userns >= 0) {
+      if (::setns(nested_userns, CLONE_NEWUSER) < 0)
+        throw_errno("--disable-userns: can't enter the nested user namespace");
+      ::close(nested_userns);
+    }
 
     // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
     // while we set up; the command never runs before it is there.
@@ -354,10 +395,12 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                     host::explain_userns_failure(e.err(), host::self_exe()) + ")");
       }
     }
-    // The host's /proc stays reachable through this fd after the pivot (nested maps);
-    // "self" in it resolves to whichever process uses it.
+    // --exec-label: the caller's /proc stays reachable through this fd after the pivot, to
+    // write the label of the process that will exec ("thread-self" resolves to whichever
+    // process uses it). Security: we are non-dumpable by now, so no other process can
+    // borrow it, and it is closed before exec.
     int proc_self = -1;
-    if (spec.disable_userns || spec.exec_label) {
+    if (spec.exec_label) {
       proc_self = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (proc_self < 0) throw_errno("Can't open /proc");
     }
@@ -368,6 +411,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (!f || ::write(f.get(), "1", 1) != 1)
         throw_errno("--disable-userns: can't set user.max_user_namespaces");
     }
+    UniqueFd nested_userns;
+    if (spec.disable_userns) nested_userns = make_nested_userns(plan.sandbox_uid, plan.sandbox_gid);
 
     // Security: a fresh anonymous session keyring, so the command cannot read or link the
     // keys in the caller's session keyring (bwrap leaves it shared).
@@ -412,7 +457,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     // 6. With a PID namespace we are pid 1: stay as init and let a child run the command.
     int init_ready = -1;
     if (spec.unshare_pid && !spec.as_pid_1) init_ready = fork_init(spec, ctx);
-    exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self, init_ready, ns_ids);
+    exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self, nested_userns.release(),
+                 init_ready, ns_ids);
   } catch (const std::exception& e) {
     // Never silent: if the supervisor cannot be told, the caller's stderr is.
     if (!send_message(ctx.channel, MsgType::Error, e.what())) log::error(e.what());
