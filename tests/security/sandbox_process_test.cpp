@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "escape.hpp"
 
@@ -455,6 +457,77 @@ TEST_F(SandboxProcessTest, JoinedNamespaceCannotStealSetupDescriptors) {
       EXPECT_FALSE(contains(r.out, secret)) << "a host file through the setup child" << r;
       EXPECT_TRUE(contains(r.out, "END")) << "the thief ran to its deadline" << r;
     }
+  }
+}
+
+// The processes below `pid` (from /proc/PID/task/TID/children).
+std::vector<pid_t> descendants(pid_t pid) {
+  std::vector<pid_t> all{pid};
+  for (size_t i = 0; i < all.size() && all.size() < 1000; ++i) {
+    std::ifstream in("/proc/" + std::to_string(all[i]) + "/task/" + std::to_string(all[i]) +
+                     "/children");
+    for (pid_t c; in >> c;) all.push_back(c);
+  }
+  all.erase(all.begin());
+  return all;
+}
+
+// Issue 13.5, audited from outside (root reads any process's descriptors): while the setup
+// child waits on --block-fd, after the pivot, neither it nor init holds a descriptor of a
+// directory (today's main held the caller's / as O_PATH until exec, and its /proc for
+// --info-fd). Also with --disable-userns (its nested namespace is an nsfs descriptor, not
+// the caller's /proc any more).
+TEST_F(SandboxProcessTest, NoDirectoryDescriptorCrossesThePivot) {
+  IT_REQUIRE_ROOT();
+  for (const Args& flags : {Args{}, Args{"--unshare-pid"},
+                            Args{"--unshare-user", "--disable-userns", "--unshare-pid"}}) {
+    SCOPED_TRACE(::testing::PrintToString(flags));
+    int block[2], info[2];
+    ASSERT_EQ(::pipe(block), 0);
+    ASSERT_EQ(::pipe(info), 0);
+    RunOpts o = unpriv();
+    // The harness closes what the child inherits: open the pipes again through our /proc.
+    const std::string me = "/proc/" + std::to_string(::getpid()) + "/fd/";
+    const std::string bpath = me + std::to_string(block[0]), ipath = me + std::to_string(info[1]);
+    o.in_child = [bpath, ipath] {
+      int b = ::open(bpath.c_str(), O_RDONLY), i = ::open(ipath.c_str(), O_WRONLY);
+      return b >= 0 && i >= 0 && ::dup2(b, 5) == 5 && ::dup2(i, 6) == 6;
+    };
+    auto p = spawn(with_root(cat({flags, {"--proc", "/proc", "--block-fd", "5", "--info-fd", "6",
+                                          "--", "true"}})),
+                   o);
+    char buf[4096];
+    ASSERT_GT(::read(info[0], buf, sizeof buf), 0) << "no --info-fd report";
+    ::close(block[0]);
+    ::close(info[1]);
+    ::close(info[0]);
+    std::vector<pid_t> procs;
+    // The setup child reports before it waits: give it the moment to get there.
+    eventually([&] {
+      procs = descendants(p->pid());
+      return !procs.empty();
+    }, 5s);
+    ASSERT_FALSE(procs.empty());
+    std::this_thread::sleep_for(200ms);
+    procs = descendants(p->pid());
+    size_t fds = 0;
+    for (pid_t pid : procs) {
+      const std::string dir = "/proc/" + std::to_string(pid) + "/fd/";
+      for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        ++fds;
+        struct stat st;
+        if (::stat(e.path().c_str(), &st) != 0) continue;
+        char target[4096] = {};
+        (void)!::readlink(e.path().c_str(), target, sizeof target - 1);
+        EXPECT_FALSE(S_ISDIR(st.st_mode))
+            << "pid " << pid << " holds directory " << target << " as " << e.path();
+      }
+    }
+    EXPECT_GT(fds, 0u) << "looked at nothing";
+    ASSERT_EQ(::write(block[1], "x", 1), 1);
+    ::close(block[1]);
+    auto r = p->wait();
+    EXPECT_EQ(r.exit_code, 0) << r;
   }
 }
 
