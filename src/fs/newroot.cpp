@@ -429,33 +429,36 @@ class Builder {
            what);
     }
     // Security: sys, sysrq-trigger, irq and bus hold host-wide kernel knobs owned by the
-    // host's root. They are covered read-only only where the sandbox could write them (the
-    // host's root is mapped in its user namespace, or there is none), as bwrap does: a
-    // cover anywhere under a procfs makes the kernel refuse every later procfs mount
-    // inside ("not fully visible"), which would break a sandbox or `unshare --mount-proc`
-    // nested in this one.
-    const bool host_root_mapped = parent_root_mapped() || spec_.userns2_fd;
+    // host's root. They are covered read-only only where the sandbox could write them, as
+    // bwrap does: where their owner is mapped in our user namespace (a root caller), or
+    // access(2) says so. An unmapped owner shows as the overflow ids, and capabilities in a
+    // user namespace never reach its files. A cover anywhere under a procfs makes the
+    // kernel refuse every later procfs mount inside ("not fully visible"), which would
+    // break a sandbox or `unshare --mount-proc` nested in this one.
     for (const char* sub : {"sys", "sysrq-trigger", "irq", "bus"}) {
       std::string path = o.dest + "/" + sub;
       UniqueFd fd = open_new(path, O_PATH);
       if (!fd) continue;
-      if (!host_root_mapped && !writable(fd.get())) continue;
+      // --userns2: the command's final namespace may map the owner; cover.
+      if (!spec_.userns2_fd && !owner_mapped(fd.get()) && !writable(fd.get())) continue;
       bind(fd.get(), fd.get(), true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
            "Can't make " + path + " read-only");
     }
   }
 
-  // True when uid 0 or gid 0 of the parent user namespace is mapped in ours (or we have
-  // none: the identity map), so that files of the host's root may be writable inside.
-  static bool parent_root_mapped() {
-    for (const char* map : {"/self/uid_map", "/self/gid_map"}) {
-      std::ifstream in(std::string(kOldProc) + map);
-      if (!in) return true;  // cannot tell: cover
-      unsigned long long inside, outside, count;
-      while (in >> inside >> outside >> count)
-        if (outside == 0 && count > 0) return true;  // only a range starting at 0 holds 0
-    }
-    return false;
+  // The kernel's overflow uid or gid ("uid", "gid"): what an unmapped owner shows as.
+  static unsigned overflow_id(const char* which) {
+    std::ifstream in(std::string(kOldProc) + "/sys/kernel/overflow" + which);
+    unsigned id = 65534;
+    in >> id;
+    return id;
+  }
+
+  static bool owner_mapped(int fd) {
+    static const unsigned uid = overflow_id("uid"), gid = overflow_id("gid");
+    struct stat st;
+    if (::fstat(fd, &st) < 0) return true;  // cannot tell: cover
+    return st.st_uid != uid || st.st_gid != gid;
   }
 
   // access(2) W_OK on a staged path, as bwrap judges it: EACCES, EROFS and ENOENT mean

@@ -454,7 +454,12 @@ echo END
 )SH";
   std::vector<Args> variants;
   if (as_root()) {
-    variants = {{"--cap-drop", "ALL"}, {"--cap-drop", "ALL", "--unshare-pid"}};
+    // The last: host root mapped as uid 1000 inside, so the command is the host's root
+    // without capabilities, and the owner of every knob. bwrap judges its covers with
+    // access(2) as the sandbox's uid and leaves them off there (its command then rewrites
+    // core_pattern); ours cover wherever the knobs' owner is mapped.
+    variants = {{"--cap-drop", "ALL"}, {"--cap-drop", "ALL", "--unshare-pid"},
+                {"--unshare-user", "--uid", "1000", "--gid", "1000", "--unshare-pid"}};
   } else {
     variants = {{}, {"--unshare-pid"}, cat({{"--unshare-pid"}, uid0_all_caps()})};
   }
