@@ -1,4 +1,5 @@
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
@@ -131,6 +132,18 @@ std::optional<uint32_t> run_filter(const std::string& program, const seccomp_dat
   return std::nullopt;  // fell off the end: the kernel rejects such a program
 }
 
+// Every capability gone with the fewest calls (init runs on every --unshare-pid launch, and
+// the command waits for it): the bounding set while CAP_SETPCAP is still held, then one
+// capset for the rest (ambient ones go with the permitted set).
+void drop_all_caps() {
+  for (int c = 0; c <= security::last_cap(); ++c)
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+      throw_errno("Can't drop capabilities from the bounding set");
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capset, &hdr, data) < 0) throw_errno("Can't drop capabilities");
+}
+
 // Never silent: if the supervisor cannot be told, the caller's stderr is (still open then).
 void report(int channel, const std::string& text) {
   if (!send_message(channel, MsgType::Error, text)) log::error(text);
@@ -181,8 +194,8 @@ void init_main(const InitParams& p) {
     // or clear its parent-death signal. Before the command may run, init is:
     // non-dumpable (no ptrace, no /proc/1/mem, /proc/1/fd for the same uid),
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("init: prctl(PR_SET_DUMPABLE)");
-    // without capabilities (nothing to borrow),
-    security::apply_caps(0, false);
+    // without capabilities (nothing to borrow), bounding set included,
+    drop_all_caps();
     // unable to gain privileges through execve,
     security::set_no_new_privs();
   } catch (const std::exception& e) {
