@@ -423,7 +423,8 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
     if (m->type == MsgType::ExecFailed && !setup_error) setup_error = exec_failure(*m);
     if (m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) write_info(m->text);
-    for (auto& f : m->fds) held.push_back(std::move(f));
+    if (m->type == MsgType::LockFds)
+      for (auto& f : m->fds) held.push_back(std::move(f));
   };
 
   // Networking from outside (--net pasta, slirp4netns, veth): started now that the child's
