@@ -461,27 +461,59 @@ class Builder {
 
   void op(const ProcOp& o) {
     UniqueFd mp = ensure_mountpoint(o.dest, true);
-    try {
+    // bwrap names the staging path in this message; scripts match on it.
+    const std::string what = "Can't mount proc on /newroot" + o.dest;
+    if (spec_.unshare_pid || spec_.pidns_fd) {
+      // Security: a PID namespace of its own gets a procfs of its own or nothing: never the
+      // caller's, which would show every process of the host (fail closed, as bwrap).
       mount_fs("proc", {}, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mp.get(),
-               "Can't mount proc on " + o.dest);
-    } catch (const SysError& e) {
-      // A new proc needs a PID namespace we own; without --unshare-pid show the host's
-      // (what the command could see anyway), as bwrap does.
-      if (e.err() != EPERM && e.err() != EINVAL) throw;
+               what);
+    } else {
+      // Sharing the caller's PID namespace, the command sees its processes anyway: bind the
+      // caller's /proc with everything mounted over it (masked entries stay masked), as bwrap.
       UniqueFd src = open_source("/proc");
-      if (!src) throw_errno("Can't mount proc on " + o.dest);
+      if (!src) throw_errno(what);
       bind(src.get(), mp.get(), true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-           "Can't mount proc on " + o.dest);
+           what);
     }
-    // Security: these let a process with capabilities in its namespaces reach host-wide
-    // kernel knobs, so they are read-only (as in bwrap).
+    // Security: sys, sysrq-trigger, irq and bus hold host-wide kernel knobs owned by the
+    // host's root. They are covered read-only only where the sandbox could write them, as
+    // bwrap does: where their owner is mapped in our user namespace (a root caller), or
+    // access(2) says so. An unmapped owner shows as the overflow ids, and capabilities in a
+    // user namespace never reach its files. A cover anywhere under a procfs makes the
+    // kernel refuse every later procfs mount inside ("not fully visible"), which would
+    // break a sandbox or `unshare --mount-proc` nested in this one.
     for (const char* sub : {"sys", "sysrq-trigger", "irq", "bus"}) {
       std::string path = o.dest + "/" + sub;
       UniqueFd fd = open_new(path, O_PATH);
       if (!fd) continue;
+      // --userns2: the command's final namespace may map the owner; cover.
+      if (!spec_.userns2_fd && !owner_mapped(fd.get()) && !writable(fd.get())) continue;
       bind(fd.get(), fd.get(), true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
            "Can't make " + path + " read-only");
     }
+  }
+
+  // The kernel's overflow uid or gid ("uid", "gid"): what an unmapped owner shows as.
+  static unsigned overflow_id(const char* which) {
+    std::ifstream in(std::string(kOldProc) + "/sys/kernel/overflow" + which);
+    unsigned id = 65534;
+    in >> id;
+    return id;
+  }
+
+  static bool owner_mapped(int fd) {
+    static const unsigned uid = overflow_id("uid"), gid = overflow_id("gid");
+    struct stat st;
+    if (::fstat(fd, &st) < 0) return true;  // cannot tell: cover
+    return st.st_uid != uid || st.st_gid != gid;
+  }
+
+  // access(2) W_OK on a staged path, as bwrap judges it: EACCES, EROFS and ENOENT mean
+  // the sandbox cannot write it.
+  static bool writable(int fd) {
+    if (::access(fd_path(kOldProc, fd).c_str(), W_OK) == 0) return true;
+    return errno != EACCES && errno != EROFS && errno != ENOENT;
   }
 
   void op(const DevOp& o) {

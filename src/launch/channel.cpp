@@ -20,7 +20,7 @@ std::pair<UniqueFd, UniqueFd> make_channel() {
   return {UniqueFd(sv[0]), UniqueFd(sv[1])};
 }
 
-void send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds) {
+bool send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds) {
   std::string payload(1, static_cast<char>(type));
   payload += text.substr(0, kMaxText);
   size_t sent = 0;
@@ -40,10 +40,13 @@ void send_message(int fd, MsgType type, const std::string& text, const std::vect
       c->cmsg_len = CMSG_LEN(sizeof(int) * n);
       std::memcpy(CMSG_DATA(c), fds.data() + sent, sizeof(int) * n);
     }
-    while (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    ssize_t r;
+    while ((r = ::sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
     }
+    if (r != static_cast<ssize_t>(payload.size())) return false;
     sent += n;
   } while (sent < fds.size());
+  return true;  // a text over kMaxText is cut, not lost
 }
 
 std::optional<Message> recv_message(int fd, bool nonblocking) {
@@ -65,6 +68,16 @@ std::optional<Message> recv_message(int fd, bool nonblocking) {
   }
   if (n == 0) return std::nullopt;
   Message m;
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+          int f;
+          std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+          ::close(f);
+        }
+    throw Error("A message on the setup channel arrived cut short");
+  }
   m.type = static_cast<MsgType>(buf[0]);
   m.text.assign(buf + 1, static_cast<size_t>(n) - 1);
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {

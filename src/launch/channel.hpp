@@ -16,8 +16,12 @@ namespace sb::launch {
 // Ready: setup is done and the command is about to run.
 // NetReady (parent to child): the network helper or veth is configured (--net).
 // Go (parent to child): the child is in its cgroups and its hard limits are raised.
+// ExecFailed: execve failed; text "ERRNO\0COMMAND\0PATH\0MESSAGE" (MESSAGE: the child's
+// explanation without the host), fds the sandbox's root, working directory and mount
+// namespace, for the supervisor to explain what is missing compared with the host.
 enum class MsgType : char {
-  Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G'
+  Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G',
+  ExecFailed = 'X'
 };
 
 struct Message {
@@ -29,10 +33,12 @@ struct Message {
 // Returns {parent end, child end}, both O_CLOEXEC.
 std::pair<UniqueFd, UniqueFd> make_channel();
 
-// Best effort: a child that cannot report has nothing better to do than exit 1.
-void send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds = {});
+// False when the message could not be sent whole (the caller then says so another way:
+// a failure is never silent).
+bool send_message(int fd, MsgType type, const std::string& text, const std::vector<int>& fds = {});
 
 // Blocks for one message; std::nullopt on EOF (or, with `nonblocking`, when none is queued).
+// Throws when a message arrived cut short (text or descriptors lost).
 std::optional<Message> recv_message(int fd, bool nonblocking = false);
 
 }  // namespace sb::launch

@@ -3,6 +3,7 @@
 #include <linux/keyctl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,8 +32,15 @@
 
 extern char** environ;
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
 namespace sb::launch {
 namespace {
+
+// ioctl on a pidfd: an nsfs descriptor of that process's mount namespace (Linux 6.11).
+constexpr unsigned long kPidfdGetMntNamespace = _IO(0xFF, 3);
 
 std::vector<std::string> current_env() {
   std::vector<std::string> env;
@@ -40,14 +48,15 @@ std::vector<std::string> current_env() {
   return env;
 }
 
-// "name=inode ..." for the namespaces of the calling process, read through the caller's
-// /proc (the sandbox may have none), for --info-fd and --json-status-fd.
-std::string namespace_ids(int host_proc) {
+// "name=inode ..." for the namespaces of the calling process, for --info-fd and
+// --json-status-fd. Read before the pivot, through the caller's /proc still mounted there:
+// no descriptor of it crosses into the sandbox.
+std::string namespace_ids() {
   std::string out;
   for (const char* ns : {"cgroup", "ipc", "mnt", "net", "pid", "uts"}) {
     struct stat st;
-    std::string path = std::string("self/ns/") + ns;
-    if (host_proc >= 0 && ::fstatat(host_proc, path.c_str(), &st, 0) == 0)
+    std::string path = std::string("/proc/self/ns/") + ns;
+    if (::stat(path.c_str(), &st) == 0)
       out += std::string(out.empty() ? "" : " ") + ns + "=" + std::to_string(st.st_ino);
   }
   return out;
@@ -63,19 +72,80 @@ void wait_readable(int fd, const char* opt) {
   if (::read(fd, &c, 1) < 0 && errno != EAGAIN) throw_errno(std::string(opt) + ": read");
 }
 
+// Security: the setup child is non-dumpable (no ptrace, no /proc/PID/fd or /mem for a
+// process of the same uid, e.g. one already in a joined --pidns) but while its own id maps
+// are written: the kernel makes a non-dumpable process's /proc files root's, which only
+// the host's root could then write. Holds the window to those few writes.
+//
+// Known gap: pasta and slirp4netns, started by the supervisor as the caller, find our
+// namespaces through /proc/PID/ns/*, which a non-dumpable process's are closed to: with
+// them the child stays dumpable until the network is ready (holding none of our host
+// descriptors, only those the caller's options gave). Handing them the namespaces as
+// descriptors instead would close that too.
+bool dumpable_for_net = false;
+
+struct DumpableForMaps {
+  DumpableForMaps() {
+    if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+  }
+  ~DumpableForMaps() {
+    if (dumpable_for_net) return;
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) ::_exit(1);  // never run on dumpable
+  }
+  DumpableForMaps(const DumpableForMaps&) = delete;
+  DumpableForMaps& operator=(const DumpableForMaps&) = delete;
+};
+
 void write_at(int dirfd, const char* name, const std::string& data) {
   UniqueFd fd(::openat(dirfd, name, O_WRONLY | O_CLOEXEC));
   if (!fd || ::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
-    throw_errno(std::string("Can't write /proc/") + name);
+    throw_errno(std::string("Can't write ") + (name[0] == '/' ? "" : "/proc/") + name);
 }
 
-// --disable-userns, second half: a nested user namespace under the limit of 1 set earlier,
-// so neither the command nor its children can create another one.
-void enter_nested_userns(int proc_self, uid_t uid, gid_t gid) {
-  if (::unshare(CLONE_NEWUSER) < 0) throw_errno("--disable-userns: can't create the nested user namespace");
-  write_at(proc_self, "self/setgroups", "deny");
-  write_at(proc_self, "self/uid_map", single_id_map(uid, uid));
-  write_at(proc_self, "self/gid_map", single_id_map(gid, gid));
+// --disable-userns, second half: the nested user namespace, under the limit of 1 set
+// earlier, so that neither the command nor its children can create another one. Made
+// before the pivot by a throwaway helper, which writes its own maps through the caller's
+// /proc (still mounted here) and hands the namespace over as an nsfs descriptor; the
+// command enters it with setns once every mount is done. Security: no descriptor of the
+// caller's /proc crosses the pivot for it, and the only process ever dumpable for the map
+// writes (the kernel hands a non-dumpable process's /proc files to root) is the helper,
+// which holds nothing but its end of a socketpair.
+UniqueFd make_nested_userns(uid_t uid, gid_t gid) {
+  auto sock = make_channel();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("--disable-userns: fork");
+  if (pid == 0) {
+    int fd = sock.second.get();
+    try {
+      if (fd > 0) ::close_range(0, static_cast<unsigned>(fd) - 1, 0);
+      ::close_range(static_cast<unsigned>(fd) + 1, ~0U, 0);
+      if (::unshare(CLONE_NEWUSER) < 0)
+        throw_errno("--disable-userns: can't create the nested user namespace");
+      if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+      write_at(AT_FDCWD, "/proc/self/setgroups", "deny");
+      write_at(AT_FDCWD, "/proc/self/uid_map", single_id_map(uid, uid));
+      write_at(AT_FDCWD, "/proc/self/gid_map", single_id_map(gid, gid));
+      UniqueFd ns(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+      if (!ns) throw_errno("--disable-userns: can't open the nested user namespace");
+      send_message(fd, MsgType::Ready, "", {ns.get()});
+    } catch (const std::exception& e) {
+      send_message(fd, MsgType::Error, e.what());
+    }
+    ::_exit(0);
+  }
+  sock.second.reset();
+  std::optional<Message> m;
+  try {
+    m = recv_message(sock.first.get());
+  } catch (...) {
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  ::waitpid(pid, nullptr, 0);
+  if (m && m->type == MsgType::Error) throw Error(m->text);
+  if (!m || m->type != MsgType::Ready || m->fds.size() != 1)
+    throw Error("--disable-userns: the helper creating the nested user namespace failed");
+  return std::move(m->fds[0]);
 }
 
 // --assert-userns-disabled: a throwaway child tries to create a user namespace.
@@ -115,10 +185,33 @@ void wait_for_go(int channel) {
   if (!m || m->type != MsgType::Go) ::_exit(1);  // the supervisor failed and reports why
 }
 
+// Forks: the parent stays behind as init (init_main, never returns), the child carries on
+// and gets the read end of the pipe through which init releases it once confined.
+int fork_init(const Spec& spec, const ChildContext& ctx) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) throw_errno("pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid > 0) {
+    ::close(ready[0]);
+    InitParams p;
+    p.command = pid;
+    p.forward_terminal_signals = spec.new_session;
+    p.keep_fd = spec.sync_fd.value_or(-1);
+    p.channel = ctx.channel;
+    p.ready_fd = ready[1];
+    p.seccomp_programs = &ctx.seccomp_programs;
+    init_main(p);
+  }
+  ::close(ready[1]);
+  return ready[0];
+}
+
 // The last stages of the process that becomes the command. Never returns.
 [[noreturn]] void exec_command(const Spec& spec, const Plan& plan, const HostFacts& host,
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
-                               int proc_self) {
+                               int proc_self, int nested_userns, int init_ready,
+                               const std::string& ns_ids) {
   try {
     std::vector<std::string> env = apply_env(current_env(), spec.env);
     std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) == 0; });
@@ -126,13 +219,19 @@ void wait_for_go(int channel) {
 
     // Nested user namespace after every mount (they need the outer namespace's
     // capabilities) and before capabilities are settled for the command.
-    if (spec.disable_userns) enter_nested_userns(proc_self, plan.sandbox_uid, plan.sandbox_gid);
+    if (nested_userns >= 0) {
+      if (::setns(nested_userns, CLONE_NEWUSER) < 0)
+        throw_errno("--disable-userns: can't enter the nested user namespace");
+      ::close(nested_userns);
+    }
 
     // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
     // while we set up; the command never runs before it is there.
     if (net::needs_ready(plan)) {
       wait_for_network(ctx.channel, plan);
       log::step("network ready");
+      if (dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_DUMPABLE)");
     }
 
     // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
@@ -140,7 +239,8 @@ void wait_for_go(int channel) {
     // reads the namespace ids: skipping them saves six nsfs lookups and a wake-up of the
     // supervisor on every launch.
     if (spec.info_fd || spec.json_status_fd)
-      send_message(ctx.channel, MsgType::Ready, namespace_ids(ctx.host_proc));
+      if (!send_message(ctx.channel, MsgType::Ready, ns_ids))
+        throw_errno("Can't tell the supervisor that the sandbox is ready");
     if (spec.block_fd) wait_readable(*spec.block_fd, "--block-fd");
 
     if (spec.assert_userns_disabled) assert_userns_disabled();
@@ -162,8 +262,11 @@ void wait_for_go(int channel) {
     if (spec.exec_label) write_at(proc_self, "thread-self/attr/exec", *spec.exec_label);
     if (proc_self >= 0) ::close(proc_self);
 
-    // Descriptors the options consumed do not reach the command (--sync-fd does).
+    // Descriptors the options consumed do not reach the command. Nor does --sync-fd, held
+    // by init and the supervisor for the sandbox's lifetime (bwrap passes it on only with
+    // --as-pid-1, where no init holds it).
     for (int fd : spec.consumed_fds) ::close(fd);
+    if (spec.sync_fd && !spec.as_pid_1) ::close(*spec.sync_fd);
 
     ::umask(umask_);
     std::vector<char*> argv;
@@ -174,6 +277,9 @@ void wait_for_go(int channel) {
     std::vector<char*> envp;
     for (auto& kv : env) envp.push_back(kv.data());
     envp.push_back(nullptr);
+
+    // Security: the command runs only once its init is confined (see init_main).
+    if (init_ready >= 0) wait_for_init(init_ready);
 
     // Rlimits last but for seccomp: a low RLIMIT_NOFILE or RLIMIT_AS must not break setup,
     // and init (pid 1 with --unshare-pid) is not bound by them.
@@ -191,16 +297,32 @@ void wait_for_go(int channel) {
     if (log::verbose()) log::step("exec " + spec.command[0]);
     environ = envp.data();  // execvp searches the sandbox's PATH, not the caller's
     ::execvp(spec.command[0].c_str(), argv.data());
+    // The supervisor, outside, explains what is missing against the host's tree, which
+    // nothing in the sandbox may hold. It gets the errno, the command, PATH, our own
+    // explanation without the host (used if it cannot do better), the sandbox's root and
+    // working directory, and a handle on our mount namespace, which keeps its mounts in
+    // place after we exit (PIDFD_GET_MNT_NAMESPACE, Linux 6.11; else the sandbox's /proc).
     int err = errno;
-    std::string msg = "Can't execute " + spec.command[0] + ": " + std::strerror(err);
-    // Only now, on the failure path, look at what is missing (costs nothing on success).
     const char* path = ::getenv("PATH");
+    const std::string path_env = path ? path : "/bin:/usr/bin";
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    std::string why = explain_exec_failure(err, spec.command[0], path ? path : "/bin:/usr/bin",
-                                           root.get(), ctx.host_root);
-    throw Error(why.empty() ? msg : msg + " (" + why + ")");
+    UniqueFd cwd_fd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    std::string msg = "Can't execute " + spec.command[0] + ": " + std::strerror(err);
+    std::string why = explain_exec_failure(err, spec.command[0], path_env, root.get(), -1);
+    if (!why.empty()) msg += " (" + why + ")";
+    UniqueFd mntns;
+    if (UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0))); self)
+      mntns.reset(::ioctl(self.get(), kPidfdGetMntNamespace, 0));
+    if (!mntns) mntns.reset(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+    std::string text = std::to_string(err);
+    text += '\0' + spec.command[0] + '\0' + path_env + '\0' + msg;
+    std::vector<int> fds;
+    if (root && cwd_fd && mntns) fds = {root.get(), cwd_fd.get(), mntns.get()};
+    if (!send_message(ctx.channel, MsgType::ExecFailed, text, fds)) log::error(msg);
+    ::_exit(1);
   } catch (const std::exception& e) {
-    send_message(ctx.channel, MsgType::Error, e.what());
+    // Never silent: if the supervisor cannot be told, the caller's stderr is.
+    if (!send_message(ctx.channel, MsgType::Error, e.what())) log::error(e.what());
   }
   ::_exit(1);
 }
@@ -210,6 +332,14 @@ void wait_for_go(int channel) {
 void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                 const ChildContext& ctx) {
   try {
+    // Security: non-dumpable from the start, so that no process of the same uid (one in a
+    // joined --pidns, say) can trace this setup child or open what it holds through
+    // /proc/PID/fd. The command's execve makes it dumpable again, as bwrap's command is.
+    // With --userns-block-fd the caller writes our maps first (see step 2).
+    dumpable_for_net = plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns;
+    if (!spec.userns_block_fd && !dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+      throw_errno("prctl(PR_SET_DUMPABLE)");
+
     // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
     //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.
     if (ctx.await_go) wait_for_go(ctx.channel);
@@ -228,9 +358,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (spec.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         throw_errno("prctl(PR_SET_PDEATHSIG)");
       if (::unshare(CLONE_NEWPID) < 0) throw_errno("--pidns: can't create a nested PID namespace");
-      pid_t pid = ::fork();
-      if (pid < 0) throw_errno("fork");
-      if (pid > 0) init_main(pid, spec.new_session, spec.sync_fd.value_or(-1));
+      // The relay stays in the joined namespace, confined as pid 1 is.
+      wait_for_init(fork_init(spec, ctx));
     }
 
     // 1. Die with the supervisor if asked, and close the race where it is already gone
@@ -243,11 +372,19 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
 
     // 2. Identity first: until the maps exist, every id inside is the overflow id and
     //    files we create would be owned by nobody.
+    // Namespaces are all in place (a late cgroup or PID one included): their ids for
+    // --info-fd and --json-status-fd are read now, while the caller's /proc is reachable.
+    const std::string ns_ids = spec.info_fd || spec.json_status_fd ? namespace_ids() : "";
     if (spec.userns_block_fd) {
-      send_message(ctx.channel, MsgType::EarlyInfo, namespace_ids(ctx.host_proc));
+      // The caller writes our maps through /proc/PID: dumpable until it is done.
+      if (!send_message(ctx.channel, MsgType::EarlyInfo, ns_ids))
+        throw_errno("--userns-block-fd: can't tell the supervisor the namespaces exist");
       wait_readable(*spec.userns_block_fd, "--userns-block-fd");
+      if (!dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_DUMPABLE)");
     } else if (plan.write_maps) {
       try {
+        DumpableForMaps dumpable;
         ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
         log::step("uid and gid maps written");
       } catch (const SysError& e) {
@@ -258,10 +395,12 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                     host::explain_userns_failure(e.err(), host::self_exe()) + ")");
       }
     }
-    // The host's /proc stays reachable through this fd after the pivot (nested maps);
-    // "self" in it resolves to whichever process uses it.
+    // --exec-label: the caller's /proc stays reachable through this fd after the pivot, to
+    // write the label of the process that will exec ("thread-self" resolves to whichever
+    // process uses it). Security: we are non-dumpable by now, so no other process can
+    // borrow it, and it is closed before exec.
     int proc_self = -1;
-    if (spec.disable_userns || spec.exec_label) {
+    if (spec.exec_label) {
       proc_self = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (proc_self < 0) throw_errno("Can't open /proc");
     }
@@ -272,6 +411,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (!f || ::write(f.get(), "1", 1) != 1)
         throw_errno("--disable-userns: can't set user.max_user_namespaces");
     }
+    UniqueFd nested_userns;
+    if (spec.disable_userns) nested_userns = make_nested_userns(plan.sandbox_uid, plan.sandbox_gid);
 
     // Security: a fresh anonymous session keyring, so the command cannot read or link the
     // keys in the caller's session keyring (bwrap leaves it shared).
@@ -305,7 +446,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     if (!root.lock_fds.empty()) {
       std::vector<int> fds;
       for (auto& f : root.lock_fds) fds.push_back(f.get());
-      send_message(ctx.channel, MsgType::LockFds, "", fds);
+      if (!send_message(ctx.channel, MsgType::LockFds, "", fds))
+        throw_errno("--lock-file: can't hand the locks to the supervisor");
       root.lock_fds.clear();
     }
 
@@ -314,14 +456,13 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       throw_errno("--userns2: can't enter the user namespace");
 
     // 6. With a PID namespace we are pid 1: stay as init and let a child run the command.
-    if (spec.unshare_pid && !spec.as_pid_1) {
-      pid_t pid = ::fork();
-      if (pid < 0) throw_errno("fork");
-      if (pid > 0) init_main(pid, spec.new_session, spec.sync_fd.value_or(-1));
-    }
-    exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self);
+    int init_ready = -1;
+    if (spec.unshare_pid && !spec.as_pid_1) init_ready = fork_init(spec, ctx);
+    exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self, nested_userns.release(),
+                 init_ready, ns_ids);
   } catch (const std::exception& e) {
-    send_message(ctx.channel, MsgType::Error, e.what());
+    // Never silent: if the supervisor cannot be told, the caller's stderr is.
+    if (!send_message(ctx.channel, MsgType::Error, e.what())) log::error(e.what());
   }
   ::_exit(1);
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fs/mountapi.hpp"
 #include "util/fd.hpp"
 
 namespace sb::launch {
@@ -49,26 +50,50 @@ std::string rel(const std::string& p) {
   return i == std::string::npos ? "." : p.substr(i);
 }
 
-bool in_root(int root, const std::string& path, struct stat* st, bool follow) {
-  int flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  if (path.empty() || path[0] != '/') return ::fstatat(AT_FDCWD, path.c_str(), st, flags) == 0;
-  return ::fstatat(root, rel(path).c_str(), st, flags) == 0;
+// A directory tree seen from outside it: its root, and the directory relative paths start
+// from (-1: relative paths name nothing in it).
+struct Tree {
+  int root;
+  int cwd;
+};
+
+// Opens `path` in `t` as if its root were "/" (openat2 RESOLVE_IN_ROOT): the supervisor,
+// outside the sandbox, must see the sandbox's absolute symlinks as the command would, and
+// never follow one out of the tree. Kernels before 5.6: a plain openat.
+int open_in(const Tree& t, const std::string& path, int flags) {
+  const bool abs = !path.empty() && path[0] == '/';
+  const int dir = abs ? t.root : t.cwd;
+  if (dir == -1 || path.empty()) {
+    errno = ENOENT;
+    return -1;
+  }
+  const std::string p = abs ? rel(path) : path;
+  if (fs::have_openat2())
+    return fs::sys_openat2(dir, p.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  return ::openat(dir, p.c_str(), flags | O_CLOEXEC);
 }
 
-bool exists_in(int root, const std::string& path) {
+bool in_root(const Tree& t, const std::string& path, struct stat* st, bool follow) {
+  UniqueFd fd(open_in(t, path, O_PATH | (follow ? 0 : O_NOFOLLOW)));
+  return fd && ::fstat(fd.get(), st) == 0;
+}
+
+bool exists_in(const Tree& t, const std::string& path) {
   struct stat st;
-  return in_root(root, path, &st, true);
+  return in_root(t, path, &st, true);
 }
 
-std::string readlink_in(int root, const std::string& path) {
+std::string readlink_in(const Tree& t, const std::string& path) {
+  UniqueFd fd(open_in(t, path, O_PATH | O_NOFOLLOW));
   char buf[PATH_MAX];
-  ssize_t n = ::readlinkat(root, rel(path).c_str(), buf, sizeof buf - 1);
+  ssize_t n = fd ? ::readlinkat(fd.get(), "", buf, sizeof buf - 1) : -1;
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 // What the sandbox lacks on the way to `path` (known to be missing inside) and which
 // option would provide it, judging from the host.
-std::string explain_missing(const std::string& path, int sroot, int hroot) {
+std::string explain_missing(const std::string& path, const Tree& sroot, const Tree& hroot) {
   std::string prefix;
   size_t pos = 0;
   while (pos < path.size()) {
@@ -84,7 +109,7 @@ std::string explain_missing(const std::string& path, int sroot, int hroot) {
   }
   std::string s = prefix + " does not exist in the sandbox";
   struct stat hst;
-  if (hroot < 0) return s;
+  if (hroot.root < 0) return s;
   if (!in_root(hroot, prefix, &hst, false)) return s + " (nor on the host)";
   if (S_ISLNK(hst.st_mode)) {
     std::string target = readlink_in(hroot, prefix);
@@ -99,10 +124,10 @@ struct FileHead {
   std::optional<Shebang> shebang;
 };
 
-FileHead read_head(int root, const std::string& path) {
+FileHead read_head(const Tree& root, const std::string& path) {
   FileHead h;
-  UniqueFd fd(path[0] == '/' ? ::openat(root, rel(path).c_str(), O_RDONLY | O_CLOEXEC)
-                             : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO in the sandbox must not hang the supervisor.
+  UniqueFd fd(open_in(root, path, O_RDONLY | O_NONBLOCK));
   if (!fd) return h;
   h.elf = read_elf_interp(fd.get());
   if (!h.elf.is_elf) {
@@ -114,7 +139,8 @@ FileHead read_head(int root, const std::string& path) {
 }
 
 // `file` exists inside but execve said ENOENT: an interpreter is missing.
-std::string explain_interp(const std::string& file, int sroot, int hroot, int depth = 0) {
+std::string explain_interp(const std::string& file, const Tree& sroot, const Tree& hroot,
+                           int depth = 0) {
   FileHead h = read_head(sroot, file);
   if (h.elf.interp && !exists_in(sroot, *h.elf.interp))
     return file + " needs its ELF interpreter " + *h.elf.interp + ", which is missing: " +
@@ -181,7 +207,7 @@ std::optional<Shebang> parse_shebang(std::string_view head) {
 namespace {
 
 // EACCES for `file`, which exists: a directory, no execute bit, or a noexec mount.
-std::string explain_access(const std::string& file, int sroot) {
+std::string explain_access(const std::string& file, const Tree& sroot) {
   struct stat st;
   if (!in_root(sroot, file, &st, true)) return "";
   if (S_ISDIR(st.st_mode)) return file + " is a directory";
@@ -192,8 +218,7 @@ std::string explain_access(const std::string& file, int sroot) {
     return file + " has no execute permission (mode " + mode + ")";
   }
   struct statvfs vfs;
-  UniqueFd fd(file[0] == '/' ? ::openat(sroot, rel(file).c_str(), O_PATH | O_CLOEXEC)
-                             : ::open(file.c_str(), O_PATH | O_CLOEXEC));
+  UniqueFd fd(open_in(sroot, file, O_PATH));
   if (fd && ::fstatvfs(fd.get(), &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))
     return file + " is on a filesystem mounted noexec";
   return "";
@@ -202,7 +227,8 @@ std::string explain_access(const std::string& file, int sroot) {
 }  // namespace
 
 std::string explain_exec_failure(int err, const std::string& cmd, const std::string& path_env,
-                                 int sroot, int hroot) {
+                                 int sandbox_root, int host_root, int sandbox_cwd) {
+  const Tree sroot{sandbox_root, sandbox_cwd}, hroot{host_root, -1};
   if (err == EACCES) {
     if (cmd.find('/') != std::string::npos) return explain_access(cmd, sroot);
     for (const auto& d : split_path(path_env)) {
@@ -226,7 +252,7 @@ std::string explain_exec_failure(int err, const std::string& cmd, const std::str
   if (!searched) return explain_missing(cmd, sroot, hroot);
 
   std::string s = cmd + " is not in any directory of the sandbox's PATH (" + path_env + ")";
-  if (hroot < 0) return s;
+  if (hroot.root < 0) return s;
   for (const auto& c : candidates) {
     if (c[0] != '/' || !exists_in(hroot, c)) continue;
     return s + "; the host has " + c + ": " + explain_missing(c, sroot, hroot);

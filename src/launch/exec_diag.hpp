@@ -2,6 +2,8 @@
 // ELF interpreter, a script's #! interpreter) and which option would provide it, judged
 // from what the host has at the same path.
 #pragma once
+#include <fcntl.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,10 +27,11 @@ struct Shebang {
 std::optional<Shebang> parse_shebang(std::string_view head);
 
 // Why `cmd` (execvp'd with `path_env`, failing with `err`) could not be executed. Paths in
-// the sandbox are looked up relative to `sandbox_root`, host paths relative to
-// `host_root` (both directory fds; host_root may be -1: no hint from the host). Returns ""
-// when there is nothing more to say than strerror.
+// the sandbox are looked up in the tree `sandbox_root` (relative ones from `sandbox_cwd`),
+// host paths in `host_root` (may be -1: no hint from the host), each resolved as if its
+// root were "/": this runs in the supervisor, outside the sandbox. Returns "" when there is
+// nothing more to say than strerror.
 std::string explain_exec_failure(int err, const std::string& cmd, const std::string& path_env,
-                                 int sandbox_root, int host_root);
+                                 int sandbox_root, int host_root, int sandbox_cwd = AT_FDCWD);
 
 }  // namespace sb::launch

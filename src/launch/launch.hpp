@@ -18,8 +18,6 @@ struct ChildContext {
   std::string host_tty;    // the caller's terminal, for /dev/console
   std::string host_cwd;    // the caller's working directory
   pid_t supervisor = 0;
-  int host_proc = -1;      // the caller's /proc (O_PATH), usable after the pivot
-  int host_root = -1;      // the caller's / (O_PATH), only to explain a failed exec
   bool unshare_pid_late = false;  // --pidns with --unshare-pid: unshare, then fork
   // The supervisor still has to move the child into its cgroups (cgroup v1, or no
   // CLONE_INTO_CGROUP) or raise its hard limits: wait for MsgType::Go before anything else.
@@ -38,9 +36,27 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host);
 [[noreturn]] void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                              const ChildContext& ctx);
 
-// Pid 1 of a new PID namespace: forwards signals to `command`, reaps every child, exits
-// with the command's status once it is gone. Keeps only `keep_fd` (--sync-fd) open.
-[[noreturn]] void init_main(pid_t command, bool forward_terminal_signals, int keep_fd);
+// Pid 1 of a new PID namespace (and the --pidns relay): confines itself (non-dumpable, no
+// capabilities, no_new_privs, the command's seccomp programs), reports a failure on
+// `channel`, releases the command through `ready_fd`, then forwards signals to `command`,
+// reaps every child and exits with the command's status once it is gone. Keeps only
+// `keep_fd` (--sync-fd) open.
+struct InitParams {
+  pid_t command = -1;
+  bool forward_terminal_signals = false;
+  int keep_fd = -1;
+  int channel = -1;
+  int ready_fd = -1;  // write end; one byte once init is confined
+  const std::vector<std::string>* seccomp_programs = nullptr;
+};
+[[noreturn]] void init_main(const InitParams& params);
+
+// In the process init releases: returns once init is confined, exits 1 if it failed.
+void wait_for_init(int ready_fd);
+
+// The first system call (with the filter's number) that init needs once confined and one
+// of `programs` denies; "" when all are allowed (or this architecture is not evaluated).
+std::string init_syscall_denied(const std::vector<std::string>& programs);
 
 // True when a signal described by si_code should be passed on: sent by a process (kill,
 // sigqueue), or from the terminal when the command is in its own session and so did not

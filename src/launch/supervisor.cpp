@@ -25,6 +25,7 @@
 
 #include "host/probe.hpp"
 #include "launch/channel.hpp"
+#include "launch/exec_diag.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
 #include "launch/launch.hpp"
@@ -223,6 +224,28 @@ std::string json_string(const std::string& s) {
   return o + "\"";
 }
 
+// "Can't execute CMD: strerror (why)" from the child's ExecFailed message: what the
+// sandbox lacks, judged against the host's tree, which only the supervisor holds.
+std::string exec_failure(const Message& m) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= m.text.size(); ++i)
+    if (i == m.text.size() || m.text[i] == '\0') {
+      parts.push_back(m.text.substr(start, i - start));
+      start = i + 1;
+    }
+  if (parts.size() != 4) return "Can't execute the command (malformed report from the sandbox)";
+  // Without a handle on the sandbox's mount namespace its mounts may be gone: the child's
+  // own explanation (without the host's side) is the best there is.
+  if (m.fds.size() != 3) return parts[3];
+  int err = std::atoi(parts[0].c_str());
+  std::string msg = "Can't execute " + parts[1] + ": " + std::strerror(err);
+  UniqueFd host_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string why = explain_exec_failure(err, parts[1], parts[2], m.fds[0].get(),
+                                         host_root.get(), m.fds[1].get());
+  return why.empty() ? msg : msg + " (" + why + ")";
+}
+
 }  // namespace
 
 int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
@@ -252,6 +275,16 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   // Compiled programs are read now, so a bad one fails before anything is created; they
   // stack in command-line order with the --seccomp-profile programs compiled while parsing.
   ctx.seccomp_programs = security::seccomp_programs_in_order(spec);
+  // Security: init (pid 1 with --unshare-pid) loads the same programs before the command
+  // runs; a program that denies what init needs afterwards would leave a sandbox that
+  // cannot reap or pass on signals, so refuse it before anything is created.
+  if (spec.unshare_pid && (!spec.as_pid_1 || spec.pidns_fd)) {  // init, or the --pidns relay
+    std::string denied = init_syscall_denied(ctx.seccomp_programs);
+    if (!denied.empty())
+      throw Error("The seccomp filters deny " + denied +
+                  ", which the sandbox's init (pid 1 with --unshare-pid) needs under the same "
+                  "filters; allow it, or use --as-pid-1");
+  }
 
   // Joined namespaces: entered by the supervisor itself, so that the child's new
   // namespaces are owned by (--userns) or nested in (--pidns) them.
@@ -275,16 +308,9 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   if (spec.unshare_uts) flags |= CLONE_NEWUTS;
   if (plan.cgroupns) flags |= CLONE_NEWCGROUP;
 
-  // The caller's /proc, for the child to read its namespace ids after the pivot; only
-  // --info-fd and --json-status-fd report them.
-  UniqueFd host_proc;
-  if (spec.info_fd || spec.json_status_fd)
-    host_proc = UniqueFd(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  ctx.host_proc = host_proc.get();
-  // The caller's root, to say what a failed exec lacks that the host has. Security: O_PATH
-  // and O_CLOEXEC, so it never reaches the command; init closes every fd it inherits.
-  UniqueFd host_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  ctx.host_root = host_root.get();
+  // Security: the child gets no descriptor of the caller's / or /proc: it crosses
+  // pivot_root, and in a joined namespace (--userns, --pidns) other processes may already
+  // wait for one. A failed exec is explained here, outside (ExecFailed).
   if (spec.pidns_fd && spec.unshare_pid) {
     flags &= ~static_cast<unsigned long>(CLONE_NEWPID);  // the child unshares it (see child_main)
     ctx.unshare_pid_late = true;
@@ -338,19 +364,19 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     child_main(spec, plan, host, ctx);
   }
   child_end.reset();
-  host_proc.reset();
-  host_root.reset();
-  // The child has its own copies; the supervisor keeps only what it writes to.
-  if (spec.sync_fd) ::close(*spec.sync_fd);
+  // The child has its own copies; the supervisor keeps only what it writes to, and
+  // --sync-fd, which stays open until the sandbox is gone (bwrap's outer process holds it
+  // too; without a PID namespace there is no init to hold it).
   for (int fd : spec.consumed_fds)
-    if (fd != spec.info_fd && fd != spec.json_status_fd) ::close(fd);
+    if (fd != spec.info_fd && fd != spec.json_status_fd && fd != spec.sync_fd) ::close(fd);
 
   std::optional<std::string> setup_error;
   if (ctx.await_go) {
     try {
       if (cgroups) cgroups->place(child.pid, into_cgroup);
       if (raise_rlimits) limits::raise_hard_limits(child.pid, plan.rlimits);
-      send_message(parent_end.get(), MsgType::Go, "");
+      if (!send_message(parent_end.get(), MsgType::Go, ""))
+        throw_errno("Can't release the sandbox's setup");
     } catch (const std::exception& e) {
       setup_error = e.what();
       forward(child, SIGKILL);
@@ -374,20 +400,31 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     auto info = info_fields(child.pid, reported, spec, plan);
     if (spec.info_fd) {
       write_all(*spec.info_fd, format_info(info, false));
-      ::close(*spec.info_fd);
+      if (spec.info_fd != spec.sync_fd) ::close(*spec.info_fd);  // one pipe for both: as bwrap
     }
     if (spec.json_status_fd) write_all(*spec.json_status_fd, format_info(info, true));
   };
 
   auto read_channel = [&](bool nonblocking = false) {
-    auto m = recv_message(parent_end.get(), nonblocking);
+    std::optional<Message> m;
+    try {
+      m = recv_message(parent_end.get(), nonblocking);
+    } catch (const std::exception& e) {
+      // A lost message may have been the reason setup failed, or a lock: stop here.
+      if (!setup_error) setup_error = e.what();
+      forward(child, SIGKILL);
+      channel_open = false;
+      return;
+    }
     if (!m) {
       channel_open = false;
       return;
     }
     if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
+    if (m->type == MsgType::ExecFailed && !setup_error) setup_error = exec_failure(*m);
     if (m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) write_info(m->text);
-    for (auto& f : m->fds) held.push_back(std::move(f));
+    if (m->type == MsgType::LockFds)
+      for (auto& f : m->fds) held.push_back(std::move(f));
   };
 
   // Networking from outside (--net pasta, slirp4netns, veth): started now that the child's
@@ -408,7 +445,10 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     if (st == net::Session::State::Ready && net_pending) {
       net_pending = false;
       log::step("network helper ready");
-      send_message(parent_end.get(), MsgType::NetReady, "");
+      if (!send_message(parent_end.get(), MsgType::NetReady, "")) {
+        if (!setup_error) setup_error = "Can't tell the sandbox that its network is ready";
+        forward(child, SIGKILL);
+      }
     } else if (st == net::Session::State::Failed && !err.empty()) {
       if (!net_pending) {
         log::warning(err);

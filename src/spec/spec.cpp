@@ -92,6 +92,11 @@ Plan validate(const Spec& spec, const HostFacts& host) {
     throw Error("Specifying --hostname requires --unshare-uts");
   if (spec.as_pid_1 && !spec.unshare_pid)
     throw Error("Specifying --as-pid-1 requires --unshare-pid");
+  // --info-fd is closed once written, which would silently lose every --json-status-fd
+  // line after it. (--sync-fd may share a descriptor with either, as with bwrap.)
+  if (spec.info_fd && spec.info_fd == spec.json_status_fd)
+    throw Error("--info-fd and --json-status-fd name the same descriptor " +
+                std::to_string(*spec.info_fd) + "; give each its own");
 
   plan.cgroupns = spec.unshare_cgroup || (spec.unshare_cgroup_try && host.cgroupns_available);
   if (spec.unshare_cgroup && !host.cgroupns_available)

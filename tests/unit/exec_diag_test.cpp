@@ -187,3 +187,19 @@ TEST_F(ExecDiagTest, PermissionDeniedSaysWhy) {
 }
 
 }  // namespace
+
+// The supervisor explains from outside the sandbox: an absolute symlink inside it must
+// resolve within the sandbox's tree, never on the host the supervisor sees. Here the
+// sandbox's /lib64 -> /usr/lib64 (absolute) leads to an interpreter that exists inside,
+// so there is nothing missing; on this host /usr/lib64/sb-test-ld.so does not exist.
+TEST_F(ExecDiagTest, AbsoluteSymlinksResolveInsideTheSandboxTree) {
+  write("in/usr/bin/prog", make_elf<Elf64_Ehdr, Elf64_Phdr>(ELFCLASS64, "/lib64/sb-test-ld.so"));
+  write("in/usr/lib64/sb-test-ld.so", "x");
+  fs::create_directory_symlink("/usr/lib64", dir_ + "/in/lib64");
+  ASSERT_FALSE(fs::exists("/usr/lib64/sb-test-ld.so"));
+  EXPECT_EQ(explain("prog"), "");
+  // And one that points out of the tree ("/../../etc") stays in it.
+  fs::create_symlink("/../../../etc/hostname", dir_ + "/in/usr/bin/esc");
+  std::string m = explain("/usr/bin/esc");
+  EXPECT_NE(m.find("does not exist in the sandbox"), std::string::npos) << m;
+}
