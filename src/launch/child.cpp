@@ -225,15 +225,6 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
       ::close(nested_userns);
     }
 
-    // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
-    // while we set up; the command never runs before it is there.
-    if (net::needs_ready(plan)) {
-      wait_for_network(ctx.channel, plan);
-      log::step("network ready");
-      if (dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        throw_errno("prctl(PR_SET_DUMPABLE)");
-    }
-
     // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
     // caller can read the child's pid and then release it. Without those options nobody
     // reads the namespace ids: skipping them saves six nsfs lookups and a wake-up of the
@@ -449,6 +440,17 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (!send_message(ctx.channel, MsgType::LockFds, "", fds))
         throw_errno("--lock-file: can't hand the locks to the supervisor");
       root.lock_fds.clear();
+    }
+
+    // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
+    // while we set up; the command never runs before it is there. Waited for here, before
+    // init is forked: the helpers join our namespaces through /proc/PID/ns of this process,
+    // which init, confining itself, would close to them (non-dumpable).
+    if (net::needs_ready(plan)) {
+      wait_for_network(ctx.channel, plan);
+      log::step("network ready");
+      if (dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        throw_errno("prctl(PR_SET_DUMPABLE)");
     }
 
     // 5. --userns2: the namespace the command lives in, entered once setup is done.
