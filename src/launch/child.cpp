@@ -185,7 +185,7 @@ void wait_for_go(int channel) {
     // Seccomp last: every earlier step (the unblock above too: a profile may deny
     // rt_sigprocmask) may use syscalls the filters deny. The programs are loaded exactly
     // as compiled, in command-line order.
-    for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
+    security::load_bpf_programs(ctx.seccomp_programs);
     if (!ctx.seccomp_programs.empty() && log::verbose())
       log::step("seccomp: " + std::to_string(ctx.seccomp_programs.size()) + " program(s) loaded");
     if (log::verbose()) log::step("exec " + spec.command[0]);

@@ -1047,6 +1047,82 @@ TEST_P(ProtocolModeTest, SeccompProgramOfBadLengthFailsBeforeTheCommand) {
   }
 }
 
+// bwrap's contract for stacked programs: each is installed with prctl(PR_SET_SECCOMP), so
+// every program but the last must allow prctl and may deny seccomp(2); the last may deny
+// prctl. (Loaded with seccomp(2), the second program could not be installed.)
+TEST_P(ProtocolModeTest, StackedProgramsNeedOnlyPrctlAllowedBeforeTheLast) {
+  Fd p1 = bpf_denying({"seccomp", "mkdir", "mkdirat"});
+  Fd p2 = bpf_denying({"prctl", "symlink", "symlinkat"});
+  ASSERT_TRUE(p1 && p2);
+  RunOpts o = opts();
+  o.in_child = give({{p1.get(), 5}, {p2.get(), 6}});
+  auto r = run(with_root(cat({{"--tmpfs", "/tmp", "--add-seccomp-fd", "5", "--add-seccomp-fd",
+                               "6"},
+                              sh(kSeccompScript)})),
+               o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "mkdir=1\nln=1\ntouch=0\n") << "both programs apply" << r;
+}
+
+// A program that cannot be installed (the one before it denies both prctl and seccomp) is an
+// error that says so, before the command runs, even though that earlier program also denies
+// sendmsg, the call the setup channel normally uses to report errors.
+TEST_P(ProtocolModeTest, StackedProgramThatCannotBeLoadedIsReported) {
+  Fd p1 = bpf_denying({"seccomp", "prctl", "sendmsg"});
+  Fd p2 = bpf_denying({"mkdir", "mkdirat"});
+  ASSERT_TRUE(p1 && p2);
+  RunOpts o = opts();
+  o.in_child = give({{p1.get(), 5}, {p2.get(), 6}});
+  auto r = run(with_root(cat({{"--add-seccomp-fd", "5", "--add-seccomp-fd", "6"},
+                              sh("echo RAN")})),
+               o);
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_EQ(r.out, "") << r;
+  EXPECT_TRUE(contains(r.err, "Can't load seccomp program 2 of 2")) << r;
+  EXPECT_TRUE(contains(r.err, "prctl")) << r;
+}
+
+// The diagnostics bwrap's callers and its test suite match, word for word, through a
+// `bwrap` symlink; our own explanation may follow on a line of its own.
+TEST_P(ProtocolModeTest, SeccompErrorsUseBwrapWords) {
+  auto has_line = [](const RunResult& r, const std::string& line) {
+    for (const auto& l : lines(r.err))
+      if (l == line) return true;
+    return false;
+  };
+  RunOpts base = opts();
+  base.exe = bwrap_alias_path();
+  base.argv0 = "bwrap";
+  for (const std::string opt : {"--seccomp", "--add-seccomp-fd"}) {
+    for (const std::string bad : {"-1", "0a", ""}) {
+      auto r = run(with_root(cat({{opt, bad}, sh("echo RAN")})), base);
+      EXPECT_EQ(r.exit_code, 1) << r;
+      EXPECT_EQ(r.out, "") << r;
+      EXPECT_TRUE(has_line(r, "bwrap: Invalid fd: " + bad)) << r;
+    }
+  }
+  // The same descriptor twice: bwrap closes it once read, so the second read fails.
+  Fd empty = memfd_with("");
+  Fd odd = memfd_with(std::string(9, '\0'));
+  ASSERT_TRUE(empty && odd);
+  RunOpts o = base;
+  o.in_child = give({{empty.get(), 5}, {odd.get(), 6}});
+  auto twice = run(with_root(cat({{"--add-seccomp-fd", "5", "--add-seccomp-fd", "5"},
+                                  sh("echo RAN")})),
+                   o);
+  EXPECT_EQ(twice.exit_code, 1) << twice;
+  EXPECT_EQ(twice.out, "") << twice;
+  EXPECT_EQ(first_line(twice.err).rfind("bwrap: Can't read seccomp data: ", 0), 0u) << twice;
+  // An empty program, then one whose length is not a multiple of 8: bwrap reports the
+  // length first.
+  auto odd_len = run(with_root(cat({{"--add-seccomp-fd", "5", "--add-seccomp-fd", "6"},
+                                    sh("echo RAN")})),
+                     o);
+  EXPECT_EQ(odd_len.exit_code, 1) << odd_len;
+  EXPECT_EQ(odd_len.out, "") << odd_len;
+  EXPECT_TRUE(has_line(odd_len, "bwrap: Invalid seccomp data, must be multiple of 8")) << odd_len;
+}
+
 TEST_P(ProtocolModeTest, SeccompCannotBeRepeatedOrMixed) {
   RunOpts o = opts();
   o.leak_fds = {5, 6};
