@@ -153,6 +153,10 @@ void wait_for_go(int channel) {
                                                      security::all_caps());
       security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
       log::step("capabilities set");
+    } else {
+      // Root keeps its capabilities, but (as bwrap) the command's bounding set holds no more
+      // than what root holds: nothing dropped from it comes back across an execve.
+      security::restrict_bounding_set(security::current_caps());
     }
     // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
     // execve can never grant more privilege (setuid bits, file capabilities).

@@ -32,6 +32,10 @@ CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapS
 // inside, ambient (so they survive execve, as bwrap does).
 void apply_caps(CapSet caps, bool ambient);
 
+// Drops from the calling thread's bounding set every capability not in `keep`; any failure
+// (reading or dropping a bit) is an error, never a silently larger set.
+void restrict_bounding_set(CapSet keep);
+
 void set_no_new_privs();
 
 }  // namespace sb::security
