@@ -137,6 +137,27 @@ TEST_P(BwrapCompatTest, ConflictingSymlinkNamesTheExistingTarget) {
       << r;
 }
 
+// The new root is staged on the host's /tmp in our mount namespace: binding the host's / must
+// still show the host's own /tmp, with none of the staging directories, also when /tmp is
+// bound again elsewhere.
+TEST_P(BwrapCompatTest, BindingTheHostRootShowsItsRealTmp) {
+  TempDir d;
+  write_file(d / "f", "hello\n", 0644);
+  const std::string rel = d.path().substr(std::string("/tmp/").size()) + "/f";
+  // /tmp again on /mnt only where /mnt is a directory: a bind onto a missing one would
+  // create it in the host's root, which --bind / / exposes writable.
+  struct stat st{};
+  bool mnt = ::lstat("/mnt", &st) == 0 && S_ISDIR(st.st_mode);
+  const std::string script =
+      "cat /tmp/" + rel + (mnt ? " /mnt/" + rel : "") +
+      "; for x in oldroot newroot; do test -e /tmp/$x && echo visible-$x; done; true";
+  Args args = {"--bind", "/", "/"};
+  if (mnt) args.insert(args.end(), {"--bind", "/tmp", "/mnt"});
+  auto r = run(cat({args, {"--", "sh", "-c", script}}), via_bwrap());
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, mnt ? "hello\nhello\n" : "hello\n") << r;
+}
+
 // ---- directories made for destinations -----------------------------------------------------
 
 // Missing parents are 0755 less the group bits when the op's mode has none, less the other
