@@ -7,6 +7,8 @@ PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev 
       qemu-system-x86 busybox-static)  # the cgroup v2 VM test (tests/vm)
 # The completion tests check the zsh and fish scripts with the shells themselves.
 PKGS+=(zsh fish)
+# strace: bwrap_compat_test injects a failing prctl (the bounding-set drop must fail closed).
+PKGS+=(strace)
 # clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
 PKGS+=(clang libclang-rt-dev)
 missing=()
