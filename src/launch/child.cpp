@@ -155,8 +155,9 @@ void wait_for_go(int channel) {
       log::step("capabilities set");
     } else {
       // Root keeps its capabilities, but (as bwrap) the command's bounding set holds no more
-      // than what root holds: nothing dropped from it comes back across an execve.
-      security::restrict_bounding_set(security::current_caps());
+      // than what root holds: nothing dropped from it comes back across an execve. A root
+      // without CAP_SETPCAP cannot drop bits; like bwrap, that alone is not an error.
+      security::restrict_bounding_set(security::current_caps(), /*eperm_ok=*/true);
     }
     // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
     // execve can never grant more privilege (setuid bits, file capabilities).

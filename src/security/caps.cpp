@@ -62,7 +62,7 @@ CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapS
   return s & all;
 }
 
-void restrict_bounding_set(CapSet keep) {
+void restrict_bounding_set(CapSet keep, bool eperm_ok) {
   // Each bit is read and dropped here, every failure fatal: libcap-ng's
   // capng_apply(CAPNG_SELECT_BOUNDS) returned success with a PR_CAPBSET_DROP failing
   // (seen with an injected fault), which would leave a capability a command could regain.
@@ -71,7 +71,8 @@ void restrict_bounding_set(CapSet keep) {
     if (in_set < 0)
       throw_errno("Can't read capability " + std::to_string(c) + " of the bounding set");
     if (in_set == 0 || (keep & (1ULL << c))) continue;
-    if (::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(c), 0, 0, 0) < 0)
+    if (::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(c), 0, 0, 0) < 0 &&
+        !(eperm_ok && errno == EPERM))
       throw_errno("Can't drop capability " + std::to_string(c) + " from the bounding set");
   }
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "harness.hpp"
 
@@ -232,28 +233,31 @@ TEST_P(BwrapCompatTest, DevZeroCanBeMappedExecutable) {
 
 // ---- capabilities ----------------------------------------------------------------------------
 
+// A RunOpts::in_child hook: the caller becomes root without the capabilities in `drop` in
+// its effective/permitted sets, kept so across execve through the ambient set
+// (SECBIT_NOROOT: uid 0 gains nothing by exec); its bounding set stays full.
+std::function<bool()> root_without(std::vector<int> drop) {
+  return [drop] {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+    for (auto& d : data) d.inheritable = d.permitted;
+    for (int c : drop) data[c / 32].inheritable &= ~(1u << (c % 32));
+    if (::syscall(SYS_capset, &hdr, data) != 0) return false;
+    if (::prctl(PR_SET_SECUREBITS, SECBIT_NOROOT, 0, 0, 0) != 0) return false;
+    for (int c = 0; c <= 63; ++c)
+      if (data[c / 32].inheritable & (1u << (c % 32)))
+        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+    return true;
+  };
+}
+
 // A root caller that holds fewer capabilities than its bounding set: as with bwrap, the
 // command's bounding set is cut down to what the caller holds.
 TEST_F(BwrapCompatRootTest, CommandsBoundingSetHoldsOnlyTheCallersCapabilities) {
   IT_REQUIRE_ROOT();
   RunOpts o;
-  // The caller: root without CAP_SYS_MODULE in its effective/permitted sets, which keeps it
-  // across execve through the ambient set (SECBIT_NOROOT: uid 0 gains nothing by exec).
-  o.in_child = [] {
-    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2]{};
-    if (::syscall(SYS_capget, &hdr, data) != 0) return false;
-    for (auto& d : data) d.inheritable = d.permitted;
-    data[0].inheritable &= ~(1u << CAP_SYS_MODULE);
-    if (::syscall(SYS_capset, &hdr, data) != 0) return false;
-    if (::prctl(PR_SET_SECUREBITS, SECBIT_NOROOT, 0, 0, 0) != 0) return false;
-    for (int c = 0; c <= 63; ++c) {
-      if (c == CAP_SYS_MODULE) continue;
-      uint32_t word = data[c / 32].inheritable;
-      if (word & (1u << (c % 32))) ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
-    }
-    return true;
-  };
+  o.in_child = root_without({CAP_SYS_MODULE});
   auto r = run(with_root({"--proc", "/proc", "--", "cat", "/proc/self/status"}), o);
   ASSERT_EQ(r.exit_code, 0) << r;
   auto eff = status_caps(r.out, "CapEff");
@@ -263,6 +267,20 @@ TEST_F(BwrapCompatRootTest, CommandsBoundingSetHoldsOnlyTheCallersCapabilities) 
   EXPECT_TRUE(*eff & (1ULL << CAP_SYS_ADMIN)) << "the caller kept its others" << r;
   EXPECT_FALSE(*bnd & (1ULL << CAP_SYS_MODULE)) << r;
   EXPECT_TRUE(*bnd & (1ULL << CAP_SYS_ADMIN)) << r;
+}
+
+// Without CAP_SETPCAP a root caller cannot drop bounding-set bits; like bwrap, that alone
+// does not stop a run that asked for no capability changes.
+TEST_F(BwrapCompatRootTest, RootWithoutSetpcapStillRuns) {
+  IT_REQUIRE_ROOT();
+  RunOpts o;
+  o.in_child = root_without({CAP_SYS_MODULE, CAP_SETPCAP});
+  auto r = run(with_root({"--proc", "/proc", "--", "cat", "/proc/self/status"}), o);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto eff = status_caps(r.out, "CapEff");
+  ASSERT_TRUE(eff) << r;
+  EXPECT_FALSE(*eff & (1ULL << CAP_SETPCAP)) << "the caller did not lose it" << r;
+  EXPECT_FALSE(*eff & (1ULL << CAP_SYS_MODULE)) << r;
 }
 
 // A bounding-set bit that cannot be dropped is an error, never a silently larger set: the
