@@ -59,6 +59,9 @@ run_one() {
   local user=$1 file=$2 log="$work/logs/$1-$2.log"
   local -a cmd env_=(env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     "LANG=C.UTF-8" "BWRAP=$work/bin/bwrap" "G_TEST_SRCDIR=$src" "G_TEST_BUILDDIR=$work/build")
+  # A sanitizer build of sandbox needs its options (e.g. ASAN_OPTIONS=detect_leaks=0).
+  local v
+  for v in ASAN_OPTIONS UBSAN_OPTIONS; do [ -z "${!v:-}" ] || env_+=("$v=${!v}"); done
   if [ "$user" = unpriv ]; then
     env_+=("HOME=$work/home-unpriv" "USER=unpriv")
     cmd=(setpriv "--reuid=$unpriv_uid" "--regid=$unpriv_uid" --clear-groups)
