@@ -70,4 +70,6 @@ void load_bpf_programs(const std::vector<std::string>& programs) {
   }
 }
 
+void load_bpf_program(const std::string& program) { load_bpf_programs({program}); }
+
 }  // namespace sb::security

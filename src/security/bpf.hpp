@@ -17,5 +17,7 @@ void check_bpf_program_not_empty(const std::string& program, int fd, const std::
 // with prctl(PR_SET_SECCOMP) as bwrap does (seccomp(2) if prctl is denied). Throws
 // sb::Error naming the program that could not be loaded and why.
 void load_bpf_programs(const std::vector<std::string>& programs);
+// One program, the same way (errors call it "program 1 of 1").
+void load_bpf_program(const std::string& program);
 
 }  // namespace sb::security
