@@ -890,6 +890,23 @@ TEST_P(ProtocolModeTest, UsernsAndPidnsJoinTheGivenNamespaces) {
                                               << r;
 }
 
+// bwrap's callers (its own suite, flatpak's `enter`) open /proc/CHILD-PID/ns/* of a running
+// sandbox as the same uid that started it, to pass them to --userns/--pidns or setns(2).
+// The test process is root and could open them regardless: the caller opens them here.
+TEST_P(ProtocolModeTest, CallerCanOpenTheNamespacesOfChildPid) {
+  std::string tok = sleep_token();
+  TokenGuard guard{tok};
+  auto first = start_first(opts(), tok);
+  ASSERT_GT(first.pid, 0) << "the first sandbox did not start" << first.proc->wait(1s);
+  const std::string dir = "/proc/" + std::to_string(first.pid) + "/ns/";
+  RunOpts o = opts();
+  o.exe = "/bin/sh";
+  o.argv0 = "sh";
+  auto r = run({"-c", "exec 5<" + dir + "user 6<" + dir + "pid && echo opened"}, o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "opened\n") << r;
+}
+
 TEST_P(ProtocolModeTest, PidnsWithUnsharePidCreatesAChildNamespace) {
   std::string tok = sleep_token(), tok2 = sleep_token();
   TokenGuard guard{tok}, guard2{tok2};
