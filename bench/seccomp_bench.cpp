@@ -45,7 +45,7 @@ Timing time_child(const Config& c, long nr, unsigned long arg, long calls) {
     ::close(p[0]);
     if (!c.bpf.empty()) {
       if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(2);
-      sb::security::load_bpf_program(c.bpf);
+      sb::security::load_bpf_programs({c.bpf});
     }
     Timing t{0, 1e300};
     for (long done = 0; done < calls; done += kRound) {

@@ -110,7 +110,7 @@ end
 
 complete -c sandbox -f
 complete -c sandbox -n '__sandbox_expect start' -l help -d 'Print this help and exit'
-complete -c sandbox -n '__sandbox_expect start' -l version -d 'Print the version and exit'
+complete -c sandbox -n '__sandbox_expect start' -l version -d 'Print the version and exit (invoked as bwrap: first a line \'bubblewrap 0.11.1\', the bwrap release it follows)'
 complete -c sandbox -n '__sandbox_expect start' -l args -d 'Parse NUL-separated arguments from FD at this point (repeatable, nestable)'
 complete -c sandbox -n '__sandbox_expect start' -l profile -d 'Apply the options of profile NAME (or a file PATH) at this point; later options refine it'
 complete -c sandbox -n '__sandbox_expect start' -l list-profiles -d 'List the names of the installed profiles and exit'

@@ -9,6 +9,8 @@ PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev 
 PKGS+=(bubblewrap)
 # The completion tests check the zsh and fish scripts with the shells themselves.
 PKGS+=(zsh fish)
+# strace: bwrap_compat_test injects a failing prctl (the bounding-set drop must fail closed).
+PKGS+=(strace)
 # clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
 PKGS+=(clang libclang-rt-dev)
 missing=()

@@ -22,11 +22,12 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     sb::Spec spec = sb::cli::parse(args);
     if (spec.show_help) {
-      std::fputs(sb::cli::usage_text(sb::log::program_name()).c_str(), stdout);
+      // Like bwrap: "usage: ARGV0 ...", argv[0] exactly as invoked.
+      std::fputs(sb::cli::usage_text(sb::log::invoked_as()).c_str(), stdout);
       return 0;
     }
     if (spec.show_version) {
-      std::printf("%s %s\n", sb::log::program_name().c_str(), SANDBOX_VERSION);
+      std::fputs(sb::cli::version_text(sb::log::program_name()).c_str(), stdout);
       return 0;
     }
     if (spec.list_profiles) {
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (spec.command.empty()) {
-      std::fputs(sb::cli::usage_text(sb::log::program_name()).c_str(), stderr);
+      std::fputs(sb::cli::usage_text(sb::log::invoked_as()).c_str(), stderr);
       return 1;
     }
     if (sb::log::verbose())

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
 
 #include "security/caps.hpp"
 #include "security/seccomp.hpp"
@@ -50,12 +51,20 @@ void check_env_name(const std::string& opt, const std::string& name) {
     throw Error(opt + ": invalid variable name '" + name + "'");
 }
 
-// An fd argument must name a descriptor open in this process.
+// An fd argument must name a descriptor open in this process. The first line is bwrap's
+// ("Invalid fd: X", which its callers and tests match), the second names the option.
 int parse_fd(const std::string& opt, const std::string& v) {
   auto fd = parse::fd_number(v);
-  if (!fd) throw Error(opt + ": '" + v + "' is not a file descriptor number");
-  if (::fcntl(*fd, F_GETFD) < 0) throw Error(opt + ": " + v + " is not an open file descriptor");
+  if (!fd)
+    throw Error("Invalid fd: " + v + "\n" + opt + " takes a file descriptor number (0 or more)");
+  if (::fcntl(*fd, F_GETFD) < 0)
+    throw Error("Invalid fd: " + v + "\n" + opt + ": " + v + " is not an open file descriptor");
   return *fd;
+}
+
+// bwrap's warning when an option that holds one value is given again.
+void warn_only_last(const std::string& opt) {
+  log::warning("Only the last " + opt + " option will take effect");
 }
 
 // An fd consumed by an option: closed before the command runs.
@@ -66,9 +75,10 @@ int consume_fd(Parser& p, const std::string& opt, const std::string& v) {
 }
 
 void overlay_op(Parser& p, OverlayOp op, size_t min_sources, const std::string& opt) {
-  if (p.overlay_sources.size() < min_sources)
-    throw Error(opt + " requires at least " + std::to_string(min_sources) + " --overlay-src " +
-                (min_sources == 1 ? "option" : "options") + " before it");
+  if (p.overlay_sources.size() < min_sources)  // bwrap's words
+    throw Error(opt + " requires at least " + (min_sources == 1 ? "one" : "two") +
+                " --overlay-src\n(each --overlay-src names a lower layer and comes right "
+                "before " + opt + ")");
   op.lowers = std::exchange(p.overlay_sources, {});
   p.spec.fs.emplace_back(std::move(op));
 }
@@ -88,6 +98,7 @@ void bind_fd_op(Parser& p, const Args& a, BindOp::Mode mode, const std::string& 
 void set_once(std::optional<int>& slot, Parser& p, const std::string& opt, const std::string& v,
               bool consumed = true) {
   int fd = consumed ? consume_fd(p, opt, v) : parse_fd(opt, v);
+  if (slot) warn_only_last(opt);
   slot = fd;  // like bwrap, a repeated option replaces the earlier one
 }
 
@@ -102,7 +113,8 @@ uint64_t parse_weight(const std::string& opt, const std::string& v) {
 const std::vector<OptionDef> kTable = {
     // ---- General ----
     {"--help", {}, Section::General, "Print this help and exit", H(p.spec.show_help = true)},
-    {"--version", {}, Section::General, "Print the version and exit",
+    {"--version", {}, Section::General,
+     "Print the version and exit (invoked as bwrap: first a line 'bubblewrap 0.11.1', the bwrap release it follows)",
      H(p.spec.show_version = true)},
     {"--args", {{"FD", ArgKind::Number}}, Section::General,
      "Parse NUL-separated arguments from FD at this point (repeatable, nestable)",
@@ -170,10 +182,16 @@ const std::vector<OptionDef> kTable = {
      H(p.spec.subnet = net::parse_subnet(a[0]))},
     {"--uid", {{"UID", ArgKind::Number}}, Section::Namespaces,
      "User id inside the sandbox (default: the caller's)",
-     H(p.spec.uid = parse_id("--uid", a[0]))},
+     H({
+       if (p.spec.uid) warn_only_last("--uid");
+       p.spec.uid = parse_id("--uid", a[0]);
+     })},
     {"--gid", {{"GID", ArgKind::Number}}, Section::Namespaces,
      "Group id inside the sandbox (default: the caller's)",
-     H(p.spec.gid = parse_id("--gid", a[0]))},
+     H({
+       if (p.spec.gid) warn_only_last("--gid");
+       p.spec.gid = parse_id("--gid", a[0]);
+     })},
     {"--userns", {{"FD", ArgKind::Number}}, Section::Namespaces,
      "Use the existing user namespace FD instead of creating one",
      H(set_once(p.spec.userns_fd, p, "--userns", a[0]))},
@@ -197,6 +215,7 @@ const std::vector<OptionDef> kTable = {
        if (a[0].empty() || a[0].size() > HOST_NAME_MAX)
          throw Error("--hostname: '" + a[0] + "' must be 1 to " +
                      std::to_string(HOST_NAME_MAX) + " characters");
+       if (p.spec.hostname) warn_only_last("--hostname");
        p.spec.hostname = a[0];
      })},
 
@@ -290,14 +309,17 @@ const std::vector<OptionDef> kTable = {
        if (p.next_size) throw Error("--size given twice for the same operation");
        auto n = parse::byte_size(a[0]);
        if (!n) throw Error("--size: '" + a[0] + "' is not a positive size in bytes");
+       // bwrap's limit and words: tmpfs sizes are a size_t, and the kernel's own
+       // arithmetic on them must not overflow.
+       if (*n > SIZE_MAX / 2)
+         throw Error("--size (for tmpfs) is limited to " + std::to_string(SIZE_MAX / 2));
        p.next_size = *n;
      })},
 
     // ---- Process ----
     {"--chdir", {{"DIR", ArgKind::Dir}}, Section::Process,
      "Working directory inside (default: the current one if it exists inside, else $HOME, else /)", H({
-       if (p.spec.chdir)
-         log::warning("Only the last --chdir option will take effect (" + a[0] + ")");
+       if (p.spec.chdir) warn_only_last("--chdir");
        p.spec.chdir = a[0];
      })},
     {"--setenv", {{"VAR", ArgKind::Text}, {"VALUE", ArgKind::Text}}, Section::Process,
@@ -355,10 +377,16 @@ const std::vector<OptionDef> kTable = {
      })},
     {"--exec-label", {{"LABEL", ArgKind::Text}}, Section::Process,
      "SELinux context for the command (an error on hosts without SELinux)",
-     H(p.spec.exec_label = a[0])},
+     H({
+       if (p.spec.exec_label) warn_only_last("--exec-label");
+       p.spec.exec_label = a[0];
+     })},
     {"--file-label", {{"LABEL", ArgKind::Text}}, Section::Process,
      "SELinux context for files the sandbox creates (an error on hosts without SELinux)",
-     H(p.spec.file_label = a[0])},
+     H({
+       if (p.spec.file_label) warn_only_last("--file-label");
+       p.spec.file_label = a[0];
+     })},
     {"--cap-add", {{"CAP", ArgKind::Cap}}, Section::Process,
      "Keep capability CAP (name or ALL) in the sandbox",
      H(p.spec.caps.push_back({true, parse_cap("--cap-add", a[0])}))},
@@ -436,6 +464,11 @@ const std::vector<OptionDef> kTable = {
      })},
 };
 #undef H
+
+// bwrap's words, which its callers and tests match.
+constexpr const char* kOverlaySrcFollow =
+    "--overlay-src must be followed by another --overlay-src or one of --overlay, "
+    "--tmp-overlay, or --ro-overlay";
 
 bool takes_perms(std::string_view n) {
   return n == "--dir" || n == "--tmpfs" || n == "--file" || n == "--bind-data" ||
@@ -556,8 +589,7 @@ Spec parse(const std::vector<std::string>& argv) {
     if (!p.overlay_sources.empty() && o->name != "--overlay-src" && o->name != "--overlay" &&
         o->name != "--tmp-overlay" && o->name != "--ro-overlay" && o->name != "--args" &&
         o->name != "--profile")
-      throw Error("--overlay-src must be followed by --overlay-src, --overlay, --tmp-overlay or "
-                  "--ro-overlay, not " + arg);
+      throw Error(std::string(kOverlaySrcFollow) + "\n(not by " + arg + ")");
     if ((o->name == "--args" || o->name == "--profile") && depth[i] >= Parser::kMaxArgsDepth)
       throw Error(std::string(o->name) + " nested more than " +
                   std::to_string(Parser::kMaxArgsDepth) + " levels deep");
@@ -581,11 +613,17 @@ Spec parse(const std::vector<std::string>& argv) {
     throw Error("--perms must be followed by --dir, --tmpfs, --file, --bind-data or --ro-bind-data");
   if (p.next_size) throw Error("--size must be followed by --tmpfs");
   if (!p.overlay_sources.empty())
-    throw Error("--overlay-src must be followed by --overlay, --tmp-overlay or --ro-overlay");
+    throw Error(kOverlaySrcFollow);
   p.spec.command.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());
   // Profiles compile now, in the supervisor, so a bad one fails before anything runs.
   security::compile_spec_seccomp(p.spec);
   return std::move(p.spec);
+}
+
+std::string version_text(std::string_view program_name) {
+  std::string ours = std::string("sandbox ") + SANDBOX_VERSION + "\n";
+  if (program_name != "bwrap") return ours;
+  return "bubblewrap " + std::string(kBwrapCompatVersion) + "\n" + ours;
 }
 
 std::string usage_text(std::string_view prog) {

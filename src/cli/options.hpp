@@ -48,8 +48,15 @@ const OptionDef* find_option(std::string_view name);
 // Parses argv (without argv[0]) in order. Throws sb::Error naming the option.
 Spec parse(const std::vector<std::string>& args);
 
-// The full --help text; `prog` is the invoked name.
+// The full --help text; `prog` is argv[0] as invoked.
 std::string usage_text(std::string_view prog);
+
+// The bubblewrap release whose command line, messages and test suite we follow.
+inline constexpr std::string_view kBwrapCompatVersion = "0.11.1";
+
+// --version: "sandbox X.Y.Z"; invoked as `bwrap`, first bwrap's own line
+// ("bubblewrap 0.11.1", for callers that parse it), then ours on a line of its own.
+std::string version_text(std::string_view program_name);
 
 // Holds the order-sensitive state while parsing (pending --perms/--size).
 class Parser {

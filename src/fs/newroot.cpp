@@ -192,14 +192,15 @@ class Builder {
     return UniqueFd(fd);
   }
 
-  // Creates every missing directory of `dir` (inside the new root) and returns it.
-  UniqueFd ensure_dir(const std::string& dir) {
+  // Creates every missing directory of `dir` (inside the new root) and returns it: the
+  // parents with parent_mode_, `dir` itself with `mode` (default: parent_mode_ too).
+  UniqueFd ensure_dir(const std::string& dir, std::optional<mode_t> mode = std::nullopt) {
     UniqueFd fd = open_new(dir, O_PATH | O_DIRECTORY);
     if (fd) return fd;
     if (errno != ENOENT) throw_errno("Can't open directory " + dir);
     UniqueFd parent = ensure_dir(parent_of(dir));
     std::string name = base_of(dir);
-    if (::mkdirat(parent.get(), name.c_str(), parent_mode_) < 0 && errno != EEXIST)
+    if (::mkdirat(parent.get(), name.c_str(), mode.value_or(parent_mode_)) < 0 && errno != EEXIST)
       throw_errno("Can't create directory " + dir);
     fd = open_new(dir, O_PATH | O_DIRECTORY);
     if (!fd && errno == ENOENT)
@@ -215,7 +216,7 @@ class Builder {
     UniqueFd fd = open_new(dest, O_PATH);
     if (fd) return fd;
     if (errno != ENOENT) throw_errno("Can't open mount point " + dest);
-    if (dir) return ensure_dir(dest);
+    if (dir) return ensure_dir(dest, 0755);  // as bwrap: a new mount point dir is 0755
     UniqueFd parent = ensure_dir(parent_of(dest));
     std::string name = base_of(dest);
     int f = ::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
@@ -529,8 +530,9 @@ class Builder {
       UniqueFd src = open_source(host);
       if (!src) throw_errno("Can't find host device " + host);
       UniqueFd target = ensure_mountpoint(o.dest + "/" + node, false);
-      // Device nodes are bound from the host: a user namespace cannot create them.
-      bind(src.get(), target.get(), false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+      // Device nodes are bound from the host: a user namespace cannot create them. Not
+      // noexec (as bwrap): JITs map /dev/zero with PROT_EXEC, which noexec refuses.
+      bind(src.get(), target.get(), false, MOUNT_ATTR_NOSUID,
            "Can't bind mount " + host + " on " + o.dest + "/" + node);
     }
     const std::pair<const char*, const char*> links[] = {
@@ -553,7 +555,7 @@ class Builder {
       UniqueFd src = open_source(tty_);
       if (src) {
         UniqueFd target = ensure_mountpoint(o.dest + "/console", false);
-        bind(src.get(), target.get(), false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        bind(src.get(), target.get(), false, MOUNT_ATTR_NOSUID,
              "Can't bind mount " + tty_ + " on " + o.dest + "/console");
       }
     }
@@ -582,9 +584,10 @@ class Builder {
     if (n < 0)
       throw Error("Can't make symlink at " + o.dest + ": it exists and is not a symlink");
     std::string existing(buf, static_cast<size_t>(n));
-    if (existing != o.target)
-      throw Error("Can't make symlink at " + o.dest + " pointing to " + o.target +
-                  ": it already exists pointing to " + existing);
+    if (existing != o.target)  // bwrap's words first: its callers match them
+      throw Error("Can't make symlink at " + o.dest + ": existing destination is " + existing +
+                  "\n(--symlink " + o.target + " " + o.dest +
+                  " keeps an existing symlink only when it has the same target)");
   }
 
   // Copies everything readable from `from` into `to`.
@@ -747,14 +750,18 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
     // (--ro-bind / /), and a path walk never enters a mount stacked on its start point.
     newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!newroot_) throw_errno("Can't open the new root");
-    // bwrap: a --perms that takes group/other bits away takes them from missing parents too.
-    std::optional<unsigned> perms;
-    if (auto* d = std::get_if<DirOp>(&fsop)) perms = d->perms;
-    if (auto* t = std::get_if<TmpfsOp>(&fsop)) perms = t->perms;
-    if (auto* f = std::get_if<DataOp>(&fsop)) perms = f->perms;
+    // Missing parents, as bwrap makes them: 0755 less the group bits when the op's mode
+    // has none, less the other bits likewise. Ops without a mode (binds, --symlink, --proc,
+    // --dev, --mqueue, overlays) count as mode 0 there, so their new parents are 0700;
+    // --bind-data and --ro-bind-data default to 0600 (parents 0700), --file to 0666.
+    unsigned perms = 0;
+    if (auto* d = std::get_if<DirOp>(&fsop)) perms = d->perms.value_or(0755);
+    if (auto* t = std::get_if<TmpfsOp>(&fsop)) perms = t->perms.value_or(0755);
+    if (auto* f = std::get_if<DataOp>(&fsop))
+      perms = f->perms.value_or(f->kind == DataOp::Kind::File ? 0666 : 0600);
     parent_mode_ = 0755;
-    if (perms && (*perms & 070) == 0) parent_mode_ &= ~070;
-    if (perms && (*perms & 07) == 0) parent_mode_ &= ~07;
+    if ((perms & 070) == 0) parent_mode_ &= ~070;
+    if ((perms & 07) == 0) parent_mode_ &= ~07;
     std::visit([this](const auto& o) { op(o); }, fsop);
   }
   if (log::verbose())

@@ -43,6 +43,14 @@ bool send_message(int fd, MsgType type, const std::string& text, const std::vect
     ssize_t r;
     while ((r = ::sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
     }
+    // A caller's seccomp program loaded before a later step failed may deny sendmsg (an
+    // allowlist of plain I/O): write(2) sends the same record on a SOCK_SEQPACKET socket, so
+    // the error still reaches the supervisor instead of a silent exit 1. Not when the peer
+    // is gone (write would raise SIGPIPE), nor with descriptors, which only sendmsg carries.
+    if (r < 0 && n == 0 && errno != EPIPE && errno != ECONNRESET && errno != EAGAIN) {
+      while ((r = ::write(fd, payload.data(), payload.size())) < 0 && errno == EINTR) {
+      }
+    }
     if (r != static_cast<ssize_t>(payload.size())) return false;
     sent += n;
   } while (sent < fds.size());

@@ -244,6 +244,11 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
                                                      security::all_caps());
       security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
       log::step("capabilities set");
+    } else {
+      // Root keeps its capabilities, but (as bwrap) the command's bounding set holds no more
+      // than what root holds: nothing dropped from it comes back across an execve. A root
+      // without CAP_SETPCAP cannot drop bits; like bwrap, that alone is not an error.
+      security::restrict_bounding_set(security::current_caps(), /*eperm_ok=*/true);
     }
     // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
     // execve can never grant more privilege (setuid bits, file capabilities).
@@ -282,7 +287,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     // Seccomp last: every earlier step (the unblock above too: a profile may deny
     // rt_sigprocmask) may use syscalls the filters deny. The programs are loaded exactly
     // as compiled, in command-line order.
-    for (const auto& prog : ctx.seccomp_programs) security::load_bpf_program(prog);
+    security::load_bpf_programs(ctx.seccomp_programs);
     if (!ctx.seccomp_programs.empty() && log::verbose())
       log::step("seccomp: " + std::to_string(ctx.seccomp_programs.size()) + " program(s) loaded");
     if (log::verbose()) log::step("exec " + spec.command[0]);

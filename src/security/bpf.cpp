@@ -2,41 +2,74 @@
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "util/error.hpp"
 
 namespace sb::security {
 
 std::string read_bpf_program(int fd, const std::string& opt) {
+  // The first line of each error is bwrap's, which its callers and tests match; the
+  // second names the option and the descriptor.
+  const std::string where = "\n(" + opt + " " + std::to_string(fd) + ")";
   std::string data;
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(opt + ": can't read fd " + std::to_string(fd));
+    if (n < 0) throw Error(std::string("Can't read seccomp data: ") + std::strerror(errno) + where);
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > BPF_MAXINSNS * sizeof(sock_filter))
       throw Error(opt + ": the program on fd " + std::to_string(fd) + " is longer than " +
                   std::to_string(BPF_MAXINSNS) + " instructions");
   }
-  if (data.empty() || data.size() % sizeof(sock_filter) != 0)
-    throw Error(opt + ": the program on fd " + std::to_string(fd) + " is " +
-                std::to_string(data.size()) + " bytes, not a non-zero multiple of " +
-                std::to_string(sizeof(sock_filter)));
+  if (data.size() % sizeof(sock_filter) != 0)
+    throw Error("Invalid seccomp data, must be multiple of 8\n(" + opt + " " +
+                std::to_string(fd) + " holds " + std::to_string(data.size()) +
+                " bytes; a compiled program is an array of 8-byte struct sock_filter)");
   return data;
 }
 
-void load_bpf_program(const std::string& program) {
-  sock_fprog prog{};
-  prog.len = static_cast<unsigned short>(program.size() / sizeof(sock_filter));
-  prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()));
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-    throw_errno("Can't load a seccomp filter");
+void check_bpf_program_not_empty(const std::string& program, int fd, const std::string& opt) {
+  if (program.empty())
+    throw Error(opt + ": the program on fd " + std::to_string(fd) +
+                " is empty (a compiled program is an array of 8-byte struct sock_filter)");
 }
+
+void load_bpf_programs(const std::vector<std::string>& programs) {
+  for (size_t i = 0; i < programs.size(); ++i) {
+    const std::string& program = programs[i];
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(program.size() / sizeof(sock_filter));
+    prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()));
+    // bwrap's documented contract for stacked programs: each is installed with
+    // prctl(PR_SET_SECCOMP), so every program but the last must allow prctl (and may deny
+    // seccomp(2)). No load flags are needed: the programs are used exactly as compiled.
+    if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0) continue;
+    int prctl_err = errno;
+    // The other door, for an earlier program that allows seccomp(2) but not prctl. Either
+    // call installs the same filter; neither can weaken one already loaded.
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0) continue;
+    int seccomp_err = errno;
+    std::string msg = "Can't load seccomp program " + std::to_string(i + 1) + " of " +
+                      std::to_string(programs.size()) + ": prctl(PR_SET_SECCOMP): " +
+                      std::strerror(prctl_err) + ", seccomp(2): " + std::strerror(seccomp_err);
+    if (prctl_err == EINVAL)
+      msg += "\n(the kernel rejected the program: not a valid BPF program, or a kernel "
+             "without CONFIG_SECCOMP_FILTER)";
+    else if (i > 0)
+      msg += "\n(an earlier program denies both prctl and seccomp; as with bwrap, every "
+             "program but the last must allow prctl)";
+    throw Error(msg);
+  }
+}
+
+void load_bpf_program(const std::string& program) { load_bpf_programs({program}); }
 
 }  // namespace sb::security

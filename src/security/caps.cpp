@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <string>
 
 #include "util/error.hpp"
 #include "util/parse.hpp"
@@ -61,6 +62,21 @@ CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapS
   return s & all;
 }
 
+void restrict_bounding_set(CapSet keep, bool eperm_ok) {
+  // Each bit is read and dropped here, every failure fatal: libcap-ng's
+  // capng_apply(CAPNG_SELECT_BOUNDS) returned success with a PR_CAPBSET_DROP failing
+  // (seen with an injected fault), which would leave a capability a command could regain.
+  for (int c = 0; c <= last_cap(); ++c) {
+    int in_set = ::prctl(PR_CAPBSET_READ, static_cast<unsigned long>(c), 0, 0, 0);
+    if (in_set < 0)
+      throw_errno("Can't read capability " + std::to_string(c) + " of the bounding set");
+    if (in_set == 0 || (keep & (1ULL << c))) continue;
+    if (::prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(c), 0, 0, 0) < 0 &&
+        !(eperm_ok && errno == EPERM))
+      throw_errno("Can't drop capability " + std::to_string(c) + " from the bounding set");
+  }
+}
+
 void apply_caps(CapSet caps, bool ambient) {
   // The state starts empty (nothing is read) and acts on the calling thread: after clone3
   // libcap-ng may still hold the supervisor's pid.
@@ -75,8 +91,7 @@ void apply_caps(CapSet caps, bool ambient) {
       throw Error("Can't keep capability " + std::to_string(c) + ": libcap-ng does not know it");
   // Security: the bounding set first, while CAP_SETPCAP is still held, so that an execve
   // of a file with file capabilities, or as uid 0, can never gain what is not kept.
-  if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
-    throw_errno("Can't drop capabilities from the bounding set");
+  restrict_bounding_set(caps);
   if (capng_apply(CAPNG_SELECT_CAPS) != 0) throw_errno("Can't set capabilities");
 
   // Ambient capabilities need the cap in permitted and inheritable, set just above.

@@ -32,6 +32,12 @@ CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapS
 // inside, ambient (so they survive execve, as bwrap does).
 void apply_caps(CapSet caps, bool ambient);
 
+// Drops from the calling thread's bounding set every capability not in `keep`; any failure
+// (reading or dropping a bit) is an error, never a silently larger set. With `eperm_ok` a
+// drop refused for want of CAP_SETPCAP is skipped (bwrap's rule for a root caller, who asked
+// for nothing: no_new_privs still keeps such a capability from returning through execve).
+void restrict_bounding_set(CapSet keep, bool eperm_ok = false);
+
 void set_no_new_privs();
 
 }  // namespace sb::security

@@ -457,12 +457,22 @@ std::vector<std::string> seccomp_programs_in_order(const Spec& spec) {
       out.push_back(spec.seccomp_profiles[next].bpf);
     }
   };
+  const std::string opt = spec.seccomp_fd_option ? "--seccomp" : "--add-seccomp-fd";
+  std::vector<std::pair<int, size_t>> from_fds;  // fd, index in out
   for (size_t i = 0; i < spec.seccomp_fds.size(); ++i) {
     profiles_before(i);
-    out.push_back(read_bpf_program(spec.seccomp_fds[i],
-                                   spec.seccomp_fd_option ? "--seccomp" : "--add-seccomp-fd"));
+    int fd = spec.seccomp_fds[i];
+    // bwrap closes each descriptor once it has read it, so the same fd twice cannot work.
+    for (const auto& [seen, index] : from_fds)
+      if (seen == fd)
+        throw Error("Can't read seccomp data: fd " + std::to_string(fd) +
+                    " is given twice\n(each " + opt +
+                    " program needs its own descriptor, which is closed once read)");
+    from_fds.emplace_back(fd, out.size());
+    out.push_back(read_bpf_program(fd, opt));
   }
   profiles_before(SIZE_MAX);
+  for (const auto& [fd, index] : from_fds) check_bpf_program_not_empty(out[index], fd, opt);
   return out;
 }
 

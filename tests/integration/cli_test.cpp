@@ -23,14 +23,14 @@ TEST_F(CliTest, HelpThroughSymlinkNamedBwrapSaysBwrap) {
   EXPECT_EQ(first_line(r.out), "usage: bwrap" + kUsageTail) << r;
 }
 
-// Invoked by its full path, the program calls itself by the basename.
-TEST_F(CliTest, HelpInvokedByFullPathUsesBasename) {
+// Invoked by its full path, the usage line shows that path, exactly as bwrap's does.
+TEST_F(CliTest, HelpInvokedByFullPathShowsTheFullPath) {
   RunOpts o = unpriv();
   o.exe = bwrap_alias_path();
   o.argv0 = bwrap_alias_path();
   auto r = run({"--help"}, o);
   EXPECT_EQ(r.exit_code, 0) << r;
-  EXPECT_EQ(first_line(r.out), "usage: bwrap" + kUsageTail) << r;
+  EXPECT_EQ(first_line(r.out), "usage: " + bwrap_alias_path() + kUsageTail) << r;
 }
 
 TEST_F(CliTest, VersionPrintsOneLine) {

@@ -135,7 +135,7 @@ TEST_P(OverlayModeTest, Misuse) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"--overlay-src", l.l1, "--ro-overlay", "/o", "--", "true"}, "at least 2"},
+      {{"--overlay-src", l.l1, "--ro-overlay", "/o", "--", "true"}, "at least two"},
       {{"--tmp-overlay", "/o", "--", "true"}, "--overlay-src"},
       {{"--ro-overlay", "/o", "--", "true"}, "--overlay-src"},
       {{"--overlay", up, work, "/o", "--", "true"}, "--overlay-src"},

@@ -939,6 +939,23 @@ TEST_P(ProtocolModeTest, UsernsAndPidnsJoinTheGivenNamespaces) {
                                               << r;
 }
 
+// bwrap's callers (its own suite, flatpak's `enter`) open /proc/CHILD-PID/ns/* of a running
+// sandbox as the same uid that started it, to pass them to --userns/--pidns or setns(2).
+// The test process is root and could open them regardless: the caller opens them here.
+TEST_P(ProtocolModeTest, CallerCanOpenTheNamespacesOfChildPid) {
+  std::string tok = sleep_token();
+  TokenGuard guard{tok};
+  auto first = start_first(opts(), tok);
+  ASSERT_GT(first.pid, 0) << "the first sandbox did not start" << first.proc->wait(1s);
+  const std::string dir = "/proc/" + std::to_string(first.pid) + "/ns/";
+  RunOpts o = opts();
+  o.exe = "/bin/sh";
+  o.argv0 = "sh";
+  auto r = run({"-c", "exec 5<" + dir + "user 6<" + dir + "pid && echo opened"}, o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "opened\n") << r;
+}
+
 TEST_P(ProtocolModeTest, PidnsWithUnsharePidCreatesAChildNamespace) {
   std::string tok = sleep_token(), tok2 = sleep_token();
   TokenGuard guard{tok}, guard2{tok2};
@@ -1094,6 +1111,82 @@ TEST_P(ProtocolModeTest, SeccompProgramOfBadLengthFailsBeforeTheCommand) {
       EXPECT_FALSE(exists(out / "marker")) << "the command ran";
     }
   }
+}
+
+// bwrap's contract for stacked programs: each is installed with prctl(PR_SET_SECCOMP), so
+// every program but the last must allow prctl and may deny seccomp(2); the last may deny
+// prctl. (Loaded with seccomp(2), the second program could not be installed.)
+TEST_P(ProtocolModeTest, StackedProgramsNeedOnlyPrctlAllowedBeforeTheLast) {
+  Fd p1 = bpf_denying({"seccomp", "mkdir", "mkdirat"});
+  Fd p2 = bpf_denying({"prctl", "symlink", "symlinkat"});
+  ASSERT_TRUE(p1 && p2);
+  RunOpts o = opts();
+  o.in_child = give({{p1.get(), 5}, {p2.get(), 6}});
+  auto r = run(with_root(cat({{"--tmpfs", "/tmp", "--add-seccomp-fd", "5", "--add-seccomp-fd",
+                               "6"},
+                              sh(kSeccompScript)})),
+               o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "mkdir=1\nln=1\ntouch=0\n") << "both programs apply" << r;
+}
+
+// A program that cannot be installed (the one before it denies both prctl and seccomp) is an
+// error that says so, before the command runs, even though that earlier program also denies
+// sendmsg, the call the setup channel normally uses to report errors.
+TEST_P(ProtocolModeTest, StackedProgramThatCannotBeLoadedIsReported) {
+  Fd p1 = bpf_denying({"seccomp", "prctl", "sendmsg"});
+  Fd p2 = bpf_denying({"mkdir", "mkdirat"});
+  ASSERT_TRUE(p1 && p2);
+  RunOpts o = opts();
+  o.in_child = give({{p1.get(), 5}, {p2.get(), 6}});
+  auto r = run(with_root(cat({{"--add-seccomp-fd", "5", "--add-seccomp-fd", "6"},
+                              sh("echo RAN")})),
+               o);
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_EQ(r.out, "") << r;
+  EXPECT_TRUE(contains(r.err, "Can't load seccomp program 2 of 2")) << r;
+  EXPECT_TRUE(contains(r.err, "prctl")) << r;
+}
+
+// The diagnostics bwrap's callers and its test suite match, word for word, through a
+// `bwrap` symlink; our own explanation may follow on a line of its own.
+TEST_P(ProtocolModeTest, SeccompErrorsUseBwrapWords) {
+  auto has_line = [](const RunResult& r, const std::string& line) {
+    for (const auto& l : lines(r.err))
+      if (l == line) return true;
+    return false;
+  };
+  RunOpts base = opts();
+  base.exe = bwrap_alias_path();
+  base.argv0 = "bwrap";
+  for (const std::string opt : {"--seccomp", "--add-seccomp-fd"}) {
+    for (const std::string bad : {"-1", "0a", ""}) {
+      auto r = run(with_root(cat({{opt, bad}, sh("echo RAN")})), base);
+      EXPECT_EQ(r.exit_code, 1) << r;
+      EXPECT_EQ(r.out, "") << r;
+      EXPECT_TRUE(has_line(r, "bwrap: Invalid fd: " + bad)) << r;
+    }
+  }
+  // The same descriptor twice: bwrap closes it once read, so the second read fails.
+  Fd empty = memfd_with("");
+  Fd odd = memfd_with(std::string(9, '\0'));
+  ASSERT_TRUE(empty && odd);
+  RunOpts o = base;
+  o.in_child = give({{empty.get(), 5}, {odd.get(), 6}});
+  auto twice = run(with_root(cat({{"--add-seccomp-fd", "5", "--add-seccomp-fd", "5"},
+                                  sh("echo RAN")})),
+                   o);
+  EXPECT_EQ(twice.exit_code, 1) << twice;
+  EXPECT_EQ(twice.out, "") << twice;
+  EXPECT_EQ(first_line(twice.err).rfind("bwrap: Can't read seccomp data: ", 0), 0u) << twice;
+  // An empty program, then one whose length is not a multiple of 8: bwrap reports the
+  // length first.
+  auto odd_len = run(with_root(cat({{"--add-seccomp-fd", "5", "--add-seccomp-fd", "6"},
+                                    sh("echo RAN")})),
+                     o);
+  EXPECT_EQ(odd_len.exit_code, 1) << odd_len;
+  EXPECT_EQ(odd_len.out, "") << odd_len;
+  EXPECT_TRUE(has_line(odd_len, "bwrap: Invalid seccomp data, must be multiple of 8")) << odd_len;
 }
 
 TEST_P(ProtocolModeTest, SeccompCannotBeRepeatedOrMixed) {

@@ -199,6 +199,14 @@ TEST(CliParse, HelpAfterOtherOptions) {
   EXPECT_TRUE(s.unshare_net);
 }
 
+// Through a `bwrap` symlink callers parse the first line as bwrap's ("bubblewrap X.Y.Z").
+TEST(CliParse, VersionText) {
+  const std::string ours = std::string("sandbox ") + SANDBOX_VERSION + "\n";
+  EXPECT_EQ(version_text("sandbox"), ours);
+  EXPECT_EQ(version_text("my-sandbox"), ours);
+  EXPECT_EQ(version_text("bwrap"), "bubblewrap 0.11.1\n" + ours);
+}
+
 TEST(CliParse, VersionStopsParsing) {
   Spec s = P({"--version", "--no-such-option", "--size"});
   EXPECT_TRUE(s.show_version);
@@ -376,6 +384,12 @@ TEST_F(FdTest, ProcessFdOptions) {
 TEST_F(FdTest, RepeatedFdOptionReplaces) {
   Spec s = P({"--info-fd", fds(0), "--info-fd", fds(1), "t"});
   EXPECT_EQ(s.info_fd, std::optional<int>(fd(1)));
+}
+
+TEST_F(FdTest, BadFdValuesUseBwrapWordsFirst) {
+  EXPECT_TRUE(ParseFails({"--info-fd", "-1", "t"}, "Invalid fd: -1\n--info-fd"));
+  EXPECT_TRUE(ParseFails({"--seccomp", "0a", "t"}, "Invalid fd: 0a\n--seccomp"));
+  EXPECT_TRUE(ParseFails({"--args", "2147483647", "t"}, "Invalid fd: 2147483647\n--args"));
 }
 
 TEST_F(FdTest, BadFdValuesNameTheOption) {
@@ -676,6 +690,21 @@ TEST(CliFs, TmpAndRoOverlay) {
   EXPECT_EQ(r.dest, "/r");
 }
 
+// The words of bwrap's errors come first: its callers and its test suite match them.
+TEST(CliFs, OverlayErrorsUseBwrapWords) {
+  EXPECT_TRUE(ParseFails({"--overlay", "/u", "/w", "/o", "t"},
+                         "--overlay requires at least one --overlay-src\n"));
+  EXPECT_TRUE(ParseFails({"--tmp-overlay", "/o", "t"},
+                         "--tmp-overlay requires at least one --overlay-src\n"));
+  EXPECT_TRUE(ParseFails({"--overlay-src", "/a", "--ro-overlay", "/o", "t"},
+                         "--ro-overlay requires at least two --overlay-src\n"));
+  const std::string follow =
+      "--overlay-src must be followed by another --overlay-src or one of --overlay, "
+      "--tmp-overlay, or --ro-overlay";
+  EXPECT_TRUE(ParseFails({"--overlay-src", "/a", "--chdir", "/", "t"}, follow + "\n"));
+  EXPECT_TRUE(ParseFails({"--overlay-src", "/a", "t"}, follow));
+}
+
 TEST(CliFs, OverlaySourceRules) {
   EXPECT_TRUE(ParseFails({"--overlay", "/u", "/w", "/o", "t"}, "--overlay"));
   EXPECT_TRUE(ParseFails({"--tmp-overlay", "/o", "t"}, "--tmp-overlay"));
@@ -809,6 +838,14 @@ TEST(CliSize, DanglingAtEndOfOptions) {
 TEST(CliSize, BadValueNamesSize) {
   for (const char* bad : {"0", "", "K", "1.5M", "-1", "99999999999999999999", "16777216T", "1X"})
     EXPECT_TRUE(ParseFails({"--size", bad, "--tmpfs", "/a", "t"}, "--size")) << bad;
+}
+
+// bwrap's limit, in its words: a tmpfs size is a size_t, at most SIZE_MAX / 2.
+TEST(CliSize, AboveHalfOfSizeMaxIsRefused) {
+  EXPECT_TRUE(ParseFails({"--size", "9223372036854775808", "--tmpfs", "/a", "t"},
+                         "--size (for tmpfs) is limited to 9223372036854775807"));
+  Spec s = P({"--size", "9223372036854775807", "--tmpfs", "/a", "t"});
+  EXPECT_EQ(As<TmpfsOp>(s.fs[0]).size, std::optional<uint64_t>(9223372036854775807ULL));
 }
 
 TEST(CliPermsSize, InterleavedBothApplyToTmpfs) {
