@@ -65,7 +65,8 @@ std::optional<uint32_t> run_filter(const std::string& program, const seccomp_dat
     };
     switch (f.code) {
       case BPF_LD | BPF_W | BPF_ABS:
-        if (k % 4 != 0 || k + 4 > sizeof data) return std::nullopt;
+        // k > size - 4, not k + 4 > size: k is the caller's and k + 4 wraps (0xfffffffc).
+        if (k % 4 != 0 || k > sizeof data - 4) return std::nullopt;
         std::memcpy(&a, bytes + k, 4);
         break;
       case BPF_LD | BPF_W | BPF_LEN: a = sizeof data; break;

@@ -81,4 +81,8 @@ TEST(InitFilter, ProgramsTheKernelWouldRejectAreReported) {
   std::string oob = program({BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4096),
                              BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)});
   EXPECT_EQ(init_syscall_denied({kAllowAll, oob}), "an invalid program (filter 2)");
+  // An offset whose k + 4 wraps to 0 (found by fuzz_bpf: it read 4 GiB past seccomp_data).
+  std::string wraps = program({BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0xfffffffcU),
+                               BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)});
+  EXPECT_EQ(init_syscall_denied({wraps}), "an invalid program (filter 1)");
 }
