@@ -201,6 +201,12 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     p.channel = ctx.channel;
     p.ready_fd = ready[1];
     p.seccomp_programs = &ctx.seccomp_programs;
+    // A caller told the child pid (--info-fd, --json-status-fd) opens /proc/PID/ns/* of
+    // it, as bwrap's callers do (flatpak enter, --userns/--pidns of a second sandbox); a
+    // forked, non-dumpable init keeps the host user namespace as its mm's, where the
+    // caller lacks CAP_SYS_PTRACE. Such an init stays dumpable (still capability-less,
+    // no_new_privs and under the command's filters), never in joined namespaces.
+    p.dumpable = (spec.info_fd || spec.json_status_fd) && !spec.userns_fd && !spec.pidns_fd;
     init_main(p);
   }
   ::close(ready[1]);

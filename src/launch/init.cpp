@@ -194,7 +194,9 @@ void init_main(const InitParams& p) {
     // otherwise ptrace it or write its /proc/1/mem and run code outside its own filters,
     // or clear its parent-death signal. Before the command may run, init is:
     // non-dumpable (no ptrace, no /proc/1/mem, /proc/1/fd for the same uid),
-    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("init: prctl(PR_SET_DUMPABLE)");
+    // unless the caller was told its pid to open its namespaces (InitParams::dumpable),
+    if (::prctl(PR_SET_DUMPABLE, p.dumpable ? 1 : 0, 0, 0, 0) < 0)
+      throw_errno("init: prctl(PR_SET_DUMPABLE)");
     // without capabilities (nothing to borrow), bounding set included,
     drop_all_caps();
     // unable to gain privileges through execve,

@@ -48,6 +48,7 @@ struct InitParams {
   int channel = -1;
   int ready_fd = -1;  // write end; one byte once init is confined
   const std::vector<std::string>* seccomp_programs = nullptr;
+  bool dumpable = false;  // for a caller that opens /proc/CHILD-PID/ns/* (see fork_init)
 };
 [[noreturn]] void init_main(const InitParams& params);
 
