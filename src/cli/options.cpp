@@ -15,6 +15,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
+#include "util/suggest.hpp"
 
 namespace sb::cli {
 namespace {
@@ -534,7 +535,11 @@ Spec parse(const std::vector<std::string>& argv) {
     }
     if (arg.empty() || arg[0] != '-') break;  // the command starts here
     const OptionDef* o = find_option(arg);
-    if (!o) throw Error("Unknown option " + arg);
+    if (!o) {
+      std::vector<std::string> names;
+      for (const auto& d : kTable) names.emplace_back(d.name);
+      throw Error("Unknown option " + arg + suggest::did_you_mean(arg, names));
+    }
     if (args.size() - i - 1 < o->args.size())
       throw Error(std::string(o->name) + " takes " + std::to_string(o->args.size()) +
                   (o->args.size() == 1 ? " argument" : " arguments") + " (" + arg_list(*o) +
