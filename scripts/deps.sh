@@ -7,6 +7,9 @@ PKGS=(g++ cmake make pkg-config libcap-ng-dev libseccomp-dev nlohmann-json3-dev 
       qemu-system-x86 busybox-static)  # the cgroup v2 VM test (tests/vm)
 # The completion tests check the zsh and fish scripts with the shells themselves.
 PKGS+=(zsh fish)
+# apparmor: apparmor_parser checks the AppArmor profile we ship (apparmor/sandbox.in);
+# dpkg-dev: dpkg-shlibdeps for the .deb's Depends (scripts/package-test.sh).
+PKGS+=(apparmor dpkg-dev)
 # clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
 PKGS+=(clang libclang-rt-dev)
 missing=()
