@@ -3,6 +3,8 @@
 # Home: an empty tmpfs, or the directory ~/.local/share/sandbox/apps/${APP} if you created
 # it (APP comes from the SANDBOX_APP environment variable, "default" when unset).
 # No D-Bus: add `--profile dbus` to give the session bus.
+# Without XDG_RUNTIME_DIR (su -, ssh without logind, CI) it runs without the runtime sockets.
+optional XDG_RUNTIME_DIR the runtime sockets (Wayland, PulseAudio, PipeWire)
 include minimal
 --ro-bind /etc /etc
 --unshare-all

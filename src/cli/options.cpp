@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <climits>
 
 #include "security/caps.hpp"
@@ -154,7 +155,7 @@ const std::vector<OptionDef> kTable = {
            p.spec.unshare_uts = p.spec.unshare_cgroup_try = true)},
     {"--share-net", {}, Section::Namespaces, "Keep the host network namespace (after --unshare-all)",
      H(p.spec.unshare_net = false)},
-    {"--net", {{"MODE", ArgKind::Name}}, Section::Namespaces,
+    {"--net", {{"MODE", ArgKind::Name, "none host pasta slirp4netns user veth"}}, Section::Namespaces,
      "Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside; the gateway 10.0.2.2 reaches the host's loopback), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)",
      H({
        p.spec.net = net::parse_mode(a[0]);
@@ -412,8 +413,10 @@ const std::vector<OptionDef> kTable = {
          throw Error("--cgroup-parent: '" + a[0] + "' must not contain . or .. components");
        p.spec.limits.cgroup_parent = a[0];
      })},
-    {"--rlimit", {{"NAME=SOFT[:HARD]", ArgKind::Text}}, Section::Limits,
-     "Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; 'unlimited' allowed; SOFT alone sets both)", H({
+    {"--rlimit", {{"NAME=SOFT[:HARD]", ArgKind::Text,
+                   "as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= "
+                   "rss= rtprio= rttime= sigpending= stack="}}, Section::Limits,
+     "Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; the byte limits take K, M, G, T suffixes; 'unlimited' allowed; SOFT alone sets both)", H({
        RlimitSetting r = limits::parse_rlimit(a[0]);
        auto& rl = p.spec.limits.rlimits;
        std::erase_if(rl, [&](const RlimitSetting& o) { return o.resource == r.resource; });
@@ -424,9 +427,11 @@ const std::vector<OptionDef> kTable = {
        auto ms = limits::parse_duration_ms(a[0]);
        if (!ms) throw Error("--timeout: '" + a[0] + "' is not a duration (e.g. 30s, 5m, 1h, 500ms)");
        p.spec.limits.timeout_ms = *ms;
-       p.spec.limits.timeout_text = a[0];
+       // A bare number is seconds: say so wherever the value is reported back.
+       p.spec.limits.timeout_text =
+           std::isdigit(static_cast<unsigned char>(a[0].back())) ? a[0] + "s" : a[0];
      })},
-    {"--limits", {{"required|best-effort", ArgKind::Name}}, Section::Limits,
+    {"--limits", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Limits,
      "Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning", H({
        if (a[0] == "required") p.spec.limits.best_effort = false;
        else if (a[0] == "best-effort") p.spec.limits.best_effort = true;
