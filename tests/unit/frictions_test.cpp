@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <map>
 #include <string>
 
 #include "cli/options.hpp"
+#include "cli/profile.hpp"
+#include "temp_dir.hpp"
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
 #include "util/error.hpp"
@@ -97,6 +100,35 @@ TEST(Frictions, LimitsFixOffersWhatWorksHere) {
   EXPECT_NE(root_plain.find("--cgroup-parent /sandbox"), std::string::npos) << root_plain;
   for (const auto& t : {with_user, no_user, root_sd, root_plain})
     EXPECT_NE(t.find("--limits best-effort"), std::string::npos) << t;
+}
+
+}  // namespace
+
+namespace {
+
+// `optional NAME WHAT`: lines using ${NAME} drop out when it is unset, with the --perms or
+// --size that belonged to them; with it set, everything stays.
+TEST(Frictions, OptionalVariableDropsItsLinesAndTheirModifiers) {
+  sb::test::TempDir d;
+  std::string p = d.write("o.profile",
+                          "optional XDG_RUNTIME_DIR the runtime sockets\n"
+                          "--tmpfs /tmp\n"
+                          "--perms 0700\n"
+                          "--dir ${XDG_RUNTIME_DIR}\n"
+                          "--bind-try ${XDG_RUNTIME_DIR}/wayland-0 ${XDG_RUNTIME_DIR}/wayland-0\n"
+                          "--setenv A b\n");
+  std::map<std::string, std::string> vars = {{"HOME", "/h"}, {"PWD", "/"}, {"APP", "default"},
+                                             {"XDG_RUNTIME_DIR", ""}, {"UID", "1"}};
+  auto without = sb::cli::load_profile(p, vars);
+  EXPECT_EQ(without, (std::vector<std::string>{"--tmpfs", "/tmp", "--setenv", "A", "b"}));
+  vars["XDG_RUNTIME_DIR"] = "/run/user/1";
+  auto with = sb::cli::load_profile(p, vars);
+  EXPECT_EQ(with.size(), 12u);
+  EXPECT_EQ(with[2], "--perms");
+  // Without the directive an unset variable is still an error.
+  std::string q = d.write("q.profile", "--dir ${XDG_RUNTIME_DIR}\n");
+  vars["XDG_RUNTIME_DIR"] = "";
+  EXPECT_THROW(sb::cli::load_profile(q, vars), sb::Error);
 }
 
 }  // namespace
