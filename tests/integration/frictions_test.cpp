@@ -26,12 +26,13 @@ size_t count(const std::string& hay, const std::string& needle) {
 }
 
 // `--profile desktop` under `su -`, ssh without logind or CI: runs, without the runtime
-// sockets, and says so once. With XDG_RUNTIME_DIR set: no such note.
+// sockets, and says so once. With XDG_RUNTIME_DIR set: no such note. (--net none after the
+// profile: the network the profile picks is not what this is about.)
 TEST_P(FrictionsTest, DesktopProfileWithoutXdgRuntimeDirRunsAndSaysSoOnce) {
   TempDir home;
   RunOpts o = opts();
   o.env = {"HOME=" + home.path()};
-  auto r = run(cat({{"--profile", "desktop"},
+  auto r = run(cat({{"--profile", "desktop", "--net", "none"},
                     sh("echo \"xdg=${XDG_RUNTIME_DIR:-unset}\"; test -d /run/user && echo has-run-user; echo ran")}),
                o);
   ASSERT_EQ(r.exit_code, 0) << r;
@@ -43,14 +44,14 @@ TEST_P(FrictionsTest, DesktopProfileWithoutXdgRuntimeDirRunsAndSaysSoOnce) {
 
   // The same with it set: the runtime dir is there, and nothing is said.
   o.env.push_back("XDG_RUNTIME_DIR=/run/user/" + std::to_string(caller_uid()));
-  auto s = run(cat({{"--profile", "desktop"}, sh("echo \"xdg=$XDG_RUNTIME_DIR\"; test -d \"$XDG_RUNTIME_DIR\" && echo has-dir")}), o);
+  auto s = run(cat({{"--profile", "desktop", "--net", "none"}, sh("echo \"xdg=$XDG_RUNTIME_DIR\"; test -d \"$XDG_RUNTIME_DIR\" && echo has-dir")}), o);
   ASSERT_EQ(s.exit_code, 0) << s;
   EXPECT_TRUE(contains(s.out, "has-dir")) << s;
   EXPECT_FALSE(contains(s.err, "XDG_RUNTIME_DIR")) << s;
 
   // A profile that needs it (the session bus) still says so and stops.
   o.env = {"HOME=" + home.path()};
-  auto d = run(cat({{"--profile", "desktop", "--profile", "dbus"}, sh("echo ran")}), o);
+  auto d = run(cat({{"--profile", "desktop", "--profile", "dbus", "--net", "none"}, sh("echo ran")}), o);
   EXPECT_EQ(d.exit_code, 1) << d;
   EXPECT_TRUE(contains(d.err, "${XDG_RUNTIME_DIR} is not set")) << d;
 }
