@@ -134,7 +134,8 @@ TEST_P(FrictionsTest, TypoInAnOptionSuggestsTheOption) {
 }
 
 TEST_P(FrictionsTest, TimeoutReportSaysTheUnit) {
-  auto r = run(with_root({"--timeout", "1", "--", "sleep", "30"}), opts());
+  // (--unshare-pid: main requires it with --timeout, so that nothing outlives it.)
+  auto r = run(with_root({"--unshare-pid", "--timeout", "1", "--", "sleep", "30"}), opts());
   EXPECT_EQ(r.exit_code, 124) << r;
   EXPECT_TRUE(contains(r.err, invoked_name() + ": killed: timed out after 1s\n")) << r;
 }
