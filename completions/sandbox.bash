@@ -145,7 +145,7 @@ _sandbox()
         CAP_AUDIT_READ CAP_PERFMON CAP_BPF CAP_CHECKPOINT_RESTORE'
 
     # Walk the words before the cursor: options and their arguments, then the command.
-    local i=1 w n kind
+    local i=1 w n kind values
     while ((i < cword)); do
         w=${words[i]}
         if [[ $w == -- ]]; then
@@ -197,6 +197,12 @@ _sandbox()
                     kind=profile ;;
                 --seccomp-profile:1)
                     kind=seccomp ;;
+                --net:1)
+                    kind=values values='none host pasta slirp4netns user veth' ;;
+                --rlimit:1)
+                    kind=values values='as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack=' ;;
+                --limits:1)
+                    kind=values values='required best-effort' ;;
                 *)
                     kind=none ;;
             esac
@@ -221,6 +227,13 @@ _sandbox()
                     fi ;;
                 seccomp)
                     _sandbox_seccomp_profile ;;
+                values)
+                    local IFS=$' \t\n'
+                    mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
+                    # NAME= goes on with the value: no space after it.
+                    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
+                        compopt -o nospace 2>/dev/null
+                    fi ;;
                 *)
                     COMPREPLY=() ;;
             esac

@@ -45,12 +45,11 @@ function __sandbox_state
                 set kinds file file
             case '--overlay'
                 set kinds file file file
-            case '--args' '--net' '--publish' '--subnet' '--uid' '--gid' '--userns' \
-                '--userns2' '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' \
-                '--unsetenv' '--argv0' '--sync-fd' '--block-fd' '--info-fd' \
-                '--json-status-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' \
-                '--file-label' '--memory' '--memory-swap' '--pids' '--cpus' '--cpu-weight' \
-                '--io-weight' '--rlimit' '--timeout' '--limits'
+            case '--args' '--publish' '--subnet' '--uid' '--gid' '--userns' '--userns2' \
+                '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' '--unsetenv' \
+                '--argv0' '--sync-fd' '--block-fd' '--info-fd' '--json-status-fd' \
+                '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' '--memory' \
+                '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' '--timeout'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
@@ -61,6 +60,12 @@ function __sandbox_state
                 set kinds profile
             case '--seccomp-profile'
                 set kinds seccomp
+            case '--limits'
+                set kinds values--limits
+            case '--net'
+                set kinds values--net
+            case '--rlimit'
+                set kinds values--rlimit
             case '-*'
                 # not an option of sandbox: it will refuse it
             case '*'
@@ -193,7 +198,7 @@ complete -c sandbox -n '__sandbox_expect start' -l cpus -d 'CPU time the sandbox
 complete -c sandbox -n '__sandbox_expect start' -l cpu-weight -d 'Relative CPU share, 1 to 10000, default 100 (cgroup cpu.weight; cpu.shares on v1)'
 complete -c sandbox -n '__sandbox_expect start' -l io-weight -d 'Relative I/O share, 1 to 10000, default 100 (cgroup io.weight; blkio.weight on v1)'
 complete -c sandbox -n '__sandbox_expect start' -l cgroup-parent -d 'Create the sandbox\'s cgroup under this cgroup (a path as in /proc/self/cgroup, or under the cgroup mount) instead of the caller\'s'
-complete -c sandbox -n '__sandbox_expect start' -l rlimit -d 'Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; \'unlimited\' allowed; SOFT alone sets both)'
+complete -c sandbox -n '__sandbox_expect start' -l rlimit -d 'Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; the byte limits take K, M, G, T suffixes; \'unlimited\' allowed; SOFT alone sets both)'
 complete -c sandbox -n '__sandbox_expect start' -l timeout -d 'Kill the whole sandbox after DURATION (e.g. 30s, 5m, 1.5h; a bare number is seconds): SIGTERM, SIGKILL 2 s later; exit status 124. Needs --unshare-pid'
 complete -c sandbox -n '__sandbox_expect start' -l limits -d 'Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning'
 complete -c sandbox -n '__sandbox_expect file' -F
@@ -201,6 +206,9 @@ complete -c sandbox -n '__sandbox_expect dir' -x -a '(__fish_complete_directorie
 complete -c sandbox -n '__sandbox_expect cap' -x -a 'ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER CAP_SYS_MODULE CAP_SYS_RAWIO CAP_SYS_CHROOT CAP_SYS_PTRACE CAP_SYS_PACCT CAP_SYS_ADMIN CAP_SYS_BOOT CAP_SYS_NICE CAP_SYS_RESOURCE CAP_SYS_TIME CAP_SYS_TTY_CONFIG CAP_MKNOD CAP_LEASE CAP_AUDIT_WRITE CAP_AUDIT_CONTROL CAP_SETFCAP CAP_MAC_OVERRIDE CAP_MAC_ADMIN CAP_SYSLOG CAP_WAKE_ALARM CAP_BLOCK_SUSPEND CAP_AUDIT_READ CAP_PERFMON CAP_BPF CAP_CHECKPOINT_RESTORE'
 complete -c sandbox -n '__sandbox_expect profile' -F -a '(sandbox --list-profiles 2>/dev/null)'
 complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(sandbox seccomp-compile --list 2>/dev/null)'
+complete -c sandbox -n '__sandbox_expect values--net' -x -a 'none host pasta slirp4netns user veth'
+complete -c sandbox -n '__sandbox_expect values--rlimit' -x -a 'as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack='
+complete -c sandbox -n '__sandbox_expect values--limits' -x -a 'required best-effort'
 complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'
 complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) -eq 1' -x -a 'doctor seccomp-compile'
 complete -c sandbox -n '__sandbox_expect sub-doctor' -l help -d 'Show the doctor help'

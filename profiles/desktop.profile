@@ -3,6 +3,8 @@
 # Home: an empty tmpfs, or the directory ~/.local/share/sandbox/apps/${APP} if you created
 # it (APP comes from the SANDBOX_APP environment variable, "default" when unset).
 # No D-Bus: add `--profile dbus` to give the session bus.
+# Without XDG_RUNTIME_DIR (su -, ssh without logind, CI) it runs without the runtime sockets.
+optional XDG_RUNTIME_DIR the runtime sockets (Wayland, PulseAudio, PipeWire)
 # Network through the user-mode stack (pasta, else slirp4netns), not the host's network
 # namespace: the host's abstract Unix sockets (a session bus on an abstract address, X11's
 # @/tmp/.X11-unix/X0) and its 127.0.0.1 services are out of reach; only the sockets bound

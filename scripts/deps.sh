@@ -11,6 +11,9 @@ PKGS+=(bubblewrap)
 PKGS+=(zsh fish)
 # strace: bwrap_compat_test injects a failing prctl (the bounding-set drop must fail closed).
 PKGS+=(strace)
+# apparmor: apparmor_parser checks the AppArmor profile we ship (apparmor/sandbox.in);
+# dpkg-dev: dpkg-shlibdeps for the .deb's Depends (scripts/package-test.sh).
+PKGS+=(apparmor dpkg-dev)
 # clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
 PKGS+=(clang libclang-rt-dev)
 missing=()

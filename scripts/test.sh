@@ -3,6 +3,9 @@
 #   plain   build/ (RelWithDebInfo, -Werror) and every CTest test, the VM test included
 #   asan    build-asan/ with ASan+UBSan and the same tests (but the VM and docs checks)
 #   fuzz    the libFuzzer targets for FUZZ_SECONDS (default 60) each (scripts/fuzz.sh)
+#   release a distribution's build (Release, hardening flags, LTO) and its smoke test
+#   package the .deb: built, installed with apt-get, used as an unprivileged user, purged
+#           (root only: as another user the stage says why and passes)
 # Every stage runs even when an earlier one failed; the exit status is non-zero when any
 # stage failed. STAGES="plain fuzz" runs a subset. Run as root to cover both the
 # unprivileged and the root scenarios (the tests drop to an unprivileged uid themselves);
@@ -10,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-stages=${STAGES:-plain asan fuzz}
+stages=${STAGES:-plain asan fuzz release package}
 logs=${TEST_LOG_DIR:-$top/build-logs}
 mkdir -p "$logs"
 
@@ -76,6 +79,18 @@ stage_asan() {
 
 stage_fuzz() {
   scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+}
+
+stage_release() {
+  scripts/release-build.sh build-release
+}
+
+stage_package() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "package: not root, so the .deb is not installed here (run scripts/test.sh as root)"
+    return 0
+  fi
+  scripts/package-test.sh build-deb
 }
 
 for s in $stages; do

@@ -31,7 +31,16 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (spec.list_profiles) {
-      for (const auto& n : sb::cli::list_profiles()) std::printf("%s\n", n.c_str());
+      auto names = sb::cli::list_profiles();
+      if (names.empty()) {
+        // Nothing installed where this binary looks: say where, so a broken or moved
+        // install is not mistaken for "no profiles exist".
+        std::string where;
+        for (const auto& d : sb::cli::profile_dirs()) where += (where.empty() ? "" : ", ") + d;
+        sb::log::error("no profiles found (looked in " + where + ")");
+        return 1;
+      }
+      for (const auto& n : names) std::printf("%s\n", n.c_str());
       return 0;
     }
     if (spec.print_args) {

@@ -477,7 +477,7 @@ _sandbox()
 
   out << R"(
     # Walk the words before the cursor: options and their arguments, then the command.
-    local i=1 w n kind
+    local i=1 w n kind values
     while ((i < cword)); do
         w=${words[i]}
         if [[ $w == -- ]]; then
@@ -517,6 +517,13 @@ _sandbox()
     wrap_words(s, keys, s.size(), "|", " \\", "                ");
     out << s << ")\n                    kind=" << completion_word(c) << " ;;\n";
   }
+  // Options whose argument has a list of values (the table's completion hint).
+  for (const auto& o : table)
+    for (size_t k = 0; k < o.args.size(); ++k)
+      if (!o.args[k].values.empty())
+        out << "                " << o.name << ":" << (k + 1)
+            << ")\n                    kind=values values=" << sh_quote(std::string(o.args[k].values))
+            << " ;;\n";
   out << R"(                *)
                     kind=none ;;
             esac
@@ -541,6 +548,13 @@ _sandbox()
                     fi ;;
                 seccomp)
                     _sandbox_seccomp_profile ;;
+                values)
+                    local IFS=$' \t\n'
+                    mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
+                    # NAME= goes on with the value: no space after it.
+                    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
+                        compopt -o nospace 2>/dev/null
+                    fi ;;
                 *)
                     COMPREPLY=() ;;
             esac
@@ -602,6 +616,12 @@ std::string zsh_action(Complete c) {
   return " ";
 }
 
+// The table's value list: a plain list, or without the trailing space for NAME= prefixes.
+std::string zsh_values(std::string_view values) {
+  if (values.find('=') == std::string_view::npos) return "(" + std::string(values) + ")";
+  return "{compadd -S '' -- " + std::string(values) + "}";
+}
+
 }  // namespace
 
 std::string zsh_completion() {
@@ -630,7 +650,11 @@ std::string zsh_completion() {
       std::transform(msg.begin(), msg.end(), msg.begin(), [](unsigned char ch) {
         return static_cast<char>(std::tolower(ch));
       });
-      spec += ":" + msg + ":" + zsh_action(completion_of(a.kind));
+      // A ':' in the message would end it early (--rlimit's name=soft[:hard]).
+      for (size_t pos = 0; (pos = msg.find(':', pos)) != std::string::npos; pos += 2)
+        msg.insert(pos, "\\");
+      spec += ":" + msg + ":" + (a.values.empty() ? zsh_action(completion_of(a.kind))
+                                                   : zsh_values(a.values));
     }
     out << "    " << sh_quote(spec) << "\n";
   }
@@ -691,7 +715,9 @@ function __sandbox_state
   std::map<std::string, std::vector<std::string>> by_kinds;
   for (const auto& o : table) {
     std::string kinds;
-    for (const auto& a : o.args) kinds += std::string(" ") + completion_word(completion_of(a.kind));
+    for (const auto& a : o.args)
+      kinds += std::string(" ") + (a.values.empty() ? completion_word(completion_of(a.kind))
+                                                    : "values" + std::string(o.name));
     by_kinds[kinds].emplace_back(o.name);
   }
   for (const auto& [kinds, names] : by_kinds) {
@@ -768,6 +794,11 @@ complete -c sandbox -f
       << ")'\n";
   out << "complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(" << kListSeccompProfiles
       << ")'\n";
+  for (const auto& o : table)
+    for (const auto& a : o.args)
+      if (!a.values.empty())
+        out << "complete -c sandbox -n '__sandbox_expect values" << o.name << "' -x -a '"
+            << a.values << "'\n";
   out << "complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'\n";
   // Subcommands: offered where the command may start, with their own arguments after.
   out << "complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) "

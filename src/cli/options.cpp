@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <climits>
 #include <cstdint>
 
@@ -16,6 +17,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
+#include "util/suggest.hpp"
 
 namespace sb::cli {
 namespace {
@@ -165,7 +167,7 @@ const std::vector<OptionDef> kTable = {
            p.spec.unshare_uts = p.spec.unshare_cgroup_try = true)},
     {"--share-net", {}, Section::Namespaces, "Keep the host network namespace (after --unshare-all)",
      H(p.spec.unshare_net = false)},
-    {"--net", {{"MODE", ArgKind::Name}}, Section::Namespaces,
+    {"--net", {{"MODE", ArgKind::Name, "none host pasta slirp4netns user veth"}}, Section::Namespaces,
      "Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside, gateway 10.0.2.2), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)",
      H({
        p.spec.net = net::parse_mode(a[0]);
@@ -442,8 +444,10 @@ const std::vector<OptionDef> kTable = {
          throw Error("--cgroup-parent: '" + a[0] + "' must not contain . or .. components");
        p.spec.limits.cgroup_parent = a[0];
      })},
-    {"--rlimit", {{"NAME=SOFT[:HARD]", ArgKind::Text}}, Section::Limits,
-     "Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; 'unlimited' allowed; SOFT alone sets both)", H({
+    {"--rlimit", {{"NAME=SOFT[:HARD]", ArgKind::Text,
+                   "as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= "
+                   "rss= rtprio= rttime= sigpending= stack="}}, Section::Limits,
+     "Set a resource limit for the command (prlimit(1) names: nofile, nproc, core, as, cpu...; the byte limits take K, M, G, T suffixes; 'unlimited' allowed; SOFT alone sets both)", H({
        RlimitSetting r = limits::parse_rlimit(a[0]);
        auto& rl = p.spec.limits.rlimits;
        std::erase_if(rl, [&](const RlimitSetting& o) { return o.resource == r.resource; });
@@ -454,9 +458,11 @@ const std::vector<OptionDef> kTable = {
        auto ms = limits::parse_duration_ms(a[0]);
        if (!ms) throw Error("--timeout: '" + a[0] + "' is not a duration (e.g. 30s, 5m, 1h, 500ms)");
        p.spec.limits.timeout_ms = *ms;
-       p.spec.limits.timeout_text = a[0];
+       // A bare number is seconds: say so wherever the value is reported back.
+       p.spec.limits.timeout_text =
+           std::isdigit(static_cast<unsigned char>(a[0].back())) ? a[0] + "s" : a[0];
      })},
-    {"--limits", {{"required|best-effort", ArgKind::Name}}, Section::Limits,
+    {"--limits", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Limits,
      "Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning", H({
        if (a[0] == "required") p.spec.limits.best_effort = false;
        else if (a[0] == "best-effort") p.spec.limits.best_effort = true;
@@ -570,7 +576,11 @@ Spec parse(const std::vector<std::string>& argv) {
     }
     if (arg.empty() || arg[0] != '-') break;  // the command starts here
     const OptionDef* o = find_option(arg);
-    if (!o) throw Error("Unknown option " + arg);
+    if (!o) {
+      std::vector<std::string> names;
+      for (const auto& d : kTable) names.emplace_back(d.name);
+      throw Error("Unknown option " + arg + suggest::did_you_mean(arg, names));
+    }
     if (args.size() - i - 1 < o->args.size())
       throw Error(std::string(o->name) + " takes " + std::to_string(o->args.size()) +
                   (o->args.size() == 1 ? " argument" : " arguments") + " (" + arg_list(*o) +

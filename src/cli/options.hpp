@@ -17,6 +17,9 @@ enum class ArgKind { Path, Dir, File, HostPath, Octal, Bytes, Number, Cap, Name,
 struct ArgSpec {
   std::string_view name;  // metavariable shown in help: SRC, DEST, OCTAL...
   ArgKind kind;
+  // Completion hint: the values the shells offer, blank-separated; a value ending in '='
+  // is a prefix to complete further (--rlimit NAME=).
+  std::string_view values = {};
 };
 
 enum class Section { General, Namespaces, Filesystem, Process, Limits };

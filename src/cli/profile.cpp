@@ -12,14 +12,11 @@
 #include <set>
 
 #include "cli/options.hpp"
+#include "util/datadir.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/suggest.hpp"
 
-#ifndef SANDBOX_PROFILES_INSTALLED
-#define SANDBOX_PROFILES_INSTALLED "/usr/local/share/sandbox/profiles"
-#endif
-#ifndef SANDBOX_PROFILES_SOURCE
-#define SANDBOX_PROFILES_SOURCE ""
-#endif
 
 namespace sb::cli {
 namespace {
@@ -90,8 +87,26 @@ std::string expand(const std::string& word, const std::map<std::string, std::str
   return out;
 }
 
+// "optional NAME WHAT...": lines of this file that use ${NAME} are skipped when NAME is
+// unset, with one note saying what the sandbox runs without (e.g. the desktop profile
+// without XDG_RUNTIME_DIR under `su -`, ssh without logind, CI).
+struct LoadState {
+  std::set<std::string> active;  // files being read (include cycles)
+  std::set<std::string> noted;   // optional variables already reported
+};
+
+bool uses_var(const std::vector<std::string>& words, const std::string& name) {
+  std::string ref = "${" + name + "}";
+  return std::any_of(words.begin(), words.end(),
+                     [&](const std::string& w) { return w.find(ref) != std::string::npos; });
+}
+
 void load(const std::string& path, const std::map<std::string, std::string>& vars, int depth,
-          std::set<std::string>& active, std::vector<std::string>& out) {
+          LoadState& st, std::vector<std::string>& out) {
+  auto& active = st.active;
+  std::map<std::string, std::string> optional;  // NAME -> what is left out without it
+  size_t last_start = out.size();  // where the last option line of this file starts in out
+  std::string last_opt;
   if (depth > kMaxIncludeDepth)
     throw Error(path + ": includes nested more than " + std::to_string(kMaxIncludeDepth) +
                 " levels deep");
@@ -108,6 +123,30 @@ void load(const std::string& path, const std::map<std::string, std::string>& var
     if (first == std::string::npos || line[first] == '#') continue;  // blank or comment
     auto words = split_words(line, where);
     if (words.empty()) continue;
+    if (words[0] == "optional") {
+      if (words.size() < 3) throw Error(where + ": optional takes a variable name and what it gives");
+      if (!vars.count(words[1]))
+        throw Error(where + ": optional: unknown variable " + words[1]);
+      std::string what;
+      for (size_t k = 2; k < words.size(); ++k) what += (k > 2 ? " " : "") + words[k];
+      optional[words[1]] = what;
+      continue;
+    }
+    bool skip = false;
+    for (const auto& [name, what] : optional) {
+      auto it = vars.find(name);
+      if ((it == vars.end() || it->second.empty()) && uses_var(words, name)) {
+        skip = true;
+        if (st.noted.insert(name).second)
+          log::warning(name + " is not set: running without " + what + " (" + path + ")");
+      }
+    }
+    if (skip) {
+      // A --perms or --size just before belonged to the skipped operation.
+      if (last_opt == "--perms" || last_opt == "--size") out.resize(last_start);
+      last_opt.clear();
+      continue;
+    }
     if (words[0] == "include") {
       if (words.size() != 2) throw Error(where + ": include takes one profile name or path");
       std::string target = expand(words[1], vars, where);
@@ -126,7 +165,8 @@ void load(const std::string& path, const std::map<std::string, std::string>& var
       } catch (const Error& e) {
         throw Error(where + ": " + e.what());
       }
-      load(resolved, vars, depth + 1, active, out);
+      load(resolved, vars, depth + 1, st, out);
+      last_opt.clear();
       continue;
     }
     const OptionDef* o = find_option(words[0]);
@@ -135,6 +175,8 @@ void load(const std::string& path, const std::map<std::string, std::string>& var
       throw Error(where + ": " + words[0] + " takes " + std::to_string(o->args.size()) +
                   (o->args.size() == 1 ? " argument" : " arguments") + ", got " +
                   std::to_string(words.size() - 1));
+    last_start = out.size();
+    last_opt = words[0];
     for (auto& w : words) out.push_back(expand(w, vars, where));
   }
   active.erase(key);
@@ -148,8 +190,7 @@ std::vector<std::string> profile_dirs() {
     dirs.push_back(std::string(x) + "/sandbox/profiles");
   else if (const char* h = std::getenv("HOME"); h && *h)
     dirs.push_back(std::string(h) + "/.config/sandbox/profiles");
-  dirs.push_back(SANDBOX_PROFILES_INSTALLED);
-  if (*SANDBOX_PROFILES_SOURCE) dirs.push_back(SANDBOX_PROFILES_SOURCE);
+  for (auto& d : datadir::dirs("profiles")) dirs.push_back(std::move(d));
   return dirs;
 }
 
@@ -159,13 +200,22 @@ std::string find_profile(const std::string& name) {
     if (!is_file(name)) throw Error("--profile: no profile file " + name);
     return name;
   }
-  std::string tried;
-  for (const auto& d : profile_dirs()) {
+  auto dirs = profile_dirs();
+  for (const auto& d : dirs) {
     for (const auto& cand : {d + "/" + name + ".profile", d + "/" + name})
       if (is_file(cand)) return cand;
-    tried += (tried.empty() ? "" : ", ") + d;
   }
-  throw Error("--profile: no profile named '" + name + "' (looked in " + tried + ")");
+  auto names = list_profiles();
+  std::string msg = "--profile: no profile named '" + name + "'" +
+                    suggest::did_you_mean(name, names) + " in " + datadir::join_or(dirs);
+  if (names.empty()) {
+    msg += " (no profiles there at all)";
+  } else {
+    msg += " (available:";
+    for (const auto& n : names) msg += " " + n;
+    msg += ")";
+  }
+  throw Error(msg);
 }
 
 std::vector<std::string> list_profiles() {
@@ -186,8 +236,8 @@ std::vector<std::string> list_profiles() {
 std::vector<std::string> load_profile(const std::string& path,
                                       const std::map<std::string, std::string>& vars) {
   std::vector<std::string> out;
-  std::set<std::string> active;
-  load(path, vars, 0, active, out);
+  LoadState st;
+  load(path, vars, 0, st, out);
   return out;
 }
 

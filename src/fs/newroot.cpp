@@ -167,6 +167,7 @@ class Builder {
   UniqueFd newroot_;
   mode_t parent_mode_ = 0755;  // for missing parent directories of the current op
   int data_files_ = 0;         // staging files for --bind-data and --tmp-overlay
+  dev_t newroot_dev_ = 0;      // the new root's own tmpfs (before any op mounts on "/")
 
   // ---- path helpers ----
   int in_root(int root, const std::string& path, int flags) {
@@ -192,6 +193,19 @@ class Builder {
     return UniqueFd(fd);
   }
 
+  // A mount point that can't be created because its parent is read-only inside (a
+  // --ro-bind of a host tree, a --remount-ro): say the rule and the ways out.
+  [[noreturn]] static void throw_create(const std::string& what, const std::string& path) {
+    int err = errno;
+    if (err != EROFS) throw SysError(what, err);
+    throw Error(what + ": " + std::strerror(err) + " (" + parent_of(path) +
+                " is read-only in the sandbox, so the mount point " + path +
+                " can't be made there: create it in the tree bound there, mount a tmpfs or a "
+                "writable layer on " + parent_of(path) +
+                " first, or give the root a writable layer with --overlay-src / --tmp-overlay /"
+                " instead of --ro-bind / /)");
+  }
+
   // Creates every missing directory of `dir` (inside the new root) and returns it: the
   // parents with parent_mode_, `dir` itself with `mode` (default: parent_mode_ too).
   UniqueFd ensure_dir(const std::string& dir, std::optional<mode_t> mode = std::nullopt) {
@@ -201,7 +215,7 @@ class Builder {
     UniqueFd parent = ensure_dir(parent_of(dir));
     std::string name = base_of(dir);
     if (::mkdirat(parent.get(), name.c_str(), mode.value_or(parent_mode_)) < 0 && errno != EEXIST)
-      throw_errno("Can't create directory " + dir);
+      throw_create("Can't create directory " + dir, dir);
     fd = open_new(dir, O_PATH | O_DIRECTORY);
     if (!fd && errno == ENOENT)
       throw Error("Can't create directory " + dir +
@@ -221,7 +235,7 @@ class Builder {
     std::string name = base_of(dest);
     int f = ::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
                                                      O_NOFOLLOW, 0444);
-    if (f < 0 && errno != EEXIST) throw_errno("Can't create file " + dest);
+    if (f < 0 && errno != EEXIST) throw_create("Can't create file " + dest, dest);
     if (f >= 0) ::close(f);
     fd = open_new(dest, O_PATH);
     if (!fd) throw_errno("Can't open mount point " + dest);
@@ -607,11 +621,59 @@ class Builder {
     }
   }
 
+  // Where --net's resolv.conf goes. A read-only /etc whose resolv.conf is a symlink with
+  // no target inside the sandbox (systemd-resolved's ../run/systemd/resolve/...) gets the
+  // file at the target instead, when that lies on the new root's own tmpfs: the caller's
+  // /etc is never written, and nothing is created in a directory bound from the host.
+  std::string resolv_conf_target(const std::string& dest) {
+    std::string cur = dest;
+    for (int hops = 0; hops < 8; ++hops) {
+      if (open_new(cur, O_PATH)) return cur;  // exists (inside): mount over it
+      UniqueFd parent = open_new(parent_of(cur), O_PATH | O_DIRECTORY);
+      char buf[PATH_MAX];
+      ssize_t n = parent ? ::readlinkat(parent.get(), base_of(cur).c_str(), buf, sizeof buf - 1)
+                         : -1;
+      if (n <= 0) {
+        if (hops == 0) return dest;  // not a symlink: the normal path creates it
+        // A dangling symlink's target: create it only on the new root's own tmpfs.
+        struct stat anc_st;
+        std::string anc = parent_of(cur);
+        UniqueFd a = open_new(anc, O_PATH | O_DIRECTORY);
+        while (!a && anc != "/") {
+          anc = parent_of(anc);
+          a = open_new(anc, O_PATH | O_DIRECTORY);
+        }
+        if (a && newroot_dev_ && ::fstat(a.get(), &anc_st) == 0 && anc_st.st_dev == newroot_dev_)
+          return cur;
+        return dest;
+      }
+      std::string target(buf, static_cast<size_t>(n));
+      std::string next = target[0] == '/' ? target : parent_of(cur) + "/" + target;
+      // Lexically: in_root() resolves every later open inside the new root anyway.
+      std::vector<std::string> parts;
+      std::stringstream ss(next);
+      for (std::string part; std::getline(ss, part, '/');) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+          if (!parts.empty()) parts.pop_back();
+        } else {
+          parts.push_back(part);
+        }
+      }
+      next.clear();
+      for (const auto& part : parts) next += "/" + part;
+      if (next.empty()) return dest;
+      cur = next;
+    }
+    return dest;
+  }
+
   void op(const DataOp& o) {
     if (o.best_effort) {  // --net's resolv.conf: only where the new root has the directory
       if (!open_new(parent_of(o.dest), O_PATH | O_DIRECTORY)) return;
       DataOp strict = o;
       strict.best_effort = false;
+      strict.dest = resolv_conf_target(o.dest);
       try {
         op(strict);
       } catch (const Error& e) {
@@ -690,6 +752,20 @@ class Builder {
     try {
       mount_fs("overlay", opts, attrs, mp.get(), what);
     } catch (const SysError& e) {
+      if (e.err() == EINVAL && o.kind == OverlayOp::Kind::ReadWrite) {
+        // overlayfs wants the work dir on the upper dir's mount; the kernel only says EINVAL.
+        struct stat up, work;
+        size_t n = o.lowers.size();
+        if (held.size() == n + 2 && ::fstat(held[n].get(), &up) == 0 &&
+            ::fstat(held[n + 1].get(), &work) == 0 && up.st_dev != work.st_dev)
+          throw Error(std::string(e.what()) + " (--overlay: WORKDIR " + o.work +
+                      " is on another filesystem than RWSRC " + o.upper +
+                      "; overlayfs needs both on the same filesystem: use an empty directory "
+                      "next to RWSRC as WORKDIR)");
+        throw Error(std::string(e.what()) +
+                    " (--overlay: WORKDIR must be an empty directory on the same filesystem "
+                    "as RWSRC and not inside it, and the layers must not overlap)");
+      }
       if (e.err() == EPERM || e.err() == ENODEV)
         throw Error(std::string(e.what()) +
                     " (this kernel does not allow overlayfs here: it needs Linux 5.11 or later "
@@ -743,6 +819,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
   oldroot_.reset(::open(kOldRoot, O_PATH | O_DIRECTORY | O_CLOEXEC));
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!oldroot_ || !newroot_) throw_errno("Can't open the staging roots");
+  if (struct stat st; ::fstat(newroot_.get(), &st) == 0) newroot_dev_ = st.st_dev;
   if (log::verbose()) log::step("staging tmpfs on " + std::string(base) + " entered");
 
   for (const auto& fsop : spec_.fs) {

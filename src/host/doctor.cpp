@@ -30,6 +30,7 @@
 #include <set>
 
 #include "fs/mountapi.hpp"
+#include "host/apparmor.hpp"
 #include "host/probe.hpp"
 #include "limits/cgroup.hpp"
 #include "net/net.hpp"
@@ -195,6 +196,34 @@ Line check_userns(bool root, const std::string& exe) {
             err_text(o) + " (root runs sandboxes without one; --unshare-user and non-root "
                           "callers need it)"};
   return {Verdict::Fail, "userns", why};
+}
+
+// Ubuntu 23.10+: the AppArmor restriction on unprivileged user namespaces and our profile.
+Line check_apparmor(bool root, bool userns_ok, const std::string& exe, const HostRoots& roots) {
+  AppArmorUserns a = apparmor_userns(roots);
+  if (!a.restricted())
+    return {Verdict::Ok, "apparmor",
+            a.restrict_userns ? "kernel.apparmor_restrict_unprivileged_userns is 0: no "
+                                "AppArmor restriction on user namespaces"
+                              : "no AppArmor user namespace restriction on this kernel"};
+  std::string loaded = a.profile_loaded
+                           ? "profile 'sandbox' loaded (" + a.profile_mode + ")" +
+                                 (a.attach.empty() ? "" : " for " + a.attach)
+                           : "no profile 'sandbox' loaded";
+  if (a.covers(exe))
+    return {Verdict::Ok, "apparmor",
+            "kernel.apparmor_restrict_unprivileged_userns is 1 and " + loaded +
+                ": user namespaces are allowed for " + exe};
+  std::string problem = apparmor_problem(a, exe, roots);
+  if (root)
+    return {Verdict::Warn, "apparmor",
+            "root is not restricted, but users of this binary are: " + problem};
+  // A profile this process can't see may still be in force: the userns check decides.
+  if (userns_ok && !a.profiles_readable)
+    return {Verdict::Ok, "apparmor",
+            "kernel.apparmor_restrict_unprivileged_userns is 1, and user namespaces work for " +
+                exe + " (a profile allows it)"};
+  return {userns_ok ? Verdict::Warn : Verdict::Fail, "apparmor", problem};
 }
 
 Line check_mountns(bool root, bool userns_ok) {
@@ -509,13 +538,25 @@ int doctor_main(const std::vector<std::string>& args) {
       "usage: " + log::program_name() + " doctor\n"
       "\nCheck what this host lets you do, by trying each thing in a short-lived child:\n"
       "user namespaces, mount namespaces, overlayfs, the new mount API, cgroup2 delegation,\n"
-      "the systemd manager, pasta/slirp4netns and /dev/net/tun, seccomp, Landlock, clone3.\n"
+      "the systemd manager, pasta/slirp4netns and /dev/net/tun, seccomp, Landlock, clone3,\n"
+      "and Ubuntu's AppArmor restriction on user namespaces (with our profile's state).\n"
       "One line per check: OK, WARN (a feature that will not work, and the fix) or FAIL\n"
-      "(sandboxes will not start). Exit status 0 unless something fails.\n";
-  for (const auto& a : args) {
+      "(sandboxes will not start). Exit status 0 unless something fails.\n"
+      "\n  --fake-root DIR  (tests) read the AppArmor state under DIR/proc/sys,\n"
+      "                   DIR/sys/kernel/security and DIR/etc\n";
+  HostRoots roots;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
     if (a == "--help" || a == "-h") {
       std::fputs(usage.c_str(), stdout);
       return 0;
+    }
+    if (a == "--fake-root" && i + 1 < args.size()) {
+      // For tests: the AppArmor check reads DIR/proc/sys, DIR/sys/kernel/security and
+      // DIR/etc instead of the host's (the other checks still probe this host).
+      const std::string& d = args[++i];
+      roots = {d + "/proc/sys", d + "/sys/kernel/security", d + "/etc"};
+      continue;
     }
     log::error("doctor: unknown argument '" + a + "' (see " + log::program_name() +
                " doctor --help)");
@@ -526,6 +567,7 @@ int doctor_main(const std::vector<std::string>& args) {
   std::vector<Line> lines;
   lines.push_back(check_userns(root, exe));
   bool userns_ok = lines.back().verdict == Verdict::Ok;
+  lines.push_back(check_apparmor(root, userns_ok, exe, roots));
   // A non-root caller's probes run in a user namespace, as its sandboxes would.
   auto needs_userns = [&](const char* check, const std::function<Line()>& f) {
     if (root || userns_ok) return f();

@@ -54,25 +54,23 @@ std::string self_exe() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-std::string apparmor_fix(const std::string& exe) {
-  std::string name = log::program_name();
+std::string apparmor_fix(const std::string& exe, const std::string& name) {
   return "printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile " + name + " " + exe +
          " flags=(unconfined) {\\n  userns,\\n}\\n' | sudo tee /etc/apparmor.d/" + name +
          " && sudo apparmor_parser -r /etc/apparmor.d/" + name;
 }
 
-std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor) {
+std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor,
+                                   const HostRoots& roots) {
   std::string why;
   auto add = [&](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
-  if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+  if (read_sysctl((roots.proc_sys + "/kernel/unprivileged_userns_clone").c_str()) == 0)
     add("kernel.unprivileged_userns_clone is 0 (fix: sudo sysctl -w "
         "kernel.unprivileged_userns_clone=1)");
-  if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
+  if (read_sysctl((roots.proc_sys + "/user/max_user_namespaces").c_str()) == 0)
     add("user.max_user_namespaces is 0 (fix: sudo sysctl -w user.max_user_namespaces=15000)");
-  if (read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").value_or(0) > 0)
-    add("kernel.apparmor_restrict_unprivileged_userns is 1, so AppArmor takes every "
-        "capability away in a new user namespace unless a profile allows \"userns\" for " +
-        exe + " (fix: " + apparmor_fix(exe) + ")");
+  if (std::string aa = apparmor_problem(apparmor_userns(roots), exe, roots); !aa.empty())
+    add(aa);
   if (why.empty() && err == ENOSPC)
     add("the limit on user namespaces is reached (user.max_user_namespaces of this or an "
         "enclosing user namespace, e.g. a sandbox run with --disable-userns)");

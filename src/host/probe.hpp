@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "host/apparmor.hpp"
 #include "spec/spec.hpp"
 
 namespace sb::host {
@@ -19,11 +20,13 @@ std::optional<long> read_sysctl(const char* path);
 // user.max_user_namespaces, Ubuntu's kernel.apparmor_restrict_unprivileged_userns), each
 // with its fix; ends by pointing at `sandbox doctor` (unless `from_doctor`). `exe` is the
 // sandbox binary (for the AppArmor profile).
-std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor = false);
+// `roots`: where /proc/sys, securityfs and /etc are (fake trees in tests).
+std::string explain_userns_failure(int err, const std::string& exe, bool from_doctor = false,
+                                   const HostRoots& roots = {});
 
-// The AppArmor profile that lets `exe` create user namespaces under Ubuntu's restriction,
-// and the commands that install it, as one line.
-std::string apparmor_fix(const std::string& exe);
+// The AppArmor profile NAME that lets `exe` create user namespaces under Ubuntu's
+// restriction, and the commands that install it, as one line.
+std::string apparmor_fix(const std::string& exe, const std::string& name = "sandbox");
 
 // Absolute path of the running binary (for messages), "sandbox" when unknown.
 std::string self_exe();

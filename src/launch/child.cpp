@@ -424,7 +424,10 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     // 3. Namespaces that need capabilities over themselves, while we hold them.
     if (spec.hostname && ::sethostname(spec.hostname->data(), spec.hostname->size()) < 0)
       throw_errno("Can't set hostname " + *spec.hostname);
-    if (spec.unshare_net) ns::loopback_up();
+    if (spec.unshare_net) {
+      ns::loopback_up();
+      ns::allow_unprivileged_low_ports();
+    }
 
     // 4. The new root. Modes we create are exactly those asked for.
     mode_t old_umask = ::umask(0);

@@ -2,13 +2,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <sstream>
@@ -270,11 +273,49 @@ std::vector<Hierarchy> caller_hierarchies() {
 
 // ---- Decision -----------------------------------------------------------------------------
 
+std::string how_to_fix(const FixContext& c) {
+  const std::string prog = log::program_name();
+  const std::string tail = "; or pass --limits best-effort to run without the cgroup limits";
+  if (c.root) {
+    if (c.system_manager)
+      return "run " + prog + " in a delegated scope, e.g. `systemd-run --scope -p Delegate=yes " +
+             prog + " ...`, or name a cgroup with --cgroup-parent" + tail;
+    return "create a cgroup for it under the cgroup2 mount (e.g. `mkdir /sys/fs/cgroup/sandbox` "
+           "and enable the controllers in /sys/fs/cgroup/cgroup.subtree_control) and pass "
+           "--cgroup-parent /sandbox" + tail;
+  }
+  if (c.user_manager)
+    return "run " + prog + " in a cgroup delegated to you, e.g. `systemd-run --user --scope -p "
+           "Delegate=yes " + prog + " ...`, or name one with --cgroup-parent" + tail;
+  // `systemd-run --user` needs a user manager, which this session does not have.
+  return "have a cgroup delegated to you: no systemd user manager runs for you here "
+         "(XDG_RUNTIME_DIR unset, or nothing answers at $XDG_RUNTIME_DIR/systemd/private), so "
+         "`systemd-run --user` cannot make one; log in through a PAM session or run `sudo "
+         "loginctl enable-linger $USER`, or ask root to create a cgroup you own (`sudo mkdir "
+         "/sys/fs/cgroup/u$UID && sudo chown -R $USER /sys/fs/cgroup/u$UID`) and pass "
+         "--cgroup-parent /u$UID" + tail;
+}
+
 std::string how_to_fix() {
-  return "run " + log::program_name() +
-         " in a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes " +
-         log::program_name() + " ...`, or name one with --cgroup-parent; or pass --limits "
-         "best-effort to run without the cgroup limits";
+  auto answers = [](const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    bool ok = path.size() < sizeof a.sun_path;
+    if (ok) {
+      std::memcpy(a.sun_path, path.c_str(), path.size());
+      ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    }
+    ::close(fd);
+    return ok;
+  };
+  FixContext c;
+  c.root = ::geteuid() == 0;
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  c.user_manager = xdg && *xdg && answers(std::string(xdg) + "/systemd/private");
+  c.system_manager = c.root && answers("/run/systemd/private");
+  return how_to_fix(c);
 }
 
 Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,

@@ -74,8 +74,15 @@ struct Decision {
 Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
                 pid_t self);
 
-// What would let the caller enforce the limits, for the error message.
-std::string how_to_fix();
+// What would let the caller enforce the limits, for the error message: what works on this
+// host (systemd-run --user only where a user manager answers).
+struct FixContext {
+  bool root = false;
+  bool user_manager = false;    // $XDG_RUNTIME_DIR/systemd/private answers
+  bool system_manager = false;  // /run/systemd/private answers
+};
+std::string how_to_fix(const FixContext& c);
+std::string how_to_fix();  // for this caller on this host
 
 // ---- Leaves at run time -------------------------------------------------------------------
 // The cgroups `sandbox-<self>` of one sandbox, which hold the limits, each with the child

@@ -112,10 +112,18 @@ RlimitSetting parse_rlimit(const std::string& v) {
     for (const auto& k : kRlimits) names += std::string(names.empty() ? "" : ", ") + k.name;
     return fail("unknown limit '" + r.name + "' (one of " + names + ")");
   }
+  // The limits counted in bytes take the K, M, G, T suffixes --memory takes.
+  bool bytes = r.resource == RLIMIT_AS || r.resource == RLIMIT_DATA ||
+               r.resource == RLIMIT_FSIZE || r.resource == RLIMIT_STACK ||
+               r.resource == RLIMIT_MEMLOCK || r.resource == RLIMIT_RSS ||
+               r.resource == RLIMIT_CORE || r.resource == RLIMIT_MSGQUEUE;
   auto value = [&](std::string_view t) -> uint64_t {
     if (t == "unlimited" || t == "infinity") return Limits::kUnlimited;
     auto n = parse::unsigned_dec(t, Limits::kUnlimited - 1);
-    if (!n) fail("'" + std::string(t) + "' is not a number or 'unlimited'");
+    if (!n && bytes) n = parse::byte_size(t);
+    if (!n || *n >= Limits::kUnlimited)
+      fail("'" + std::string(t) + "' is not a number" +
+           (bytes ? " of bytes (K, M, G, T suffixes allowed)" : "") + " or 'unlimited'");
     return *n;
   };
   std::string vals = v.substr(eq + 1);

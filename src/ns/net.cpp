@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -48,6 +50,17 @@ void loopback_up() {
     auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nh));
     if (err->error != 0) throw SysError("Can't bring up the loopback interface", -err->error);
   }
+}
+
+void allow_unprivileged_low_ports() {
+  // The sandbox owns this network namespace: its ports are reachable only through what
+  // --publish forwards, so a server inside may bind port 80 without root, as in rootless
+  // Podman. /proc/sys/net follows the opener's network namespace: this is the new one.
+  int fd = ::open("/proc/sys/net/ipv4/ip_unprivileged_port_start", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;  // a kernel before 4.11: nothing to lower
+  ssize_t n = ::write(fd, "0\n", 2);
+  (void)n;  // a convenience, not isolation: the ports keep the kernel's default otherwise
+  ::close(fd);
 }
 
 }  // namespace sb::ns

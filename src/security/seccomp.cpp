@@ -17,15 +17,11 @@
 
 #include "security/bpf.hpp"
 #include "security/caps.hpp"
+#include "util/datadir.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/suggest.hpp"
 
-#ifndef SANDBOX_SECCOMP_PROFILES_INSTALLED
-#define SANDBOX_SECCOMP_PROFILES_INSTALLED "/usr/local/share/sandbox/seccomp-profiles"
-#endif
-#ifndef SANDBOX_SECCOMP_PROFILES_SOURCE
-#define SANDBOX_SECCOMP_PROFILES_SOURCE ""
-#endif
 
 namespace sb::security {
 namespace {
@@ -361,10 +357,7 @@ SeccompProfile load_seccomp_profile(const std::string& path) {
 }
 
 std::vector<std::string> seccomp_profile_dirs() {
-  std::vector<std::string> dirs;
-  for (const char* d : {SANDBOX_SECCOMP_PROFILES_INSTALLED, SANDBOX_SECCOMP_PROFILES_SOURCE})
-    if (*d && std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.emplace_back(d);
-  return dirs;
+  return datadir::dirs("seccomp-profiles");
 }
 
 std::vector<std::string> seccomp_profile_names(const std::vector<std::string>& dirs) {
@@ -403,7 +396,9 @@ std::string find_seccomp_profile(const std::string& name_or_path,
     if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return p;
   }
   std::vector<std::string> names = seccomp_profile_names(dirs);
-  std::string msg = "no profile named '" + name_or_path + "' in ";
+  std::string msg = "no profile named '" + name_or_path + "'" +
+                    suggest::did_you_mean(file.substr(0, file.size() - ext.size()), names) +
+                    " in ";
   for (size_t i = 0; i < dirs.size(); ++i) msg += (i ? " or " : "") + dirs[i];
   if (dirs.empty()) msg += "(no profile directory)";
   if (!names.empty()) {

@@ -427,8 +427,15 @@ int seccomp_compile_main(const std::vector<std::string>& args) {
         return 0;
       }
       if (a == "--list") {
-        for (const auto& n : seccomp_profile_names(seccomp_profile_dirs()))
-          std::printf("%s\n", n.c_str());
+        auto dirs = seccomp_profile_dirs();
+        auto names = seccomp_profile_names(dirs);
+        if (names.empty()) {
+          std::string where;
+          for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d;
+          throw Error("no seccomp profiles found (looked in " +
+                      (where.empty() ? std::string("no directory") : where) + ")");
+        }
+        for (const auto& n : names) std::printf("%s\n", n.c_str());
         return 0;
       }
       if (a == "--pfc") {

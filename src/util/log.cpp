@@ -19,9 +19,16 @@ void emit(int level, std::string_view msg) {
   // A message of several lines (bwrap's exact words, then our advice) gets the prefix on
   // each line, so a caller matching "^bwrap: <bwrap's text>$" still matches.
   std::string line;
+  // Appended piece by piece: `"<" + std::to_string(level)` makes GCC 12 at -O3 report a
+  // false -Wrestrict inside libstdc++ (an operator+ inserting at the front). Every line of
+  // a multi-line message carries the prefix (bwrap's callers match "^bwrap: ").
   for (;;) {
     auto nl = msg.find('\n');
-    if (g_level_prefix) line += "<" + std::to_string(level) + ">";
+    if (g_level_prefix) {
+      line += '<';
+      line += std::to_string(level);
+      line += '>';
+    }
     line += g_name;
     line += ": ";
     line += msg.substr(0, nl);

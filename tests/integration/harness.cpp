@@ -59,10 +59,30 @@ struct BinaryCopy {
     dir = tmpl;
     if (::chmod(dir.c_str(), 0755) != 0) fatal("chmod " + dir + ": " + errstr());
     name = src.filename().string();
-    path = dir + "/" + name;
+    // Laid out as an install (PREFIX/bin/sandbox, PREFIX/share/sandbox/...): the binary
+    // finds its profiles relative to itself, as an installed one does.
+    std::string bin_dir = dir + "/bin";
+    if (::mkdir(bin_dir.c_str(), 0755) != 0) fatal("mkdir " + bin_dir + ": " + errstr());
+    path = bin_dir + "/" + name;
     fs::copy_file(src, path, ec);
     if (ec) fatal("copying " + src.string() + " to " + path + ": " + ec.message());
     if (::chmod(path.c_str(), 0755) != 0) fatal("chmod " + path + ": " + errstr());
+#ifdef SANDBOX_TEST_SOURCE_DIR
+    const char* srcdir = SANDBOX_TEST_SOURCE_DIR;
+#else
+    const char* srcdir = std::getenv("SANDBOX_SOURCE_DIR");
+#endif
+    if (srcdir && *srcdir) {
+      for (const char* sub : {"profiles", "seccomp-profiles"}) {
+        fs::path to = fs::path(dir) / "share/sandbox" / sub;
+        fs::create_directories(to, ec);
+        if (!ec) fs::copy(fs::path(srcdir) / sub, to, fs::copy_options::recursive, ec);
+        if (ec) fatal("copying " + std::string(srcdir) + "/" + sub + ": " + ec.message());
+      }
+      // World-readable, like an install, for the unprivileged uid.
+      std::string chmod = "chmod -R a+rX " + dir + "/share";
+      if (std::system(chmod.c_str()) != 0) fatal(chmod + " failed");
+    }
   }
   ~BinaryCopy() {
     std::error_code ec;

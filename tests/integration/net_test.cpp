@@ -383,6 +383,60 @@ TEST_P(UserModeNetTest, HelperGoneAfterSandboxIsKilled) {
   kill_with_token(token);
 }
 
+// `--publish HOSTPORT:80` with a server on port 80 works without root inside: the sandbox
+// owns its network namespace and lets unprivileged ports start at 0 there (rootless Podman
+// does the same); the host's setting is untouched.
+TEST_P(UserModeNetTest, PublishToPort80WithoutPrivilegesInside) {
+  int published = free_port();
+  ASSERT_NE(published, 0);
+  std::string host_start = trim(read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start"));
+  const std::string script =
+      "import os, socket\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('0.0.0.0', 80)); s.listen(1)\n"
+      "print('LISTENING uid=%d' % os.getuid(), flush=True)\n"
+      "s.settimeout(15); a, peer = s.accept(); a.sendall(b'port-80\\n'); a.close()\n";
+  // A non-root uid inside in both modes (root needs its own user namespace for that).
+  Args uid = GetParam().root ? Args{"--unshare-user", "--uid", "1000"} : Args{"--uid", "1000"};
+  auto p = spawn(with_root(cat({net_args(), uid, {"--publish", std::to_string(published) + ":80"},
+                                {"--dir", "/etc", "--", kPython, "-c", script}})),
+                 opts_);
+  bool listening = p->wait_for_stdout("LISTENING", 15s);
+  std::string got = listening ? fetch_from_host(published) : "";
+  auto r = p->wait(20s);
+  ASSERT_TRUE(listening) << r;
+  EXPECT_TRUE(contains(r.out, "LISTENING uid=1000")) << r;
+  EXPECT_EQ(got, "port-80\n") << r;
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(trim(read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start")), host_start);
+}
+
+// A read-only /etc whose resolv.conf is a symlink with no target inside (systemd-resolved's
+// layout): the sandbox still gets the DNS forwarder, at the link's target on its own
+// tmpfs, without a warning and without writing into the caller's tree. Where the target
+// would be in a directory bound from the host, nothing is created there and the warning
+// says DNS may not work.
+TEST_P(UserModeNetTest, ReadOnlyEtcWithResolvConfSymlinkGetsDnsQuietly) {
+  TempDir etc(0755), run_dir(0777);
+  ASSERT_EQ(::symlink("../run/systemd/resolve/stub-resolv.conf", (etc / "resolv.conf").c_str()), 0);
+  write_file(etc / "hosts", "127.0.0.1 localhost\n");
+  auto r = run(with_root(cat({net_args(), {"--ro-bind", etc.path(), "/etc", "--", "cat",
+                                           "/etc/resolv.conf"}})),
+               opts_);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "nameserver 10.0.2.3")) << r;
+  EXPECT_FALSE(contains(r.err, "DNS")) << r;
+  EXPECT_EQ(etc.entries(), (std::vector<std::string>{"hosts", "resolv.conf"}));
+
+  // /run bound from the host: not written, and the warning is given.
+  auto w = run(with_root(cat({net_args(), {"--ro-bind", etc.path(), "/etc", "--bind",
+                                           run_dir.path(), "/run", "--", "true"}})),
+               opts_);
+  EXPECT_EQ(w.exit_code, 0) << w;
+  EXPECT_TRUE(contains(w.err, "DNS in the sandbox may not work")) << w;
+  EXPECT_TRUE(run_dir.entries().empty()) << "written into the caller's tree";
+}
+
 // Only what is published is reachable from the host: a port bound inside without --publish
 // is not forwarded.
 TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {

@@ -15,11 +15,13 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/docgen.hpp"
 #include "cli/options.hpp"
+#include "limits/limits.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"
 
@@ -455,6 +457,57 @@ TEST(DocgenTest, BashCompletionProposals) {
 
 // Profile names come from the installed program (`sandbox --list-profiles`, `sandbox
 // seccomp-compile --list`); a stand-in on PATH answers here.
+// Option values from the table's completion hints: --net modes, --limits, --rlimit names.
+TEST(DocgenTest, BashCompletesOptionValues) {
+  std::string bash = find_program("bash");
+  if (bash.empty()) GTEST_SKIP() << "bash is not installed";
+  TempDir dir;
+  auto r = bash_complete(bash, dir, {"sandbox", "--net", ""});
+  for (const char* m : {"none", "host", "pasta", "slirp4netns", "user", "veth"})
+    EXPECT_TRUE(contains(r, m)) << m << " " << ::testing::PrintToString(r);
+  r = bash_complete(bash, dir, {"sandbox", "--net", "sl"});
+  EXPECT_EQ(r, std::vector<std::string>{"slirp4netns"});
+  r = bash_complete(bash, dir, {"sandbox", "--limits", "b"});
+  EXPECT_EQ(r, std::vector<std::string>{"best-effort"});
+  r = bash_complete(bash, dir, {"sandbox", "--rlimit", "fs"});
+  EXPECT_EQ(r, std::vector<std::string>{"fsize="});
+  r = bash_complete(bash, dir, {"sandbox", "--unshare-all", "--rlimit", "no"});
+  EXPECT_EQ(r, std::vector<std::string>{"nofile="});
+  // After the value, options again.
+  r = bash_complete(bash, dir, {"sandbox", "--net", "pasta", "--publ"});
+  EXPECT_EQ(r, std::vector<std::string>{"--publish"});
+}
+
+// The hints name exactly what the parser accepts.
+TEST(DocgenTest, CompletionHintsMatchTheParser) {
+  auto values_of = [](std::string_view opt) {
+    const sb::cli::OptionDef* o = sb::cli::find_option(opt);
+    EXPECT_NE(o, nullptr) << opt;
+    std::vector<std::string> v;
+    std::istringstream in(std::string(o ? o->args.at(0).values : ""));
+    for (std::string w; in >> w;) v.push_back(w);
+    return v;
+  };
+  for (const auto& m : values_of("--net"))
+    EXPECT_NO_THROW(sb::cli::parse({"--net", m, "true"})) << m;
+  for (const auto& m : values_of("--limits"))
+    EXPECT_NO_THROW(sb::cli::parse({"--limits", m, "true"})) << m;
+  std::vector<std::string> names;
+  for (auto n : values_of("--rlimit")) names.push_back(n.substr(0, n.size() - 1));
+  EXPECT_EQ(names, sb::limits::rlimit_names());
+}
+
+TEST(DocgenTest, ZshAndFishOfferOptionValues) {
+  std::string z = docgen::zsh_completion(), f = docgen::fish_completion();
+  EXPECT_NE(z.find("(none host pasta slirp4netns user veth)"), std::string::npos);
+  // Shell-quoted in the _arguments spec: '' is written '\'''\''.
+  EXPECT_NE(z.find(R"(:name=soft[\:hard]:{compadd -S '\'''\'' -- as= core=)"), std::string::npos)
+      << z;
+  EXPECT_NE(f.find("__sandbox_expect values--net' -x -a 'none host pasta"), std::string::npos);
+  EXPECT_NE(f.find("__sandbox_expect values--limits' -x -a 'required best-effort'"),
+            std::string::npos);
+}
+
 TEST(DocgenTest, BashCompletesProfileNames) {
   std::string bash = find_program("bash");
   DOCGEN_REQUIRE(bash, "bash is not installed");
