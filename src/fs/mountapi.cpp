@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#ifndef RESOLVE_CACHED
+#define RESOLVE_CACHED 0x20  // linux/openat2.h before 5.12
+#endif
 #include <cstdlib>
 #include <cstring>
 
@@ -47,7 +51,12 @@ int sys_openat2(int dfd, const char* path, uint64_t flags, uint64_t mode, uint64
   how.flags = flags;
   how.mode = mode;
   how.resolve = resolve;
-  return static_cast<int>(::syscall(SYS_openat2, dfd, path, &how, sizeof how));
+  // With RESOLVE_IN_ROOT/RESOLVE_BENEATH the kernel answers EAGAIN when a rename or mount
+  // anywhere on the system raced with a ".." in the path (openat2(2)): retry, boundedly.
+  for (int attempt = 0;; ++attempt) {
+    int r = static_cast<int>(::syscall(SYS_openat2, dfd, path, &how, sizeof how));
+    if (r >= 0 || errno != EAGAIN || (resolve & RESOLVE_CACHED) || attempt >= 100) return r;
+  }
 }
 
 bool have_new_mount_api() {
