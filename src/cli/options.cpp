@@ -644,7 +644,8 @@ std::string usage_text(std::string_view prog) {
     s += line + "\n";
   }
   s += "\nRun COMMAND in a new root built from the filesystem options, in new namespaces,\n"
-       "with no capabilities and no_new_privs. Works without root.\n";
+       "with no_new_privs and no capabilities (a root caller keeps its own unless\n"
+       "--cap-drop ALL, as with bwrap). Works without root.\n";
   s += "\nCommands (each has --help):\n";
   for (const auto& c : subcommands()) {
     std::string left = "  " + std::string(c.name);
