@@ -12,6 +12,8 @@
 namespace sb::launch {
 
 // Error: setup failed, text says why. LockFds: descriptors for the supervisor to hold.
+// NetNs (--net pasta/slirp4netns, the child's first message): fds its network and user
+// namespaces, which the supervisor hands to the network helper.
 // EarlyInfo: the namespaces exist (--userns-block-fd: the caller may write maps now).
 // Ready: setup is done and the command is about to run.
 // NetReady (parent to child): the network helper or veth is configured (--net).
@@ -21,7 +23,7 @@ namespace sb::launch {
 // namespace, for the supervisor to explain what is missing compared with the host.
 enum class MsgType : char {
   Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G',
-  ExecFailed = 'X'
+  ExecFailed = 'X', NetNs = 'S'
 };
 
 struct Message {

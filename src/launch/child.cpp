@@ -75,21 +75,13 @@ void wait_readable(int fd, const char* opt) {
 // Security: the setup child is non-dumpable (no ptrace, no /proc/PID/fd or /mem for a
 // process of the same uid, e.g. one already in a joined --pidns) but while its own id maps
 // are written: the kernel makes a non-dumpable process's /proc files root's, which only
-// the host's root could then write. Holds the window to those few writes.
-//
-// Known gap: pasta and slirp4netns, started by the supervisor as the caller, find our
-// namespaces through /proc/PID/ns/*, which a non-dumpable process's are closed to: with
-// them the child stays dumpable until the network is ready (holding none of our host
-// descriptors, only those the caller's options gave). Handing them the namespaces as
-// descriptors instead would close that too.
-bool dumpable_for_net = false;
-
+// the host's root could then write. Holds the window to those few writes. (pasta and
+// slirp4netns get our namespaces as descriptors, see send_netns, not through /proc/PID/ns.)
 struct DumpableForMaps {
   DumpableForMaps() {
     if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
   }
   ~DumpableForMaps() {
-    if (dumpable_for_net) return;
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) ::_exit(1);  // never run on dumpable
   }
   DumpableForMaps(const DumpableForMaps&) = delete;
@@ -158,6 +150,19 @@ void assert_userns_disabled() {
   }
   if (errno != ENOSPC && errno != EPERM && errno != EUSERS)
     throw_errno("--assert-userns-disabled: unexpected failure");
+}
+
+// --net pasta/slirp4netns: hands our network and user namespaces to the supervisor, for the
+// helper it starts. Security: opened by ourselves (a process may always open its own
+// /proc/self/ns/*), so nothing outside ever needs our /proc/PID/ns, and we can stay
+// non-dumpable throughout. /proc is still the caller's here, before any pivot.
+void send_netns(int channel) {
+  UniqueFd net(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!net) throw_errno("--net: can't open /proc/self/ns/net");
+  UniqueFd user(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+  if (!user) throw_errno("--net: can't open /proc/self/ns/user");
+  if (!send_message(channel, MsgType::NetNs, "", {net.get(), user.get()}))
+    throw_errno("--net: can't hand the sandbox's namespaces to the supervisor");
 }
 
 // Waits for MsgType::NetReady from the supervisor (which gives up on the helper after 10 s
@@ -338,9 +343,10 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     // joined --pidns, say) can trace this setup child or open what it holds through
     // /proc/PID/fd. The command's execve makes it dumpable again, as bwrap's command is.
     // With --userns-block-fd the caller writes our maps first (see step 2).
-    dumpable_for_net = plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns;
-    if (!spec.userns_block_fd && !dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    if (!spec.userns_block_fd && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
       throw_errno("prctl(PR_SET_DUMPABLE)");
+    // The supervisor waits for this first message before it starts the network helper.
+    if (net::needs_ns_fds(plan)) send_netns(ctx.channel);
 
     // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
     //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.
@@ -382,8 +388,7 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       if (!send_message(ctx.channel, MsgType::EarlyInfo, ns_ids))
         throw_errno("--userns-block-fd: can't tell the supervisor the namespaces exist");
       wait_readable(*spec.userns_block_fd, "--userns-block-fd");
-      if (!dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        throw_errno("prctl(PR_SET_DUMPABLE)");
+      if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
     } else if (plan.write_maps) {
       try {
         DumpableForMaps dumpable;
@@ -458,13 +463,10 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
 
     // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
     // while we set up; the command never runs before it is there. Waited for here, before
-    // init is forked: the helpers join our namespaces through /proc/PID/ns of this process,
-    // which init, confining itself, would close to them (non-dumpable).
+    // init is forked.
     if (net::needs_ready(plan)) {
       wait_for_network(ctx.channel, plan);
       log::step("network ready");
-      if (dumpable_for_net && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        throw_errno("prctl(PR_SET_DUMPABLE)");
     }
 
     // 5. --userns2: the namespace the command lives in, entered once setup is done.

@@ -432,10 +432,23 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   std::unique_ptr<net::Session> network;
   bool net_pending = false;
   try {
-    network = net::start(spec, plan, child.pid);
+    // --net pasta/slirp4netns: the child's first message carries its namespaces (O_CLOEXEC
+    // here; only the helper's process gets them, at fixed numbers). Security: not opened
+    // through /proc/CHILD/ns, which would need the setup child dumpable.
+    std::vector<UniqueFd> ns_fds;
+    if (net::needs_ns_fds(plan) && !setup_error) {
+      auto m = recv_message(parent_end.get());
+      if (m && m->type == MsgType::Error) throw Error(m->text);
+      if (!m || m->type != MsgType::NetNs || m->fds.size() != 2)
+        throw Error("--net: the sandbox did not hand over its namespaces");
+      ns_fds = std::move(m->fds);
+    }
+    net::SandboxNs ns;
+    if (ns_fds.size() == 2) ns = {ns_fds[0].get(), ns_fds[1].get()};
+    if (!setup_error) network = net::start(spec, plan, child.pid, ns);
     net_pending = network != nullptr;
   } catch (const std::exception& e) {
-    setup_error = e.what();
+    if (!setup_error) setup_error = e.what();
     forward(child, SIGKILL);
   }
   auto net_step = [&] {

@@ -260,10 +260,11 @@ Spec with_resolv_conf(const Spec& spec, const std::string& content) {
   return out;
 }
 
-std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child) {
+std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
+                               const SandboxNs& ns) {
   switch (plan.net) {
     case NetMode::Pasta:
-    case NetMode::Slirp4netns: return start_user_mode(spec, plan, child);
+    case NetMode::Slirp4netns: return start_user_mode(spec, plan, ns);
     case NetMode::Veth: return start_veth(spec, plan, child);
     default: return nullptr;
   }

@@ -66,9 +66,24 @@ class Session {
   std::chrono::steady_clock::time_point deadline;
 };
 
+// The sandbox's network and user namespaces as nsfs descriptors, opened by the child
+// itself (/proc/self/ns/*) and handed over with MsgType::NetNs: the user-mode helpers get
+// them as inherited descriptors (/proc/self/fd/N), never through /proc/CHILD/ns, which the
+// non-dumpable setup child's are closed to. -1 when not needed (veth).
+struct SandboxNs {
+  int net = -1;
+  int user = -1;
+};
+
+// True when the child must hand its namespaces over (MsgType::NetNs) right after clone.
+inline bool needs_ns_fds(const Plan& plan) {
+  return plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns;
+}
+
 // Starts networking for the sandbox whose first process is `child` (its namespaces exist).
 // nullptr when the plan needs nothing from outside (none, host). Throws sb::Error.
-std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child);
+std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
+                               const SandboxNs& ns = {});
 
 // True when the child must wait for MsgType::NetReady before running the command.
 inline bool needs_ready(const Plan& plan) {
@@ -77,13 +92,13 @@ inline bool needs_ready(const Plan& plan) {
 }
 
 // Implementations (usermode.cpp, veth.cpp).
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t child);
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns);
 std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child);
 
 // The keeper: a process forked from the supervisor, in its own process group (terminal
 // signals do not reach it), that runs `teardown` when the supervisor asks (SIGTERM) or
 // dies (PR_SET_PDEATHSIG). `child_argv`, when not empty, is executed as the keeper's child
-// (the helper) with `fds` placed at 0, 1, 2, 3... and is stopped before the teardown; the
+// (the helper) with `fds` placed at 0, 1, 2, 3... (nothing else open) and is stopped before the teardown; the
 // keeper exits when it does. `before_exec`, when set, runs in the helper's process once the
 // descriptors are in place (a message on stderr and a non-zero exit if it throws). Returns
 // the keeper's pid.

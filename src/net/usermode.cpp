@@ -3,16 +3,22 @@
 //
 // Both run in the foreground as the child of a keeper process (spawn_keeper), never as a
 // daemon: sandbox can then always stop them, and the keeper stops them when the supervisor
-// dies, even by SIGKILL (pasta of this vintage does not notice a /proc/PID/ns/net target
+// dies, even by SIGKILL (pasta of this vintage does not notice its target namespace
 // going away, and as root it drops to "nobody", which clears a PR_SET_PDEATHSIG of its own).
 // Readiness: pasta writes its PID file once the namespace is configured; the PID file is a
 // FIFO sandbox reads. slirp4netns writes to --ready-fd. Ports are published by pasta's
 // -t/-u and by slirp4netns' API socket (add_hostfwd) before the command runs.
+//
+// Namespaces: the helper gets the sandbox's network (and user) namespace as descriptors it
+// inherits, named /proc/self/fd/N on its command line. Security: never /proc/CHILD/ns/*,
+// which needs the setup child dumpable (traceable, its /proc/PID/fd open to any process of
+// the caller's uid) for as long as the helper starts; the child opened its own and sent them
+// (MsgType::NetNs). A process's own /proc/self/fd is open to it whatever its capabilities,
+// so pasta as root (three capabilities left) reaches them too.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,30 +55,26 @@ std::string make_private_dir() {
 }
 
 void remove_private_dir(const std::string& dir) {
-  for (const char* f : {"pid", "api.sock", "netns", "userns"}) ::unlink((dir + "/" + f).c_str());
+  for (const char* f : {"pid", "api.sock"}) ::unlink((dir + "/" + f).c_str());
   ::rmdir(dir.c_str());
 }
 
-std::string ns_path(pid_t pid, const char* ns) {
-  return "/proc/" + std::to_string(pid) + "/ns/" + ns;
-}
+// The name of the helper's inherited descriptor `fd`.
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-// True when process `pid` is in another user namespace than we are.
-bool other_userns(pid_t pid) {
+// True when the nsfs descriptor `userns` is another user namespace than ours.
+bool other_userns(int userns) {
   struct stat a, b;
-  return ::stat("/proc/self/ns/user", &a) == 0 && ::stat(ns_path(pid, "user").c_str(), &b) == 0 &&
-         (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+  if (::stat("/proc/self/ns/user", &a) < 0) throw_errno("Can't stat /proc/self/ns/user");
+  if (::fstat(userns, &b) < 0) throw_errno("Can't stat the sandbox's user namespace");
+  return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
 
 std::string publish_addr(const PortForward& p) {
   return p.host_addr == "0.0.0.0" ? "" : p.host_addr + "/";
 }
 
-// Where pasta finds the sandbox's namespaces. Unprivileged, /proc/PID/ns/*: pasta runs as
-// the caller, who owns the sandbox's user namespace. As root, pasta keeps only three
-// capabilities, and the kernel lets a process open another's /proc/PID/ns/* only when it
-// holds every capability the other holds (or CAP_SYS_PTRACE), so it gets the namespaces as
-// files bind-mounted in a mount namespace of its own instead (see launch()).
+// Where pasta finds the sandbox's namespaces: its inherited descriptors (see the top).
 struct PastaTarget {
   std::string netns;
   std::string userns;  // empty: the sandbox shares our user namespace
@@ -117,8 +119,8 @@ std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, const Pa
   return a;
 }
 
-std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, pid_t child,
-                                    const std::string& api_socket) {
+std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, int netns_fd,
+                                    int userns_fd, const std::string& api_socket) {
   // Security: slirp4netns confines itself before it handles the sandbox's packets: a
   // seccomp filter always; as root also --enable-sandbox (a mount namespace with an empty
   // root, capabilities dropped). Unprivileged, slirp4netns can only build that sandbox by
@@ -131,20 +133,20 @@ std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, pid_t ch
   // Security: 10.0.2.2 reaches the host's 127.0.0.1 only when asked (--net-host-loopback).
   if (!spec.net_host_loopback) a.push_back("--disable-host-loopback");
   if (!spec.publish.empty()) a.push_back("--api-socket=" + api_socket);
-  if (other_userns(child)) a.push_back("--userns-path=" + ns_path(child, "user"));
-  a.insert(a.end(), {"--netns-type=path", ns_path(child, "net"), kUserModeIfname});
+  if (userns_fd >= 0) a.push_back("--userns-path=" + fd_path(userns_fd));
+  a.insert(a.end(), {"--netns-type=path", fd_path(netns_fd), kUserModeIfname});
   return a;
 }
 
 class UserModeSession : public Session {
  public:
-  UserModeSession(const Spec& spec, const Plan& plan, pid_t child) : plan_(plan) {
+  UserModeSession(const Spec& spec, const Plan& plan, const SandboxNs& ns) : plan_(plan) {
     name_ = plan.net == NetMode::Pasta ? "pasta" : "slirp4netns";
     publish_ = spec.publish;
     deadline = Clock::now() + kStartTimeout;
     dir_ = make_private_dir();
     try {
-      launch(spec, child);
+      launch(spec, ns);
     } catch (...) {
       remove_private_dir(dir_);
       throw;
@@ -200,7 +202,10 @@ class UserModeSession : public Session {
   }
 
  private:
-  void launch(const Spec& spec, pid_t child) {
+  void launch(const Spec& spec, const SandboxNs& ns) {
+    if (ns.net < 0 || ns.user < 0) throw Error("The sandbox did not hand over its namespaces");
+    // The sandbox shares our user namespace (root without one): only the network's joined.
+    const bool userns = other_userns(ns.user);
     UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull) throw_errno("Can't open /dev/null");
     int errp[2];
@@ -209,36 +214,17 @@ class UserModeSession : public Session {
     UniqueFd err_w(errp[1]);
     std::vector<int> fds = {devnull.get(), err_w.get(), err_w.get()};
     std::vector<std::string> argv;
-    UniqueFd ready_w, exit_r, netns, userns;
-    std::function<void()> before_exec;
+    UniqueFd ready_w, exit_r;
     if (plan_.net == NetMode::Pasta) {
       std::string fifo = dir_ + "/pid";
       if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("Can't create " + fifo);
       // Read-write: opening never blocks, and pasta's open for writing never waits either.
       ready_.reset(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
       if (!ready_) throw_errno("Can't open " + fifo);
-      PastaTarget t{ns_path(child, "net"), other_userns(child) ? ns_path(child, "user") : "", false};
-      if (::geteuid() == 0) {
-        t.runas_root = true;
-        netns = open_ns(child, "net");
-        fds.push_back(netns.get());  // 3
-        t.netns = make_mountpoint("netns");
-        if (!t.userns.empty()) {
-          userns = open_ns(child, "user");
-          fds.push_back(userns.get());  // 4
-          t.userns = make_mountpoint("userns");
-        }
-        before_exec = [t] {
-          // Security: a mount namespace of pasta's own, private, so that the host never
-          // sees these mounts; they go away with pasta.
-          if (::unshare(CLONE_NEWNS) < 0) throw_errno("Can't create a mount namespace for pasta");
-          if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
-            throw_errno("Can't make pasta's mounts private");
-          bind_ns(3, t.netns);
-          if (!t.userns.empty()) bind_ns(4, t.userns);
-          ::close_range(3, ~0U, 0);
-        };
-      }
+      // spawn_keeper dups them to these numbers in pasta's process only (O_CLOEXEC here).
+      fds.push_back(ns.net);  // 3
+      if (userns) fds.push_back(ns.user);  // 4
+      PastaTarget t{fd_path(3), userns ? fd_path(4) : "", ::geteuid() == 0};
       argv = pasta_argv(spec, plan_, t, fifo);
     } else {
       int rp[2], ep[2];
@@ -251,31 +237,12 @@ class UserModeSession : public Session {
       ::fcntl(ready_.get(), F_SETFL, O_NONBLOCK);
       fds.push_back(ready_w.get());  // 3: --ready-fd
       fds.push_back(exit_r.get());   // 4: --exit-fd
-      argv = slirp_argv(spec, plan_, child, dir_ + "/api.sock");
+      fds.push_back(ns.net);         // 5
+      if (userns) fds.push_back(ns.user);  // 6
+      argv = slirp_argv(spec, plan_, 5, userns ? 6 : -1, dir_ + "/api.sock");
     }
     std::string dir = dir_;
-    keeper_ = spawn_keeper(argv, fds, [dir] { remove_private_dir(dir); }, before_exec);
-  }
-
-  static UniqueFd open_ns(pid_t child, const char* ns) {
-    std::string path = ns_path(child, ns);
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno("Can't open " + path);
-    return fd;
-  }
-
-  // An empty file in the private directory to bind a namespace on (in pasta's mounts only).
-  std::string make_mountpoint(const char* name) {
-    std::string path = dir_ + "/" + name;
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) throw_errno("Can't create " + path);
-    return path;
-  }
-
-  static void bind_ns(int fd, const std::string& target) {
-    std::string src = "/proc/self/fd/" + std::to_string(fd);
-    if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
-      throw_errno("Can't bind the sandbox's namespace on " + target);
+    keeper_ = spawn_keeper(argv, fds, [dir] { remove_private_dir(dir); });
   }
 
   bool is_ready() {
@@ -379,8 +346,8 @@ class UserModeSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t child) {
-  return std::make_unique<UserModeSession>(spec, plan, child);
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns) {
+  return std::make_unique<UserModeSession>(spec, plan, ns);
 }
 
 }  // namespace sb::net
