@@ -80,6 +80,6 @@ cmake -S . -B "$dir" -DSANDBOX_INSTALL_BWRAP_LINK=ON >/dev/null
 DESTDIR="$stage" cmake --install "$dir" >/dev/null
 cmake -S . -B "$dir" -DSANDBOX_INSTALL_BWRAP_LINK=OFF >/dev/null
 [ "$(readlink "$stage/usr/bin/bwrap")" = sandbox ] || fail "no bwrap -> sandbox link with the option"
-"$stage/usr/bin/bwrap" --version | grep -q "^bwrap " || fail "the bwrap link does not answer as bwrap"
+"$stage/usr/bin/bwrap" --version | grep -q "^bubblewrap " || fail "the bwrap link does not answer as bwrap (bubblewrap X.Y.Z first)"
 rm -rf "$stage"
 echo "package-test: OK (${#installed[@]} files installed and removed, $(( $(date +%s) - start )) s)"
