@@ -736,6 +736,54 @@ TEST_F(VethTest, HostLoopbackStaysUnreachableThroughTheBridge) {
   EXPECT_LT(n, 0) << "a datagram from the sandbox reached the host's 127.0.0.1";
 }
 
+// A clean-up that fails is never silent (issue 13, item 6). The failure is injected with an
+// nft first on PATH that refuses `delete` (and runs the real one otherwise): the keeper
+// reports each table it could not remove once, on the caller's stderr with the program's
+// name, with the command to remove it; the exit status stays the command's. Control: the
+// same run with the real nft says nothing and leaves nothing.
+TEST_F(VethTest, FailedCleanupIsReported) {
+  TempDir bin(0755);
+  write_file(bin / "nft",
+             "#!/bin/sh\n"
+             "if [ \"$1\" = delete ]; then echo \"Error: injected failure: $*\" >&2; exit 1; fi\n"
+             "exec " + kNft + " \"$@\"\n");
+  ASSERT_EQ(::chmod((bin / "nft").c_str(), 0755), 0);
+  const std::string path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+  RunOpts plain;
+  plain.env = {path};
+  auto c = spawn(with_root(cat({{"--net", "veth"}, sh("exit 7")})), plain);
+  pid_t c_pid = c->pid();
+  auto control = c->wait(15s);
+  EXPECT_EQ(control.exit_code, 7) << control;
+  EXPECT_FALSE(contains(control.err, "can't remove")) << control;
+  expect_cleaned_up({c_pid}, {});
+
+  RunOpts failing;
+  failing.env = {"PATH=" + bin.path() + ":" + path.substr(5)};
+  auto p = spawn(with_root(cat({{"--net", "veth"}, sh("exit 7")})), failing);
+  pid_t pid = p->pid();
+  auto r = p->wait(15s);
+  EXPECT_EQ(r.exit_code, 7) << "the command's status, whatever the clean-up" << r;
+  for (const std::string family : {"ip", "bridge"}) {
+    const std::string table = family + " sandbox-" + std::to_string(pid);
+    const std::string msg = invoked_name() + ": --net veth: can't remove the nftables table " +
+                            table + ": " + bin.path() + "/nft failed (1): Error: injected failure";
+    EXPECT_TRUE(contains(r.err, msg)) << r;
+    EXPECT_TRUE(contains(r.err, "remove it with `nft delete table " + table + "`")) << r;
+    size_t first = r.err.find("table " + table + ":");
+    EXPECT_EQ(r.err.find("table " + table + ":", first + 1), std::string::npos) << "reported twice" << r;
+    // What the message says is true: the table is there; then the test removes it.
+    EXPECT_TRUE(contains(nft_tables(), "table " + table + "\n")) << nft_tables();
+    RunOpts o;
+    o.exe = kNft;
+    o.argv0 = "nft";
+    run({"delete", "table", family, "sandbox-" + std::to_string(pid)}, o);
+  }
+  // The rest of the clean-up went on: the veth is gone.
+  EXPECT_TRUE(eventually([&] { return !host_links().count("sbv" + std::to_string(pid)); }, 3s));
+}
+
 // The supervisor SIGKILLed: its keeper still removes the veth and the NAT table.
 TEST_F(VethTest, CleanupAfterSandboxIsKilled) {
   std::string token = sleep_token();
