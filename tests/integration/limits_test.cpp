@@ -7,6 +7,7 @@
 // delegated cgroup v2 path is covered by the unit tests on a fake tree and, on a real kernel,
 // by the VM test in tests/vm); they skip when no hierarchy has the controller.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -232,28 +233,39 @@ class PrivateParent {
 };
 
 // A cgroup that can't be removed is reported, never silent (issue 13, item 6): the test
-// makes the command's cgroup busy (a mount on it, which rmdir refuses in this mount
-// namespace) while the sandbox runs. The supervisor names the cgroup, the reason and the way
-// out once, on the caller's stderr; the exit status stays the command's. (The mount goes
-// and the cgroups are removed by the test afterwards.)
+// makes the command's cgroup busy while the sandbox runs — a mount on it, which rmdir
+// refuses in the mount namespace where it is; the sandbox is started in a private mount
+// namespace of its own (the host's mount table stays as it is) and the mount is made there.
+// The supervisor names the cgroup, the reason and the way out once, on the caller's stderr;
+// the exit status stays the command's. (The test removes the cgroups afterwards.)
 TEST_F(LimitsTest, FailedCgroupRemovalIsReported) {
   REQUIRE_CONTROLLER("memory");
+  IT_REQUIRE_FILE("/usr/bin/nsenter");
   PrivateParent parent{"memory"};
   std::string tok = sleep_token();
   TokenGuard guard{tok};
+  TempDir empty;
+  RunOpts own_ns;
+  own_ns.in_child = [] {
+    return ::unshare(CLONE_NEWNS) == 0 &&
+           ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+  };
   auto p = spawn(limited({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "sh", "-c",
-                          "echo ready; sleep " + tok + "; exit 3"}));
+                          "echo ready; sleep " + tok + "; exit 3"}),
+                 own_ns);
   ASSERT_TRUE(p->wait_for_stdout("ready")) << p->wait(1s);
   const std::string leaf = parent.leaf("memory", p->pid()), inner = leaf + "/command";
-  TempDir empty;
-  ASSERT_EQ(::mount(empty.path().c_str(), inner.c_str(), nullptr, MS_BIND, nullptr), 0)
-      << inner << ": " << std::strerror(errno);
+  RunOpts nsenter;
+  nsenter.exe = "/usr/bin/nsenter";
+  nsenter.argv0 = "nsenter";
+  auto m = run({"-t", std::to_string(p->pid()), "-m", "mount", "--bind", empty.path(), inner}, nsenter);
+  ASSERT_EQ(m.exit_code, 0) << m;
   ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }));
   for (pid_t s : pids_running("sleep", tok)) ::kill(s, SIGKILL);
   auto r = p->wait(15s);
-  ::umount2(inner.c_str(), MNT_DETACH);
-  ::rmdir(inner.c_str());
-  ::rmdir(leaf.c_str());
+  // The supervisor's mount namespace, and the mount, are gone with it.
+  EXPECT_EQ(::rmdir(inner.c_str()), 0) << inner << ": " << std::strerror(errno);
+  EXPECT_EQ(::rmdir(leaf.c_str()), 0) << leaf << ": " << std::strerror(errno);
   EXPECT_EQ(r.exit_code, 3) << "the command's status, whatever the clean-up" << r;
   const std::string msg = invoked_name() + ": can't remove the cgroup " + inner +
                           ": Device or resource busy (no process is left in it: is something "
