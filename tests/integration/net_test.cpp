@@ -383,6 +383,36 @@ TEST_P(UserModeNetTest, HelperGoneAfterSandboxIsKilled) {
   kill_with_token(token);
 }
 
+// A clean-up that fails is never silent (issue 13, item 6): the test puts a file of its
+// own into the helper's private directory while the sandbox runs, so that it cannot be
+// removed; the keeper says so once on the caller's stderr, and the exit status stays the
+// command's. (--publish: slirp4netns names the directory on its command line only then.)
+TEST_P(UserModeNetTest, PrivateDirThatCannotBeRemovedIsReported) {
+  std::string token = sleep_token();
+  auto p = spawn(with_root(cat({net_args(), {"--publish", std::to_string(free_port()) + ":8080"},
+                                sh("sleep " + token + "; exit 5")})),
+                 opts_);
+  std::vector<ProcInfo> helpers;
+  bool started = eventually([&] {
+    helpers = helpers_below(p->pid());
+    return !helpers.empty() && !pids_running("sleep", token).empty();
+  }, 10s);
+  if (!started) FAIL() << "the sandbox did not start with its helper: " << p->wait(1s);
+  std::string dir = private_dir_of(cmdline(helpers[0].pid));
+  dir = dir.substr(dir.find('/'));  // "--api-socket=/tmp/..." for slirp4netns
+  ASSERT_TRUE(exists(dir)) << dir;
+  write_file(dir + "/left-by-the-test", "x");
+  for (pid_t s : pids_running("sleep", token)) ::kill(s, SIGKILL);  // the command goes on: exit 5
+  auto r = p->wait(10s);
+  EXPECT_EQ(r.exit_code, 5) << "the command's status, whatever the clean-up" << r;
+  const std::string msg = invoked_name() + ": network clean-up: can't remove the directory " + dir +
+                          ": Directory not empty; remove it with `rm -r " + dir + "`";
+  EXPECT_TRUE(contains(r.err, msg)) << r;
+  EXPECT_EQ(r.err.find(msg), r.err.rfind(msg)) << "reported twice" << r;
+  ::unlink((dir + "/left-by-the-test").c_str());
+  ::rmdir(dir.c_str());
+}
+
 // `--publish HOSTPORT:80` with a server on port 80 works without root inside: the sandbox
 // owns its network namespace and lets unprivileged ports start at 0 there (rootless Podman
 // does the same); the host's setting is untouched.
