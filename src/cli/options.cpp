@@ -463,7 +463,7 @@ const std::vector<OptionDef> kTable = {
            std::isdigit(static_cast<unsigned char>(a[0].back())) ? a[0] + "s" : a[0];
      })},
     {"--limits", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Limits,
-     "Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning", H({
+     "Whether a cgroup limit that cannot be enforced here is an error before anything runs (required, the default) or a warning. As root without --unshare-user, limits and --timeout need --cap-drop ALL, --unshare-pid and no host /proc in the new root", H({
        if (a[0] == "required") p.spec.limits.best_effort = false;
        else if (a[0] == "best-effort") p.spec.limits.best_effort = true;
        else throw Error("--limits: '" + a[0] + "' is neither 'required' nor 'best-effort'");

@@ -478,11 +478,32 @@ std::optional<pid_t> leaf_owner(std::string_view name) {
   return static_cast<pid_t>(*n);
 }
 
-bool remove_leaf(const std::string& dir) {
+bool remove_leaf(const std::string& dir, std::string* failed_at) {
   // The command's leaf (and whatever it made below it) first: a cgroup with children can't
   // be removed. Killing through `dir` reaches the whole subtree.
-  for (const auto& sub : subcgroups(dir)) remove_one(sub);
-  return remove_one(dir);
+  for (const auto& sub : subcgroups(dir))
+    if (!remove_one(sub)) {
+      // The deepest cgroup that stays is the cause; the ones above it stay because of it.
+      int err = errno;
+      if (failed_at) *failed_at = sub;
+      errno = err;
+      return false;
+    }
+  if (remove_one(dir)) return true;
+  if (failed_at) *failed_at = dir;
+  return false;
+}
+
+std::string removal_failure(const std::string& leaf, const std::string& failed_at, int err) {
+  std::string msg = "can't remove the cgroup " + failed_at + ": " + std::strerror(err);
+  if (err == EBUSY) {
+    auto left = procs_tree(failed_at);
+    msg += left.empty() ? " (no process is left in it: is something mounted on it?)"
+                        : " (" + std::to_string(left.size()) + " process(es) still in it)";
+  }
+  if (failed_at != leaf) msg += ", so " + leaf + " stays too";
+  return msg + ". The limits no longer apply to anything in it; remove it with `rmdir` once "
+               "it is empty (the next sandbox with a cgroup limit also tries)";
 }
 
 bool remove_one(const std::string& dir) {
@@ -523,8 +544,11 @@ std::vector<std::string> remove_stale_leaves(const std::string& parent, uid_t ui
     stale.push_back(dir);
   }
   ::closedir(d);
-  for (const auto& dir : stale)
-    if (remove_leaf(dir)) removed.push_back(dir);
+  for (const auto& dir : stale) {
+    std::string at;
+    if (remove_leaf(dir, &at)) removed.push_back(dir);
+    else log::warning("a stale cgroup of an ended sandbox: " + removal_failure(dir, at, errno));
+  }
   return removed;
 }
 
@@ -621,7 +645,11 @@ CgroupSet::~CgroupSet() { remove_all(); }
 
 void CgroupSet::remove_all() {
   v2_fd_.reset();
-  for (auto it = leaves_.rbegin(); it != leaves_.rend(); ++it) remove_leaf(it->dir);
+  for (auto it = leaves_.rbegin(); it != leaves_.rend(); ++it) {
+    std::string at;
+    // Never silent: a cgroup left behind on the host is reported once, with the way out.
+    if (!remove_leaf(it->dir, &at)) log::warning(removal_failure(it->dir, at, errno));
+  }
   leaves_.clear();
 }
 

@@ -133,9 +133,11 @@ inline std::string command_dir(const std::string& leaf) { return leaf + "/" + st
 // "sandbox-<pid>": the pid, else nullopt.
 std::optional<pid_t> leaf_owner(std::string_view name);
 // Kills what is left in a leaf and every cgroup below it (cgroup.kill where it exists),
-// waits briefly and removes them, deepest first. Returns false (errno set) when it could
-// not be removed.
-bool remove_leaf(const std::string& dir);
+// waits briefly and removes them, deepest first. Returns false (errno set, `failed_at` the
+// cgroup that could not be removed) when it could not be removed.
+bool remove_leaf(const std::string& dir, std::string* failed_at = nullptr);
+// The warning for a leaf remove_leaf() could not remove: what stays, why, what to do.
+std::string removal_failure(const std::string& leaf, const std::string& failed_at, int err);
 // remove_leaf() for one cgroup without children.
 bool remove_one(const std::string& dir);
 // Leaves in `parent` made by a supervisor that is gone, owned by `uid` (any for root):

@@ -5,8 +5,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "limits/cgroup.hpp"
 #include "security/caps.hpp"
@@ -196,7 +200,83 @@ void unenforceable(const Limits& l, const std::string& what) {
   log::warning(what + " (--limits best-effort: running anyway)");
 }
 
+// `path` is `dir` or below it.
+bool within(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+std::vector<std::string> caller_proc_mounts() {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  for (const auto& m : parse_mountinfo(text.str()))
+    if (m.fstype == "proc") out.push_back(m.mountpoint);
+  return out;
+}
+
+std::string canonical_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
 }  // namespace
+
+std::string host_process_reach(const Spec& spec, const std::vector<std::string>& proc_mounts,
+                               const std::function<std::string(const std::string&)>& canonical) {
+  const bool pidns = spec.unshare_pid || spec.pidns_fd;
+  if (!pidns) {
+    for (const auto& op : spec.fs)
+      if (auto* p = std::get_if<ProcOp>(&op))
+        return "--proc " + p->dest + " without a PID namespace mounts the host's procfs, "
+               "through which the command reaches the root directory of other root "
+               "processes (/proc/PID/root) and a writable cgroup filesystem there";
+    return "without a PID namespace (--unshare-pid or --pidns) the command sees and reaches "
+           "the host's other processes as root (ptrace, signals, /proc/PID/root of other "
+           "capability-less root processes, with a writable cgroup filesystem there)";
+  }
+  // A later mount at (or above) where the procfs lands covers it; without CAP_SYS_ADMIN
+  // (root keeping capabilities is refused before this) the command cannot unmount the cover,
+  // so `--ro-bind / / --proc /proc` in a PID namespace shows only its own processes.
+  auto covered = [&](size_t after, const std::string& path) {
+    for (size_t j = after + 1; j < spec.fs.size(); ++j) {
+      const FsOp& op = spec.fs[j];
+      bool mount = std::holds_alternative<BindOp>(op) || std::holds_alternative<ProcOp>(op) ||
+                   std::holds_alternative<TmpfsOp>(op) || std::holds_alternative<DevOp>(op) ||
+                   std::holds_alternative<MqueueOp>(op) || std::holds_alternative<OverlayOp>(op);
+      if (auto* c = std::get_if<BindOp>(&op); c && c->allow_missing) mount = false;  // maybe none
+      if (mount && within(path, fs_op_dest(op))) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < spec.fs.size(); ++i) {
+    auto* b = std::get_if<BindOp>(&spec.fs[i]);
+    if (!b) continue;
+    // --bind-fd: the inode the descriptor names.
+    std::string src = canonical(b->source_fd >= 0 ? "/proc/self/fd/" + std::to_string(b->source_fd)
+                                                  : b->source);
+    for (const auto& m : proc_mounts) {
+      // Binds are recursive: a procfs at or below the source comes along (at `lands`); a
+      // source inside one is part of it.
+      std::string lands;
+      if (within(m, src))
+        lands = (b->dest == "/" ? "" : b->dest) + m.substr(src == "/" ? 0 : src.size());
+      else if (within(src, m))
+        lands = b->dest;
+      else
+        continue;
+      if (lands.empty()) lands = "/";
+      if (!covered(i, lands))
+        return b->option + " " + (b->source_fd >= 0 ? std::to_string(b->source_fd) : b->source) +
+               " " + b->dest + " brings the host's procfs (" + m +
+               ") into the new root, through which the command reaches the root directory of "
+               "other root processes (/proc/PID/root) and a writable cgroup filesystem there";
+    }
+  }
+  return "";
+}
 
 void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   const Limits& l = spec.limits;
@@ -221,6 +301,19 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
                          "namespace with capabilities, with which it can leave its cgroup and "
                          "PID namespace (setns, /proc/PID/root of host processes, remounts). "
                          "Add --cap-drop ALL, or --unshare-user");
+  else if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !plan.userns && !spec.userns_fd) {
+    // Security: root without capabilities is still uid 0: it may ptrace, signal and open
+    // /proc/PID/root of every other capability-less root process (another sandbox's
+    // command, a daemon that dropped its capabilities), and find a writable cgroup
+    // filesystem, a writable host root and unconfined processes there. A PID namespace of
+    // its own and no host procfs in its new root keep it away from them all.
+    std::string why = host_process_reach(spec, caller_proc_mounts(), canonical_path);
+    if (!why.empty())
+      unenforceable(l, guarded_options(l) + " can't be enforced: the command runs as root in the "
+                           "initial user namespace, and " + why +
+                           ". Add --unshare-pid (with --proc /proc for a procfs of its own) and "
+                           "leave the host's /proc out of the new root, or add --unshare-user");
+  }
   if (l.timeout_ms && !spec.unshare_pid && !spec.pidns_fd)
     // Security: without a PID namespace the command sees the supervisor that enforces the
     // deadline and, as the same user, can kill it (or clear its own parent-death signal)

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,16 @@ bool may_raise_hard_limits();
 void raise_hard_limits(pid_t child, const std::vector<RlimitSetting>& rl);
 // The child, right before exec: sets each limit. Throws naming the limit.
 void apply_rlimits(const std::vector<RlimitSetting>& rl);
+
+// Root in the initial user namespace (no --unshare-user) without capabilities: what would
+// still let the command reach processes outside its sandbox, and through them a writable
+// cgroup filesystem (/proc/PID/root of another capability-less root process) or the
+// processes themselves (ptrace, kill). Returns "" when nothing does, else the reason, naming
+// the option (no PID namespace; --proc without one; a bind whose source is, holds or lies in
+// a host procfs). `proc_mounts`: mount points of procfs in the caller's mount namespace;
+// `canonical`: a host path with symlinks resolved (the path itself when it can't be).
+std::string host_process_reach(const Spec& spec, const std::vector<std::string>& proc_mounts,
+                               const std::function<std::string(const std::string&)>& canonical);
 
 // Resolves the limits part of the plan: which cgroups to create, which rlimits to set
 // (with --limits best-effort, RLIMIT_NPROC stands in for --pids). Reads /proc/self/mountinfo

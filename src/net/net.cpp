@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/fd.hpp"
 #include "util/parse.hpp"
 
@@ -362,9 +363,13 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
       ::waitpid(helper, nullptr, 0);
     }
   }
+  // The keeper's stderr is the caller's: a clean-up that fails says so there.
   try {
     if (teardown) teardown();
+  } catch (const std::exception& e) {
+    log::warning(std::string("network clean-up failed: ") + e.what());
   } catch (...) {
+    log::warning("network clean-up failed");
   }
   ::_exit(0);
 }

@@ -33,6 +33,7 @@
 #include "net/net.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/log.hpp"
 
 namespace sb::net {
 namespace {
@@ -54,9 +55,19 @@ std::string make_private_dir() {
   return tmpl;
 }
 
+// Never silent: a directory left behind is reported once (from the keeper, whose stderr is
+// the caller's), with what and why.
 void remove_private_dir(const std::string& dir) {
-  for (const char* f : {"pid", "api.sock"}) ::unlink((dir + "/" + f).c_str());
-  ::rmdir(dir.c_str());
+  std::string failed;
+  for (const char* f : {"pid", "api.sock"}) {
+    std::string path = dir + "/" + f;
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT && failed.empty())
+      failed = "can't remove " + path + ": " + std::strerror(errno);
+  }
+  if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && failed.empty())
+    failed = "can't remove the directory " + dir + ": " + std::strerror(errno);
+  if (!failed.empty())
+    log::warning("network clean-up: " + failed + "; remove it with `rm -r " + dir + "`");
 }
 
 // The name of the helper's inherited descriptor `fd`.

@@ -33,6 +33,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "net/net.hpp"
 #include "net/rtnl.hpp"
@@ -209,30 +210,74 @@ void remove_unlocked_addr_files() {
     if (std::strncmp(e->d_name, "addr-", 5) != 0) continue;
     std::string path = std::string(kStateDir) + "/" + e->d_name;
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) ::unlink(path.c_str());
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0 && ::unlink(path.c_str()) < 0 &&
+        errno != ENOENT)
+      log::warning("--net veth: can't remove the stale address file " + path + ": " +
+                   std::strerror(errno) + "; remove it with `rm " + path + "`");
   }
   ::closedir(d);
 }
 
+// Runs in the keeper, whose stderr is the caller's. Never silent: each piece of host state
+// that stays behind is reported once, with what it is, why and how to remove it by hand.
 void teardown(const Names& n) {
+  auto report = [](const std::string& msg) { log::warning("--net veth: " + msg); };
+  auto attempt = [&](const std::string& what, const std::string& fix, const auto& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      report("can't remove " + what + ": " + e.what() + "; remove it with `" + fix + "`");
+    }
+  };
+  std::unique_ptr<Rtnl> nl;
   try {
-    Rtnl nl;
-    // The port goes before its pinning rules, so it is never on the bridge without them.
-    if (int idx = nl.link_index(n.host_if)) nl.delete_link(idx);
-    for (const char* family : {"ip", "bridge"}) run_nft(n.nft, {"delete", "table", family, n.table});
+    nl = std::make_unique<Rtnl>();
+  } catch (const std::exception& e) {
+    report(std::string("can't clean up the host's network state: ") + e.what() + "; remove " +
+           n.host_if + " (`ip link delete " + n.host_if + "`) and the nftables tables ip and "
+           "bridge " + n.table + " (`nft delete table ip " + n.table + "`) by hand");
+    return;
+  }
+  // The port goes before its pinning rules, so it is never on the bridge without them.
+  attempt("the host end of the veth " + n.host_if, "ip link delete " + n.host_if, [&] {
+    if (int idx = nl->link_index(n.host_if)) nl->delete_link(idx);
+  });
+  for (const char* family : {"ip", "bridge"}) {
+    std::string table = std::string(family) + " " + n.table;
+    attempt("the nftables table " + table, "nft delete table " + table, [&] {
+      NftResult r = run_nft(n.nft, {"delete", "table", family, n.table});
+      if (r.status == 0) return;
+      // A table that was never made (setup failed before the rules) or is gone already
+      // leaves nothing behind; one that is still listed does.
+      if (run_nft(n.nft, {"list", "table", family, n.table}).status != 0) return;
+      throw Error(n.nft + " failed (" + std::to_string(r.status) + ")" +
+                  (r.out.empty() ? "" : ": " + r.out));
+    });
+  }
+  attempt("this sandbox's address file " + n.addr_file + " (and, if unused, the bridge " + kBridge + ")",
+          "rm " + n.addr_file, [&] {
     BridgeLock lock;
-    int br = nl.link_index(kBridge);
+    int br = nl->link_index(kBridge);
     // Our address is free again; its lock file goes (addresses are taken under the bridge
     // lock, so no one is between opening and locking it).
-    ::unlink(n.addr_file.c_str());
-    if (br && nl.ports_of(br).empty()) {
-      if (nl.alias(br) == kBridgeMarker) nl.delete_link(br);
+    if (::unlink(n.addr_file.c_str()) < 0 && errno != ENOENT)
+      report("can't remove " + n.addr_file + ": " + std::strerror(errno) + "; remove it with `rm " +
+             n.addr_file + "`");
+    if (br && nl->ports_of(br).empty()) {
+      if (nl->alias(br) == kBridgeMarker)
+        attempt(std::string("the unused bridge ") + kBridge, std::string("ip link delete ") + kBridge,
+                [&] { nl->delete_link(br); });
       remove_unlocked_addr_files();
       // The host routed nothing before the first sandbox: it routes nothing after the last.
-      if (::unlink(forward_marker().c_str()) == 0) write_sysctl(kIpForward, "0");
+      if (::unlink(forward_marker().c_str()) == 0)
+        try {
+          write_sysctl(kIpForward, "0");
+        } catch (const std::exception& e) {
+          report(std::string("can't turn IPv4 forwarding off again: ") + e.what() +
+                 "; `sysctl net.ipv4.ip_forward=0` does it");
+        }
     }
-  } catch (...) {
-  }
+  });
 }
 
 std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subnet,
@@ -408,7 +453,10 @@ class VethSession : public Session {
           pid.size() > 9)
         continue;
       if (::kill(std::stoi(pid), 0) < 0 && errno == ESRCH && !nl.link_index("sbv" + pid))
-        run_nft(nft, {"delete", "table", family, "sandbox-" + pid});
+        if (NftResult d = run_nft(nft, {"delete", "table", family, "sandbox-" + pid}); d.status != 0)
+          log::warning("--net veth: can't remove the stale nftables table " + family +
+                       " sandbox-" + pid + " of an ended sandbox: " + d.out +
+                       "; remove it with `nft delete table " + family + " sandbox-" + pid + "`");
     }
   }
 

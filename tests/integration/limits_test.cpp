@@ -7,10 +7,13 @@
 // delegated cgroup v2 path is covered by the unit tests on a fake tree and, on a real kernel,
 // by the VM test in tests/vm); they skip when no hierarchy has the controller.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -37,7 +40,9 @@ std::string leaf_of(const std::string& controller, pid_t supervisor) {
 
 // Limits as root: the command must not keep capabilities in the initial user namespace (it
 // could leave any cgroup and PID namespace with them; sandbox refuses the limits then).
-const Args kNoSysAdmin = {"--cap-drop", "ALL"};
+// And a PID namespace: uid 0 without one reaches the host's other processes (and through
+// /proc/PID/root of a capability-less one, a writable cgroup filesystem).
+const Args kNoSysAdmin = {"--cap-drop", "ALL", "--unshare-pid"};
 // with_root() for a root run with limits.
 Args limited(const Args& extra) { return with_root(cat({kNoSysAdmin, extra})); }
 
@@ -226,6 +231,49 @@ class PrivateParent {
   std::string path_;
   std::vector<std::string> dirs_;
 };
+
+// A cgroup that can't be removed is reported, never silent (issue 13, item 6): the test
+// makes the command's cgroup busy while the sandbox runs — a mount on it, which rmdir
+// refuses in the mount namespace where it is; the sandbox is started in a private mount
+// namespace of its own (the host's mount table stays as it is) and the mount is made there.
+// The supervisor names the cgroup, the reason and the way out once, on the caller's stderr;
+// the exit status stays the command's. (The test removes the cgroups afterwards.)
+TEST_F(LimitsTest, FailedCgroupRemovalIsReported) {
+  REQUIRE_CONTROLLER("memory");
+  IT_REQUIRE_FILE("/usr/bin/nsenter");
+  PrivateParent parent{"memory"};
+  std::string tok = sleep_token();
+  TokenGuard guard{tok};
+  TempDir empty;
+  RunOpts own_ns;
+  own_ns.in_child = [] {
+    return ::unshare(CLONE_NEWNS) == 0 &&
+           ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+  };
+  auto p = spawn(limited({"--cgroup-parent", parent.path(), "--memory", "64M", "--", "sh", "-c",
+                          "echo ready; sleep " + tok + "; exit 3"}),
+                 own_ns);
+  ASSERT_TRUE(p->wait_for_stdout("ready")) << p->wait(1s);
+  const std::string leaf = parent.leaf("memory", p->pid()), inner = leaf + "/command";
+  RunOpts nsenter;
+  nsenter.exe = "/usr/bin/nsenter";
+  nsenter.argv0 = "nsenter";
+  auto m = run({"-t", std::to_string(p->pid()), "-m", "mount", "--bind", empty.path(), inner}, nsenter);
+  ASSERT_EQ(m.exit_code, 0) << m;
+  ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }));
+  for (pid_t s : pids_running("sleep", tok)) ::kill(s, SIGKILL);
+  auto r = p->wait(15s);
+  // The supervisor's mount namespace, and the mount, are gone with it.
+  EXPECT_EQ(::rmdir(inner.c_str()), 0) << inner << ": " << std::strerror(errno);
+  EXPECT_EQ(::rmdir(leaf.c_str()), 0) << leaf << ": " << std::strerror(errno);
+  EXPECT_EQ(r.exit_code, 3) << "the command's status, whatever the clean-up" << r;
+  const std::string msg = invoked_name() + ": can't remove the cgroup " + inner +
+                          ": Device or resource busy (no process is left in it: is something "
+                          "mounted on it?), so " + leaf + " stays too.";
+  EXPECT_TRUE(contains(r.err, msg)) << r;
+  EXPECT_EQ(r.err.find(msg), r.err.rfind(msg)) << "reported twice" << r;
+  EXPECT_TRUE(contains(r.err, "remove it with `rmdir`")) << r;
+}
 
 TEST_F(LimitsTest, StaleLeavesOfAKilledSandboxAreRemovedByTheNextOne) {
   REQUIRE_CONTROLLER("memory");

@@ -113,8 +113,15 @@ TEST_F(SandboxTest, BoundCgroupFilesystemCannotLiftTheLimits) {
     auto control = run(cat({{"--bind", "/", "/"}, caps, py(kLiftThroughBind, {target})}));
     EXPECT_EQ(key_values(control.out)["move"], "ok") << "control: no limits, no protection" << control;
 
-    auto r = run(cat({{"--bind", "/", "/"}, caps, {"--memory", "64M", "--pids", "40"},
-                      py(kLiftThroughBind, {target})}));
+    // As root in the initial user namespace a bind of / (which brings the host's /proc) is
+    // refused with limits (see HostProcfsWalkIsRefused); best-effort runs it, in a PID
+    // namespace, and the cgroup filesystem is read-only all the same.
+    auto refused = run(cat({{"--bind", "/", "/", "--unshare-pid"}, caps, {"--memory", "64M"},
+                            py(kLiftThroughBind, {target})}));
+    EXPECT_EQ(refused.exit_code, 1) << refused;
+    EXPECT_TRUE(contains(refused.err, "--bind / / brings the host's procfs (/proc)")) << refused;
+    auto r = run(cat({{"--bind", "/", "/", "--unshare-pid", "--limits", "best-effort"}, caps,
+                      {"--memory", "64M", "--pids", "40"}, py(kLiftThroughBind, {target})}));
     auto m = key_values(r.out);
     EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r;
     EXPECT_FALSE(contains(r.out, "survived")) << r;
@@ -215,6 +222,73 @@ print('survived', flush=True)
   EXPECT_TRUE(contains(t.err, "--timeout 5s can't be enforced")) << t;
 }
 
+// Root without any capability is still uid 0: through the host's /proc it opens
+// /proc/PID/root of another capability-less root process (here another sandbox, without
+// limits, on a writable bind of /) and finds a writable cgroup filesystem there, moves itself
+// into another cgroup and leaves its limits. Control: --limits best-effort (which warns) lets
+// the escape happen. Required limits refuse every way to that procfs: no PID namespace (also
+// with --proc, which would then be the host's), a bind of /, of /proc, of something in it.
+// With a PID namespace and a procfs of its own the victim is not there to walk into.
+TEST_F(SandboxTest, HostProcfsWalkIsRefused) {
+  REQUIRE_V1("memory");
+  OwnCgroups own;
+  ASSERT_FALSE(own.memory().empty());
+  std::string tok = sleep_token();
+  auto victim = spawn(cat({{"--bind", "/", "/"}, kNoCaps, {"--", "sleep", tok}}));
+  ASSERT_TRUE(eventually([&] { return !pids_running("sleep", tok).empty(); }, 10s)) << victim->wait(1s);
+  const std::string vpid = std::to_string(pids_running("sleep", tok)[0]);
+  const std::string escape = R"PY(
+import os, sys
+target = sys.argv[1] + '/' + sys.argv[2] + '/root' + sys.argv[3] + '/cgroup.procs'
+try:
+    with open(target, 'w') as f: f.write('0')
+    print('move=ok', flush=True)
+except OSError as e:
+    print('move=' + e.strerror, flush=True)
+x = b'x' * (256 << 20)
+print('survived', flush=True)
+)PY";
+  struct Variant {
+    Args opts;
+    std::string procdir;  // where the host's procfs is inside
+    std::string refusal;
+  };
+  for (const Variant& v : {
+           Variant{with_root({"--proc", "/proc"}), "/proc", "--proc /proc without a PID namespace"},
+           Variant{with_root({"--tmpfs", "/tmp"}), "/nonexistent", "without a PID namespace (--unshare-pid or --pidns)"},
+           Variant{{"--ro-bind", "/", "/", "--unshare-pid"}, "/proc", "--ro-bind / / brings the host's procfs (/proc)"},
+           Variant{with_root({"--unshare-pid", "--ro-bind", "/proc", "/hostproc"}), "/hostproc",
+                   "--ro-bind /proc /hostproc brings the host's procfs (/proc)"},
+           Variant{with_root({"--unshare-pid", "--proc", "/proc", "--ro-bind", "/proc/" + vpid, "/v"}), "/nonexistent",
+                   "--ro-bind /proc/" + vpid + " /v brings the host's procfs (/proc)"}}) {
+    SCOPED_TRACE(::testing::PrintToString(v.opts));
+    const Args cmd = cat({v.opts, kNoCaps, {"--memory", "64M"}, py(escape, {v.procdir, vpid, own.memory()})});
+    if (v.procdir != "/nonexistent") {
+      auto control = run(cat({{"--limits", "best-effort"}, cmd}));
+      EXPECT_TRUE(contains(control.err, "runs as root in the initial user namespace")) << control;
+      EXPECT_EQ(key_values(control.out)["move"], "ok") << "control: the walk escapes" << control;
+      EXPECT_TRUE(contains(control.out, "survived")) << "control: the limit is left" << control;
+      for (pid_t p : own.pids(own.memory())) ::kill(p, SIGKILL);
+    }
+    auto r = run(cmd);
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_EQ(r.out, "") << "the command ran" << r;
+    EXPECT_TRUE(contains(r.err, invoked_name() + ": --memory 64M can't be enforced: the command runs as "
+                                "root in the initial user namespace, and " + v.refusal)) << r;
+    EXPECT_TRUE(contains(r.err, "Add --unshare-pid")) << r;
+  }
+  // In a PID namespace with a procfs of its own (here over the host's, which came with /)
+  // the victim is out of sight: accepted, and the limit holds.
+  auto ok = run(cat({{"--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc"}, kNoCaps,
+                     {"--memory", "64M"}, py(escape, {"/proc", vpid, own.memory()})}));
+  EXPECT_NE(key_values(ok.out)["move"], "ok") << ok;
+  EXPECT_FALSE(contains(ok.out, "survived")) << ok;
+  EXPECT_EQ(ok.exit_code, 128 + SIGKILL) << ok;
+  EXPECT_TRUE(own.pids(own.memory()).empty());
+  kill_with_token(tok);
+  victim->wait(5s);
+}
+
 // --timeout against a command that kills what enforces it. Control: without a PID
 // namespace (--limits best-effort, which warns) the command kills its supervisor and runs
 // on past the deadline. Required, that is refused; with --unshare-pid the supervisor is
@@ -264,7 +338,16 @@ open(sys.argv[1] + '/survived', 'w').write('yes')
   EXPECT_EQ(refused.exit_code, 1) << refused;
   EXPECT_EQ(refused.out, "") << refused;
 
-  auto p = spawn(with_root(cat({base, {"--unshare-pid"}, cmd})), opts());
+  // As root the host's /proc bound in is refused with --timeout too (HostProcfsWalkIsRefused);
+  // best-effort runs it, to show the deadline holds in the PID namespace even then.
+  if (as_root()) {
+    auto r = run(with_root(cat({base, {"--unshare-pid"}, cmd})), opts());
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_TRUE(contains(r.err, "--bind /proc /hostproc brings the host's procfs")) << r;
+  }
+  auto p = spawn(with_root(cat({base, {"--unshare-pid"},
+                                as_root() ? Args{"--limits", "best-effort"} : Args{}, cmd})),
+                 opts());
   pid_t supervisor = p->pid();
   auto r = p->wait(10s);
   EXPECT_EQ(r.exit_code, 124) << r;

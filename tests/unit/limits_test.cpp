@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -66,6 +67,113 @@ TEST(LimitsTimeout, NeedsAPidNamespace) {
   EXPECT_NO_THROW(limits::plan(spec, host, plan));
   spec.unshare_pid = false;
   spec.limits.best_effort = true;  // warns instead
+  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+}
+
+// Root in the initial user namespace without capabilities is still uid 0: the limits hold
+// only in a PID namespace of its own and with no host procfs in the new root.
+namespace {
+std::string same(const std::string& p) { return p; }
+BindOp bind(const std::string& option, const std::string& src, const std::string& dest) {
+  BindOp b;
+  b.option = option;
+  b.source = src;
+  b.dest = dest;
+  return b;
+}
+}  // namespace
+
+TEST(LimitsRootReach, NeedsAPidNamespace) {
+  Spec spec;
+  const std::vector<std::string> procs = {"/proc"};
+  std::string why = host_process_reach(spec, procs, same);
+  EXPECT_NE(why.find("without a PID namespace (--unshare-pid or --pidns)"), std::string::npos) << why;
+  spec.fs.push_back(ProcOp{"/proc"});
+  why = host_process_reach(spec, procs, same);
+  EXPECT_NE(why.find("--proc /proc without a PID namespace"), std::string::npos) << why;
+  spec.unshare_pid = true;  // a procfs of its own now
+  EXPECT_EQ(host_process_reach(spec, procs, same), "");
+  spec.unshare_pid = false;
+  spec.pidns_fd = 5;  // a joined one counts too
+  EXPECT_EQ(host_process_reach(spec, procs, same), "");
+}
+
+TEST(LimitsRootReach, RefusesAHostProcfsInTheNewRoot) {
+  const std::vector<std::string> procs = {"/proc", "/srv/chroot/proc"};
+  auto reach = [&](BindOp b, const std::function<std::string(const std::string&)>& canon = same) {
+    Spec spec;
+    spec.unshare_pid = true;
+    spec.fs.push_back(ProcOp{"/proc"});
+    spec.fs.push_back(std::move(b));
+    return host_process_reach(spec, procs, canon);
+  };
+  // / brings /proc (binds are recursive); /proc itself; anything inside it.
+  std::string why = reach(bind("--ro-bind", "/", "/"));
+  EXPECT_NE(why.find("--ro-bind / / brings the host's procfs (/proc)"), std::string::npos) << why;
+  EXPECT_NE(reach(bind("--bind", "/proc", "/host-proc")).find("--bind /proc /host-proc"), std::string::npos);
+  EXPECT_NE(reach(bind("--dev-bind", "/proc/1/root", "/r")).find("--dev-bind /proc/1/root /r"),
+            std::string::npos);
+  EXPECT_NE(reach(bind("--ro-bind", "/srv", "/srv")).find("(/srv/chroot/proc)"), std::string::npos);
+  // A path that resolves into /proc (a symlink to it) is judged by where it leads.
+  auto canon = [](const std::string& p) { return p == "/var/run/p" ? std::string("/proc/self") : p; };
+  EXPECT_NE(reach(bind("--ro-bind", "/var/run/p", "/p"), canon), "");
+  // --bind-fd: the descriptor's target.
+  BindOp fd = bind("--bind-fd", "", "/x");
+  fd.source_fd = 7;
+  auto fd_canon = [](const std::string& p) { return p == "/proc/self/fd/7" ? std::string("/") : p; };
+  EXPECT_NE(reach(fd, fd_canon).find("--bind-fd 7 /x"), std::string::npos);
+  // Covered by a later mount where it lands (a procfs of its own over it): fine, the command
+  // can't unmount the cover without CAP_SYS_ADMIN. A -try bind may not happen: no cover.
+  {
+    Spec spec;
+    spec.unshare_pid = true;
+    spec.fs.push_back(bind("--ro-bind", "/", "/"));
+    spec.fs.push_back(ProcOp{"/proc"});
+    EXPECT_EQ(host_process_reach(spec, {"/proc"}, same), "");
+    spec.fs = {bind("--ro-bind", "/srv", "/x"), TmpfsOp{"/x/chroot"}};
+    EXPECT_EQ(host_process_reach(spec, procs, same), "");
+    spec.fs = {bind("--ro-bind", "/", "/")};
+    BindOp maybe = bind("--ro-bind-try", "/nonexistent", "/proc");
+    maybe.allow_missing = true;
+    spec.fs.push_back(maybe);
+    EXPECT_NE(host_process_reach(spec, {"/proc"}, same), "");
+    spec.fs = {ProcOp{"/proc"}, bind("--ro-bind", "/", "/")};  // the cover comes first: none
+    EXPECT_NE(host_process_reach(spec, {"/proc"}, same), "");
+  }
+  // Neighbours are fine: /usr, /sys, a name that only starts like /proc.
+  EXPECT_EQ(reach(bind("--ro-bind", "/usr", "/usr")), "");
+  EXPECT_EQ(reach(bind("--ro-bind", "/sys", "/sys")), "");
+  EXPECT_EQ(reach(bind("--ro-bind", "/procedures", "/p")), "");
+}
+
+// plan(): root in the initial user namespace with --cap-drop ALL and --timeout, but no PID
+// namespace: refused naming the option and the fix; best-effort runs (with a warning).
+TEST(LimitsRootReach, PlanRefusesAndBestEffortWarns) {
+  Spec spec;
+  spec.limits.timeout_ms = 1000;
+  spec.limits.timeout_text = "1s";
+  spec.caps.push_back(CapEdit{false, -1});  // --cap-drop ALL
+  HostFacts host;
+  host.uid = 0;
+  Plan plan;
+  try {
+    limits::plan(spec, host, plan);
+    ADD_FAILURE() << "root without a PID namespace was accepted";
+  } catch (const Error& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("--timeout 1s can't be enforced: the command runs as root in the initial "
+                     "user namespace"), std::string::npos) << m;
+    EXPECT_NE(m.find("Add --unshare-pid"), std::string::npos) << m;
+    EXPECT_NE(m.find("--unshare-user"), std::string::npos) << m;
+  }
+  spec.unshare_pid = true;
+  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  spec.fs.push_back(bind("--ro-bind", "/", "/"));  // brings the host's /proc
+  EXPECT_THROW(limits::plan(spec, host, plan), Error);
+  plan.userns = true;  // --unshare-user: the kernel stops all of it
+  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  plan.userns = false;
+  spec.limits.best_effort = true;
   EXPECT_NO_THROW(limits::plan(spec, host, plan));
 }
 

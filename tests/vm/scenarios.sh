@@ -376,7 +376,7 @@ end "$(one_line "$err")"
 
 begin root_in_root_cgroup
 rm -f $T/status
-sandbox --json-status-fd 5 --cap-drop ALL --memory 32M $RO -- sh -c "$SHOW_CG; vmtool hog 200" > $T/out 2> $T/err 5> $T/status
+sandbox --json-status-fd 5 --cap-drop ALL --unshare-pid --memory 32M $RO --proc /proc -- sh -c "$SHOW_CG; vmtool hog 200" > $T/out 2> $T/err 5> $T/status
 collect $?
 cg=$(cg_of_run)
 need "exit status 137 (got $rc)" eq "$rc" 137
