@@ -11,12 +11,17 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -269,6 +274,49 @@ class HostSleep {
   std::string token_;
   pid_t pid_ = -1;
   bool reaped_ = false;
+};
+
+// A TCP listener on the host's 127.0.0.1 (no thread: a connection that reached it waits in
+// the accept queue) and a listener on an abstract Unix socket (the kind X11 and D-Bus use:
+// bound to the network namespace, not to the filesystem, so binds do not hide it), both
+// closed on destruction.
+class HostServices {
+ public:
+  HostServices() : abstract_("sbesc-" + unique_suffix()) {
+    tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (tcp_ >= 0 && ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::listen(tcp_, 16) == 0 && ::getsockname(tcp_, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port_ = ntohs(a.sin_port);
+    unix_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un u{};
+    u.sun_family = AF_UNIX;
+    std::memcpy(u.sun_path + 1, abstract_.data(), abstract_.size());
+    auto ulen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract_.size());
+    unix_ok_ = unix_ >= 0 && ::bind(unix_, reinterpret_cast<sockaddr*>(&u), ulen) == 0 &&
+               ::listen(unix_, 16) == 0;
+  }
+  ~HostServices() {
+    if (tcp_ >= 0) ::close(tcp_);
+    if (unix_ >= 0) ::close(unix_);
+  }
+  bool ok() const { return port_ > 0 && unix_ok_; }
+  int port() const { return port_; }
+  const std::string& abstract_name() const { return abstract_; }
+  // Connections that reached the TCP listener since the last call.
+  int drain_tcp() {
+    int n = 0;
+    for (int c; (c = ::accept4(tcp_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++n) ::close(c);
+    return n;
+  }
+
+ private:
+  std::string abstract_;
+  int tcp_ = -1, unix_ = -1, port_ = 0;
+  bool unix_ok_ = false;
 };
 
 }  // namespace it

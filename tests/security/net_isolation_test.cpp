@@ -34,47 +34,6 @@ std::string link_target(const std::string& path) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
-// A TCP listener on the host's 127.0.0.1 (no thread: a connection that reached it waits in
-// the accept queue) and a listener on an abstract Unix socket.
-class LoopbackServices {
- public:
-  LoopbackServices() : abstract_("sbnet-" + unique_suffix()) {
-    tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (tcp_ >= 0 && ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::listen(tcp_, 16) == 0 && ::getsockname(tcp_, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-      port_ = ntohs(a.sin_port);
-    unix_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un u{};
-    u.sun_family = AF_UNIX;
-    std::memcpy(u.sun_path + 1, abstract_.data(), abstract_.size());
-    auto ulen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract_.size());
-    unix_ok_ = unix_ >= 0 && ::bind(unix_, reinterpret_cast<sockaddr*>(&u), ulen) == 0 &&
-               ::listen(unix_, 16) == 0;
-  }
-  ~LoopbackServices() {
-    if (tcp_ >= 0) ::close(tcp_);
-    if (unix_ >= 0) ::close(unix_);
-  }
-  bool ok() const { return port_ > 0 && unix_ok_; }
-  int port() const { return port_; }
-  const std::string& abstract_name() const { return abstract_; }
-  // Connections that reached the TCP listener since the last call.
-  int drain_tcp() {
-    int n = 0;
-    for (int c; (c = ::accept4(tcp_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++n) ::close(c);
-    return n;
-  }
-
- private:
-  std::string abstract_;
-  int tcp_ = -1, unix_ = -1, port_ = 0;
-  bool unix_ok_ = false;
-};
-
 // Connects to HOST:argv[2] over TCP and to the abstract socket argv[3] (when given).
 const char* kConnect = R"PY(
 import errno, socket, sys
@@ -120,7 +79,7 @@ TEST_P(UserModeLoopbackTest, GatewayReachesHostLoopbackOnlyWhenAsked) {
     if (!exists("/usr/bin/" + helper)) continue;
     ++helpers;
     SCOPED_TRACE(helper);
-    LoopbackServices host;
+    HostServices host;
     ASSERT_TRUE(host.ok());
     const Args args = {"10.0.2.2", std::to_string(host.port())};
 
@@ -331,7 +290,7 @@ TEST_P(UserModeLoopbackTest, HelperGetsNamespacesAsDescriptorsNotProcPaths) {
 TEST_P(UserModeLoopbackTest, DesktopProfileReachesNoHostSockets) {
   if (!exists("/usr/bin/pasta") && !exists("/usr/bin/slirp4netns"))
     GTEST_SKIP() << "neither pasta nor slirp4netns is installed";
-  LoopbackServices host;
+  HostServices host;
   ASSERT_TRUE(host.ok());
   TempDir home, runtime;
   ASSERT_EQ(::chown(runtime.path().c_str(), caller_uid(), caller_gid()), 0);
