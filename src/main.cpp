@@ -5,9 +5,10 @@
 
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
-#include "host/doctor.hpp"
+#include "doctor/doctor.hpp"
 #include "host/probe.hpp"
 #include "launch/launch.hpp"
+#include "plan/plan.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -20,51 +21,62 @@ int main(int argc, char** argv) {
     return sb::host::doctor_main(std::vector<std::string>(argv + 2, argv + argc));
   try {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
-    sb::Spec spec = sb::cli::parse(args);
-    if (spec.show_help) {
-      // Like bwrap: "usage: ARGV0 ...", argv[0] exactly as invoked.
-      std::fputs(sb::cli::usage_text(sb::log::invoked_as()).c_str(), stdout);
-      return 0;
-    }
-    if (spec.show_version) {
-      std::fputs(sb::cli::version_text(sb::log::program_name()).c_str(), stdout);
-      return 0;
-    }
-    if (spec.list_profiles) {
-      auto names = sb::cli::list_profiles();
-      if (names.empty()) {
-        // Nothing installed where this binary looks: say where, so a broken or moved
-        // install is not mistaken for "no profiles exist".
-        std::string where;
-        for (const auto& d : sb::cli::profile_dirs()) where += (where.empty() ? "" : ", ") + d;
-        sb::log::error("no profiles found (looked in " + where + ")");
-        return 1;
+    sb::cli::SystemParseEnv env;
+    sb::cli::ParseResult r = sb::cli::parse(args, env);
+    sb::log::set_level_prefix(r.level_prefix);
+    sb::log::set_verbose(r.verbose);
+    const sb::Spec& spec = r.spec;
+    switch (r.action) {
+      case sb::cli::Action::Help:
+        // Like bwrap: "usage: ARGV0 ...", argv[0] exactly as invoked.
+        std::fputs(sb::cli::usage_text(sb::log::invoked_as()).c_str(), stdout);
+        return 0;
+      case sb::cli::Action::Version:
+        std::fputs(sb::cli::version_text(sb::log::program_name()).c_str(), stdout);
+        return 0;
+      case sb::cli::Action::ListProfiles: {
+        auto names = sb::cli::list_profiles();
+        if (names.empty()) {
+          // Nothing installed where this binary looks: say where, so a broken or moved
+          // install is not mistaken for "no profiles exist".
+          std::string where;
+          for (const auto& d : sb::cli::profile_dirs()) where += (where.empty() ? "" : ", ") + d;
+          sb::log::error("no profiles found (looked in " + where + ")");
+          return 1;
+        }
+        for (const auto& n : names) std::printf("%s\n", n.c_str());
+        return 0;
       }
-      for (const auto& n : names) std::printf("%s\n", n.c_str());
-      return 0;
+      case sb::cli::Action::PrintArgs: {
+        // A plain command line (profiles and --args expanded) that bwrap also understands,
+        // but for sandbox-only options.
+        std::string line = sb::log::program_name();
+        for (const auto& a : r.expanded_args) line += " " + sb::cli::shell_quote(a);
+        if (!spec.command.empty()) line += " --";
+        for (const auto& a : spec.command) line += " " + sb::cli::shell_quote(a);
+        std::printf("%s\n", line.c_str());
+        return 0;
+      }
+      case sb::cli::Action::Run: break;
     }
-    if (spec.print_args) {
-      // A plain command line (profiles and --args expanded) that bwrap also understands,
-      // but for sandbox-only options.
-      std::string line = sb::log::program_name();
-      for (const auto& a : spec.expanded_args) line += " " + sb::cli::shell_quote(a);
-      if (!spec.command.empty()) line += " --";
-      for (const auto& a : spec.command) line += " " + sb::cli::shell_quote(a);
-      std::printf("%s\n", line.c_str());
-      return 0;
-    }
+    // The descriptors the options name and the seccomp profiles, before anything else.
+    sb::planning::Prepared prepared = sb::planning::prepare(spec);
     if (spec.command.empty()) {
       std::fputs(sb::cli::usage_text(sb::log::invoked_as()).c_str(), stderr);
       return 1;
     }
     if (sb::log::verbose())
-      sb::log::step("parsed " + std::to_string(spec.expanded_args.size()) + " arguments");
+      sb::log::step("parsed " + std::to_string(r.expanded_args.size()) + " arguments");
     sb::HostFacts host = sb::host::probe();
-    sb::Plan plan = sb::validate(spec, host);
+    sb::Plan plan = sb::planning::make_plan(spec, host, std::move(prepared));
     if (sb::log::verbose())
       sb::log::step(std::string("host probed and options validated (") +
                     (plan.userns ? "with" : "without") + " a user namespace)");
     return sb::launch::run(spec, plan, host);
+  } catch (const sb::cli::ParseError& e) {
+    sb::log::set_level_prefix(e.level_prefix());
+    sb::log::error(e.what());
+    return 1;
   } catch (const sb::Error& e) {
     sb::log::error(e.what());
     return 1;

@@ -9,11 +9,10 @@
 #include <climits>
 #include <cstdint>
 
-#include "security/caps.hpp"
-#include "security/seccomp.hpp"
 #include "cli/profile.hpp"
 #include "limits/limits.hpp"
 #include "net/net.hpp"
+#include "security/caps.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
@@ -53,26 +52,25 @@ void check_env_name(const std::string& opt, const std::string& name) {
     throw Error(opt + ": invalid variable name '" + name + "'");
 }
 
-// An fd argument must name a descriptor open in this process. The first line is bwrap's
-// ("Invalid fd: X", which its callers and tests match), the second names the option.
+// An fd argument is a descriptor number. The first line is bwrap's ("Invalid fd: X", which
+// its callers and tests match), the second names the option. Whether it is open is
+// planning's question (plan/fds.hpp), in the same words.
 int parse_fd(const std::string& opt, const std::string& v) {
   auto fd = parse::fd_number(v);
   if (!fd)
     throw Error("Invalid fd: " + v + "\n" + opt + " takes a file descriptor number (0 or more)");
-  if (::fcntl(*fd, F_GETFD) < 0)
-    throw Error("Invalid fd: " + v + "\n" + opt + ": " + v + " is not an open file descriptor");
   return *fd;
 }
 
 // bwrap's warning when an option that holds one value is given again.
-void warn_only_last(const std::string& opt) {
-  log::warning("Only the last " + opt + " option will take effect");
+void warn_only_last(Parser& p, const std::string& opt) {
+  p.warn("Only the last " + opt + " option will take effect");
 }
 
-// An fd consumed by an option: closed before the command runs.
-int consume_fd(Parser& p, const std::string& opt, const std::string& v) {
+// An fd named by an option, recorded with what it is for (planning takes it over).
+int use_fd(Parser& p, const std::string& opt, const std::string& v, FdRole role) {
   int fd = parse_fd(opt, v);
-  p.spec.consumed_fds.push_back(fd);
+  p.spec.fds.push_back({fd, opt, role});
   return fd;
 }
 
@@ -86,21 +84,21 @@ void overlay_op(Parser& p, OverlayOp op, size_t min_sources, const std::string& 
 }
 
 void data_op(Parser& p, const Args& a, DataOp::Kind kind, const std::string& opt) {
-  int fd = consume_fd(p, opt, a[0]);
+  int fd = use_fd(p, opt, a[0], FdRole::Data);
   p.spec.fs.emplace_back(DataOp{kind, fd, Parser::dest_path(a[1]), p.take_perms()});
 }
 
 void bind_fd_op(Parser& p, const Args& a, BindOp::Mode mode, const std::string& opt) {
-  int fd = consume_fd(p, opt, a[0]);
+  int fd = use_fd(p, opt, a[0], FdRole::BindSource);
   BindOp b{"fd " + a[0], Parser::dest_path(a[1]), mode, false, opt};
   b.source_fd = fd;
   p.spec.fs.emplace_back(std::move(b));
 }
 
 void set_once(std::optional<int>& slot, Parser& p, const std::string& opt, const std::string& v,
-              bool consumed = true) {
-  int fd = consumed ? consume_fd(p, opt, v) : parse_fd(opt, v);
-  if (slot) warn_only_last(opt);
+              FdRole role) {
+  int fd = use_fd(p, opt, v, role);
+  if (slot) warn_only_last(p, opt);
   slot = fd;  // like bwrap, a repeated option replaces the earlier one
 }
 
@@ -114,30 +112,36 @@ uint64_t parse_weight(const std::string& opt, const std::string& v) {
 
 const std::vector<OptionDef> kTable = {
     // ---- General ----
-    {"--help", {}, Section::General, "Print this help and exit", H(p.spec.show_help = true)},
+    {"--help", {}, Section::General, "Print this help and exit", H(p.action = Action::Help)},
     {"--version", {}, Section::General,
      "Print the version and exit (invoked as bwrap: first a line 'bubblewrap 0.11.1', the bwrap release it follows)",
-     H(p.spec.show_version = true)},
+     H(p.action = Action::Version)},
     {"--args", {{"FD", ArgKind::Number}}, Section::General,
      "Parse NUL-separated arguments from FD at this point (repeatable, nestable)",
-     H(p.read_args_fd(consume_fd(p, "--args", a[0])))},
+     H({
+       int fd = use_fd(p, "--args", a[0], FdRole::Args);
+       p.splice = Parser::split_args(p.env.read_args_fd(fd), fd);
+       p.spliced = true;
+     }),
+     {.splice = Splice::ArgsFd}},
     {"--profile", {{"NAME", ArgKind::Profile}}, Section::General,
      "Apply the options of profile NAME (or a file PATH) at this point; later options refine it",
      H({
-       p.splice = load_profile(find_profile(a[0]), profile_vars(p.cwd));
+       p.splice = p.env.profile_args(a[0], p.cwd, [&p](const std::string& w) { p.warn(w); });
        p.spliced = true;
-     })},
+     }),
+     {.splice = Splice::Profile}},
     {"--list-profiles", {}, Section::General, "List the names of the installed profiles and exit",
-     H(p.spec.list_profiles = true)},
+     H(p.action = Action::ListProfiles)},
     {"--print-args", {}, Section::General,
      "Print the fully expanded argument list (profiles and --args resolved) and exit",
-     H(p.spec.print_args = true)},
+     H(p.action = Action::PrintArgs), {.recorded = false}},
     {"--verbose", {}, Section::General,
      "Log each setup step to stderr with the milliseconds since start (clone, maps, mounts, pivot, caps, seccomp, exec)",
-     H(p.spec.verbose = true; log::set_verbose(true))},
+     H(p.verbose = true)},
     {"--level-prefix", {}, Section::General,
      "Prefix each diagnostic with a syslog level such as <3>",
-     H(p.spec.level_prefix = true; log::set_level_prefix(true))},
+     H(p.level_prefix = true)},
 
     // ---- Namespaces ----
     {"--unshare-user", {}, Section::Namespaces,
@@ -185,27 +189,27 @@ const std::vector<OptionDef> kTable = {
     {"--uid", {{"UID", ArgKind::Number}}, Section::Namespaces,
      "User id inside the sandbox (default: the caller's)",
      H({
-       if (p.spec.uid) warn_only_last("--uid");
+       if (p.spec.uid) warn_only_last(p, "--uid");
        p.spec.uid = parse_id("--uid", a[0]);
      })},
     {"--gid", {{"GID", ArgKind::Number}}, Section::Namespaces,
      "Group id inside the sandbox (default: the caller's)",
      H({
-       if (p.spec.gid) warn_only_last("--gid");
+       if (p.spec.gid) warn_only_last(p, "--gid");
        p.spec.gid = parse_id("--gid", a[0]);
      })},
     {"--userns", {{"FD", ArgKind::Number}}, Section::Namespaces,
      "Use the existing user namespace FD instead of creating one",
-     H(set_once(p.spec.userns_fd, p, "--userns", a[0]))},
+     H(set_once(p.spec.userns_fd, p, "--userns", a[0], FdRole::Userns))},
     {"--userns2", {{"FD", ArgKind::Number}}, Section::Namespaces,
      "After setup, switch into user namespace FD (a descendant of the one used for setup)",
-     H(set_once(p.spec.userns2_fd, p, "--userns2", a[0]))},
+     H(set_once(p.spec.userns2_fd, p, "--userns2", a[0], FdRole::Userns2))},
     {"--pidns", {{"FD", ArgKind::Number}}, Section::Namespaces,
      "Use the existing PID namespace FD (with --unshare-pid: as parent of a new one)",
-     H(set_once(p.spec.pidns_fd, p, "--pidns", a[0]))},
+     H(set_once(p.spec.pidns_fd, p, "--pidns", a[0], FdRole::Pidns))},
     {"--userns-block-fd", {{"FD", ArgKind::Number}}, Section::Namespaces,
      "Do not write the id maps; wait for data on FD once the user namespace exists (needs --info-fd)",
-     H(set_once(p.spec.userns_block_fd, p, "--userns-block-fd", a[0]))},
+     H(set_once(p.spec.userns_block_fd, p, "--userns-block-fd", a[0], FdRole::UsernsBlock))},
     {"--disable-userns", {}, Section::Namespaces,
      "Prevent the sandbox from creating further user namespaces",
      H(p.spec.disable_userns = true)},
@@ -217,7 +221,7 @@ const std::vector<OptionDef> kTable = {
        if (a[0].empty() || a[0].size() > HOST_NAME_MAX)
          throw Error("--hostname: '" + a[0] + "' must be 1 to " +
                      std::to_string(HOST_NAME_MAX) + " characters");
-       if (p.spec.hostname) warn_only_last("--hostname");
+       if (p.spec.hostname) warn_only_last(p, "--hostname");
        p.spec.hostname = a[0];
      })},
 
@@ -251,13 +255,13 @@ const std::vector<OptionDef> kTable = {
     {"--tmpfs", {{"DEST", ArgKind::Path}}, Section::Filesystem,
      "Mount a new tmpfs on DEST (mode from --perms, size from --size)", H({
        p.spec.fs.emplace_back(TmpfsOp{Parser::dest_path(a[0]), p.take_perms(), p.take_size()});
-     })},
+     }), {.takes_perms = true, .takes_size = true}},
     {"--mqueue", {{"DEST", ArgKind::Path}}, Section::Filesystem,
      "Mount a new mqueue filesystem on DEST (use with --unshare-ipc)",
      H(p.spec.fs.emplace_back(MqueueOp{Parser::dest_path(a[0])}))},
     {"--dir", {{"DEST", ArgKind::Path}}, Section::Filesystem,
      "Create a directory at DEST (mode from --perms, default 0755)",
-     H(p.spec.fs.emplace_back(DirOp{Parser::dest_path(a[0]), p.take_perms()}))},
+     H(p.spec.fs.emplace_back(DirOp{Parser::dest_path(a[0]), p.take_perms()})), {.takes_perms = true}},
     {"--symlink", {{"TARGET", ArgKind::Text}, {"DEST", ArgKind::Path}}, Section::Filesystem,
      "Create a symlink at DEST pointing to TARGET",
      H(p.spec.fs.emplace_back(SymlinkOp{a[0], Parser::dest_path(a[1])}))},
@@ -269,13 +273,13 @@ const std::vector<OptionDef> kTable = {
      })},
     {"--file", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
      "Copy the content of FD to a new file DEST (mode 0666 or --perms)",
-     H(data_op(p, a, DataOp::Kind::File, "--file"))},
+     H(data_op(p, a, DataOp::Kind::File, "--file")), {.takes_perms = true}},
     {"--bind-data", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
      "Copy the content of FD to a file bind mounted on DEST (mode 0600 or --perms)",
-     H(data_op(p, a, DataOp::Kind::BindData, "--bind-data"))},
+     H(data_op(p, a, DataOp::Kind::BindData, "--bind-data")), {.takes_perms = true}},
     {"--ro-bind-data", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
      "Like --bind-data, mounted read-only",
-     H(data_op(p, a, DataOp::Kind::RoBindData, "--ro-bind-data"))},
+     H(data_op(p, a, DataOp::Kind::RoBindData, "--ro-bind-data")), {.takes_perms = true}},
     {"--bind-fd", {{"FD", ArgKind::Number}, {"DEST", ArgKind::Path}}, Section::Filesystem,
      "Bind mount the file or directory open as FD (e.g. O_PATH) on DEST",
      H(bind_fd_op(p, a, BindOp::Mode::ReadWrite, "--bind-fd"))},
@@ -284,28 +288,28 @@ const std::vector<OptionDef> kTable = {
      H(bind_fd_op(p, a, BindOp::Mode::ReadOnly, "--ro-bind-fd"))},
     {"--overlay-src", {{"SRC", ArgKind::HostPath}}, Section::Filesystem,
      "Add a lower layer for the next --overlay, --tmp-overlay or --ro-overlay",
-     H(p.overlay_sources.push_back(p.source_path(a[0])))},
+     H(p.overlay_sources.push_back(p.source_path(a[0]))), {.overlay = true}},
     {"--overlay", {{"RWSRC", ArgKind::HostPath}, {"WORKDIR", ArgKind::HostPath}, {"DEST", ArgKind::Path}},
      Section::Filesystem,
      "Mount an overlay of the --overlay-src layers on DEST; writes go to RWSRC (WORKDIR: an empty dir on the same filesystem)",
      H(overlay_op(p, OverlayOp{OverlayOp::Kind::ReadWrite, {}, p.source_path(a[0]),
                                p.source_path(a[1]), Parser::dest_path(a[2])},
-                  1, "--overlay"))},
+                  1, "--overlay")), {.overlay = true}},
     {"--tmp-overlay", {{"DEST", ArgKind::Path}}, Section::Filesystem,
      "Mount an overlay of the --overlay-src layers on DEST; writes go to an invisible tmpfs",
      H(overlay_op(p, OverlayOp{OverlayOp::Kind::Tmp, {}, {}, {}, Parser::dest_path(a[0])}, 1,
-                  "--tmp-overlay"))},
+                  "--tmp-overlay")), {.overlay = true}},
     {"--ro-overlay", {{"DEST", ArgKind::Path}}, Section::Filesystem,
      "Mount a read-only overlay of the --overlay-src layers (at least two) on DEST",
      H(overlay_op(p, OverlayOp{OverlayOp::Kind::ReadOnly, {}, {}, {}, Parser::dest_path(a[0])}, 2,
-                  "--ro-overlay"))},
+                  "--ro-overlay")), {.overlay = true}},
     {"--perms", {{"OCTAL", ArgKind::Octal}}, Section::Filesystem,
      "Permissions for the next --dir, --tmpfs, --file, --bind-data or --ro-bind-data", H({
        if (p.next_perms) throw Error("--perms given twice for the same operation");
        auto m = parse::octal_mode(a[0]);
        if (!m) throw Error("--perms: '" + a[0] + "' is not an octal mode (0000 to 7777)");
        p.next_perms = *m;
-     })},
+     }), {.modifier = true}},
     {"--size", {{"BYTES", ArgKind::Bytes}}, Section::Filesystem,
      "Size limit of the next --tmpfs, in bytes (K, M, G, T suffixes allowed)", H({
        if (p.next_size) throw Error("--size given twice for the same operation");
@@ -316,12 +320,12 @@ const std::vector<OptionDef> kTable = {
        if (*n > SIZE_MAX / 2)
          throw Error("--size (for tmpfs) is limited to " + std::to_string(SIZE_MAX / 2));
        p.next_size = *n;
-     })},
+     }), {.modifier = true}},
 
     // ---- Process ----
     {"--chdir", {{"DIR", ArgKind::Dir}}, Section::Process,
      "Working directory inside (default: the current one if it exists inside, else $HOME, else /)", H({
-       if (p.spec.chdir) warn_only_last("--chdir");
+       if (p.spec.chdir) warn_only_last(p, "--chdir");
        p.spec.chdir = a[0];
      })},
     {"--setenv", {{"VAR", ArgKind::Text}, {"VALUE", ArgKind::Text}}, Section::Process,
@@ -353,40 +357,40 @@ const std::vector<OptionDef> kTable = {
      H(p.spec.lock_files.push_back(Parser::dest_path(a[0])))},
     {"--sync-fd", {{"FD", ArgKind::Number}}, Section::Process,
      "Keep FD open for as long as the sandbox runs",
-     H(set_once(p.spec.sync_fd, p, "--sync-fd", a[0], false))},
+     H(set_once(p.spec.sync_fd, p, "--sync-fd", a[0], FdRole::Sync))},
     {"--block-fd", {{"FD", ArgKind::Number}}, Section::Process,
      "Wait until data (or EOF) can be read from FD before running the command",
-     H(set_once(p.spec.block_fd, p, "--block-fd", a[0]))},
+     H(set_once(p.spec.block_fd, p, "--block-fd", a[0], FdRole::Block))},
     {"--info-fd", {{"FD", ArgKind::Number}}, Section::Process,
      "Write a JSON object with child-pid and the namespace ids to FD when the command starts",
-     H(set_once(p.spec.info_fd, p, "--info-fd", a[0]))},
+     H(set_once(p.spec.info_fd, p, "--info-fd", a[0], FdRole::Info))},
     {"--json-status-fd", {{"FD", ArgKind::Number}}, Section::Process,
      "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
-     H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0]))},
+     H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0], FdRole::JsonStatus))},
     {"--seccomp", {{"FD", ArgKind::Number}}, Section::Process,
      "Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)", H({
        if (p.spec.seccomp_fd_option) throw Error("--seccomp given twice; use --add-seccomp-fd");
        if (!p.spec.seccomp_fds.empty())
          throw Error("--seccomp cannot be combined with --add-seccomp-fd");
        p.spec.seccomp_fd_option = true;
-       p.spec.seccomp_fds.push_back(consume_fd(p, "--seccomp", a[0]));
+       p.spec.seccomp_fds.push_back(use_fd(p, "--seccomp", a[0], FdRole::Seccomp));
      })},
     {"--add-seccomp-fd", {{"FD", ArgKind::Number}}, Section::Process,
      "Load another compiled seccomp BPF program from FD; programs stack in order", H({
        if (p.spec.seccomp_fd_option)
          throw Error("--add-seccomp-fd cannot be combined with --seccomp");
-       p.spec.seccomp_fds.push_back(consume_fd(p, "--add-seccomp-fd", a[0]));
+       p.spec.seccomp_fds.push_back(use_fd(p, "--add-seccomp-fd", a[0], FdRole::Seccomp));
      })},
     {"--exec-label", {{"LABEL", ArgKind::Text}}, Section::Process,
      "SELinux context for the command (an error on hosts without SELinux)",
      H({
-       if (p.spec.exec_label) warn_only_last("--exec-label");
+       if (p.spec.exec_label) warn_only_last(p, "--exec-label");
        p.spec.exec_label = a[0];
      })},
     {"--file-label", {{"LABEL", ArgKind::Text}}, Section::Process,
      "SELinux context for files the sandbox creates (an error on hosts without SELinux)",
      H({
-       if (p.spec.file_label) warn_only_last("--file-label");
+       if (p.spec.file_label) warn_only_last(p, "--file-label");
        p.spec.file_label = a[0];
      })},
     {"--cap-add", {{"CAP", ArgKind::Cap}}, Section::Process,
@@ -397,7 +401,14 @@ const std::vector<OptionDef> kTable = {
      H(p.spec.caps.push_back({false, parse_cap("--cap-drop", a[0])}))},
     {"--seccomp-profile", {{"NAME|PATH", ArgKind::SeccompProfile}}, Section::Process,
      "Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing '/' (once)",
-     H(security::add_seccomp_profile(p.spec, a[0]))},
+     H({
+       // One profile, like bwrap's --seccomp: further programs stack with --add-seccomp-fd.
+       if (!p.spec.seccomp_profiles.empty())
+         throw Error("--seccomp-profile given twice (one profile per sandbox; stack compiled "
+                     "programs with --add-seccomp-fd)");
+       if (a[0].empty()) throw Error("--seccomp-profile: empty profile name");
+       p.spec.seccomp_profiles.push_back({a[0], p.spec.seccomp_fds.size()});
+     })},
     {"--seccomp-log", {}, Section::Process,
      "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
      H(p.spec.seccomp_log = true)},
@@ -476,12 +487,6 @@ constexpr const char* kOverlaySrcFollow =
     "--overlay-src must be followed by another --overlay-src or one of --overlay, "
     "--tmp-overlay, or --ro-overlay";
 
-bool takes_perms(std::string_view n) {
-  return n == "--dir" || n == "--tmpfs" || n == "--file" || n == "--bind-data" ||
-         n == "--ro-bind-data";
-}
-bool takes_size(std::string_view n) { return n == "--tmpfs"; }
-
 std::string arg_list(const OptionDef& o) {
   std::string s;
   for (const auto& a : o.args) {
@@ -533,7 +538,30 @@ std::string Parser::dest_path(const std::string& p) {
   return p[0] == '/' ? p : "/" + p;
 }
 
-void Parser::read_args_fd(int fd) {
+std::vector<std::string> Parser::split_args(const std::string& data, int fd) {
+  if (!data.empty() && data.back() != '\0')
+    throw Error("--args: the data on fd " + std::to_string(fd) +
+                " does not end with a NUL byte");
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < data.size()) {
+    size_t end = data.find('\0', start);
+    out.emplace_back(data, start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string SystemParseEnv::cwd() {
+  if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf)) return buf;
+  return "/";
+}
+
+std::string SystemParseEnv::read_args_fd(int fd) {
+  // Same words as planning's check of the other descriptors (plan/fds.hpp).
+  if (::fcntl(fd, F_GETFD) < 0)
+    throw Error("Invalid fd: " + std::to_string(fd) + "\n--args: " + std::to_string(fd) +
+                " is not an open file descriptor");
   std::string data;
   char buf[65536];
   for (;;) {
@@ -542,27 +570,29 @@ void Parser::read_args_fd(int fd) {
     if (n < 0) throw_errno("--args: can't read fd " + std::to_string(fd));
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxArgsBytes)
-      throw Error("--args: more than " + std::to_string(kMaxArgsBytes >> 20) +
+    if (data.size() > Parser::kMaxArgsBytes)
+      throw Error("--args: more than " + std::to_string(Parser::kMaxArgsBytes >> 20) +
                   " MiB of arguments on fd " + std::to_string(fd));
   }
-  if (!data.empty() && data.back() != '\0')
-    throw Error("--args: the data on fd " + std::to_string(fd) +
-                " does not end with a NUL byte");
-  splice.clear();
-  size_t start = 0;
-  while (start < data.size()) {
-    size_t end = data.find('\0', start);
-    splice.emplace_back(data, start, end - start);
-    start = end + 1;
-  }
-  spliced = true;
+  return data;
 }
 
-Spec parse(const std::vector<std::string>& argv) {
-  Parser p;
-  if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf)) p.cwd = buf;
-  else p.cwd = "/";
+std::vector<std::string> SystemParseEnv::profile_args(
+    const std::string& name_or_path, const std::string& cwd,
+    const std::function<void(const std::string&)>& warn) {
+  return load_profile(find_profile(name_or_path), profile_vars(cwd), warn);
+}
+
+void SystemParseEnv::warning(const std::string& msg, bool level_prefix) {
+  log::set_level_prefix(level_prefix);  // as given so far on the command line
+  log::warning(msg);
+}
+
+namespace {
+
+ParseResult parse_args(const std::vector<std::string>& argv, Parser& p) {
+  ParseResult r;
+  p.cwd = p.env.cwd();
 
   // --args splices arguments in place; depth[i] counts how many --args produced args[i].
   std::vector<std::string> args = argv;
@@ -587,27 +617,29 @@ Spec parse(const std::vector<std::string>& argv) {
                   ")");
     std::vector<std::string> vals(args.begin() + static_cast<long>(i) + 1,
                                   args.begin() + static_cast<long>(i + 1 + o->args.size()));
-    bool modifier = o->name == "--perms" || o->name == "--size" || o->name == "--args" ||
-                    o->name == "--profile" || o->name == "--print-args";
-    if (!modifier) {
-      if (p.next_perms && !takes_perms(o->name))
+    const OptionTraits& t = o->traits;
+    const bool splice = t.splice != Splice::None;
+    // A pending --perms/--size waits for the operation it modifies; options that are not
+    // operations of the sandbox (splices, --print-args) do not take it.
+    if (!t.modifier && !splice && t.recorded) {
+      if (p.next_perms && !t.takes_perms)
         throw Error("--perms must be followed by --dir, --tmpfs, --file, --bind-data or "
                     "--ro-bind-data, not " + arg);
-      if (p.next_size && !takes_size(o->name))
+      if (p.next_size && !t.takes_size)
         throw Error("--size must be followed by --tmpfs, not " + arg);
     }
-    if (!p.overlay_sources.empty() && o->name != "--overlay-src" && o->name != "--overlay" &&
-        o->name != "--tmp-overlay" && o->name != "--ro-overlay" && o->name != "--args" &&
-        o->name != "--profile")
+    if (!p.overlay_sources.empty() && !t.overlay && !splice)
       throw Error(std::string(kOverlaySrcFollow) + "\n(not by " + arg + ")");
-    if ((o->name == "--args" || o->name == "--profile") && depth[i] >= Parser::kMaxArgsDepth)
+    if (splice && depth[i] >= Parser::kMaxArgsDepth)
       throw Error(std::string(o->name) + " nested more than " +
                   std::to_string(Parser::kMaxArgsDepth) + " levels deep");
     o->handler(p, vals);
-    if (p.spec.show_help || p.spec.show_version || p.spec.list_profiles) return std::move(p.spec);
-    if (o->name != "--args" && o->name != "--profile" && o->name != "--print-args") {
-      p.spec.expanded_args.push_back(arg);
-      p.spec.expanded_args.insert(p.spec.expanded_args.end(), vals.begin(), vals.end());
+    if (p.action == Action::Help || p.action == Action::Version ||
+        p.action == Action::ListProfiles)
+      break;  // the rest of the command line is not looked at, as with bwrap
+    if (!splice && t.recorded) {
+      r.expanded_args.push_back(arg);
+      r.expanded_args.insert(r.expanded_args.end(), vals.begin(), vals.end());
     }
     size_t next = i + 1 + o->args.size();
     if (p.spliced) {
@@ -619,15 +651,35 @@ Spec parse(const std::vector<std::string>& argv) {
     }
     i = next - 1;
   }
+  r.action = p.action;
+  r.verbose = p.verbose;
+  r.level_prefix = p.level_prefix;
+  if (r.action == Action::Help || r.action == Action::Version ||
+      r.action == Action::ListProfiles) {
+    r.spec = std::move(p.spec);
+    return r;
+  }
   if (p.next_perms)
     throw Error("--perms must be followed by --dir, --tmpfs, --file, --bind-data or --ro-bind-data");
   if (p.next_size) throw Error("--size must be followed by --tmpfs");
   if (!p.overlay_sources.empty())
     throw Error(kOverlaySrcFollow);
   p.spec.command.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());
-  // Profiles compile now, in the supervisor, so a bad one fails before anything runs.
-  security::compile_spec_seccomp(p.spec);
-  return std::move(p.spec);
+  r.spec = std::move(p.spec);
+  return r;
+}
+
+}  // namespace
+
+ParseResult parse(const std::vector<std::string>& argv, ParseEnv& env) {
+  Parser p(env);
+  try {
+    return parse_args(argv, p);
+  } catch (const ParseError&) {
+    throw;
+  } catch (const Error& e) {
+    throw ParseError(e.what(), p.level_prefix);
+  }
 }
 
 std::string version_text(std::string_view program_name) {

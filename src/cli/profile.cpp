@@ -93,6 +93,7 @@ std::string expand(const std::string& word, const std::map<std::string, std::str
 struct LoadState {
   std::set<std::string> active;  // files being read (include cycles)
   std::set<std::string> noted;   // optional variables already reported
+  std::function<void(const std::string&)> warn;
 };
 
 bool uses_var(const std::vector<std::string>& words, const std::string& name) {
@@ -138,7 +139,7 @@ void load(const std::string& path, const std::map<std::string, std::string>& var
       if ((it == vars.end() || it->second.empty()) && uses_var(words, name)) {
         skip = true;
         if (st.noted.insert(name).second)
-          log::warning(name + " is not set: running without " + what + " (" + path + ")");
+          st.warn(name + " is not set: running without " + what + " (" + path + ")");
       }
     }
     if (skip) {
@@ -234,9 +235,11 @@ std::vector<std::string> list_profiles() {
 }
 
 std::vector<std::string> load_profile(const std::string& path,
-                                      const std::map<std::string, std::string>& vars) {
+                                      const std::map<std::string, std::string>& vars,
+                                      const std::function<void(const std::string&)>& warn) {
   std::vector<std::string> out;
   LoadState st;
+  st.warn = warn ? warn : [](const std::string& w) { log::warning(w); };
   load(path, vars, 0, st, out);
   return out;
 }

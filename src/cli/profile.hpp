@@ -2,6 +2,7 @@
 // `#` comments, `include OTHER`, ${HOME} ${PWD} ${XDG_RUNTIME_DIR} ${UID} expansions),
 // spliced into the command line where --profile appears so that later options refine it.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,9 +22,11 @@ std::string find_profile(const std::string& name_or_path);
 std::vector<std::string> list_profiles();
 
 // Reads a profile (and what it includes) into arguments. `vars` holds the expansion values;
-// a missing one is an error. Errors are "FILE:LINE: reason".
+// a missing one is an error. Errors are "FILE:LINE: reason". Notes (an optional variable
+// unset) go to `warn`, log::warning when empty.
 std::vector<std::string> load_profile(const std::string& path,
-                                      const std::map<std::string, std::string>& vars);
+                                      const std::map<std::string, std::string>& vars,
+                                      const std::function<void(const std::string&)>& warn = {});
 
 // Quotes a word for a POSIX shell when it needs it.
 std::string shell_quote(const std::string& word);

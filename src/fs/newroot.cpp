@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <fstream>
 #include <sstream>
@@ -149,16 +150,20 @@ std::string unescape_mountinfo(const std::string& s) {
 
 class Builder {
  public:
-  Builder(const Spec& spec, const std::string& tty, const CgroupfsPolicy& cgroupfs)
+  Builder(const Spec& spec, const std::string& tty, const CgroupfsPolicy& cgroupfs,
+          const std::vector<FsOp>& derived)
       : spec_(spec), tty_(tty), cgroupfs_(cgroupfs) {
     new_api_ = have_new_mount_api();
     openat2_ = have_openat2();
+    ops_.assign(spec.fs.begin(), spec.fs.end());  // references, in order
+    ops_.insert(ops_.end(), derived.begin(), derived.end());
   }
 
   RootResult run(const std::string& host_cwd, const std::string& home);
 
  private:
   const Spec& spec_;
+  std::vector<std::reference_wrapper<const FsOp>> ops_;  // the Spec's, then the Plan's
   std::string tty_;
   CgroupfsPolicy cgroupfs_;
   bool new_api_ = true;
@@ -822,7 +827,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
   if (struct stat st; ::fstat(newroot_.get(), &st) == 0) newroot_dev_ = st.st_dev;
   if (log::verbose()) log::step("staging tmpfs on " + std::string(base) + " entered");
 
-  for (const auto& fsop : spec_.fs) {
+  for (const FsOp& fsop : ops_) {
     // Re-open the root before each op: a previous op may have mounted over "/" itself
     // (--ro-bind / /), and a path walk never enters a mount stacked on its start point.
     newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -842,7 +847,7 @@ RootResult Builder::run(const std::string& host_cwd, const std::string& home) {
     std::visit([this](const auto& o) { op(o); }, fsop);
   }
   if (log::verbose())
-    log::step(std::to_string(spec_.fs.size()) + " filesystem operations applied (" +
+    log::step(std::to_string(ops_.size()) + " filesystem operations applied (" +
               (new_api_ ? "new mount API" : "mount(2)") + ")");
   newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!newroot_) throw_errno("Can't open the new root");
@@ -897,8 +902,9 @@ int open_in_root(int root, const std::string& path, int flags) {
 }
 
 RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
-                      const std::string& home, const CgroupfsPolicy& cgroupfs) {
-  Builder b(spec, host_tty, cgroupfs);
+                      const std::string& home, const CgroupfsPolicy& cgroupfs,
+                      const std::vector<FsOp>& derived) {
+  Builder b(spec, host_tty, cgroupfs, derived);
   return b.run(host_cwd, home);
 }
 

@@ -28,8 +28,10 @@ struct CgroupfsPolicy {
 // process's root is the new root and its cwd is set. host_tty is the caller's terminal
 // (for /dev/console) or empty; host_cwd the caller's working directory, tried first
 // as the working directory inside, then `home`, then /.
+// `derived` ops (the Plan's, e.g. --net's resolv.conf) apply after the Spec's.
 RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
-                      const std::string& home, const CgroupfsPolicy& cgroupfs = {});
+                      const std::string& home, const CgroupfsPolicy& cgroupfs = {},
+                      const std::vector<FsOp>& derived = {});
 
 // Opens `path` below `root` with every symlink and ".." resolved as if `root` were "/"
 // (openat2 RESOLVE_IN_ROOT, or an equivalent user-space walk on kernels without it).

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "host/apparmor.hpp"
-#include "spec/spec.hpp"
+#include "host/facts.hpp"
 
 namespace sb::host {
 

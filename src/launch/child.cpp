@@ -26,7 +26,7 @@
 #include "ns/userns.hpp"
 #include "security/bpf.hpp"
 #include "security/caps.hpp"
-#include "spec/idmap.hpp"
+#include "ns/idmap.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -219,7 +219,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
 }
 
 // The last stages of the process that becomes the command. Never returns.
-[[noreturn]] void exec_command(const Spec& spec, const Plan& plan, const HostFacts& host,
+[[noreturn]] void exec_command(const Spec& spec, Plan& plan, const HostFacts& host,
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
                                int proc_self, int nested_userns, int init_ready,
                                const std::string& ns_ids) {
@@ -272,8 +272,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     // Descriptors the options consumed do not reach the command. Nor does --sync-fd, held
     // by init and the supervisor for the sandbox's lifetime (bwrap passes it on only with
     // --as-pid-1, where no init holds it).
-    for (int fd : spec.consumed_fds) ::close(fd);
-    if (spec.sync_fd && !spec.as_pid_1) ::close(*spec.sync_fd);
+    plan.fds.close_before_exec(/*pass_sync=*/spec.as_pid_1);
 
     ::umask(umask_);
     std::vector<char*> argv;
@@ -336,7 +335,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
 
 }  // namespace
 
-void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
+void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
                 const ChildContext& ctx) {
   try {
     // Security: non-dumpable from the start, so that no process of the same uid (one in a
@@ -439,18 +438,15 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     std::string home;
     for (const auto& kv : apply_env(current_env(), spec.env))
       if (kv.rfind("HOME=", 0) == 0) home = kv.substr(5);
-    // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder (an op appended
-    // after the caller's, so it lands on whatever /etc they built).
-    std::optional<Spec> with_dns;
-    if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
-    const Spec& fs_spec = with_dns ? *with_dns : spec;
+    // The Spec's ops, then the plan's (--net pasta/slirp4netns: /etc/resolv.conf).
     double fs_start = log::verbose() ? log::ms_since_start() : 0;
-    fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home,
-                                         {plan.cgroupfs_read_only, plan.cgroupfs_refuse});
+    fs::RootResult root = fs::build_root(spec, ctx.host_tty, ctx.host_cwd, home,
+                                         {plan.cgroupfs_read_only, plan.cgroupfs_refuse},
+                                         plan.derived_fs);
     if (log::verbose()) {
       char ms[32];
       std::snprintf(ms, sizeof ms, "%.3f", log::ms_since_start() - fs_start);
-      log::step("new root: " + std::to_string(fs_spec.fs.size()) +
+      log::step("new root: " + std::to_string(spec.fs.size() + plan.derived_fs.size()) +
                 " filesystem operations and the pivot in " + ms + " ms, cwd " + root.cwd);
     }
     if (!root.lock_fds.empty()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/plan.hpp"
 #include "spec/spec.hpp"
 
 namespace sb::launch {
@@ -29,11 +30,12 @@ struct ChildContext {
 };
 
 // Runs the sandbox and returns the exit status for `sandbox` itself: the command's status
-// (128+N when signal N killed it), or 1 when setup failed.
-int run(const Spec& spec, const Plan& plan, const HostFacts& host);
+// (128+N when signal N killed it), or 1 when setup failed. The plan's descriptors are
+// handed out here: the supervisor and the child each keep only their own.
+int run(const Spec& spec, Plan& plan, const HostFacts& host);
 
 // In the cloned child: every setup stage, then exec. Never returns.
-[[noreturn]] void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
+[[noreturn]] void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
                              const ChildContext& ctx);
 
 // Pid 1 of a new PID namespace (and the --pidns relay): confines itself (non-dumpable, no

@@ -248,7 +248,7 @@ std::string exec_failure(const Message& m) {
 
 }  // namespace
 
-int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
+int run(const Spec& spec, Plan& plan, const HostFacts& host) {
   pid_t original_parent = ::getppid();
   if (spec.die_with_parent) {
     // The supervisor dies with its own parent too, which takes the sandbox with it.
@@ -272,9 +272,8 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   UniqueFd& child_end = channel.second;
 
   ChildContext ctx;
-  // Compiled programs are read now, so a bad one fails before anything is created; they
-  // stack in command-line order with the --seccomp-profile programs compiled while parsing.
-  ctx.seccomp_programs = security::seccomp_programs_in_order(spec);
+  // Compiled and read by planning, in command-line order.
+  ctx.seccomp_programs = plan.seccomp_programs;
   // Security: init (pid 1 with --unshare-pid) loads the same programs before the command
   // runs; a program that denies what init needs afterwards would leave a sandbox that
   // cannot reap or pass on signals, so refuse it before anything is created.
@@ -367,8 +366,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   // The child has its own copies; the supervisor keeps only what it writes to, and
   // --sync-fd, which stays open until the sandbox is gone (bwrap's outer process holds it
   // too; without a PID namespace there is no init to hold it).
-  for (int fd : spec.consumed_fds)
-    if (fd != spec.info_fd && fd != spec.json_status_fd && fd != spec.sync_fd) ::close(fd);
+  plan.fds.keep_for_supervisor();
 
   std::optional<std::string> setup_error;
   if (ctx.await_go) {
@@ -400,7 +398,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     auto info = info_fields(child.pid, reported, spec, plan);
     if (spec.info_fd) {
       write_all(*spec.info_fd, format_info(info, false));
-      if (spec.info_fd != spec.sync_fd) ::close(*spec.info_fd);  // one pipe for both: as bwrap
+      plan.fds.done(FdRole::Info);  // kept when it is also --sync-fd: one pipe for both, as bwrap
     }
     if (spec.json_status_fd) write_all(*spec.json_status_fd, format_info(info, true));
   };
@@ -558,7 +556,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
       line += ", \"limit\": " + json_string(report.name) + ", \"limit-value\": " +
               json_string(report.value);
     write_all(*spec.json_status_fd, line + "}\n");
-    ::close(*spec.json_status_fd);
+    plan.fds.done(FdRole::JsonStatus);
   }
   return code;
 }

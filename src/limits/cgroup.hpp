@@ -18,6 +18,21 @@
 #include "spec/spec.hpp"
 #include "util/fd.hpp"
 
+namespace sb {
+
+// One cgroup `sandbox-<supervisor pid>` to create.
+struct CgroupLeafPlan {
+  bool v2 = false;
+  std::string parent;                    // absolute directory the leaf is created in
+  std::vector<std::string> controllers;  // memory, pids, cpu, io (v1: the hierarchy's names)
+  bool enable_controllers = false;       // v2: write them into parent's cgroup.subtree_control
+  bool move_processes = false;           // v2: the parent holds the caller's processes, which
+                                         // move to parent/sandbox-caller first (no internal
+                                         // processes)
+};
+
+}  // namespace sb
+
 namespace sb::limits {
 
 // ---- Parsing ----------------------------------------------------------------------------

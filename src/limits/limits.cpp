@@ -278,7 +278,7 @@ std::string host_process_reach(const Spec& spec, const std::vector<std::string>&
   return "";
 }
 
-void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
+void plan(const Spec& spec, const HostFacts& host, bool userns, LimitsPlan& plan) {
   const Limits& l = spec.limits;
   if (l.memory_swap && !l.memory) throw Error("--memory-swap requires --memory");
   plan.rlimits = l.rlimits;
@@ -287,7 +287,7 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   const security::CapSet caps = security::resolve_caps(
       spec.caps, host.is_root(), security::current_caps(), security::all_caps());
   const bool sys_admin = caps & (security::CapSet{1} << CAP_SYS_ADMIN);
-  if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !plan.userns && !spec.userns_fd &&
+  if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !userns && !spec.userns_fd &&
       caps != 0)
     // Security: root in the initial user namespace with any capability left (bwrap keeps
     // them all for a root caller) leaves its cgroup and PID namespace at will: CAP_SYS_ADMIN
@@ -301,7 +301,7 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
                          "namespace with capabilities, with which it can leave its cgroup and "
                          "PID namespace (setns, /proc/PID/root of host processes, remounts). "
                          "Add --cap-drop ALL, or --unshare-user");
-  else if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !plan.userns && !spec.userns_fd) {
+  else if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !userns && !spec.userns_fd) {
     // Security: root without capabilities is still uid 0: it may ptrace, signal and open
     // /proc/PID/root of every other capability-less root process (another sandbox's
     // command, a daemon that dropped its capabilities), and find a writable cgroup
@@ -376,7 +376,7 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
       log::warning("--pids " + l.pids_text + ": setting RLIMIT_NPROC=" + rlim_text(r.soft) +
                    " instead; it is per user, not per sandbox: it counts every process of the "
                    "sandbox's uid in its user namespace" +
-                   (host.is_root() && !plan.userns ? ", and it does not bind root" : ""));
+                   (host.is_root() && !userns ? ", and it does not bind root" : ""));
     }
   }
   if (!all.empty()) throw Error(all + ". To enforce it, " + how_to_fix());

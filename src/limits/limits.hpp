@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "host/facts.hpp"
+#include "limits/cgroup.hpp"
 #include "spec/spec.hpp"
 
 namespace sb::limits {
@@ -53,10 +55,26 @@ void apply_rlimits(const std::vector<RlimitSetting>& rl);
 std::string host_process_reach(const Spec& spec, const std::vector<std::string>& proc_mounts,
                                const std::function<std::string(const std::string&)>& canonical);
 
+// The limits part of the Plan (plan/plan.hpp): the cgroups to create and the rlimits the
+// command gets (--rlimit, plus RLIMIT_NPROC standing in for --pids with --limits
+// best-effort).
+struct LimitsPlan {
+  std::vector<CgroupLeafPlan> cgroups;
+  std::vector<std::string> cgroup_stale_dirs;  // where to look for leaves of dead supervisors
+  bool cgroupns = false;  // a cgroup namespace (asked for, or to hide the limits' cgroup)
+  // Cgroup limits apply: host cgroup filesystems in the new root are made read-only; when
+  // this is not empty (the command keeps CAP_SYS_ADMIN and could undo that), finding one
+  // is an error with this text.
+  bool cgroupfs_read_only = false;
+  std::string cgroupfs_refuse;
+  std::vector<RlimitSetting> rlimits;
+};
+
 // Resolves the limits part of the plan: which cgroups to create, which rlimits to set
-// (with --limits best-effort, RLIMIT_NPROC stands in for --pids). Reads /proc/self/mountinfo
-// and /proc/self/cgroup only when a cgroup limit is asked for. Throws sb::Error when a
-// limit cannot be enforced and --limits is required; prints warnings for best-effort.
-void plan(const Spec& spec, const HostFacts& host, Plan& plan);
+// (with --limits best-effort, RLIMIT_NPROC stands in for --pids). `userns`: the sandbox
+// gets a new user namespace. Reads /proc/self/mountinfo and /proc/self/cgroup only when a
+// cgroup limit is asked for. Throws sb::Error when a limit cannot be enforced and --limits
+// is required; prints warnings for best-effort. Called by planning (plan/plan.cpp).
+void plan(const Spec& spec, const HostFacts& host, bool userns, LimitsPlan& plan);
 
 }  // namespace sb::limits

@@ -183,7 +183,7 @@ std::optional<std::string> find_program(std::string_view name) {
   return std::nullopt;
 }
 
-void plan(const Spec& spec, const HostFacts& host, Plan& out) {
+void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
   // --net X sets unshare_net with it; a later --share-net / --unshare-net(-all) wins.
   NetMode mode = spec.net;
   if (mode == NetMode::Default) mode = spec.unshare_net ? NetMode::None : NetMode::Host;
@@ -241,27 +241,23 @@ void plan(const Spec& spec, const HostFacts& host, Plan& out) {
                 std::string(mode_name(mode)) + "')");
 }
 
-std::optional<std::string> resolv_conf(const Plan& plan) {
+std::optional<std::string> resolv_conf(const NetPlan& plan) {
   if (plan.net != NetMode::Pasta && plan.net != NetMode::Slirp4netns) return std::nullopt;
   return std::string("# Written by sandbox --net: the DNS forwarder of the user-mode network,\n"
                      "# which asks the host's resolver.\nnameserver ") +
          kUserModeDns + "\n";
 }
 
-Spec with_resolv_conf(const Spec& spec, const std::string& content) {
+UniqueFd resolv_conf_memfd(const std::string& content) {
   UniqueFd fd(::memfd_create("resolv.conf", MFD_CLOEXEC));
   if (!fd) throw_errno("Can't create the resolv.conf for the sandbox");
   if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()) ||
       ::lseek(fd.get(), 0, SEEK_SET) != 0)
     throw_errno("Can't write the resolv.conf for the sandbox");
-  Spec out = spec;
-  DataOp op{DataOp::Kind::RoBindData, fd.release(), "/etc/resolv.conf", 0644};
-  op.best_effort = true;
-  out.fs.emplace_back(std::move(op));
-  return out;
+  return fd;
 }
 
-std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
+std::unique_ptr<Session> start(const Spec& spec, const NetPlan& plan, pid_t child,
                                const SandboxNs& ns) {
   switch (plan.net) {
     case NetMode::Pasta:

@@ -1,7 +1,7 @@
 // Networking beyond loopback: user-mode stacks (pasta, slirp4netns) started by the
 // supervisor against the sandbox's network namespace, and root-only veth + bridge + NAT.
 //
-// Flow: cli/ parses --net/--publish/--subnet with the parse_* functions; validate() calls
+// Flow: cli/ parses --net/--publish/--subnet with the parse_* functions; planning calls
 // plan() to resolve the mode and find the helper; the supervisor calls start() right after
 // clone and tells the child (MsgType::NetReady) once start()'s session is Ready; the child
 // mounts resolv_conf() on /etc/resolv.conf while it builds the new root.
@@ -16,7 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "host/facts.hpp"
 #include "spec/spec.hpp"
+#include "util/fd.hpp"
 
 namespace sb::net {
 
@@ -36,19 +38,25 @@ PortForward parse_publish(const std::string& value);
 Ipv4Subnet parse_subnet(const std::string& value);
 std::string format_ipv4(uint32_t addr);  // host byte order
 
-// ---- Planning (validate()). ----
+// ---- Planning (plan/plan.cpp). ----
+// The network part of the Plan (plan/plan.hpp).
+struct NetPlan {
+  // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
+  NetMode net = NetMode::Host;
+  std::string net_helper;  // absolute path of pasta, slirp4netns or nft (veth)
+};
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
 // combinations and finds the helper program. Throws sb::Error.
-void plan(const Spec& spec, const HostFacts& host, Plan& out);
+void plan(const Spec& spec, const HostFacts& host, NetPlan& out);
 // Absolute path of `name` found on $PATH (a default PATH when unset); nullopt if none.
 std::optional<std::string> find_program(std::string_view name);
 
 // ---- In the child. ----
 // Content for /etc/resolv.conf inside, when the mode provides a DNS forwarder.
-std::optional<std::string> resolv_conf(const Plan& plan);
-// A copy of `spec` with the resolv.conf op appended (best effort: skipped when the new
-// root has no /etc). The data comes from a memfd the caller's process owns.
-Spec with_resolv_conf(const Spec& spec, const std::string& content);
+std::optional<std::string> resolv_conf(const NetPlan& plan);
+// A memfd (close-on-exec) holding `content`, read position at the start: the data of the
+// resolv.conf op planning derives.
+UniqueFd resolv_conf_memfd(const std::string& content);
 
 // ---- In the supervisor. ----
 // Networking attached to one sandbox. Destroying it stops the helper or removes the veth,
@@ -76,24 +84,24 @@ struct SandboxNs {
 };
 
 // True when the child must hand its namespaces over (MsgType::NetNs) right after clone.
-inline bool needs_ns_fds(const Plan& plan) {
+inline bool needs_ns_fds(const NetPlan& plan) {
   return plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns;
 }
 
 // Starts networking for the sandbox whose first process is `child` (its namespaces exist).
 // nullptr when the plan needs nothing from outside (none, host). Throws sb::Error.
-std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
+std::unique_ptr<Session> start(const Spec& spec, const NetPlan& plan, pid_t child,
                                const SandboxNs& ns = {});
 
 // True when the child must wait for MsgType::NetReady before running the command.
-inline bool needs_ready(const Plan& plan) {
+inline bool needs_ready(const NetPlan& plan) {
   return plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns ||
          plan.net == NetMode::Veth;
 }
 
 // Implementations (usermode.cpp, veth.cpp).
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns);
-std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child);
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const NetPlan& plan, const SandboxNs& ns);
+std::unique_ptr<Session> start_veth(const Spec& spec, const NetPlan& plan, pid_t child);
 
 // The keeper: a process forked from the supervisor, in its own process group (terminal
 // signals do not reach it), that runs `teardown` when the supervisor asks (SIGTERM) or

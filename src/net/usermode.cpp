@@ -92,7 +92,7 @@ struct PastaTarget {
   bool runas_root = false;
 };
 
-std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, const PastaTarget& t,
+std::vector<std::string> pasta_argv(const Spec& spec, const NetPlan& plan, const PastaTarget& t,
                                     const std::string& pidfile) {
   std::vector<std::string> a = {plan.net_helper, "--foreground", "--quiet", "--config-net",
                                 "--ns-ifname", kUserModeIfname, "--address", kUserModeAddress,
@@ -130,7 +130,7 @@ std::vector<std::string> pasta_argv(const Spec& spec, const Plan& plan, const Pa
   return a;
 }
 
-std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, int netns_fd,
+std::vector<std::string> slirp_argv(const Spec& spec, const NetPlan& plan, int netns_fd,
                                     int userns_fd, const std::string& api_socket) {
   // Security: slirp4netns confines itself before it handles the sandbox's packets: a
   // seccomp filter always; as root also --enable-sandbox (a mount namespace with an empty
@@ -151,7 +151,7 @@ std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, int netn
 
 class UserModeSession : public Session {
  public:
-  UserModeSession(const Spec& spec, const Plan& plan, const SandboxNs& ns) : plan_(plan) {
+  UserModeSession(const Spec& spec, const NetPlan& plan, const SandboxNs& ns) : plan_(plan) {
     name_ = plan.net == NetMode::Pasta ? "pasta" : "slirp4netns";
     publish_ = spec.publish;
     deadline = Clock::now() + kStartTimeout;
@@ -343,7 +343,7 @@ class UserModeSession : public Session {
     }
   }
 
-  Plan plan_;
+  NetPlan plan_;
   std::string name_;
   std::vector<PortForward> publish_;
   std::string dir_;
@@ -357,7 +357,7 @@ class UserModeSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns) {
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const NetPlan& plan, const SandboxNs& ns) {
   return std::make_unique<UserModeSession>(spec, plan, ns);
 }
 

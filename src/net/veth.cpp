@@ -333,7 +333,7 @@ std::string nft_ruleset(const Names& n, const Spec& spec, const Ipv4Subnet& subn
 
 class VethSession : public Session {
  public:
-  VethSession(const Spec& spec, const Plan& plan, pid_t child) {
+  VethSession(const Spec& spec, const NetPlan& plan, pid_t child) {
     names_ = {plan.net_helper, table_name(), "sbv" + std::to_string(::getpid())};
     Ipv4Subnet subnet = spec.subnet ? *spec.subnet : parse_subnet(kDefaultSubnet);
     uint32_t gateway = subnet.network + 1;
@@ -470,7 +470,7 @@ class VethSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child) {
+std::unique_ptr<Session> start_veth(const Spec& spec, const NetPlan& plan, pid_t child) {
   return std::make_unique<VethSession>(spec, plan, child);
 }
 

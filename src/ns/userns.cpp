@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "spec/idmap.hpp"
+#include "ns/idmap.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 

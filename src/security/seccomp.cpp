@@ -410,46 +410,41 @@ std::string find_seccomp_profile(const std::string& name_or_path,
   throw Error(msg);
 }
 
-void add_seccomp_profile(Spec& spec, const std::string& arg) {
-  // One profile, like bwrap's --seccomp: further programs stack with --add-seccomp-fd.
-  if (!spec.seccomp_profiles.empty())
-    throw Error("--seccomp-profile given twice (one profile per sandbox; stack compiled "
-                "programs with --add-seccomp-fd)");
-  std::string path;
-  try {
-    path = find_seccomp_profile(arg, seccomp_profile_dirs());
-  } catch (const Error& e) {
-    throw Error(std::string("--seccomp-profile: ") + e.what());
-  }
-  spec.seccomp_profiles.push_back({path, spec.seccomp_fds.size(), {}});
-}
-
-void compile_spec_seccomp(Spec& spec) {
+std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, CapSet current) {
   if (spec.seccomp_log && spec.seccomp_profiles.empty())
     throw Error("--seccomp-log requires --seccomp-profile");
-  if (spec.seccomp_profiles.empty()) return;
+  std::vector<std::string> out;
+  if (spec.seccomp_profiles.empty()) return out;
   SeccompCompileOptions o;
   o.log = spec.seccomp_log;
   // includes/excludes "caps" look at the capabilities the command will run with.
-  o.caps = resolve_caps(spec.caps, ::getuid() == 0, current_caps(), all_caps());
-  for (auto& src : spec.seccomp_profiles) {
-    SeccompProgram prog = compile_seccomp_profile(load_seccomp_profile(src.path), o);
+  o.caps = resolve_caps(spec.caps, root, current, all_caps());
+  for (const auto& src : spec.seccomp_profiles) {
+    std::string path;
+    try {
+      path = find_seccomp_profile(src.name, seccomp_profile_dirs());
+    } catch (const Error& e) {
+      throw Error(std::string("--seccomp-profile: ") + e.what());
+    }
+    SeccompProgram prog = compile_seccomp_profile(load_seccomp_profile(path), o);
     for (const auto& w : prog.warnings) log::warning(w);
-    src.bpf = std::move(prog.bpf);
+    out.push_back(std::move(prog.bpf));
   }
+  return out;
 }
 
-std::vector<std::string> seccomp_programs_in_order(const Spec& spec) {
+std::vector<std::string> seccomp_programs_in_order(const Spec& spec,
+                                                   const std::vector<std::string>& compiled) {
+  if (compiled.size() != spec.seccomp_profiles.size())
+    throw Error("internal error: " + std::to_string(spec.seccomp_profiles.size()) +
+                " seccomp profiles but " + std::to_string(compiled.size()) + " compiled");
   std::vector<std::string> out;
   size_t next = 0;
   auto profiles_before = [&](size_t fd_index) {
     for (; next < spec.seccomp_profiles.size() &&
            spec.seccomp_profiles[next].after_fds <= fd_index;
          ++next) {
-      if (spec.seccomp_profiles[next].bpf.empty())
-        throw Error("internal error: seccomp profile " + spec.seccomp_profiles[next].path +
-                    " was not compiled");
-      out.push_back(spec.seccomp_profiles[next].bpf);
+      out.push_back(compiled[next]);
     }
   };
   const std::string opt = spec.seccomp_fd_option ? "--seccomp" : "--add-seccomp-fd";

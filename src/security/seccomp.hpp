@@ -3,7 +3,7 @@
 //
 // Pipeline: load_profile (read + validate, every error names the file, the JSON path and
 // the reason) -> translate (the exact libseccomp rules for each architecture; pure, unit
-// tested) -> compile (libseccomp, exported BPF). The sandbox compiles while parsing, before
+// tested) -> compile (libseccomp, exported BPF). Planning (plan/) compiles them before
 // anything runs, and the child loads the program last, right before exec (launch/child.cpp).
 #pragma once
 #include <seccomp.h>
@@ -124,17 +124,17 @@ std::vector<uint32_t> seccomp_compat_arches(uint32_t native);
 
 // ---- Glue ------------------------------------------------------------------------------
 
-// --seccomp-profile NAME|PATH: finds the profile and records it in spec (in command-line
-// order with --seccomp / --add-seccomp-fd). Throws sb::Error naming the option.
-void add_seccomp_profile(Spec& spec, const std::string& arg);
+// Planning: checks --seccomp-log and compiles every --seccomp-profile of `spec` (found by
+// NAME or PATH) for a command with the capabilities resolve_caps gives from `root` and
+// `current` (the caller's), printing warnings. One program per profile, in order. Throws
+// sb::Error naming the option.
+std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, uint64_t current);
 
-// After parsing: checks --seccomp-log, compiles every --seccomp-profile into spec (with the
-// capabilities the command will have), printing warnings. Throws sb::Error.
-void compile_spec_seccomp(Spec& spec);
-
-// Every seccomp program for the command in command-line order: the compiled profiles and
-// the programs read from --seccomp / --add-seccomp-fd descriptors.
-std::vector<std::string> seccomp_programs_in_order(const Spec& spec);
+// Every seccomp program for the command in command-line order: `compiled` (one per
+// --seccomp-profile, from compile_spec_seccomp) and the programs read from the --seccomp /
+// --add-seccomp-fd descriptors.
+std::vector<std::string> seccomp_programs_in_order(const Spec& spec,
+                                                   const std::vector<std::string>& compiled);
 
 // `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`: writes the BPF to stdout.
 // Returns the exit status; errors are printed as "PROG: seccomp-compile: ...".

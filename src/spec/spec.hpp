@@ -1,5 +1,7 @@
-// Spec: everything a sandbox run needs, as plain validated data. The parser (cli/) fills
-// it from argv in command-line order; launch/ only reads it.
+// Spec: what the caller asked for, as plain data. The parser (cli/) fills it from argv in
+// command-line order; planning (plan/) turns it into a Plan; launch/ only reads it. It owns
+// nothing: descriptors appear as numbers, owned by the Plan (plan/fds.hpp).
+// Depends on util/ only.
 #pragma once
 #include <sys/types.h>
 
@@ -81,12 +83,35 @@ struct CapEdit {
   int cap = -1;
 };
 
-// ---- A seccomp profile (--seccomp-profile), compiled when parsing ends (security/seccomp). --
+// ---- A seccomp profile (--seccomp-profile), found and compiled by planning. ----
 struct SeccompProfileSource {
-  std::string path;      // the profile file
+  std::string name;      // NAME or PATH as given
   size_t after_fds = 0;  // --seccomp/--add-seccomp-fd programs before it: programs stack in
                          // command-line order
-  std::string bpf;       // the compiled program (struct sock_filter array)
+};
+
+// ---- Descriptors named by number on the command line. ----
+// What an option does with the descriptor it names. Planning takes each one over
+// (plan/fds.hpp) and decides which process keeps it.
+enum class FdRole {
+  Args,         // --args: read while parsing
+  Info,         // --info-fd: written by the supervisor once
+  JsonStatus,   // --json-status-fd: written by the supervisor
+  Sync,         // --sync-fd: held open for the sandbox's lifetime, never read
+  Block,        // --block-fd: waited on by the child
+  UsernsBlock,  // --userns-block-fd: waited on by the child
+  Userns,       // --userns: entered by the supervisor
+  Userns2,      // --userns2: entered by the child
+  Pidns,        // --pidns: entered by the supervisor
+  Seccomp,      // --seccomp / --add-seccomp-fd: read by planning
+  Data,         // --file / --bind-data / --ro-bind-data: copied by the child
+  BindSource,   // --bind-fd / --ro-bind-fd: mounted by the child
+};
+struct FdUse {
+  int fd = -1;
+  std::string option;  // "--info-fd", for diagnostics
+  FdRole role = FdRole::Data;
+  bool operator==(const FdUse&) const = default;
 };
 
 // ---- Networking (--net, --publish, --subnet; src/net/). ----
@@ -170,8 +195,9 @@ struct Spec {
   std::vector<CapEdit> caps;
   Limits limits;
 
-  // Descriptors (issue: the desktop-sandbox protocol). Every fd an option consumes is in
-  // consumed_fds so that it is closed before the command runs.
+  // Descriptors (the desktop-sandbox protocol): the number each option named (the last
+  // one, for options that hold one value). Every use of a descriptor, in command-line
+  // order, is in `fds`, from which planning takes them over.
   std::optional<int> info_fd;
   std::optional<int> json_status_fd;
   std::optional<int> sync_fd;
@@ -188,65 +214,9 @@ struct Spec {
   bool seccomp_log = false;  // --seccomp-log: denials become SCMP_ACT_LOG
   std::optional<std::string> exec_label;
   std::optional<std::string> file_label;
-  std::vector<int> consumed_fds;
-
-  // Output.
-  bool level_prefix = false;
-  bool verbose = false;
-  bool show_help = false;
-  bool show_version = false;
-  bool print_args = false;                 // --print-args
-  bool list_profiles = false;              // --list-profiles
-  std::vector<std::string> expanded_args;  // every option as parsed, profiles/--args resolved
+  std::vector<FdUse> fds;
 
   std::vector<std::string> command;  // argv of the command; [0] is what is executed
 };
-
-// What validation needs to know about the caller and this kernel (host/ fills it).
-struct HostFacts {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  bool is_root() const { return uid == 0; }
-  bool userns_available = true;  // creating a user namespace is possible here
-  bool cgroupns_available = true;
-  bool selinux_enabled = false;  // selinuxfs mounted: --exec-label/--file-label can apply
-};
-
-// One cgroup `sandbox-<supervisor pid>` to create (src/limits/cgroup.hpp).
-struct CgroupLeafPlan {
-  bool v2 = false;
-  std::string parent;                    // absolute directory the leaf is created in
-  std::vector<std::string> controllers;  // memory, pids, cpu, io (v1: the hierarchy's names)
-  bool enable_controllers = false;       // v2: write them into parent's cgroup.subtree_control
-  bool move_processes = false;           // v2: the parent holds the caller's processes, which
-                                         // move to parent/sandbox-caller first (no internal
-                                         // processes)
-};
-
-// The decisions validation takes, derived from Spec + HostFacts.
-struct Plan {
-  bool userns = false;          // create a user namespace
-  uid_t sandbox_uid = 0;        // uid inside
-  gid_t sandbox_gid = 0;        // gid inside
-  bool cgroupns = false;
-  bool write_maps = false;      // we write our own maps (not with --userns-block-fd)
-  // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
-  NetMode net = NetMode::Host;
-  std::string net_helper;       // absolute path of pasta, slirp4netns or nft (veth)
-  // Limits, resolved (src/limits/): the cgroups to create and the rlimits the command gets
-  // (--rlimit, plus RLIMIT_NPROC standing in for --pids with --limits best-effort).
-  std::vector<CgroupLeafPlan> cgroups;
-  std::vector<std::string> cgroup_stale_dirs;  // where to look for leaves of dead supervisors
-  // Cgroup limits apply: host cgroup filesystems in the new root are made read-only; when
-  // this is not empty (the command keeps CAP_SYS_ADMIN and could undo that), finding one
-  // is an error with this text.
-  bool cgroupfs_read_only = false;
-  std::string cgroupfs_refuse;
-  std::vector<RlimitSetting> rlimits;
-};
-
-// Checks cross-option rules and resolves the implicit choices (a non-root caller always
-// gets a user namespace, -try options fall back). Throws sb::Error naming the option.
-Plan validate(const Spec& spec, const HostFacts& host);
 
 }  // namespace sb

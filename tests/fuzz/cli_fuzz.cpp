@@ -6,8 +6,9 @@
 // placed at descriptor 100+N, so "--args\0" "100" reads stream 0 (whose content is again
 // NUL-separated arguments, and may say "--args 101").
 //
-// parse() only reads descriptors (--args), it never writes or closes them; every other fd
-// number it is given is checked with fcntl(F_GETFD) and recorded. So that no "--args N"
+// parse() (with the real environment) only reads descriptors (--args), it never writes or
+// closes them; every other fd number it is given is recorded, and checked with
+// fcntl(F_GETFD) as planning does. So that no "--args N"
 // can block, the harness closes every inherited descriptor above 2, makes fd 0 /dev/null,
 // and turns numbers naming libFuzzer's own descriptors into unused ones (hide_foreign_fd);
 // scripts/fuzz.sh runs the fuzzers with their output in a log file (write-only fds 1, 2).
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "cli/options.hpp"
+#include "plan/plan.hpp"
 #include "spec/spec.hpp"
 #include "util/error.hpp"
 
@@ -103,7 +105,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!place_stream(kFirstStreamFd + static_cast<int>(i), streams[i])) __builtin_trap();
 
   try {
-    sb::Spec spec = sb::cli::parse(args);
+    sb::cli::SystemParseEnv env;
+    sb::Spec spec = sb::cli::parse(args, env).spec;
+    sb::planning::check_fds_open(spec.fds);  // what planning checks first
     sb::HostFacts host;
     host.uid = 1000;
     host.gid = 1000;

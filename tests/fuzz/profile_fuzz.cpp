@@ -1,6 +1,6 @@
 // libFuzzer target for profile files: the text `--profile PATH` reads (any bytes a user or
 // an attacker-supplied file may hold) through load_profile, then the arguments it yields
-// through sb::cli::parse and sb::validate, as `sandbox --profile FILE` runs them before
+// through sb::cli::parse and planning (sb::validate), as `sandbox --profile FILE` runs them before
 // anything is created. Any input must either succeed or fail with sb::Error.
 //
 // The text is a memfd named by its /proc/self/fd path. `include NAME` lines are looked up
@@ -15,6 +15,7 @@
 
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
+#include "plan/plan.hpp"
 #include "spec/spec.hpp"
 #include "util/error.hpp"
 
@@ -33,7 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The splice as --profile makes it, with a command after it.
     args.push_back("--");
     args.push_back("true");
-    sb::Spec spec = sb::cli::parse(args);
+    sb::cli::SystemParseEnv env;
+    sb::Spec spec = sb::cli::parse(args, env).spec;
+    sb::planning::check_fds_open(spec.fds);  // what planning checks first
     sb::HostFacts host;
     host.uid = 1000;
     host.gid = 1000;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "parse_env.hpp"
 #include "cli/options.hpp"
 #include "security/caps.hpp"
 #include "spec/spec.hpp"
@@ -84,11 +85,11 @@ TEST(ResolveCaps, ResultMaskedByAll) {
 }
 
 TEST(ResolveCaps, FromParsedOptions) {
-  Spec s = cli::parse({"--cap-add", "ALL", "--cap-drop", "sys_admin", "--cap-drop",
+  Spec s = test::parse_spec({"--cap-add", "ALL", "--cap-drop", "sys_admin", "--cap-drop",
                        "CAP_NET_RAW", "true"});
   EXPECT_EQ(resolve_caps(s.caps, false, 0, kAll),
             kAll & ~bit(CAP_SYS_ADMIN) & ~bit(CAP_NET_RAW));
-  Spec r = cli::parse({"--cap-drop", "ALL", "--cap-add", "CAP_CHOWN", "true"});
+  Spec r = test::parse_spec({"--cap-drop", "ALL", "--cap-add", "CAP_CHOWN", "true"});
   EXPECT_EQ(resolve_caps(r.caps, true, kAll, kAll), bit(CAP_CHOWN));
 }
 

@@ -1,4 +1,6 @@
 // Unit tests for cli/options.hpp: parse() turns argv into a Spec, in command-line order.
+// Most run with the real environment (real descriptors for --args); the CliPure tests use
+// a fake one (parse_env.hpp).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -14,6 +16,8 @@
 #include <vector>
 
 #include "cli/options.hpp"
+#include "parse_env.hpp"
+#include "plan/fds.hpp"
 #include "spec/spec.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"
@@ -24,12 +28,24 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-Spec P(const Args& a) { return parse(a); }
+Spec P(const Args& a) { return test::parse_spec(a); }
+ParseResult R(const Args& a) { return test::parse_real(a); }
 
-// Succeeds when parse(a) throws sb::Error whose message contains `needle`.
+// The descriptors an option consumes: every one named, but --sync-fd's (held open for the
+// sandbox's lifetime, not consumed).
+std::vector<int> consumed(const Spec& s) {
+  std::vector<int> out;
+  for (const auto& u : s.fds)
+    if (u.role != FdRole::Sync) out.push_back(u.fd);
+  return out;
+}
+
+// Succeeds when parse(a), or planning's check that each descriptor named is open, throws
+// sb::Error whose message contains `needle`.
 ::testing::AssertionResult ParseFails(const Args& a, const std::string& needle) {
   try {
-    (void)parse(a);
+    Spec s = P(a);
+    planning::check_fds_open(s.fds);
   } catch (const Error& e) {
     std::string msg = e.what();
     if (msg.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
@@ -187,16 +203,15 @@ TEST(CliParse, OptionValuesMayLookLikeOptions) {
 }
 
 TEST(CliParse, HelpStopsParsing) {
-  Spec s = P({"--help", "--bogus", "--perms"});
-  EXPECT_TRUE(s.show_help);
-  EXPECT_FALSE(s.show_version);
-  EXPECT_TRUE(s.command.empty());
+  ParseResult r = R({"--help", "--bogus", "--perms"});
+  EXPECT_EQ(r.action, Action::Help);
+  EXPECT_TRUE(r.spec.command.empty());
 }
 
 TEST(CliParse, HelpAfterOtherOptions) {
-  Spec s = P({"--unshare-net", "--help", "--uid"});
-  EXPECT_TRUE(s.show_help);
-  EXPECT_TRUE(s.unshare_net);
+  ParseResult r = R({"--unshare-net", "--help", "--uid"});
+  EXPECT_EQ(r.action, Action::Help);
+  EXPECT_TRUE(r.spec.unshare_net);
 }
 
 // Through a `bwrap` symlink callers parse the first line as bwrap's ("bubblewrap X.Y.Z").
@@ -208,31 +223,28 @@ TEST(CliParse, VersionText) {
 }
 
 TEST(CliParse, VersionStopsParsing) {
-  Spec s = P({"--version", "--no-such-option", "--size"});
-  EXPECT_TRUE(s.show_version);
-  EXPECT_FALSE(s.show_help);
+  ParseResult r = R({"--version", "--no-such-option", "--size"});
+  EXPECT_EQ(r.action, Action::Version);
 }
 
 TEST(CliParse, HelpAsCommandArgumentIsNotHelp) {
-  Spec s = P({"ls", "--help"});
-  EXPECT_FALSE(s.show_help);
-  EXPECT_EQ(s.command, (Args{"ls", "--help"}));
+  ParseResult r = R({"ls", "--help"});
+  EXPECT_EQ(r.action, Action::Run);
+  EXPECT_EQ(r.spec.command, (Args{"ls", "--help"}));
 }
 
+// parse() returns the logging wanted; main applies it (nothing process-wide changes).
 TEST(CliParse, LevelPrefix) {
-  Spec s = P({"--level-prefix", "true"});
-  EXPECT_TRUE(s.level_prefix);
-  log::set_level_prefix(false);  // parse() turned on the process-wide setting
-  EXPECT_FALSE(P({"true"}).level_prefix);
+  ParseResult r = R({"--level-prefix", "true"});
+  EXPECT_TRUE(r.level_prefix);
+  EXPECT_FALSE(R({"true"}).level_prefix);
 }
 
 TEST(CliParse, Verbose) {
-  Spec s = P({"--verbose", "true"});
-  EXPECT_TRUE(s.verbose);
-  EXPECT_TRUE(log::verbose());
-  log::set_verbose(false);  // parse() turned on the process-wide setting
-  EXPECT_FALSE(P({"true"}).verbose);
+  ParseResult r = R({"--verbose", "true"});
+  EXPECT_TRUE(r.verbose);
   EXPECT_FALSE(log::verbose());
+  EXPECT_FALSE(R({"true"}).verbose);
 }
 
 TEST(CliUsage, MentionsSubcommands) {
@@ -367,7 +379,7 @@ TEST_F(FdTest, NamespaceFdOptions) {
   EXPECT_EQ(s.userns2_fd, std::optional<int>(fd(1)));
   EXPECT_EQ(s.pidns_fd, std::optional<int>(fd(2)));
   EXPECT_EQ(s.userns_block_fd, std::optional<int>(fd(3)));
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{fd(0), fd(1), fd(2), fd(3)}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{fd(0), fd(1), fd(2), fd(3)}));
 }
 
 TEST_F(FdTest, ProcessFdOptions) {
@@ -378,7 +390,7 @@ TEST_F(FdTest, ProcessFdOptions) {
   EXPECT_EQ(s.json_status_fd, std::optional<int>(fd(2)));
   EXPECT_EQ(s.sync_fd, std::optional<int>(fd(3)));
   // --sync-fd stays open for the sandbox's lifetime: it is not consumed.
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{fd(0), fd(1), fd(2)}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{fd(0), fd(1), fd(2)}));
 }
 
 TEST_F(FdTest, RepeatedFdOptionReplaces) {
@@ -413,7 +425,7 @@ TEST_F(FdTest, SeccompOnce) {
   Spec s = P({"--seccomp", fds(0), "t"});
   EXPECT_TRUE(s.seccomp_fd_option);
   EXPECT_EQ(s.seccomp_fds, (std::vector<int>{fd(0)}));
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{fd(0)}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{fd(0)}));
   EXPECT_TRUE(ParseFails({"--seccomp", fds(0), "--seccomp", fds(1), "t"}, "--seccomp"));
 }
 
@@ -421,7 +433,7 @@ TEST_F(FdTest, AddSeccompFdStacksInOrder) {
   Spec s = P({"--add-seccomp-fd", fds(1), "--add-seccomp-fd", fds(0), "t"});
   EXPECT_FALSE(s.seccomp_fd_option);
   EXPECT_EQ(s.seccomp_fds, (std::vector<int>{fd(1), fd(0)}));
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{fd(1), fd(0)}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{fd(1), fd(0)}));
 }
 
 TEST_F(FdTest, SeccompAndAddSeccompFdExclusive) {
@@ -449,7 +461,7 @@ TEST_F(FdTest, DataOps) {
   EXPECT_EQ(r.fd, fd(2));
   EXPECT_EQ(r.dest, "/r");
   EXPECT_FALSE(r.perms.has_value());
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{fd(0), fd(1), fd(2)}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{fd(0), fd(1), fd(2)}));
 }
 
 TEST_F(FdTest, PermsAppliesToFile) {
@@ -473,7 +485,7 @@ TEST_F(FdTest, BindFdOps) {
   EXPECT_EQ(ro.dest, "/ro");
   EXPECT_EQ(ro.mode, BindOp::Mode::ReadOnly);
   EXPECT_EQ(ro.option, "--ro-bind-fd");
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{fd(0), fd(1)}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{fd(0), fd(1)}));
 }
 
 // ---- --args -----------------------------------------------------------------------------
@@ -487,7 +499,7 @@ TEST(CliArgs, SplicesArgumentsInPlace) {
   EXPECT_EQ(As<DirOp>(s.fs[1]).dest, "/from-args");
   EXPECT_EQ(As<DirOp>(s.fs[2]).dest, "/after");
   EXPECT_EQ(s.command, (Args{"cmd"}));
-  EXPECT_EQ(s.consumed_fds, (std::vector<int>{pipe.fd()}));
+  EXPECT_EQ(consumed(s), (std::vector<int>{pipe.fd()}));
 }
 
 TEST(CliArgs, CommandMayComeFromArgs) {
@@ -563,7 +575,7 @@ TEST(CliFs, BindFamily) {
     EXPECT_EQ(b.option, want[k].opt);
     EXPECT_EQ(b.source_fd, -1);
   }
-  EXPECT_TRUE(s.consumed_fds.empty());
+  EXPECT_TRUE(s.fds.empty());
 }
 
 TEST(CliFs, SimpleMountOps) {
@@ -1075,6 +1087,121 @@ TEST(CliLimits, RlimitsTimeoutAndMode) {
   EXPECT_EQ(s.limits.timeout_text, "1.5m");
   EXPECT_TRUE(s.limits.best_effort);
   EXPECT_FALSE(P({"--limits", "best-effort", "--limits", "required", "true"}).limits.best_effort);
+}
+
+// ---- parse() is pure: a fake environment, no descriptors, no files, no global state ----
+
+ParseResult F(test::FakeParseEnv& env, const Args& a) { return parse(a, env); }
+
+TEST(CliPure, ResultKinds) {
+  test::FakeParseEnv env;
+  EXPECT_EQ(F(env, {"true"}).action, Action::Run);
+  EXPECT_EQ(F(env, {"--help"}).action, Action::Help);
+  EXPECT_EQ(F(env, {"--version"}).action, Action::Version);
+  EXPECT_EQ(F(env, {"--list-profiles"}).action, Action::ListProfiles);
+  ParseResult p = F(env, {"--print-args", "--dir", "/d", "--", "x"});
+  EXPECT_EQ(p.action, Action::PrintArgs);
+  EXPECT_EQ(p.expanded_args, (Args{"--dir", "/d"}));  // --print-args itself is not shown
+  EXPECT_EQ(p.spec.command, (Args{"x"}));
+  // The last of --print-args and a stopping option decides; a stopping one ends parsing.
+  EXPECT_EQ(F(env, {"--print-args", "--version", "--bogus"}).action, Action::Version);
+  EXPECT_TRUE(env.warnings.empty());
+}
+
+TEST(CliPure, DescriptorsAreRecordedNotProbed) {
+  test::FakeParseEnv env;
+  // 2147483647 is open nowhere: whether it is open is planning's question.
+  ParseResult r = F(env, {"--info-fd", "2147483647", "--sync-fd", "2147483647", "--file", "9",
+                          "/f", "t"});
+  EXPECT_EQ(r.spec.info_fd, std::optional<int>(2147483647));
+  EXPECT_EQ(r.spec.fds, (std::vector<FdUse>{{2147483647, "--info-fd", FdRole::Info},
+                                            {2147483647, "--sync-fd", FdRole::Sync},
+                                            {9, "--file", FdRole::Data}}));
+  EXPECT_THROW(planning::check_fds_open(r.spec.fds, [](int) { return false; }), Error);
+  EXPECT_NO_THROW(planning::check_fds_open(r.spec.fds, [](int) { return true; }));
+}
+
+TEST(CliPure, ArgsAndProfilesComeFromTheEnvironment) {
+  test::FakeParseEnv env;
+  env.dir = "/home/u";
+  env.args_data[7] = nul_join({"--dir", "rel", "--profile", "p"});
+  env.profiles["p"] = {"--bind", "src", "/dst"};
+  ParseResult r = F(env, {"--args", "7", "cmd"});
+  ASSERT_EQ(r.spec.fs.size(), 2u);
+  EXPECT_EQ(As<DirOp>(r.spec.fs[0]).dest, "/rel");
+  EXPECT_EQ(As<BindOp>(r.spec.fs[1]).source, "/home/u/src");  // the environment's cwd
+  EXPECT_EQ(r.spec.fds, (std::vector<FdUse>{{7, "--args", FdRole::Args}}));
+  EXPECT_EQ(r.expanded_args, (Args{"--dir", "rel", "--bind", "src", "/dst"}));
+  EXPECT_EQ(r.spec.command, (Args{"cmd"}));
+  // What the environment reports is a parse error.
+  EXPECT_THROW(F(env, {"--args", "8", "cmd"}), ParseError);
+  EXPECT_THROW(F(env, {"--profile", "nope", "cmd"}), ParseError);
+}
+
+TEST(CliPure, WarningsCarryTheLevelPrefixSeenSoFar) {
+  test::FakeParseEnv env;
+  env.profiles["p"] = {"--tmpfs", "/t"};
+  env.profile_notes["p"] = {"X is not set"};
+  ParseResult r = F(env, {"--chdir", "/", "--chdir", "/", "--level-prefix", "--uid", "1",
+                          "--uid", "2", "--profile", "p", "t"});
+  EXPECT_TRUE(r.level_prefix);
+  ASSERT_EQ(env.warnings.size(), 3u);
+  EXPECT_EQ(env.warnings[0].text, "Only the last --chdir option will take effect");
+  EXPECT_FALSE(env.warnings[0].level_prefix);
+  EXPECT_EQ(env.warnings[1].text, "Only the last --uid option will take effect");
+  EXPECT_TRUE(env.warnings[1].level_prefix);
+  EXPECT_EQ(env.warnings[2].text, "X is not set");
+  EXPECT_TRUE(env.warnings[2].level_prefix);
+  EXPECT_FALSE(log::verbose());
+}
+
+TEST(CliPure, ErrorsCarryTheLevelPrefix) {
+  test::FakeParseEnv env;
+  try {
+    F(env, {"--level-prefix", "--bogus"});
+    ADD_FAILURE() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_TRUE(e.level_prefix());
+    EXPECT_NE(std::string(e.what()).find("Unknown option --bogus"), std::string::npos);
+  }
+  try {
+    F(env, {"--bogus", "--level-prefix"});
+    ADD_FAILURE() << "no error";
+  } catch (const ParseError& e) {
+    EXPECT_FALSE(e.level_prefix());
+  }
+}
+
+TEST(CliPure, SeccompProfileIsRecordedAsGiven) {
+  test::FakeParseEnv env;
+  ParseResult r = F(env, {"--add-seccomp-fd", "5", "--seccomp-profile", "no-such", "t"});
+  ASSERT_EQ(r.spec.seccomp_profiles.size(), 1u);
+  EXPECT_EQ(r.spec.seccomp_profiles[0].name, "no-such");  // found (or not) by planning
+  EXPECT_EQ(r.spec.seccomp_profiles[0].after_fds, 1u);
+}
+
+// The order-sensitive rules come from the table's rows, not from option names in the parser.
+TEST(CliTable, TraitsSayWhichOptionsTakeModifiersAndSplice) {
+  std::set<std::string> perms, size, modifiers, overlay, splices, unrecorded;
+  for (const auto& o : option_table()) {
+    std::string n(o.name);
+    if (o.traits.takes_perms) perms.insert(n);
+    if (o.traits.takes_size) size.insert(n);
+    if (o.traits.modifier) modifiers.insert(n);
+    if (o.traits.overlay) overlay.insert(n);
+    if (o.traits.splice != Splice::None) splices.insert(n);
+    if (!o.traits.recorded) unrecorded.insert(n);
+  }
+  EXPECT_EQ(perms, (std::set<std::string>{"--dir", "--tmpfs", "--file", "--bind-data",
+                                          "--ro-bind-data"}));
+  EXPECT_EQ(size, (std::set<std::string>{"--tmpfs"}));
+  EXPECT_EQ(modifiers, (std::set<std::string>{"--perms", "--size"}));
+  EXPECT_EQ(overlay, (std::set<std::string>{"--overlay-src", "--overlay", "--tmp-overlay",
+                                            "--ro-overlay"}));
+  EXPECT_EQ(splices, (std::set<std::string>{"--args", "--profile"}));
+  EXPECT_EQ(find_option("--args")->traits.splice, Splice::ArgsFd);
+  EXPECT_EQ(find_option("--profile")->traits.splice, Splice::Profile);
+  EXPECT_EQ(unrecorded, (std::set<std::string>{"--print-args"}));
 }
 
 TEST(CliTable, EveryOptionIsCoveredHere) {

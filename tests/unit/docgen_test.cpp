@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "parse_env.hpp"
 #include "cli/docgen.hpp"
 #include "cli/options.hpp"
 #include "limits/limits.hpp"
@@ -489,9 +490,9 @@ TEST(DocgenTest, CompletionHintsMatchTheParser) {
     return v;
   };
   for (const auto& m : values_of("--net"))
-    EXPECT_NO_THROW(sb::cli::parse({"--net", m, "true"})) << m;
+    EXPECT_NO_THROW(sb::test::parse_spec({"--net", m, "true"})) << m;
   for (const auto& m : values_of("--limits"))
-    EXPECT_NO_THROW(sb::cli::parse({"--limits", m, "true"})) << m;
+    EXPECT_NO_THROW(sb::test::parse_spec({"--limits", m, "true"})) << m;
   std::vector<std::string> names;
   for (auto n : values_of("--rlimit")) names.push_back(n.substr(0, n.size() - 1));
   EXPECT_EQ(names, sb::limits::rlimit_names());

@@ -6,18 +6,22 @@
 #include <map>
 #include <string>
 
+#include "parse_env.hpp"
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
 #include "temp_dir.hpp"
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
+#include "plan/plan.hpp"
 #include "util/error.hpp"
 
 namespace {
 
+// The error `sandbox ARGS` reports before anything runs: parsing, then what planning
+// prepares first (descriptors, seccomp profiles).
 std::string error_of(const std::vector<std::string>& args) {
   try {
-    sb::cli::parse(args);
+    (void)sb::planning::prepare(sb::test::parse_spec(args));
   } catch (const sb::Error& e) {
     return e.what();
   }
@@ -45,15 +49,15 @@ TEST(Frictions, RlimitByteLimitsTakeTheSuffixesMemoryTakes) {
     EXPECT_NE(std::string(e.what()).find("K, M, G, T suffixes"), std::string::npos) << e.what();
   }
   // The --memory sizes and the --rlimit sizes agree.
-  auto spec = sb::cli::parse({"--memory", "1M", "--rlimit", "fsize=1M", "true"});
+  auto spec = sb::test::parse_spec({"--memory", "1M", "--rlimit", "fsize=1M", "true"});
   EXPECT_EQ(spec.limits.memory, spec.limits.rlimits.at(0).soft);
 }
 
 TEST(Frictions, TimeoutTextCarriesItsUnit) {
-  EXPECT_EQ(sb::cli::parse({"--timeout", "1", "true"}).limits.timeout_text, "1s");
-  EXPECT_EQ(sb::cli::parse({"--timeout", "1.5", "true"}).limits.timeout_text, "1.5s");
-  EXPECT_EQ(sb::cli::parse({"--timeout", "500ms", "true"}).limits.timeout_text, "500ms");
-  EXPECT_EQ(sb::cli::parse({"--timeout", "2m", "true"}).limits.timeout_text, "2m");
+  EXPECT_EQ(sb::test::parse_spec({"--timeout", "1", "true"}).limits.timeout_text, "1s");
+  EXPECT_EQ(sb::test::parse_spec({"--timeout", "1.5", "true"}).limits.timeout_text, "1.5s");
+  EXPECT_EQ(sb::test::parse_spec({"--timeout", "500ms", "true"}).limits.timeout_text, "500ms");
+  EXPECT_EQ(sb::test::parse_spec({"--timeout", "2m", "true"}).limits.timeout_text, "2m");
 }
 
 TEST(Frictions, UnknownOptionSuggestsTheClosestOne) {

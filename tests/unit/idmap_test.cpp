@@ -1,10 +1,10 @@
-// Unit tests for spec/idmap.hpp: the uid_map/gid_map text we write and read back.
+// Unit tests for ns/idmap.hpp: the uid_map/gid_map text we write and read back.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 
-#include "spec/idmap.hpp"
+#include "ns/idmap.hpp"
 
 namespace sb {
 namespace {

@@ -16,6 +16,7 @@
 
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
+#include "plan/plan.hpp"
 #include "util/error.hpp"
 #include "temp_dir.hpp"
 
@@ -56,7 +57,7 @@ TEST(LimitsTimeout, NeedsAPidNamespace) {
   host.uid = 4242;  // not root: the capability rule does not apply
   Plan plan;
   try {
-    limits::plan(spec, host, plan);
+    limits::plan(spec, host, plan.userns, plan);
     ADD_FAILURE() << "--timeout without --unshare-pid was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--timeout 1s can't be enforced without --unshare-pid"),
@@ -64,10 +65,10 @@ TEST(LimitsTimeout, NeedsAPidNamespace) {
         << e.what();
   }
   spec.unshare_pid = true;
-  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
   spec.unshare_pid = false;
   spec.limits.best_effort = true;  // warns instead
-  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
 }
 
 // Root in the initial user namespace without capabilities is still uid 0: the limits hold
@@ -157,7 +158,7 @@ TEST(LimitsRootReach, PlanRefusesAndBestEffortWarns) {
   host.uid = 0;
   Plan plan;
   try {
-    limits::plan(spec, host, plan);
+    limits::plan(spec, host, plan.userns, plan);
     ADD_FAILURE() << "root without a PID namespace was accepted";
   } catch (const Error& e) {
     std::string m = e.what();
@@ -167,14 +168,14 @@ TEST(LimitsRootReach, PlanRefusesAndBestEffortWarns) {
     EXPECT_NE(m.find("--unshare-user"), std::string::npos) << m;
   }
   spec.unshare_pid = true;
-  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
   spec.fs.push_back(bind("--ro-bind", "/", "/"));  // brings the host's /proc
-  EXPECT_THROW(limits::plan(spec, host, plan), Error);
+  EXPECT_THROW(limits::plan(spec, host, plan.userns, plan), Error);
   plan.userns = true;  // --unshare-user: the kernel stops all of it
-  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
   plan.userns = false;
   spec.limits.best_effort = true;
-  EXPECT_NO_THROW(limits::plan(spec, host, plan));
+  EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
 }
 
 TEST(LimitsCpus, QuotaPerPeriod) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "parse_env.hpp"
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
 #include "util/error.hpp"
@@ -103,8 +104,9 @@ TEST_F(ProfileTest, IncludeByNameNextToTheFileAndCycles) {
 
 TEST_F(ProfileTest, ProfileIsSplicedWhereItAppearsAndLaterOptionsRefineIt) {
   auto p = write("s.profile", "--dir /a/b\n--setenv MODE profile\n");
-  sb::Spec spec = sb::cli::parse({"--tmpfs", "/a", "--profile", p, "--setenv", "MODE", "cli",
-                                  "--dir", "/c", "true"});
+  sb::cli::ParseResult r = sb::test::parse_real({"--tmpfs", "/a", "--profile", p, "--setenv",
+                                                 "MODE", "cli", "--dir", "/c", "true"});
+  const sb::Spec& spec = r.spec;
   ASSERT_EQ(spec.fs.size(), 3u);
   EXPECT_EQ(sb::fs_op_dest(spec.fs[0]), "/a");
   EXPECT_EQ(sb::fs_op_dest(spec.fs[1]), "/a/b");
@@ -113,16 +115,16 @@ TEST_F(ProfileTest, ProfileIsSplicedWhereItAppearsAndLaterOptionsRefineIt) {
   EXPECT_EQ(env, std::vector<std::string>{"MODE=cli"});
   std::vector<std::string> expanded = {"--tmpfs", "/a", "--dir", "/a/b", "--setenv", "MODE",
                                        "profile", "--setenv", "MODE", "cli", "--dir", "/c"};
-  EXPECT_EQ(spec.expanded_args, expanded);
+  EXPECT_EQ(r.expanded_args, expanded);
   EXPECT_EQ(spec.command, std::vector<std::string>{"true"});
 }
 
 TEST_F(ProfileTest, PrintArgsAndListProfilesAreFlags) {
   auto p = write("q.profile", "--tmpfs /tmp\n");
-  sb::Spec spec = sb::cli::parse({"--profile", p, "--print-args", "--", "sh", "-c", "x y"});
-  EXPECT_TRUE(spec.print_args);
-  EXPECT_EQ(spec.expanded_args, (std::vector<std::string>{"--tmpfs", "/tmp"}));
-  EXPECT_TRUE(sb::cli::parse({"--list-profiles"}).list_profiles);
+  sb::cli::ParseResult r = sb::test::parse_real({"--profile", p, "--print-args", "--", "sh", "-c", "x y"});
+  EXPECT_EQ(r.action, sb::cli::Action::PrintArgs);
+  EXPECT_EQ(r.expanded_args, (std::vector<std::string>{"--tmpfs", "/tmp"}));
+  EXPECT_EQ(sb::test::parse_real({"--list-profiles"}).action, sb::cli::Action::ListProfiles);
 }
 
 TEST_F(ProfileTest, FindProfileByNameInTheUserDirAndByPath) {
@@ -156,7 +158,7 @@ TEST_F(ProfileTest, ShippedProfilesLoad) {
     // Each expands to options the parser accepts.
     std::vector<std::string> argv = args;
     argv.push_back("true");
-    EXPECT_NO_THROW(sb::cli::parse(argv)) << want;
+    EXPECT_NO_THROW(sb::test::parse_spec(argv)) << want;
   }
 }
 

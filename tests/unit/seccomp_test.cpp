@@ -18,6 +18,8 @@
 #include <random>
 
 #include "cli/options.hpp"
+#include "parse_env.hpp"
+#include "security/caps.hpp"
 #include "util/error.hpp"
 #include "temp_dir.hpp"
 
@@ -645,19 +647,25 @@ TEST(seccompLookupShipped, SourceTreeHasTheProfiles) {
 
 // ---- the options and the order of programs --------------------------------------------------
 
+// Parsing records the profile as given; planning (compile_spec_seccomp) finds and compiles it.
 TEST(seccompOptions, ProfileCompiledWhenParsingEnds) {
-  Spec s = cli::parse({"--seccomp-profile", source_profile("default"), "true"});
+  Spec s = test::parse_spec({"--seccomp-profile", source_profile("default"), "true"});
   ASSERT_EQ(s.seccomp_profiles.size(), 1u);
   EXPECT_EQ(s.seccomp_profiles[0].after_fds, 0u);
-  EXPECT_FALSE(s.seccomp_profiles[0].bpf.empty());
-  EXPECT_EQ(s.seccomp_profiles[0].bpf.size() % sizeof(sock_filter), 0u);
+  EXPECT_EQ(s.seccomp_profiles[0].name, source_profile("default"));
+  auto bpf = compile_spec_seccomp(s, ::getuid() == 0, current_caps());
+  ASSERT_EQ(bpf.size(), 1u);
+  EXPECT_FALSE(bpf[0].empty());
+  EXPECT_EQ(bpf[0].size() % sizeof(sock_filter), 0u);
   EXPECT_FALSE(s.seccomp_log);
 }
 
 TEST(seccompOptions, Errors) {
+  // The errors of parsing and then of planning (the profile is found and compiled there).
   auto err = [](const std::vector<std::string>& args) -> std::string {
     try {
-      cli::parse(args);
+      Spec s = test::parse_spec(args);
+      (void)compile_spec_seccomp(s, ::getuid() == 0, current_caps());
     } catch (const Error& e) {
       return e.what();
     }
@@ -682,16 +690,17 @@ TEST(seccompOptions, ProgramsStackInCommandLineOrder) {
   ASSERT_EQ(::write(p2[1], b.data(), b.size()), 8);
   ::close(p1[1]);
   ::close(p2[1]);
-  Spec s = cli::parse({"--add-seccomp-fd", std::to_string(p1[0]), "--seccomp-profile",
-                       source_profile("flatpak-like"), "--add-seccomp-fd",
-                       std::to_string(p2[0]), "--seccomp-log", "true"});
+  Spec s = test::parse_spec({"--add-seccomp-fd", std::to_string(p1[0]), "--seccomp-profile",
+                             source_profile("flatpak-like"), "--add-seccomp-fd",
+                             std::to_string(p2[0]), "--seccomp-log", "true"});
   ASSERT_EQ(s.seccomp_profiles.size(), 1u);
   EXPECT_EQ(s.seccomp_profiles[0].after_fds, 1u);
   EXPECT_TRUE(s.seccomp_log);
-  auto progs = seccomp_programs_in_order(s);
+  auto compiled = compile_spec_seccomp(s, ::getuid() == 0, current_caps());
+  auto progs = seccomp_programs_in_order(s, compiled);
   ASSERT_EQ(progs.size(), 3u);
   EXPECT_EQ(progs[0], a);
-  EXPECT_EQ(progs[1], s.seccomp_profiles[0].bpf);
+  EXPECT_EQ(progs[1], compiled[0]);
   EXPECT_EQ(progs[2], b);
   ::close(p1[0]);
   ::close(p2[0]);

@@ -1,10 +1,11 @@
-// Unit tests for spec/spec.hpp: apply_env, fs_op_dest and validate().
+// Unit tests for spec/spec.hpp (apply_env, fs_op_dest) and plan/plan.hpp (validate()).
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "plan/plan.hpp"
 #include "spec/spec.hpp"
 #include "util/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "host/doctor.hpp"
+#include "doctor/doctor.hpp"
 
 #include <fcntl.h>
 #include <linux/filter.h>

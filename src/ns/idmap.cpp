@@ -1,4 +1,4 @@
-#include "spec/idmap.hpp"
+#include "ns/idmap.hpp"
 
 #include <sstream>
 

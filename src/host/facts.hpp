@@ -1,0 +1,16 @@
+// What planning needs to know about the caller and this kernel (probe() fills it).
+#pragma once
+#include <sys/types.h>
+
+namespace sb {
+
+struct HostFacts {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool is_root() const { return uid == 0; }
+  bool userns_available = true;  // creating a user namespace is possible here
+  bool cgroupns_available = true;
+  bool selinux_enabled = false;  // selinuxfs mounted: --exec-label/--file-label can apply
+};
+
+}  // namespace sb

@@ -1,0 +1,111 @@
+#include "plan/plan.hpp"
+
+#include <unistd.h>
+
+#include "security/caps.hpp"
+#include "security/seccomp.hpp"
+#include "util/error.hpp"
+
+namespace sb {
+
+Plan validate(const Spec& spec, const HostFacts& host) {
+  Plan plan;
+  if (spec.command.empty()) throw Error("No command specified");
+
+  // A non-root caller has no privilege outside, so it always needs a user namespace
+  // to own the other namespaces and to mount anything.
+  if (spec.userns_fd && spec.unshare_user)
+    throw Error("--userns cannot be combined with --unshare-user");
+  // Joining a user namespace (--userns) replaces creating one.
+  bool want_userns = !spec.userns_fd &&
+                     (spec.unshare_user || spec.unshare_user_try || !host.is_root());
+  if (want_userns && !host.userns_available) {
+    if (spec.unshare_user || !host.is_root())
+      throw Error(host.is_root()
+                      ? "Creating a new user namespace failed: not supported by this kernel"
+                      : "No permissions to create a new user namespace (unprivileged user "
+                        "namespaces are disabled on this host)");
+    want_userns = false;  // --unshare-user-try as root: carry on without one
+  }
+  plan.userns = want_userns;
+
+  if (spec.userns_fd && (spec.uid || spec.gid))
+    throw Error("--uid and --gid cannot be combined with --userns: the joined namespace's "
+                "maps decide the ids");
+  if (spec.userns_block_fd) {
+    if (!plan.userns) throw Error("--userns-block-fd requires --unshare-user");
+    if (!spec.info_fd) throw Error("--userns-block-fd requires --info-fd");
+  }
+  plan.write_maps = plan.userns && !spec.userns_block_fd;
+  if (spec.disable_userns && !plan.userns)
+    throw Error("--disable-userns requires --unshare-user");
+  if ((spec.exec_label || spec.file_label) && !host.selinux_enabled)
+    throw Error(std::string(spec.exec_label ? "--exec-label" : "--file-label") +
+                ": SELinux is not enabled on this host, so the label cannot be applied");
+  if (!plan.userns && !spec.userns_fd) {
+    if (spec.uid && *spec.uid != host.uid)
+      throw Error("Specifying --uid requires --unshare-user");
+    if (spec.gid && *spec.gid != host.gid)
+      throw Error("Specifying --gid requires --unshare-user");
+  }
+  plan.sandbox_uid = spec.uid.value_or(host.uid);
+  plan.sandbox_gid = spec.gid.value_or(host.gid);
+
+  if (spec.hostname && !spec.unshare_uts)
+    throw Error("Specifying --hostname requires --unshare-uts");
+  if (spec.as_pid_1 && !spec.unshare_pid)
+    throw Error("Specifying --as-pid-1 requires --unshare-pid");
+  // One descriptor named by two options that cannot share it (plan/fds.hpp); checked here
+  // too for a Plan made without prepare().
+  planning::check_fd_uses(spec.fds);
+
+  plan.cgroupns = spec.unshare_cgroup || (spec.unshare_cgroup_try && host.cgroupns_available);
+  if (spec.unshare_cgroup && !host.cgroupns_available)
+    throw Error("--unshare-cgroup: cgroup namespaces are not supported by this kernel");
+
+  for (const auto& op : spec.fs) {
+    const std::string& dest = fs_op_dest(op);
+    if (dest.empty() || dest[0] != '/')
+      throw Error("Destination path '" + dest + "' must be absolute");
+  }
+  if (spec.chdir && spec.chdir->empty()) throw Error("--chdir: empty path");
+  net::plan(spec, host, plan);  // --net, --publish, --subnet; finds the helper program
+  // Last: a limit that cannot be enforced fails only once everything else is known valid.
+  limits::plan(spec, host, plan.userns, plan);
+  return plan;
+}
+
+namespace planning {
+
+Prepared prepare(const Spec& spec) {
+  Prepared p;
+  p.fds = InheritedFds::take(spec.fds);
+  p.fds.done(FdRole::Args);  // read while parsing
+  // Profiles compile now, in the supervisor, so a bad one fails before anything runs.
+  if (!spec.seccomp_profiles.empty() || spec.seccomp_log)
+    p.compiled_profiles =
+        security::compile_spec_seccomp(spec, ::getuid() == 0, security::current_caps());
+  return p;
+}
+
+Plan make_plan(const Spec& spec, const HostFacts& host, Prepared prepared) {
+  Plan plan = validate(spec, host);
+  plan.fds = std::move(prepared.fds);
+  // Compiled programs are read now, so a bad one fails before anything is created; they
+  // stack in command-line order with the --seccomp-profile programs.
+  plan.seccomp_programs = security::seccomp_programs_in_order(spec, prepared.compiled_profiles);
+  plan.fds.done(FdRole::Seccomp);  // read: bwrap closes them too
+  // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder, an op after the
+  // caller's so that it lands on whatever /etc they built (best effort: skipped when the
+  // new root has no /etc).
+  if (auto conf = net::resolv_conf(plan)) {
+    plan.resolv_conf_data = net::resolv_conf_memfd(*conf);
+    DataOp op{DataOp::Kind::RoBindData, plan.resolv_conf_data.get(), "/etc/resolv.conf", 0644};
+    op.best_effort = true;
+    plan.derived_fs.emplace_back(std::move(op));
+  }
+  return plan;
+}
+
+}  // namespace planning
+}  // namespace sb
