@@ -1,0 +1,222 @@
+// Unit tests for plan/: the descriptors options name (plan/fds.hpp) and the planning steps
+// around validate() (plan/plan.hpp). validate() itself is tested in spec_test.cpp.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "parse_env.hpp"
+#include "plan/fds.hpp"
+#include "plan/plan.hpp"
+#include "util/error.hpp"
+
+namespace sb::planning {
+namespace {
+
+bool is_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
+int open_null() {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) std::abort();
+  return fd;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// ---- which uses may share one descriptor ----
+
+TEST(PlanFds, InfoAndJsonStatusMayNotShare) {
+  std::vector<FdUse> u = {{5, "--info-fd", FdRole::Info}, {5, "--json-status-fd", FdRole::JsonStatus}};
+  EXPECT_EQ(error_of([&] { check_fd_uses(u); }),
+            "--info-fd and --json-status-fd name the same descriptor 5; give each its own");
+  std::swap(u[0], u[1]);  // either order
+  EXPECT_NE(error_of([&] { check_fd_uses(u); }), "");
+}
+
+TEST(PlanFds, OneSeccompDescriptorCannotBeReadTwice) {
+  std::vector<FdUse> u = {{6, "--add-seccomp-fd", FdRole::Seccomp},
+                          {6, "--add-seccomp-fd", FdRole::Seccomp}};
+  EXPECT_EQ(error_of([&] { check_fd_uses(u); }),
+            "Can't read seccomp data: fd 6 is given twice\n(each --add-seccomp-fd program needs "
+            "its own descriptor, which is closed once read)");
+}
+
+TEST(PlanFds, OtherUsesShare) {
+  // As with bwrap: --sync-fd on the --info-fd or --json-status-fd pipe, one --bind-fd twice,
+  // a --file and a --block-fd on one descriptor, different descriptors for anything.
+  EXPECT_NO_THROW(check_fd_uses({{5, "--info-fd", FdRole::Info}, {5, "--sync-fd", FdRole::Sync}}));
+  EXPECT_NO_THROW(check_fd_uses({{5, "--json-status-fd", FdRole::JsonStatus},
+                                 {5, "--sync-fd", FdRole::Sync}}));
+  EXPECT_NO_THROW(check_fd_uses({{7, "--bind-fd", FdRole::BindSource},
+                                 {7, "--ro-bind-fd", FdRole::BindSource}}));
+  EXPECT_NO_THROW(check_fd_uses({{8, "--file", FdRole::Data}, {8, "--block-fd", FdRole::Block}}));
+  EXPECT_NO_THROW(check_fd_uses({{5, "--info-fd", FdRole::Info},
+                                 {6, "--json-status-fd", FdRole::JsonStatus},
+                                 {7, "--seccomp", FdRole::Seccomp}}));
+}
+
+TEST(PlanFds, NotOpenIsBwrapsInvalidFdNamingTheOption) {
+  std::vector<FdUse> u = {{3, "--file", FdRole::Data}, {4, "--block-fd", FdRole::Block}};
+  EXPECT_EQ(error_of([&] { check_fds_open(u, [](int fd) { return fd == 3; }); }),
+            "Invalid fd: 4\n--block-fd: 4 is not an open file descriptor");
+  EXPECT_EQ(error_of([&] { check_fds_open(u, [](int) { return true; }); }), "");
+}
+
+// ---- ownership ----
+
+TEST(PlanFds, OneOwnerPerDescriptorAndTheLastNamedWins) {
+  int a = open_null(), b = open_null();
+  {
+    InheritedFds fds = InheritedFds::take({{a, "--info-fd", FdRole::Info},
+                                           {a, "--sync-fd", FdRole::Sync},
+                                           {b, "--info-fd", FdRole::Info}});
+    EXPECT_EQ(fds.size(), 2u);
+    EXPECT_EQ(fds.get(FdRole::Info), b);  // "Only the last --info-fd option will take effect"
+    EXPECT_EQ(fds.get(FdRole::Sync), a);
+    EXPECT_EQ(fds.get(FdRole::Block), -1);
+  }
+  EXPECT_FALSE(is_open(a));  // the owner closed each once
+  EXPECT_FALSE(is_open(b));
+}
+
+TEST(PlanFds, TakeRefusesBeforeOwningAnything) {
+  int a = open_null();
+  EXPECT_THROW(InheritedFds::take({{a, "--info-fd", FdRole::Info},
+                                   {a, "--json-status-fd", FdRole::JsonStatus}}),
+               Error);
+  EXPECT_TRUE(is_open(a));  // not ours: the caller still owns it
+  ::close(a);
+}
+
+TEST(PlanFds, DoneClosesOnlyWhenNoOtherUseNeedsIt) {
+  int shared = open_null(), info = open_null();
+  InheritedFds fds = InheritedFds::take({{shared, "--json-status-fd", FdRole::JsonStatus},
+                                         {shared, "--sync-fd", FdRole::Sync},
+                                         {info, "--info-fd", FdRole::Info}});
+  fds.done(FdRole::Info);
+  EXPECT_FALSE(is_open(info));
+  fds.done(FdRole::JsonStatus);
+  EXPECT_TRUE(is_open(shared));  // still --sync-fd
+  EXPECT_EQ(fds.get(FdRole::JsonStatus), -1);
+  EXPECT_EQ(fds.get(FdRole::Sync), shared);
+  fds.done(FdRole::Sync);
+  EXPECT_FALSE(is_open(shared));
+}
+
+TEST(PlanFds, SupervisorKeepsWhatItWritesAndTheSyncFd) {
+  int info = open_null(), json = open_null(), sync = open_null(), block = open_null(),
+      data = open_null(), userns = open_null();
+  InheritedFds fds = InheritedFds::take(
+      {{info, "--info-fd", FdRole::Info}, {json, "--json-status-fd", FdRole::JsonStatus},
+       {sync, "--sync-fd", FdRole::Sync}, {block, "--block-fd", FdRole::Block},
+       {data, "--file", FdRole::Data}, {userns, "--userns", FdRole::Userns}});
+  fds.keep_for_supervisor();
+  EXPECT_TRUE(is_open(info));
+  EXPECT_TRUE(is_open(json));
+  EXPECT_TRUE(is_open(sync));
+  EXPECT_FALSE(is_open(block));
+  EXPECT_FALSE(is_open(data));
+  EXPECT_FALSE(is_open(userns));
+  EXPECT_EQ(fds.size(), 3u);
+}
+
+TEST(PlanFds, NothingReachesTheCommandButASyncFdWithAsPid1) {
+  for (bool pass_sync : {false, true}) {
+    SCOPED_TRACE(pass_sync);
+    int sync = open_null(), data = open_null(), sync_and_info = open_null();
+    InheritedFds fds = InheritedFds::take({{sync, "--sync-fd", FdRole::Sync},
+                                           {data, "--file", FdRole::Data},
+                                           {sync_and_info, "--info-fd", FdRole::Info},
+                                           {sync_and_info, "--sync-fd", FdRole::Sync}});
+    fds.close_before_exec(pass_sync);
+    EXPECT_EQ(is_open(sync), pass_sync);
+    EXPECT_FALSE(is_open(data));
+    EXPECT_FALSE(is_open(sync_and_info));  // consumed by --info-fd: never the command's
+    if (pass_sync) ::close(sync);
+  }
+}
+
+// ---- the planning steps ----
+
+TEST(PlanPrepare, ArgsDescriptorsAreClosedOnceRead) {
+  int args = open_null(), file = open_null();
+  Spec s;
+  s.fds = {{args, "--args", FdRole::Args}, {file, "--file", FdRole::Data}};
+  Prepared p = prepare(s);
+  EXPECT_FALSE(is_open(args));
+  EXPECT_TRUE(is_open(file));
+  EXPECT_EQ(p.fds.get(FdRole::Data), file);
+  EXPECT_TRUE(p.compiled_profiles.empty());
+}
+
+TEST(PlanMakePlan, SeccompProgramsAreReadInOrderAndTheirDescriptorsClosed) {
+  int p1[2], p2[2];
+  ASSERT_EQ(::pipe2(p1, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(p2, O_CLOEXEC), 0);
+  std::string a(8, 'a'), b(16, 'b');
+  ASSERT_EQ(::write(p1[1], a.data(), a.size()), 8);
+  ASSERT_EQ(::write(p2[1], b.data(), b.size()), 16);
+  ::close(p1[1]);
+  ::close(p2[1]);
+  Spec s = test::parse_spec({"--add-seccomp-fd", std::to_string(p2[0]), "--add-seccomp-fd",
+                             std::to_string(p1[0]), "--unshare-user", "true"});
+  HostFacts host;
+  host.uid = 1000;
+  host.gid = 1000;
+  Plan plan = make_plan(s, host, prepare(s));
+  EXPECT_EQ(plan.seccomp_programs, (std::vector<std::string>{b, a}));
+  EXPECT_FALSE(is_open(p1[0]));
+  EXPECT_FALSE(is_open(p2[0]));
+  EXPECT_TRUE(plan.userns);
+}
+
+TEST(PlanMakePlan, ValidateAloneOwnsNothing) {
+  int fd = open_null();
+  Spec s = test::parse_spec({"--file", std::to_string(fd), "/f", "true"});
+  HostFacts host;
+  host.uid = 1000;
+  {
+    Plan p = validate(s, host);
+    EXPECT_EQ(p.fds.size(), 0u);
+  }
+  EXPECT_TRUE(is_open(fd));
+  ::close(fd);
+}
+
+// --net pasta's /etc/resolv.conf is an op of the Plan, after the Spec's, reading a memfd the
+// Plan owns: the Spec stays as asked.
+TEST(PlanMakePlan, ResolvConfIsADerivedOp) {
+  HostFacts root;  // root: no /dev/net/tun check
+  Spec none = test::parse_spec({"--net", "none", "true"});
+  EXPECT_TRUE(make_plan(none, root, prepare(none)).derived_fs.empty());
+
+  Spec s = test::parse_spec({"--dir", "/etc", "--net", "pasta", "true"});
+  Plan plan;
+  try {
+    plan = make_plan(s, root, prepare(s));
+  } catch (const Error& e) {
+    GTEST_SKIP() << "no --net pasta here: " << e.what();
+  }
+  EXPECT_EQ(s.fs.size(), 1u);  // untouched
+  ASSERT_EQ(plan.derived_fs.size(), 1u);
+  const auto* op = std::get_if<DataOp>(&plan.derived_fs[0]);
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->dest, "/etc/resolv.conf");
+  EXPECT_TRUE(op->best_effort);
+  EXPECT_EQ(op->fd, plan.resolv_conf_data.get());
+  char buf[256] = {};
+  ASSERT_GT(::pread(op->fd, buf, sizeof buf - 1, 0), 0);
+  EXPECT_NE(std::string(buf).find("nameserver 10.0.2.3"), std::string::npos) << buf;
+}
+
+}  // namespace
+}  // namespace sb::planning
