@@ -79,8 +79,10 @@ namespace planning {
 
 Prepared prepare(const Spec& spec) {
   Prepared p;
+  // --args descriptors (read while parsing) and seccomp ones (read below) stay open like
+  // the others until the supervisor and the child drop what they do not use: a low number
+  // freed now could be reused by a descriptor of ours.
   p.fds = InheritedFds::take(spec.fds);
-  p.fds.done(FdRole::Args);  // read while parsing
   // Profiles compile now, in the supervisor, so a bad one fails before anything runs.
   if (!spec.seccomp_profiles.empty() || spec.seccomp_log)
     p.compiled_profiles =
@@ -94,7 +96,6 @@ Plan make_plan(const Spec& spec, const HostFacts& host, Prepared prepared) {
   // Compiled programs are read now, so a bad one fails before anything is created; they
   // stack in command-line order with the --seccomp-profile programs.
   plan.seccomp_programs = security::seccomp_programs_in_order(spec, prepared.compiled_profiles);
-  plan.fds.done(FdRole::Seccomp);  // read: bwrap closes them too
   // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder, an op after the
   // caller's so that it lands on whatever /etc they built (best effort: skipped when the
   // new root has no /etc).

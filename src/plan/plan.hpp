@@ -45,9 +45,8 @@ Plan validate(const Spec& spec, const HostFacts& host);
 namespace planning {
 
 // What is prepared before the host is probed, in the order `sandbox` always did it: the
-// descriptors (each checked open, then owned; --args ones closed, they were read while
-// parsing) and the --seccomp-profile programs compiled, so that a bad one fails before
-// anything else.
+// descriptors (each checked open, then owned) and the --seccomp-profile programs compiled,
+// so that a bad one fails before anything else.
 struct Prepared {
   InheritedFds fds;
   std::vector<std::string> compiled_profiles;

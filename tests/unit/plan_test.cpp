@@ -147,18 +147,25 @@ TEST(PlanFds, NothingReachesTheCommandButASyncFdWithAsPid1) {
 
 // ---- the planning steps ----
 
-TEST(PlanPrepare, ArgsDescriptorsAreClosedOnceRead) {
+// Every descriptor named, --args ones too, is owned and kept until the processes drop it
+// (the supervisor after clone, the child before exec), as before planning owned them.
+TEST(PlanPrepare, OwnsEveryDescriptorNamed) {
   int args = open_null(), file = open_null();
   Spec s;
   s.fds = {{args, "--args", FdRole::Args}, {file, "--file", FdRole::Data}};
-  Prepared p = prepare(s);
-  EXPECT_FALSE(is_open(args));
-  EXPECT_TRUE(is_open(file));
-  EXPECT_EQ(p.fds.get(FdRole::Data), file);
-  EXPECT_TRUE(p.compiled_profiles.empty());
+  {
+    Prepared p = prepare(s);
+    EXPECT_TRUE(is_open(args));
+    EXPECT_EQ(p.fds.get(FdRole::Args), args);
+    EXPECT_EQ(p.fds.get(FdRole::Data), file);
+    EXPECT_TRUE(p.compiled_profiles.empty());
+    p.fds.keep_for_supervisor();
+    EXPECT_FALSE(is_open(args));
+    EXPECT_FALSE(is_open(file));
+  }
 }
 
-TEST(PlanMakePlan, SeccompProgramsAreReadInOrderAndTheirDescriptorsClosed) {
+TEST(PlanMakePlan, SeccompProgramsAreReadInOrder) {
   int p1[2], p2[2];
   ASSERT_EQ(::pipe2(p1, O_CLOEXEC), 0);
   ASSERT_EQ(::pipe2(p2, O_CLOEXEC), 0);
@@ -174,8 +181,7 @@ TEST(PlanMakePlan, SeccompProgramsAreReadInOrderAndTheirDescriptorsClosed) {
   host.gid = 1000;
   Plan plan = make_plan(s, host, prepare(s));
   EXPECT_EQ(plan.seccomp_programs, (std::vector<std::string>{b, a}));
-  EXPECT_FALSE(is_open(p1[0]));
-  EXPECT_FALSE(is_open(p2[0]));
+  EXPECT_EQ(plan.fds.get(FdRole::Seccomp), p1[0]);  // owned by the plan, closed with it
   EXPECT_TRUE(plan.userns);
 }
 
