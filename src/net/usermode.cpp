@@ -152,7 +152,7 @@ std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, int netn
 class UserModeSession : public Session {
  public:
   UserModeSession(const Spec& spec, const Plan& plan, const SandboxNs& ns) : plan_(plan) {
-    name_ = plan.net == NetMode::Pasta ? "pasta" : "slirp4netns";
+    name_ = mode_row(plan.net).name;
     publish_ = spec.publish;
     deadline = Clock::now() + kStartTimeout;
     dir_ = make_private_dir();
@@ -357,7 +357,8 @@ class UserModeSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns) {
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t,
+                                         const SandboxNs& ns) {
   return std::make_unique<UserModeSession>(spec, plan, ns);
 }
 

@@ -470,7 +470,8 @@ class VethSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child) {
+std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child,
+                                    const SandboxNs&) {
   return std::make_unique<VethSession>(spec, plan, child);
 }
 
