@@ -272,15 +272,77 @@ Spec with_resolv_conf(const Spec& spec, const std::string& content) {
   return out;
 }
 
-std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
-                               const SandboxNs& ns) {
-  switch (plan.net) {
-    case NetMode::Pasta:
-    case NetMode::Slirp4netns: return start_user_mode(spec, plan, ns);
-    case NetMode::Veth: return start_veth(spec, plan, child);
-    default: return nullptr;
+namespace {
+
+// The keeper keeps only the descriptors meant for the helper (and its own): the
+// supervisor's setup channel, signalfd and locks must not outlive it there.
+void close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (fd < 3) continue;
+    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  ::close_range(next, ~0U, 0);
+}
+
+// In the helper's process (the keeper's child): `fds` at 0, 1, 2, 3..., then `argv`. Never
+// returns.
+[[noreturn]] void exec_helper(const std::vector<std::string>& child_argv,
+                              const std::vector<int>& fds, pid_t keeper,
+                              const std::function<void()>& before_exec) {
+  // fds[i] becomes descriptor i: first out of the way, then into place.
+  std::vector<int> tmp;
+  for (int fd : fds) tmp.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
+  for (size_t i = 0; i < tmp.size(); ++i) ::dup2(tmp[i], static_cast<int>(i));
+  ::close_range(static_cast<unsigned>(tmp.size()), ~0U, 0);
+  // The helper dies with its keeper, whatever happens to the keeper.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::getppid() != keeper) ::_exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  std::string msg;
+  try {
+    if (before_exec) before_exec();
+    std::vector<char*> argv;
+    for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
+  } catch (const std::exception& e) {
+    msg = std::string(e.what()) + "\n";
+  }
+  ssize_t unused = ::write(2, msg.data(), msg.size());
+  (void)unused;
+  ::_exit(127);
+}
+
+// Stops the helper: SIGTERM, up to a second to exit cleanly, then SIGKILL.
+void stop_helper(pid_t helper, const sigset_t& set) {
+  ::kill(helper, SIGTERM);
+  timespec step{0, 20 * 1000 * 1000};
+  for (int i = 0; i < 50; ++i) {
+    if (::waitpid(helper, nullptr, WNOHANG) == helper) return;
+    ::sigtimedwait(&set, nullptr, &step);
+  }
+  ::kill(helper, SIGKILL);
+  ::waitpid(helper, nullptr, 0);
+}
+
+// The keeper's stderr is the caller's: a clean-up that fails says so there.
+void run_teardown(const std::function<void()>& teardown) {
+  try {
+    if (teardown) teardown();
+  } catch (const std::exception& e) {
+    log::warning(std::string("network clean-up failed: ") + e.what());
+  } catch (...) {
+    log::warning("network clean-up failed");
   }
 }
+
+}  // namespace
 
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
@@ -300,50 +362,13 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
   // Parent death (the supervisor SIGKILLed) arrives as SIGTERM, handled like a request.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
   bool stop = ::getppid() != supervisor;
-
-  // Keep only the descriptors meant for the helper (and the keeper's own): the supervisor's
-  // setup channel, signalfd and locks must not outlive it here.
-  std::vector<int> keep = fds;
-  std::sort(keep.begin(), keep.end());
-  unsigned next = 3;
-  for (int fd : keep) {
-    if (fd < 3) continue;
-    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
-    next = static_cast<unsigned>(fd) + 1;
-  }
-  ::close_range(next, ~0U, 0);
+  close_all_but(fds);
 
   pid_t helper = -1;
   if (!stop && !child_argv.empty()) {
     pid_t keeper_pid = ::getpid();
     helper = ::fork();
-    if (helper == 0) {
-      // fds[i] becomes descriptor i: first out of the way, then into place.
-      std::vector<int> tmp;
-      for (int fd : fds) tmp.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
-      for (size_t i = 0; i < tmp.size(); ++i) ::dup2(tmp[i], static_cast<int>(i));
-      ::close_range(static_cast<unsigned>(tmp.size()), ~0U, 0);
-      // The helper dies with its keeper, whatever happens to the keeper.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-      if (::getppid() != keeper_pid) ::_exit(1);
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      std::string msg;
-      try {
-        if (before_exec) before_exec();
-        std::vector<char*> argv;
-        for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
-      } catch (const std::exception& e) {
-        msg = std::string(e.what()) + "\n";
-      }
-      ssize_t unused = ::write(2, msg.data(), msg.size());
-      (void)unused;
-      ::_exit(127);
-    }
+    if (helper == 0) exec_helper(child_argv, fds, keeper_pid, before_exec);
     if (helper < 0) stop = true;
   }
   // The helper has its descriptors; without one, the keeper holds them (veth: the address
@@ -361,27 +386,8 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
       break;  // the helper is gone: nothing to keep
     }
   }
-  if (helper > 0) {
-    ::kill(helper, SIGTERM);
-    timespec step{0, 20 * 1000 * 1000};
-    bool gone = false;
-    for (int i = 0; i < 50 && !gone; ++i) {  // up to a second to exit cleanly
-      gone = ::waitpid(helper, nullptr, WNOHANG) == helper;
-      if (!gone) ::sigtimedwait(&set, nullptr, &step);
-    }
-    if (!gone) {
-      ::kill(helper, SIGKILL);
-      ::waitpid(helper, nullptr, 0);
-    }
-  }
-  // The keeper's stderr is the caller's: a clean-up that fails says so there.
-  try {
-    if (teardown) teardown();
-  } catch (const std::exception& e) {
-    log::warning(std::string("network clean-up failed: ") + e.what());
-  } catch (...) {
-    log::warning("network clean-up failed");
-  }
+  if (helper > 0) stop_helper(helper, set);
+  run_teardown(teardown);
   ::_exit(0);
 }
 
