@@ -17,6 +17,14 @@
 #include "temp_dir.hpp"
 
 namespace sb::limits {
+
+// Readable failures: the writes as text.
+void PrintTo(const CgroupWrite& w, std::ostream* os) {
+  *os << (w.optional ? "if_present(" : "(");
+  for (const auto& c : w.choices) *os << c.file << "=" << c.value << (&c == &w.choices.back() ? "" : " | ");
+  *os << ")";
+}
+
 namespace {
 
 using W = CgroupWrite;
@@ -63,13 +71,13 @@ TEST(CgroupTable, V1Files) {
                          W::first_of({{"blkio.weight", "1000"}, {"blkio.bfq.weight", "1000"}})};
   EXPECT_EQ(leaf_writes(leaf(false, {"memory", "pids", "cpu", "blkio"}), l), want);
   l.memory_swap = 1 << 20;
-  l.cpu_weight = 1;       // shares clamp at 2
-  l.io_weight = 1;        // blkio weight clamps at 10
+  l.cpu_weight = 1;  // 1 * 1024 / 100 shares
+  l.io_weight = 1;   // blkio weight clamps at 10
   EXPECT_EQ(leaf_writes(leaf(false, {"memory", "cpu", "blkio"}), l),
             (std::vector<W>{W::one("memory.limit_in_bytes", "67108864"),
                             W::one("memory.memsw.limit_in_bytes", "68157440"),
                             W::one("cpu.cfs_period_us", "100000"),
-                            W::one("cpu.cfs_quota_us", "50000"), W::one("cpu.shares", "2"),
+                            W::one("cpu.cfs_quota_us", "50000"), W::one("cpu.shares", "10"),
                             W::first_of({{"blkio.weight", "10"}, {"blkio.bfq.weight", "10"}})}));
 }
 
@@ -118,20 +126,21 @@ class LeafDir : public ::testing::Test {
   sb::test::TempDir dir_;
 };
 
+// (Plain files stand in for cgroup files, which take each write whole: empty ones here.)
 TEST_F(LeafDir, WritesEachValue) {
-  dir_.write("memory.max", "max");
-  dir_.write("pids.max", "max");
+  dir_.write("memory.max", "");
+  dir_.write("pids.max", "");
   write({W::one("memory.max", "1024"), W::one("pids.max", "7")});
   EXPECT_EQ(read("memory.max"), "1024");
   EXPECT_EQ(read("pids.max"), "7");
 }
 
 TEST_F(LeafDir, FirstChoiceThatExists) {
-  dir_.write("io.bfq.weight", "100");
+  dir_.write("io.bfq.weight", "");
   write({W::first_of({{"io.weight", "default 300"}, {"io.bfq.weight", "300"}})});
   EXPECT_EQ(read("io.bfq.weight"), "300");
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/io.weight"));  // never created
-  dir_.write("io.weight", "default 100");
+  dir_.write("io.weight", "");
   write({W::first_of({{"io.weight", "default 300"}, {"io.bfq.weight", "1"}})});
   EXPECT_EQ(read("io.weight"), "default 300");
   EXPECT_EQ(read("io.bfq.weight"), "300");  // untouched
