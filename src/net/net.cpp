@@ -391,4 +391,11 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
   ::_exit(0);
 }
 
+void stop_keeper(pid_t keeper) {
+  if (keeper <= 0) return;
+  ::kill(keeper, SIGTERM);
+  while (::waitpid(keeper, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace sb::net

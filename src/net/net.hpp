@@ -153,5 +153,8 @@ std::string modes_with(bool ModeRow::*feature);
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
                    const std::function<void()>& before_exec = {});
+// Asks the keeper to stop the helper and clean up (SIGTERM) and waits until it has; nothing
+// when `keeper` is not a pid.
+void stop_keeper(pid_t keeper);
 
 }  // namespace sb::net

@@ -165,11 +165,7 @@ class UserModeSession : public Session {
   }
 
   ~UserModeSession() override {
-    if (keeper_ > 0) {
-      ::kill(keeper_, SIGTERM);
-      while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
+    stop_keeper(keeper_);
   }
 
   std::vector<int> fds() const override {

@@ -387,11 +387,7 @@ class VethSession : public Session {
   }
 
   ~VethSession() override {
-    if (keeper_ > 0) {
-      ::kill(keeper_, SIGTERM);
-      while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
+    stop_keeper(keeper_);
   }
 
   std::vector<int> fds() const override { return {}; }
