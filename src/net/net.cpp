@@ -274,19 +274,6 @@ Spec with_resolv_conf(const Spec& spec, const std::string& content) {
 
 namespace {
 
-// The keeper keeps only the descriptors meant for the helper (and its own): the
-// supervisor's setup channel, signalfd and locks must not outlive it there.
-void close_all_but(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned next = 3;
-  for (int fd : keep) {
-    if (fd < 3) continue;
-    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
-    next = static_cast<unsigned>(fd) + 1;
-  }
-  ::close_range(next, ~0U, 0);
-}
-
 // In the helper's process (the keeper's child): `fds` at 0, 1, 2, 3..., then `argv`. Never
 // returns.
 [[noreturn]] void exec_helper(const std::vector<std::string>& child_argv,
@@ -362,7 +349,11 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
   // Parent death (the supervisor SIGKILLed) arrives as SIGTERM, handled like a request.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
   bool stop = ::getppid() != supervisor;
-  close_all_but(fds);
+  // Only the descriptors meant for the helper (and the keeper's own stdio) stay: the
+  // supervisor's setup channel, signalfd and locks must not outlive it here.
+  std::vector<int> keep = fds;
+  keep.insert(keep.end(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO});
+  close_all_except(keep);
 
   pid_t helper = -1;
   if (!stop && !child_argv.empty()) {
