@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -118,6 +120,14 @@ TEST(NetModes, ModesWithAFeature) {
   EXPECT_EQ(modes_with(&ModeRow::host_loopback), "pasta, slirp4netns or user");
   EXPECT_EQ(modes_with(&ModeRow::publish_ipv6), "pasta");
   EXPECT_EQ(modes_with(&ModeRow::subnet), "veth");
+}
+
+// One advice for /dev/net/tun, shared by --net's error and `sandbox doctor`.
+TEST(NetModes, TunAdvice) {
+  EXPECT_EQ(tun_fix(ENOENT), "load the tun kernel module (modprobe tun)");
+  for (int err : {EACCES, EPERM})
+    EXPECT_NE(tun_fix(err).find("chmod 0666 /dev/net/tun"), std::string::npos) << err;
+  EXPECT_EQ(tun_fix(EIO), "");  // nothing a user could change
 }
 
 // plan() with a PATH of fake helpers in a temporary directory.
