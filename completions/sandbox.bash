@@ -91,6 +91,59 @@ _sandbox_command()
     fi
 }
 
+
+# Completes $cur as an argument of kind $1: file, dir, cap, command, profile, seccomp,
+# values (one of $values); anything else gets nothing.
+_sandbox_complete_kind()
+{
+    case $1 in
+        file)
+            _sandbox_filedir
+            _sandbox_ltrim_wordbreaks ;;
+        dir)
+            _sandbox_filedir -d
+            _sandbox_ltrim_wordbreaks ;;
+        cap)
+            local IFS=$' \t\n'
+            mapfile -t COMPREPLY < <(compgen -W "$caps" -- "${cur^^}") ;;
+        command)
+            _sandbox_command "$cword" ;;
+        profile)
+            local IFS=$'\n' profiles
+            profiles=$(sandbox --list-profiles 2>/dev/null)
+            mapfile -t COMPREPLY < <(compgen -W "$profiles" -- "$cur")
+            if [[ $cur == */* ]]; then
+                _sandbox_filedir
+            fi ;;
+        seccomp)
+            _sandbox_seccomp_profile ;;
+        values)
+            local IFS=$' \t\n'
+            mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
+            # NAME= goes on with the value: no space after it.
+            if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
+                compopt -o nospace 2>/dev/null
+            fi ;;
+        *)
+            COMPREPLY=() ;;
+    esac
+}
+
+# Completes the arguments of a subcommand: $1 its options, $2 the kind of the word that
+# is not an option (empty: it takes none), $3 the kind of the current word when that is
+# an option's argument (empty: it is not).
+_sandbox_subcommand()
+{
+    if [[ -n $3 ]]; then
+        _sandbox_complete_kind "$3"
+    elif [[ -z $2 || $cur == -* ]]; then
+        local IFS=$' \t\n'
+        mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
+    else
+        _sandbox_complete_kind "$2"
+    fi
+}
+
 _sandbox()
 {
     local cur prev words cword starts
@@ -100,28 +153,6 @@ _sandbox()
     _sandbox_words
 
     local subcommands='doctor seccomp-compile'
-    local arches='x86_64 x86 x32 aarch64 arm mips mipsel mips64 mipsel64 mips64n32
-        mipsel64n32 ppc ppc64 ppc64le s390 s390x parisc parisc64 riscv64'
-
-    # The subcommands: `sandbox doctor [--help]`,
-    # `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`.
-    if ((cword >= 2)); then
-        case ${words[1]} in
-            doctor)
-                mapfile -t COMPREPLY < <(compgen -W '--help' -- "$cur")
-                return ;;
-            seccomp-compile)
-                if [[ ${words[cword - 1]} == --arch ]]; then
-                    local IFS=$' \t\n'
-                    mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
-                elif [[ $cur == -* ]]; then
-                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --list --help' -- "$cur")
-                else
-                    _sandbox_seccomp_profile
-                fi
-                return ;;
-        esac
-    fi
     local opts='--help --version --args --profile --list-profiles --print-args --verbose
         --level-prefix --unshare-user --unshare-user-try --unshare-ipc --unshare-pid
         --unshare-net --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all
@@ -143,6 +174,27 @@ _sandbox()
         CAP_SYS_TTY_CONFIG CAP_MKNOD CAP_LEASE CAP_AUDIT_WRITE CAP_AUDIT_CONTROL CAP_SETFCAP
         CAP_MAC_OVERRIDE CAP_MAC_ADMIN CAP_SYSLOG CAP_WAKE_ALARM CAP_BLOCK_SUSPEND
         CAP_AUDIT_READ CAP_PERFMON CAP_BPF CAP_CHECKPOINT_RESTORE'
+
+    # The subcommands (tables in src/cli/subcommands.cpp) take their own arguments.
+    if ((cword >= 2)); then
+        local sub_opts= positional= kind= values=
+        case ${words[1]} in
+            doctor)
+                sub_opts='--help' ;;
+            seccomp-compile)
+                sub_opts='--arch --pfc --list --help' positional=seccomp
+                case ${words[cword - 1]} in
+                    --arch)
+                        kind=values values='x86_64 x86 x32 aarch64 arm mips mipsel mips64
+                            mipsel64 mips64n32 mipsel64n32 ppc ppc64 ppc64le s390 s390x
+                            parisc parisc64 riscv64' ;;
+                esac ;;
+        esac
+        if [[ -n $sub_opts ]]; then
+            _sandbox_subcommand "$sub_opts" "$positional" "$kind"
+            return
+        fi
+    fi
 
     # Walk the words before the cursor: options and their arguments, then the command.
     local i=1 w n kind values
@@ -206,37 +258,7 @@ _sandbox()
                 *)
                     kind=none ;;
             esac
-            case $kind in
-                file)
-                    _sandbox_filedir
-                    _sandbox_ltrim_wordbreaks ;;
-                dir)
-                    _sandbox_filedir -d
-                    _sandbox_ltrim_wordbreaks ;;
-                cap)
-                    local IFS=$' \t\n'
-                    mapfile -t COMPREPLY < <(compgen -W "$caps" -- "${cur^^}") ;;
-                command)
-                    _sandbox_command "$cword" ;;
-                profile)
-                    local IFS=$'\n' profiles
-                    profiles=$(sandbox --list-profiles 2>/dev/null)
-                    mapfile -t COMPREPLY < <(compgen -W "$profiles" -- "$cur")
-                    if [[ $cur == */* ]]; then
-                        _sandbox_filedir
-                    fi ;;
-                seccomp)
-                    _sandbox_seccomp_profile ;;
-                values)
-                    local IFS=$' \t\n'
-                    mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
-                    # NAME= goes on with the value: no space after it.
-                    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
-                        compopt -o nospace 2>/dev/null
-                    fi ;;
-                *)
-                    COMPREPLY=() ;;
-            esac
+            _sandbox_complete_kind "$kind"
             return
         fi
         i=$((i + 1 + n))

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "cli/options.hpp"
+#include "cli/subcommands.hpp"
 #include "security/caps.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
@@ -85,59 +87,88 @@ bool is_word_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 
-// Splits a help sentence into plain text and references: "--name" of a table option, or
-// a metavariable of the option being described (SRC, DEST...). `emit` is called with
-// (text, kind) where kind is 0 plain, 1 option, 2 metavariable.
+// The help text of an option and what it may refer to: its metavariables (SRC, DEST...)
+// and, besides the table's options, those of its subcommand.
+struct HelpText {
+  std::string_view text;
+  std::vector<std::string_view> metas;
+  const SubcommandTable* sub = nullptr;
+};
+
+HelpText help_of(const OptionDef& o) {
+  HelpText h{o.help, {}, nullptr};
+  for (const auto& a : o.args) h.metas.push_back(a.name);
+  return h;
+}
+
+HelpText help_of(const SubcommandTable& t, const SubOptionDef& o) {
+  HelpText h{o.help, {}, &t};
+  if (!o.arg.empty()) h.metas.push_back(o.arg);
+  return h;
+}
+
+bool is_reference(const HelpText& h, std::string_view name) {
+  return find_option(name) || (h.sub && find_sub_option(*h.sub, name));
+}
+
+// The end of the reference that starts at text[i], or i when none does: "--name" of an
+// option (kind 1) or a metavariable of the option being described (kind 2), each a whole
+// word.
+size_t reference_at(const HelpText& h, size_t i, int& kind) {
+  std::string_view help = h.text;
+  if (i > 0 && is_option_char(help[i - 1])) return i;
+  if (help.compare(i, 2, "--") == 0) {
+    size_t j = i + 2;
+    while (j < help.size() && is_option_char(help[j])) ++j;
+    kind = 1;
+    if (is_reference(h, help.substr(i, j - i))) return j;
+  }
+  if (std::isupper(static_cast<unsigned char>(help[i])) && (i == 0 || !is_word_char(help[i - 1]))) {
+    size_t j = i;
+    while (j < help.size() && is_word_char(help[j])) ++j;
+    kind = 2;
+    if (std::find(h.metas.begin(), h.metas.end(), help.substr(i, j - i)) != h.metas.end())
+      return j;
+  }
+  return i;
+}
+
+// Splits a help sentence into plain text and references (see reference_at). `emit` is
+// called with (text, kind) where kind is 0 plain, 1 option, 2 metavariable.
 template <typename Emit>
-void tokenize_help(const OptionDef& o, std::string_view help, Emit emit) {
+void tokenize_help(const HelpText& h, Emit emit) {
   std::string plain;
-  size_t i = 0;
-  while (i < help.size()) {
-    bool word_start = i == 0 || !is_option_char(help[i - 1]);
-    if (word_start && help.compare(i, 2, "--") == 0) {
-      size_t j = i + 2;
-      while (j < help.size() && is_option_char(help[j])) ++j;
-      std::string_view name = help.substr(i, j - i);
-      if (find_option(name)) {
-        emit(std::exchange(plain, {}), 0);
-        emit(std::string(name), 1);
-        i = j;
-        continue;
-      }
+  for (size_t i = 0; i < h.text.size();) {
+    int kind = 0;
+    size_t end = reference_at(h, i, kind);
+    if (end == i) {
+      plain += h.text[i++];
+      continue;
     }
-    bool upper = std::isupper(static_cast<unsigned char>(help[i]));
-    if (word_start && upper && (i == 0 || !is_word_char(help[i - 1]))) {
-      size_t j = i;
-      while (j < help.size() && is_word_char(help[j])) ++j;
-      std::string_view word = help.substr(i, j - i);
-      bool meta = std::any_of(o.args.begin(), o.args.end(),
-                              [&](const ArgSpec& a) { return a.name == word; });
-      if (meta) {
-        emit(std::exchange(plain, {}), 0);
-        emit(std::string(word), 2);
-        i = j;
-        continue;
-      }
-    }
-    plain += help[i++];
+    emit(std::exchange(plain, {}), 0);
+    emit(std::string(h.text.substr(i, end - i)), kind);
+    i = end;
   }
   emit(plain, 0);
 }
 
-// ---- scdoc -------------------------------------------------------------------------
-
-std::string scdoc_escape(std::string_view s) {
+// `s` with a backslash before each character of `specials`.
+std::string backslash_escape(std::string_view s, std::string_view specials) {
   std::string r;
   for (char c : s) {
-    if (c == '\\' || c == '*' || c == '_') r += '\\';
+    if (specials.find(c) != std::string_view::npos) r += '\\';
     r += c;
   }
   return r;
 }
 
-std::string scdoc_help(const OptionDef& o) {
+// ---- scdoc -------------------------------------------------------------------------
+
+std::string scdoc_escape(std::string_view s) { return backslash_escape(s, "\\*_"); }
+
+std::string scdoc_help(const HelpText& h) {
   std::string r;
-  tokenize_help(o, o.help, [&](const std::string& t, int kind) {
+  tokenize_help(h, [&](const std::string& t, int kind) {
     if (kind == 1) r += "*" + scdoc_escape(t) + "*";
     else if (kind == 2) r += "_" + scdoc_escape(t) + "_";
     else r += scdoc_escape(t);
@@ -167,7 +198,7 @@ std::string md_escape(std::string_view s) {
 
 std::string md_help(const OptionDef& o) {
   std::string r;
-  tokenize_help(o, o.help, [&](const std::string& t, int kind) {
+  tokenize_help(help_of(o), [&](const std::string& t, int kind) {
     if (kind == 1) r += "`" + t + "`";
     else if (kind == 2) r += "*" + t + "*";
     else r += md_escape(t);
@@ -197,13 +228,13 @@ std::string sh_quote(std::string_view s) {
 }
 
 // Wraps `s` in single quotes for fish (which knows \' and \\ inside them).
-std::string fish_quote(std::string_view s) {
-  std::string r = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') r += '\\';
-    r += c;
-  }
-  return r + "'";
+std::string fish_quote(std::string_view s) { return "'" + backslash_escape(s, "'\\") + "'"; }
+
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) v.push_back(w);
+  return v;
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
@@ -232,12 +263,6 @@ void wrap_words(std::string& out, const std::vector<std::string>& words, size_t 
   }
 }
 
-std::vector<std::string> option_names() {
-  std::vector<std::string> v;
-  for (const auto& o : option_table()) v.emplace_back(o.name);
-  return v;
-}
-
 }  // namespace
 
 std::vector<std::string> capability_names() {
@@ -262,15 +287,27 @@ std::vector<std::string> bwrap_options_not_in_table() {
 
 // ---- man page ------------------------------------------------------------------------
 
+namespace {
+
+// The table's options of one section, in table order.
+std::vector<const OptionDef*> options_in(Section sec) {
+  std::vector<const OptionDef*> v;
+  for (const auto& o : option_table())
+    if (o.section == sec) v.push_back(&o);
+  return v;
+}
+
+}  // namespace
+
 std::string man_options() {
   std::string s;
   for (Section sec : kSections) {
     s += "## " + scdoc_escape(section_title(sec)) + "\n\n";
-    for (const auto& o : option_table()) {
-      if (o.section != sec) continue;
+    for (const OptionDef* p : options_in(sec)) {
+      const OptionDef& o = *p;
       s += "*" + scdoc_escape(o.name) + "*";
       for (const auto& a : o.args) s += " _" + scdoc_escape(a.name) + "_";
-      s += "\n\t" + scdoc_help(o) + "\n\n";
+      s += "\n\t" + scdoc_help(help_of(o)) + "\n\n";
     }
   }
   while (s.size() > 1 && s.ends_with("\n\n")) s.pop_back();
@@ -292,6 +329,27 @@ std::string man_unsupported() {
   return s + "\n";
 }
 
+std::string man_subcommand_begin(std::string_view name) {
+  return "; BEGIN GENERATED " + std::string(name) + " OPTIONS";
+}
+
+std::string man_subcommand_end(std::string_view name) {
+  return "; END GENERATED " + std::string(name) + " OPTIONS";
+}
+
+std::string man_subcommand_options(std::string_view name) {
+  const SubcommandTable* t = find_subcommand(name);
+  if (!t) throw Error("no subcommand '" + std::string(name) + "'");
+  std::string s;
+  for (const auto& o : t->options) {
+    if (!s.empty()) s += "\n";
+    s += "\t*" + scdoc_escape(o.name) + "*";
+    if (!o.arg.empty()) s += " _" + scdoc_escape(o.arg) + "_";
+    s += "\n\t\t" + scdoc_help(help_of(*t, o)) + "\n";
+  }
+  return s;
+}
+
 // ---- README --------------------------------------------------------------------------
 
 std::string readme_options() {
@@ -300,8 +358,8 @@ std::string readme_options() {
     if (!s.empty()) s += "\n";
     s += "### " + md_escape(section_title(sec)) + "\n\n";
     s += "| Option | Description |\n|---|---|\n";
-    for (const auto& o : option_table()) {
-      if (o.section != sec) continue;
+    for (const OptionDef* p : options_in(sec)) {
+      const OptionDef& o = *p;
       std::string syn = synopsis(o);  // a '|' inside a code span still ends a table cell
       for (size_t pos = 0; (pos = syn.find('|', pos)) != std::string::npos; pos += 2)
         syn.replace(pos, 1, "\\|");
@@ -311,9 +369,64 @@ std::string readme_options() {
   return s;
 }
 
-// ---- subcommands -----------------------------------------------------------------------
-
 namespace {
+
+// ---- completion model ------------------------------------------------------------------
+
+// What the completion generators need of an option of either table.
+struct CompletionArg {
+  std::string name;    // metavariable: SRC, ARCH...
+  Complete complete;   // how to complete it when there is no value list
+  std::string values;  // the completion hint, blank-separated
+  // The word the generated scripts use for what to complete: "values" or a class.
+  std::string kind() const { return values.empty() ? completion_word(complete) : "values"; }
+};
+
+struct CompletionOption {
+  std::string name, help;
+  std::vector<CompletionArg> args;
+  bool repeatable = true;
+};
+
+std::string words_of(std::vector<std::string> (*values)()) {
+  return values ? join(values(), " ") : std::string();
+}
+
+// The sandbox options: each may be repeated, as on the command line.
+std::vector<CompletionOption> completion_options() {
+  std::vector<CompletionOption> v;
+  for (const auto& o : option_table()) {
+    CompletionOption c{std::string(o.name), std::string(o.help), {}, true};
+    for (const auto& a : o.args)
+      c.args.push_back({std::string(a.name), completion_of(a.kind), std::string(a.values)});
+    v.push_back(std::move(c));
+  }
+  return v;
+}
+
+// A subcommand's options but those only for tests (and without aliases).
+std::vector<CompletionOption> completion_options(const SubcommandTable& t) {
+  std::vector<CompletionOption> v;
+  for (const auto& o : t.options) {
+    if (o.internal) continue;
+    CompletionOption c{std::string(o.name), std::string(o.help), {}, o.repeatable};
+    if (!o.arg.empty())
+      c.args.push_back({std::string(o.arg), completion_of(o.kind), words_of(o.values)});
+    v.push_back(std::move(c));
+  }
+  return v;
+}
+
+std::optional<CompletionArg> completion_positional(const SubcommandTable& t) {
+  if (!t.positional) return std::nullopt;
+  return CompletionArg{std::string(t.positional->name), completion_of(t.positional->kind), {}};
+}
+
+std::vector<std::string> names_of(const std::vector<CompletionOption>& options) {
+  std::vector<std::string> v;
+  for (const auto& o : options) v.push_back(o.name);
+  return v;
+}
 
 std::vector<std::string> subcommand_names() {
   std::vector<std::string> v;
@@ -321,19 +434,39 @@ std::vector<std::string> subcommand_names() {
   return v;
 }
 
-}  // namespace
+// ---- shared by the generators --------------------------------------------------------
 
-// ---- bash ----------------------------------------------------------------------------
+// `first_line`, then the note that the file is generated, as '#' comments.
+std::string generated_header(std::string_view first_line) {
+  std::string s = std::string(first_line) + "\n";
+  std::istringstream note(kGeneratedNote);
+  for (std::string line; std::getline(note, line);) s += "# " + line + "\n";
+  return s;
+}
 
-std::string bash_completion() {
-  const auto& table = option_table();
-  std::ostringstream out;
-  out << "# bash completion for sandbox                             -*- shell-script -*-\n";
-  {
-    std::istringstream note(kGeneratedNote);
-    for (std::string line; std::getline(note, line);) out << "# " << line << "\n";
-  }
-  out << R"(
+// `words` wrapped as wrap_words() does, for a line whose text starts at column `col`.
+std::string wrapped(const std::vector<std::string>& words, size_t col, const std::string& sep,
+                    const std::string& line_end, const std::string& indent) {
+  std::string s;
+  wrap_words(s, words, col, sep, line_end, indent);
+  return s;
+}
+
+std::string replace_all(std::string text, std::string_view key, std::string_view value) {
+  for (size_t pos = 0; (pos = text.find(key, pos)) != std::string::npos; pos += value.size())
+    text.replace(pos, key.size(), value);
+  return text;
+}
+
+std::string fill_list_commands(std::string text) {
+  text = replace_all(std::move(text), "@LIST_PROFILES@", kListProfiles);
+  return replace_all(std::move(text), "@LIST_SECCOMP@", kListSeccompProfiles);
+}
+
+// ---- bash ------------------------------------------------------------------------------
+
+// The script's fixed helper functions.
+constexpr const char* kBashHelpers = R"sh(
 # Fills COMPREPLY with file names (directories only with -d) matching $cur.
 _sandbox_filedir()
 {
@@ -423,7 +556,65 @@ _sandbox_command()
     fi
 }
 
-_sandbox()
+)sh";
+
+// Completes by kind; the main loop and the subcommands share it.
+constexpr const char* kBashCompleteKind = R"sh(
+# Completes $cur as an argument of kind $1: file, dir, cap, command, profile, seccomp,
+# values (one of $values); anything else gets nothing.
+_sandbox_complete_kind()
+{
+    case $1 in
+        file)
+            _sandbox_filedir
+            _sandbox_ltrim_wordbreaks ;;
+        dir)
+            _sandbox_filedir -d
+            _sandbox_ltrim_wordbreaks ;;
+        cap)
+            local IFS=$' \t\n'
+            mapfile -t COMPREPLY < <(compgen -W "$caps" -- "${cur^^}") ;;
+        command)
+            _sandbox_command "$cword" ;;
+        profile)
+            local IFS=$'\n' profiles
+            profiles=$(@LIST_PROFILES@)
+            mapfile -t COMPREPLY < <(compgen -W "$profiles" -- "$cur")
+            if [[ $cur == */* ]]; then
+                _sandbox_filedir
+            fi ;;
+        seccomp)
+            _sandbox_seccomp_profile ;;
+        values)
+            local IFS=$' \t\n'
+            mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
+            # NAME= goes on with the value: no space after it.
+            if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
+                compopt -o nospace 2>/dev/null
+            fi ;;
+        *)
+            COMPREPLY=() ;;
+    esac
+}
+
+# Completes the arguments of a subcommand: $1 its options, $2 the kind of the word that
+# is not an option (empty: it takes none), $3 the kind of the current word when that is
+# an option's argument (empty: it is not).
+_sandbox_subcommand()
+{
+    if [[ -n $3 ]]; then
+        _sandbox_complete_kind "$3"
+    elif [[ -z $2 || $cur == -* ]]; then
+        local IFS=$' \t\n'
+        mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
+    else
+        _sandbox_complete_kind "$2"
+    fi
+}
+
+)sh";
+
+constexpr const char* kBashStart = R"sh(_sandbox()
 {
     local cur prev words cword starts
     if declare -F _init_completion >/dev/null; then
@@ -431,51 +622,8 @@ _sandbox()
     fi
     _sandbox_words
 
-)";
-  out << "    local subcommands=" << sh_quote(join(subcommand_names(), " ")) << "\n";
-  out << "    local arches=";
-  {
-    std::string s;
-    wrap_words(s, security::seccomp_arch_names(), 17, " ", "", "        ");
-    out << sh_quote(s) << "\n";
-  }
-  out << R"(
-    # The subcommands: `sandbox doctor [--help]`,
-    # `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`.
-    if ((cword >= 2)); then
-        case ${words[1]} in
-            doctor)
-                mapfile -t COMPREPLY < <(compgen -W '--help' -- "$cur")
-                return ;;
-            seccomp-compile)
-                if [[ ${words[cword - 1]} == --arch ]]; then
-                    local IFS=$' \t\n'
-                    mapfile -t COMPREPLY < <(compgen -W "$arches" -- "$cur")
-                elif [[ $cur == -* ]]; then
-                    mapfile -t COMPREPLY < <(compgen -W '--arch --pfc --list --help' -- "$cur")
-                else
-                    _sandbox_seccomp_profile
-                fi
-                return ;;
-        esac
-    fi
-)";
-
-  // All option names.
-  out << "    local opts=";
-  {
-    std::string s;
-    wrap_words(s, option_names(), 15, " ", "", "        ");
-    out << sh_quote(s) << "\n";
-  }
-  out << "    local caps=";
-  {
-    std::string s;
-    wrap_words(s, capability_names(), 15, " ", "", "        ");
-    out << sh_quote(s) << "\n";
-  }
-
-  out << R"(
+)sh";
+constexpr const char* kBashWalkStart = R"sh(
     # Walk the words before the cursor: options and their arguments, then the command.
     local i=1 w n kind values
     while ((i < cword)); do
@@ -485,16 +633,8 @@ _sandbox()
             return
         fi
         case $w in
-)";
-  // Group options by argument count.
-  std::map<size_t, std::vector<std::string>> by_count;
-  for (const auto& o : table) by_count[o.args.size()].emplace_back(o.name);
-  for (const auto& [n, names] : by_count) {
-    std::string s = "            ";
-    wrap_words(s, names, s.size(), "|", " \\", "            ");
-    out << s << ")\n                n=" << n << " ;;\n";
-  }
-  out << R"(            -*)
+)sh";
+constexpr const char* kBashWalkMid = R"sh(            -*)
                 n=0 ;; # not an option of sandbox: it will refuse it
             *)
                 _sandbox_command "$i"
@@ -503,61 +643,11 @@ _sandbox()
         if ((i + n >= cword)); then
             # The cursor is on argument number cword-i of option w.
             case $w:$((cword - i)) in
-)";
-  // Group option:index by completion class (None is the default).
-  std::map<Complete, std::vector<std::string>> by_class;
-  for (const auto& o : table)
-    for (size_t k = 0; k < o.args.size(); ++k) {
-      Complete c = completion_of(o.args[k].kind);
-      if (c != Complete::None)
-        by_class[c].push_back(std::string(o.name) + ":" + std::to_string(k + 1));
-    }
-  for (const auto& [c, keys] : by_class) {
-    std::string s = "                ";
-    wrap_words(s, keys, s.size(), "|", " \\", "                ");
-    out << s << ")\n                    kind=" << completion_word(c) << " ;;\n";
-  }
-  // Options whose argument has a list of values (the table's completion hint).
-  for (const auto& o : table)
-    for (size_t k = 0; k < o.args.size(); ++k)
-      if (!o.args[k].values.empty())
-        out << "                " << o.name << ":" << (k + 1)
-            << ")\n                    kind=values values=" << sh_quote(std::string(o.args[k].values))
-            << " ;;\n";
-  out << R"(                *)
+)sh";
+constexpr const char* kBashWalkEnd = R"sh(                *)
                     kind=none ;;
             esac
-            case $kind in
-                file)
-                    _sandbox_filedir
-                    _sandbox_ltrim_wordbreaks ;;
-                dir)
-                    _sandbox_filedir -d
-                    _sandbox_ltrim_wordbreaks ;;
-                cap)
-                    local IFS=$' \t\n'
-                    mapfile -t COMPREPLY < <(compgen -W "$caps" -- "${cur^^}") ;;
-                command)
-                    _sandbox_command "$cword" ;;
-                profile)
-                    local IFS=$'\n' profiles
-                    profiles=$(@LIST_PROFILES@)
-                    mapfile -t COMPREPLY < <(compgen -W "$profiles" -- "$cur")
-                    if [[ $cur == */* ]]; then
-                        _sandbox_filedir
-                    fi ;;
-                seccomp)
-                    _sandbox_seccomp_profile ;;
-                values)
-                    local IFS=$' \t\n'
-                    mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
-                    # NAME= goes on with the value: no space after it.
-                    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
-                        compopt -o nospace 2>/dev/null
-                    fi ;;
-                *)
-                    COMPREPLY=() ;;
-            esac
+            _sandbox_complete_kind "$kind"
             return
         fi
         i=$((i + 1 + n))
@@ -578,13 +668,98 @@ _sandbox()
     complete -F _sandbox sandbox
 
 # ex: filetype=sh
-)";
-  std::string text = out.str();
-  for (size_t pos; (pos = text.find("@LIST_PROFILES@")) != std::string::npos;)
-    text.replace(pos, 15, kListProfiles);
-  for (size_t pos; (pos = text.find("@LIST_SECCOMP@")) != std::string::npos;)
-    text.replace(pos, 14, kListSeccompProfiles);
-  return text;
+)sh";
+
+// `local NAME='word word...'`, wrapped.
+std::string bash_local_list(const std::string& name, const std::vector<std::string>& words) {
+  size_t col = 10 + name.size() + 1;  // "    local NAME=", as wrap_words counts
+  return "    local " + name + "=" + sh_quote(wrapped(words, col, " ", "", "        ")) + "\n";
+}
+
+// One case branch per subcommand: its options, its positional's kind, and the kind of
+// the word after an option that takes an argument.
+std::string bash_subcommands() {
+  std::string s =
+      "\n    # The subcommands (tables in src/cli/subcommands.cpp) take their own arguments.\n"
+      "    if ((cword >= 2)); then\n"
+      "        local sub_opts= positional= kind= values=\n"
+      "        case ${words[1]} in\n";
+  for (const auto& t : subcommand_tables()) {
+    auto options = completion_options(t);
+    auto positional = completion_positional(t);
+    s += "            " + std::string(t.name) + ")\n                sub_opts=" +
+         sh_quote(join(names_of(options), " "));
+    if (positional) s += " positional=" + positional->kind();
+    std::string arg_cases;
+    for (const auto& o : options)
+      for (const auto& a : o.args) {
+        arg_cases += "                    " + o.name + ")\n                        kind=" + a.kind();
+        if (!a.values.empty())
+          arg_cases += " values=" + sh_quote(wrapped(split_words(a.values), 44, " ", "",
+                                                     "                            "));
+        arg_cases += " ;;\n";
+      }
+    if (arg_cases.empty()) {
+      s += " ;;\n";
+      continue;
+    }
+    s += "\n                case ${words[cword - 1]} in\n" + arg_cases + "                esac ;;\n";
+  }
+  return s + "        esac\n"
+             "        if [[ -n $sub_opts ]]; then\n"
+             "            _sandbox_subcommand \"$sub_opts\" \"$positional\" \"$kind\"\n"
+             "            return\n"
+             "        fi\n"
+             "    fi\n";
+}
+
+// The walk's `case $w in`: how many arguments each option takes.
+std::string bash_arity_cases(const std::vector<CompletionOption>& options) {
+  std::map<size_t, std::vector<std::string>> by_count;
+  for (const auto& o : options) by_count[o.args.size()].push_back(o.name);
+  std::string s;
+  for (const auto& [n, names] : by_count)
+    s += "            " + wrapped(names, 12, "|", " \\", "            ") + ")\n                n=" +
+         std::to_string(n) + " ;;\n";
+  return s;
+}
+
+// The walk's `case $w:$((cword - i)) in`: the kind of argument k of option w.
+std::string bash_kind_cases(const std::vector<CompletionOption>& options) {
+  std::map<Complete, std::vector<std::string>> by_class;  // None is the default
+  std::string values;
+  for (const auto& o : options)
+    for (size_t k = 0; k < o.args.size(); ++k) {
+      const auto& a = o.args[k];
+      std::string key = o.name + ":" + std::to_string(k + 1);
+      if (a.complete != Complete::None) by_class[a.complete].push_back(key);
+      if (!a.values.empty())
+        values += "                " + key + ")\n                    kind=values values=" +
+                  sh_quote(a.values) + " ;;\n";
+    }
+  std::string s;
+  for (const auto& [c, keys] : by_class)
+    s += "                " + wrapped(keys, 16, "|", " \\", "                ") +
+         ")\n                    kind=" + completion_word(c) + " ;;\n";
+  return s + values;
+}
+
+}  // namespace
+
+std::string bash_completion() {
+  auto options = completion_options();
+  std::string s =
+      generated_header("# bash completion for sandbox                             -*- shell-script -*-");
+  s += kBashHelpers;
+  s += kBashCompleteKind;
+  s += kBashStart;
+  s += bash_local_list("subcommands", subcommand_names());
+  s += bash_local_list("opts", names_of(options));
+  s += bash_local_list("caps", capability_names());
+  s += bash_subcommands();
+  s += kBashWalkStart + bash_arity_cases(options) + kBashWalkMid + bash_kind_cases(options);
+  s += kBashWalkEnd;
+  return fill_list_commands(std::move(s));
 }
 
 // ---- zsh -----------------------------------------------------------------------------
@@ -592,14 +767,7 @@ _sandbox()
 namespace {
 
 // Escapes an _arguments option description: it ends at the first unescaped ']'.
-std::string zsh_describe(std::string_view s) {
-  std::string r;
-  for (char c : s) {
-    if (c == '[' || c == ']' || c == '\\') r += '\\';
-    r += c;
-  }
-  return r;
-}
+std::string zsh_describe(std::string_view s) { return backslash_escape(s, "[]\\"); }
 
 std::string zsh_action(Complete c) {
   switch (c) {
@@ -622,45 +790,37 @@ std::string zsh_values(std::string_view values) {
   return "{compadd -S '' -- " + std::string(values) + "}";
 }
 
-}  // namespace
+// ":message:action" for one argument.
+std::string zsh_arg(const CompletionArg& a) {
+  std::string msg = a.name;
+  std::transform(msg.begin(), msg.end(), msg.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  // A ':' in the message would end it early (--rlimit's name=soft[:hard]).
+  for (size_t pos = 0; (pos = msg.find(':', pos)) != std::string::npos; pos += 2)
+    msg.insert(pos, "\\");
+  return ":" + msg + ":" + (a.values.empty() ? zsh_action(a.complete) : zsh_values(a.values));
+}
 
-std::string zsh_completion() {
-  std::ostringstream out;
-  out << "#compdef sandbox\n";
-  {
-    std::istringstream note(kGeneratedNote);
-    for (std::string line; std::getline(note, line);) out << "# " << line << "\n";
+// The quoted _arguments spec of an option ('*': it may be repeated).
+std::string zsh_spec(const CompletionOption& o) {
+  std::string spec = (o.repeatable ? "*" : "") + o.name + "[" + zsh_describe(o.help) + "]";
+  for (const auto& a : o.args) spec += zsh_arg(a);
+  return sh_quote(spec);
+}
+
+// Once named, a subcommand takes its own arguments.
+std::string zsh_subcommands() {
+  std::string s = "  if (( CURRENT > 2 )); then\n    case $words[2] in\n";
+  for (const auto& t : subcommand_tables()) {
+    s += "      " + std::string(t.name) + ")\n        _arguments";
+    for (const auto& o : completion_options(t)) s += " \\\n          " + zsh_spec(o);
+    if (auto p = completion_positional(t)) s += " \\\n          " + sh_quote("1" + zsh_arg(*p));
+    s += "\n        return ;;\n";
   }
-  out << "\n_sandbox() {\n";
-  // The subcommands, once named, take their own arguments.
-  out << "  if (( CURRENT > 2 )); then\n    case $words[2] in\n";
-  out << "      doctor)\n        _arguments '--help[show the doctor help]'\n        return ;;\n";
-  out << "      seccomp-compile)\n        _arguments '*--arch[architecture of the filter]:arch:("
-      << join(security::seccomp_arch_names(), " ")
-      << ")' '--pfc[write readable pseudo filter code]' "
-         "'--list[list the installed profiles]' '--help[show help]' "
-         "'1:profile:" + zsh_action(Complete::SeccompProfiles) + "'\n        return ;;\n";
-  out << "    esac\n  fi\n";
-  out << "  local -a args\n  args=(\n";
-  for (const auto& o : option_table()) {
-    // '*': every option may be repeated, as on the command line.
-    std::string spec = "*" + std::string(o.name) + "[" + zsh_describe(o.help) + "]";
-    for (const auto& a : o.args) {
-      std::string msg(a.name);
-      std::transform(msg.begin(), msg.end(), msg.begin(), [](unsigned char ch) {
-        return static_cast<char>(std::tolower(ch));
-      });
-      // A ':' in the message would end it early (--rlimit's name=soft[:hard]).
-      for (size_t pos = 0; (pos = msg.find(':', pos)) != std::string::npos; pos += 2)
-        msg.insert(pos, "\\");
-      spec += ":" + msg + ":" + (a.values.empty() ? zsh_action(completion_of(a.kind))
-                                                   : zsh_values(a.values));
-    }
-    out << "    " << sh_quote(spec) << "\n";
-  }
-  out << "    '(-)1:command: _alternative \"subcommands:subcommand:("
-      << join(subcommand_names(), " ") << ")\" \"commands:command:_command_names -e\"'\n";
-  out << R"(    '*::arguments:_normal'
+  return s + "    esac\n  fi\n";
+}
+
+constexpr const char* kZshTail = R"sh(    '*::arguments:_normal'
   )
   # -S: "--" ends the options; -A: no options after the first word that is not one.
   _arguments -S -A '-*' : $args
@@ -671,21 +831,26 @@ if [[ $funcstack[1] == _sandbox ]]; then
 else
   compdef _sandbox sandbox
 fi
-)";
-  return out.str();
+)sh";
+
+}  // namespace
+
+std::string zsh_completion() {
+  std::string s = generated_header("#compdef sandbox");
+  s += "\n_sandbox() {\n" + zsh_subcommands();
+  s += "  local -a args\n  args=(\n";
+  for (const auto& o : completion_options()) s += "    " + zsh_spec(o) + "\n";
+  s += "    '(-)1:command: _alternative \"subcommands:subcommand:(" +
+       join(subcommand_names(), " ") + ")\" \"commands:command:_command_names -e\"'\n";
+  return s + kZshTail;
 }
 
 // ---- fish ----------------------------------------------------------------------------
 
-std::string fish_completion() {
-  const auto& table = option_table();
-  std::ostringstream out;
-  out << "# fish completion for sandbox\n";
-  {
-    std::istringstream note(kGeneratedNote);
-    for (std::string line; std::getline(note, line);) out << "# " << line << "\n";
-  }
-  out << R"(
+namespace {
+
+// The state function (what the token being completed is) up to its `switch $t`.
+constexpr const char* kFishState = R"sh(
 # Prints what the token being completed is: "start" (an option or the command may
 # begin here), "command" (inside the command), or the kind of the option argument
 # ("file", "dir", "cap", "none"); then, on a second line, the --fcs-skip value that makes
@@ -710,26 +875,9 @@ function __sandbox_state
         end
         set -l kinds
         switch $t
-)";
-  // Group options by their list of argument kinds.
-  std::map<std::string, std::vector<std::string>> by_kinds;
-  for (const auto& o : table) {
-    std::string kinds;
-    for (const auto& a : o.args)
-      kinds += std::string(" ") + (a.values.empty() ? completion_word(completion_of(a.kind))
-                                                    : "values" + std::string(o.name));
-    by_kinds[kinds].emplace_back(o.name);
-  }
-  for (const auto& [kinds, names] : by_kinds) {
-    // Quoted: an unquoted "--help" after a fish keyword can mean "show its help".
-    std::vector<std::string> quoted;
-    for (const auto& n : names) quoted.push_back(fish_quote(n));
-    std::string s = "            case ";
-    wrap_words(s, quoted, s.size(), " ", " \\", "                ");
-    out << s << "\n";
-    if (!kinds.empty()) out << "                set kinds" << kinds << "\n";
-  }
-  out << R"(            case '-*'
+)sh";
+// The rest of the state function and the helpers that use it.
+constexpr const char* kFishHelpers = R"sh(            case '-*'
                 # not an option of sandbox: it will refuse it
             case '*'
                 echo command
@@ -777,46 +925,85 @@ function __sandbox_complete_command
 end
 
 complete -c sandbox -f
-)";
-  for (const auto& o : table) {
-    out << "complete -c sandbox -n '__sandbox_expect start' -l " << o.name.substr(2) << " -d "
-        << fish_quote(o.help) << "\n";
+)sh";
+
+// The arguments of `complete` that offer what an argument of this kind takes.
+std::string fish_action(Complete c, const std::string& values = {}) {
+  if (!values.empty()) return " -x -a " + fish_quote(values);
+  switch (c) {
+    case Complete::Files: return " -F";
+    case Complete::Dirs: return " -x -a '(__fish_complete_directories (commandline -ct))'";
+    case Complete::Caps: return " -x -a " + fish_quote(join(capability_names(), " "));
+    case Complete::Profiles: return std::string(" -F -a '(") + kListProfiles + ")'";
+    case Complete::SeccompProfiles: return std::string(" -F -a '(") + kListSeccompProfiles + ")'";
+    case Complete::Command: return " -x -a '(__fish_complete_command)'";
+    case Complete::None: return " -x";
   }
-  out << "complete -c sandbox -n '__sandbox_expect file' -F\n";
-  out << "complete -c sandbox -n '__sandbox_expect dir' -x -a "
-         "'(__fish_complete_directories (commandline -ct))'\n";
-  {
-    // One line: a backslash-newline inside quotes would be kept literally.
-    out << "complete -c sandbox -n '__sandbox_expect cap' -x -a '"
-        << join(capability_names(), " ") << "'\n";
-  }
-  out << "complete -c sandbox -n '__sandbox_expect profile' -F -a '(" << kListProfiles
-      << ")'\n";
-  out << "complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(" << kListSeccompProfiles
-      << ")'\n";
-  for (const auto& o : table)
+  return " -x";
+}
+
+// The state function's `switch $t`: the kinds of each option's arguments.
+std::string fish_kind_cases(const std::vector<CompletionOption>& options) {
+  std::map<std::string, std::vector<std::string>> by_kinds;
+  for (const auto& o : options) {
+    std::string kinds;
     for (const auto& a : o.args)
-      if (!a.values.empty())
-        out << "complete -c sandbox -n '__sandbox_expect values" << o.name << "' -x -a '"
-            << a.values << "'\n";
-  out << "complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'\n";
+      kinds += " " + (a.values.empty() ? std::string(completion_word(a.complete)) : "values" + o.name);
+    // Quoted: an unquoted "--help" after a fish keyword can mean "show its help".
+    by_kinds[kinds].push_back(fish_quote(o.name));
+  }
+  std::string s;
+  for (const auto& [kinds, names] : by_kinds) {
+    s += "            case " + wrapped(names, 17, " ", " \\", "                ") + "\n";
+    if (!kinds.empty()) s += "                set kinds" + kinds + "\n";
+  }
+  return s;
+}
+
+// Where an argument of the sandbox options is expected, by kind.
+std::string fish_argument_lines(const std::vector<CompletionOption>& options) {
+  const std::string c = "complete -c sandbox -n '__sandbox_expect ";
+  std::string s;
+  for (Complete k : {Complete::Files, Complete::Dirs, Complete::Caps, Complete::Profiles,
+                     Complete::SeccompProfiles})
+    s += c + completion_word(k) + "'" + fish_action(k) + "\n";
+  for (const auto& o : options)
+    for (const auto& a : o.args)
+      if (!a.values.empty()) s += c + "values" + o.name + "'" + fish_action(a.complete, a.values) + "\n";
+  return s;
+}
+
+// Each subcommand's options and positional, where its arguments are expected.
+std::string fish_subcommands() {
+  std::string s;
+  for (const auto& t : subcommand_tables()) {
+    std::string c = "complete -c sandbox -n '__sandbox_expect sub-" + std::string(t.name) + "'";
+    if (auto p = completion_positional(t)) s += c + fish_action(p->complete, p->values) + "\n";
+    for (const auto& o : completion_options(t)) {
+      s += c + " -l " + o.name.substr(2);
+      for (const auto& a : o.args) s += fish_action(a.complete, a.values);
+      s += " -d " + fish_quote(o.help) + "\n";
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string fish_completion() {
+  auto options = completion_options();
+  std::string s = generated_header("# fish completion for sandbox");
+  s += replace_all(kFishState, "@SUBCOMMANDS@", join(subcommand_names(), " "));
+  s += fish_kind_cases(options) + kFishHelpers;
+  for (const auto& o : options)
+    s += "complete -c sandbox -n '__sandbox_expect start' -l " + o.name.substr(2) + " -d " +
+         fish_quote(o.help) + "\n";
+  s += fish_argument_lines(options);
+  s += "complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'\n";
   // Subcommands: offered where the command may start, with their own arguments after.
-  out << "complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) "
-         "-eq 1' -x -a '"
-      << join(subcommand_names(), " ") << "'\n";
-  out << "complete -c sandbox -n '__sandbox_expect sub-doctor' -l help -d 'Show the doctor help'\n";
-  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -F -a '("
-      << kListSeccompProfiles << ")'\n";
-  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l arch -x -a '"
-      << join(security::seccomp_arch_names(), " ") << "' -d 'Architecture of the filter'\n";
-  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l pfc "
-         "-d 'Write readable pseudo filter code'\n";
-  out << "complete -c sandbox -n '__sandbox_expect sub-seccomp-compile' -l list "
-         "-d 'List the installed profiles'\n";
-  std::string text = out.str();
-  for (size_t pos; (pos = text.find("@SUBCOMMANDS@")) != std::string::npos;)
-    text.replace(pos, 13, join(subcommand_names(), " "));
-  return text;
+  s += "complete -c sandbox -n '__sandbox_expect start; and test (count (commandline -opc)) "
+       "-eq 1' -x -a '" + join(subcommand_names(), " ") + "'\n";
+  return s + fish_subcommands();
 }
 
 // ---- markers -------------------------------------------------------------------------

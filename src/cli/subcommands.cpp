@@ -66,7 +66,7 @@ const std::vector<SubcommandTable> kTables = {
                  .values = security::seccomp_arch_names, .repeatable = true,
                  .check = check_arch},
                 {.name = "--pfc", .help = "Write libseccomp's readable pseudo filter code instead"},
-                {.name = "--list", .help = "List the installed profile NAMEs and exit",
+                {.name = "--list", .help = "List the installed profile NAMEs (what --seccomp-profile accepts) and exit",
                  .ends = true},
                 kHelp,
             },
