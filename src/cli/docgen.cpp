@@ -813,7 +813,9 @@ std::string zsh_spec(const CompletionOption& o) {
 std::string zsh_subcommands() {
   std::string s = "  if (( CURRENT > 2 )); then\n    case $words[2] in\n";
   for (const auto& t : subcommand_tables()) {
-    s += "      " + std::string(t.name) + ")\n        _arguments";
+    // Without "sandbox", the subcommand's name is the command _arguments skips.
+    s += "      " + std::string(t.name) + ")\n        shift words\n        (( CURRENT-- ))\n";
+    s += "        _arguments";
     for (const auto& o : completion_options(t)) s += " \\\n          " + zsh_spec(o);
     if (auto p = completion_positional(t)) s += " \\\n          " + sh_quote("1" + zsh_arg(*p));
     s += "\n        return ;;\n";
