@@ -353,6 +353,43 @@ TEST(DocgenTest, ZshCompletionSyntax) {
   EXPECT_EQ(run(zsh + " -n " + sh_quote(f), out), 0) << out;
 }
 
+// After `sandbox NAME`, the subcommand's specs go to _arguments with "sandbox" dropped,
+// so that NAME is the command it skips (else doctor, taking no argument, completes
+// nothing). _arguments is stubbed to print what it gets.
+TEST(DocgenTest, ZshSubcommandsGetTheirOwnWords) {
+  std::string zsh = find_program("zsh");
+  DOCGEN_REQUIRE(zsh, "zsh is not installed, its completion is not checked");
+  TempDir dir;
+  std::string f = dir.write("_sandbox", docgen::zsh_completion());
+  auto arguments_for = [&](const std::string& words, int current) {
+    std::string script = "compdef() { :; }\n"
+                         "_arguments() { print -r -- \"$CURRENT:${words[*]}\"; print -rl -- \"$@\"; }\n"
+                         "source " + sh_quote(f) + "\n"
+                         "words=(" + words + "); CURRENT=" + std::to_string(current) + "\n"
+                         "_sandbox\n";
+    std::string out;
+    EXPECT_EQ(run(zsh + " -f -c " + sh_quote(script), out), 0) << out;
+    return lines(out);
+  };
+  auto d = arguments_for("sandbox doctor --", 3);
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d[0], "2:doctor --");
+  EXPECT_TRUE(contains(d, "--help[Show this help and exit]")) << ::testing::PrintToString(d);
+  EXPECT_FALSE(contains(d, "--fake-root")) << "only for tests";
+  auto s = arguments_for("sandbox seccomp-compile default --p", 4);
+  ASSERT_FALSE(s.empty());
+  EXPECT_EQ(s[0], "3:seccomp-compile default --p");
+  EXPECT_TRUE(std::any_of(s.begin(), s.end(), [](const std::string& l) {
+    return l.rfind("*--arch[", 0) == 0 && l.find(":arch:(") != std::string::npos &&
+           l.find("x86_64") != std::string::npos;
+  })) << ::testing::PrintToString(s);
+  EXPECT_TRUE(contains(s, "--pfc[Write libseccomp's readable pseudo filter code instead]"))
+      << ::testing::PrintToString(s);
+  EXPECT_TRUE(std::any_of(s.begin(), s.end(), [](const std::string& l) {
+    return l.rfind("1:profile:", 0) == 0;
+  })) << ::testing::PrintToString(s);
+}
+
 TEST(DocgenTest, FishCompletionSyntax) {
   std::string fish = find_program("fish");
   DOCGEN_REQUIRE(fish, "fish is not installed, its completion is not checked");
