@@ -63,12 +63,13 @@ std::string info_fd_text(const StatusObject& obj) {
 }
 
 std::string json_status_line(const StatusObject& obj) {
-  std::string out = "{";
+  // bwrap's spacing: "{ \"child-pid\": N, \"mnt-namespace\": M }", "{ \"exit-code\": N }".
+  std::string out = "{ ";
   for (size_t i = 0; i < obj.size(); ++i) {
     if (i) out += ", ";
     out += dump(json(obj[i].first)) + ": " + dump(to_json(obj[i].second));
   }
-  return out + "}\n";
+  return out + " }\n";
 }
 
 LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSet::Events& ev,

@@ -26,7 +26,8 @@ StatusObject info_object(pid_t pid, const std::string& reported, const Spec& spe
 
 // --info-fd: bwrap's indented object ("{\n    \"child-pid\": N,\n ...\n}\n").
 std::string info_fd_text(const StatusObject& obj);
-// --json-status-fd: one object per line. Strings are escaped as JSON requires (control
+// --json-status-fd: one object per line, spaced as bwrap writes it ("{ \"exit-code\": 0 }").
+// Strings are escaped as JSON requires (control
 // characters as \uXXXX, invalid UTF-8 replaced by U+FFFD).
 std::string json_status_line(const StatusObject& obj);
 

@@ -24,15 +24,17 @@ TEST(LaunchStatus, InfoFdIsBwrapsIndentedObject) {
   EXPECT_EQ(info_fd_text({{"child-pid", 7LL}}), "{\n    \"child-pid\": 7\n}\n");
 }
 
+// bwrap 0.11 on --json-status-fd: "{ \"child-pid\": %i", ", \"%s-namespace\": %ju" per
+// namespace, " }\n"; at the end "{ \"exit-code\": %i }\n". Our limit fields follow its spacing.
 TEST(LaunchStatus, JsonStatusIsOneObjectPerLine) {
   StatusObject obj{{"child-pid", 42LL}, {"mnt-namespace", 4026531841ULL}};
-  EXPECT_EQ(json_status_line(obj), "{\"child-pid\": 42, \"mnt-namespace\": 4026531841}\n");
+  EXPECT_EQ(json_status_line(obj), "{ \"child-pid\": 42, \"mnt-namespace\": 4026531841 }\n");
   LimitReport r;
-  EXPECT_EQ(json_status_line(exit_object(3, r)), "{\"exit-code\": 3}\n");
+  EXPECT_EQ(json_status_line(exit_object(3, r)), "{ \"exit-code\": 3 }\n");
   r.name = "memory";
   r.value = "32M";
   EXPECT_EQ(json_status_line(exit_object(137, r)),
-            "{\"exit-code\": 137, \"limit\": \"memory\", \"limit-value\": \"32M\"}\n");
+            "{ \"exit-code\": 137, \"limit\": \"memory\", \"limit-value\": \"32M\" }\n");
 }
 
 TEST(LaunchStatus, NamespacesInBwrapsOrderOnlyThoseCreated) {
@@ -135,7 +137,7 @@ TEST(LaunchLimitReport, PidsLimit) {
   auto r = limit_report(some_limits(), false, ev, exited(0), false);
   EXPECT_EQ(r.lines, std::vector<std::string>{"pids limit 20 reached: 3 fork(s) failed"});
   EXPECT_EQ(json_status_line(exit_object(0, r)),
-            "{\"exit-code\": 0, \"limit\": \"pids\", \"limit-value\": \"20\"}\n");
+            "{ \"exit-code\": 0, \"limit\": \"pids\", \"limit-value\": \"20\" }\n");
 }
 
 }  // namespace
