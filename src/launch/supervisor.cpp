@@ -471,13 +471,18 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
     if (::getppid() != original_parent) return 1;
   }
+  // Before anything exists: signals arrive through the signalfd from now on (the child
+  // inherits the mask), and a bad seccomp program fails here, with nothing to undo.
   Signals signals = block_signals();
   auto channel = make_channel();
   const LaunchFlags flags = launch_flags(spec, plan, host);
   auto programs = seccomp_programs(spec, flags);
+  // Joined namespaces before the clone: the child's new ones are owned by / nested in them.
   enter_joined_namespaces(flags);
   ChildContext ctx = child_context(channel.second.get(), flags, std::move(programs));
 
+  // Cgroup leaves with their limits before the child, which is born in the v2 one where
+  // the kernel can (otherwise it waits for Go until it has been moved).
   auto cgroups = make_cgroups(spec, plan);
   PlacementInput place;
   place.cgroups = cgroups != nullptr;
@@ -490,6 +495,7 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
   channel.second.reset();
   for (int fd : flags.close_after_clone) ::close(fd);
 
+  // The child is set up while the supervisor places it, starts its network and waits.
   Supervisor sup{spec, plan, std::move(child), std::move(channel.first), signals.fd.get(),
                  flags.watch_channel, std::move(cgroups),
                  StatusWriter(spec.info_fd, spec.json_status_fd, spec.sync_fd)};
