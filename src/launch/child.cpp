@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include "fs/newroot.hpp"
 #include "host/probe.hpp"
@@ -206,16 +208,103 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     p.channel = ctx.channel;
     p.ready_fd = ready[1];
     p.seccomp_programs = &ctx.seccomp_programs;
-    // A caller told the child pid (--info-fd, --json-status-fd) opens /proc/PID/ns/* of
-    // it, as bwrap's callers do (flatpak enter, --userns/--pidns of a second sandbox); a
-    // forked, non-dumpable init keeps the host user namespace as its mm's, where the
-    // caller lacks CAP_SYS_PTRACE. Such an init stays dumpable (still capability-less,
-    // no_new_privs and under the command's filters), never in joined namespaces.
-    p.dumpable = (spec.info_fd || spec.json_status_fd) && !spec.userns_fd && !spec.pidns_fd;
     init_main(p);
   }
   ::close(ready[1]);
   return ready[0];
+}
+
+// A caller told the child pid (--info-fd, --json-status-fd) opens /proc/PID/ns/* of it, as
+// bwrap's callers do (flatpak enter, --userns/--pidns of a second sandbox). The kernel lets
+// it open a non-dumpable process's files only with CAP_SYS_PTRACE in the user namespace of
+// that process's mm: for a forked init the host's, where an unprivileged caller has none.
+// So in a user namespace we made, init is exec'd in it (start_exec_init).
+bool init_execs(const Spec& spec, const Plan& plan) {
+  return (spec.info_fd || spec.json_status_fd) && plan.userns && !spec.userns_fd &&
+         !spec.pidns_fd && spec.unshare_pid && !spec.as_pid_1;
+}
+
+// The sealed memfd the exec'd init reads its seccomp programs from; -1 when there are none.
+// Not close-on-exec: it is made for the exec.
+int programs_memfd(const std::vector<std::string>& programs) {
+  if (programs.empty()) return -1;
+  const std::string data = encode_programs(programs);
+  UniqueFd fd(::memfd_create("sandbox-init-seccomp", MFD_ALLOW_SEALING));
+  if (!fd) throw_errno("init: memfd_create");
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw_errno("init: can't write the seccomp programs");
+    off += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    throw_errno("init: can't seal the seccomp programs");
+  return fd.release();
+}
+
+// In pid 1, after the fork in start_exec_init: exec this binary as init (init_exec_main).
+[[noreturn]] void exec_init(const Spec& spec, const ChildContext& ctx, pid_t command,
+                            int ready_w) {
+  const int programs = programs_memfd(ctx.seccomp_programs);
+  // Security: our cwd may be a host directory that no pivot moves; "/" (the old root)
+  // follows both pivots (pivot_root moves every process's root and cwd that are the old
+  // root), so nothing of the host stays reachable through init.
+  if (::chdir("/") < 0) throw_errno("init: chdir /");
+  // Security: an empty bounding set while we hold CAP_SETPCAP, and no_new_privs, so the
+  // exec grants init no capability, not even as uid 0 inside.
+  security::restrict_bounding_set(0);
+  security::set_no_new_privs();
+  // Only init's own descriptors cross the exec (the caller's others are the command's).
+  const int keep_fd = spec.sync_fd.value_or(-1);
+  std::vector<int> keep = {ctx.channel, ready_w, programs, keep_fd, STDERR_FILENO};
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 0;
+  for (int k : keep) {
+    if (k < 0 || static_cast<unsigned>(k) < next) continue;
+    if (static_cast<unsigned>(k) > next) ::close_range(next, static_cast<unsigned>(k) - 1, 0);
+    next = static_cast<unsigned>(k) + 1;
+    if (::fcntl(k, F_SETFD, 0) < 0 && k != STDERR_FILENO) throw_errno("init: fcntl(F_SETFD)");
+  }
+  ::close_range(next, ~0U, 0);
+  auto num = [](int v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  // argv[0] is our comm, which the exec'd init takes again (not "exe"), as ps shows it.
+  char comm[17] = {};
+  if (::prctl(PR_GET_NAME, comm, 0, 0, 0) < 0) throw_errno("init: prctl(PR_GET_NAME)");
+  const std::string self = comm;
+  std::vector<std::string> args = {
+      self, kInitExecArg, num(command), num(ctx.channel), num(ready_w), num(programs), num(keep_fd),
+      std::to_string((spec.new_session ? 1 : 0) | (spec.die_with_parent ? 2 : 0)), "end"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execve("/proc/self/exe", argv.data(), environ);
+  throw_errno("init: can't execute /proc/self/exe");
+}
+
+// Forks: pid 1 execs this binary as init, inside the sandbox's user namespace, so that its
+// mm belongs to it: the caller (its owner, holding every capability there) may open
+// /proc/PID/ns/* although init is non-dumpable; the capability-less command may not touch
+// it. Done before the new root exists: the image loads its libraries from the host's tree,
+// and the child waits until init is confined, so no pivot happens under the loader. Returns
+// in the child, which carries on with setup and becomes the command.
+void start_exec_init(const Spec& spec, const ChildContext& ctx) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) throw_errno("pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ::close(ready[1]);
+    wait_for_init(ready[0]);
+    return;
+  }
+  ::close(ready[0]);
+  try {
+    exec_init(spec, ctx, pid, ready[1]);
+  } catch (const std::exception& e) {
+    std::string text = std::string("Can't start the sandbox's init (pid 1): ") + e.what();
+    if (!send_message(ctx.channel, MsgType::Error, text)) log::error(text);
+  }
+  ::_exit(1);
 }
 
 // The last stages of the process that becomes the command. Never returns.
@@ -426,6 +515,12 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
     if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
       throw_errno("Can't create a new session keyring");
 
+    // 2b. A caller that opens our namespaces by pid: pid 1 becomes init now, exec'd in our
+    //     user namespace while the host's tree still holds its libraries (start_exec_init);
+    //     we carry on as its child once it is confined.
+    const bool init_started = init_execs(spec, plan);
+    if (init_started) start_exec_init(spec, ctx);
+
     // 3. Namespaces that need capabilities over themselves, while we hold them.
     if (spec.hostname && ::sethostname(spec.hostname->data(), spec.hostname->size()) < 0)
       throw_errno("Can't set hostname " + *spec.hostname);
@@ -475,7 +570,7 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
 
     // 6. With a PID namespace we are pid 1: stay as init and let a child run the command.
     int init_ready = -1;
-    if (spec.unshare_pid && !spec.as_pid_1) init_ready = fork_init(spec, ctx);
+    if (spec.unshare_pid && !spec.as_pid_1 && !init_started) init_ready = fork_init(spec, ctx);
     exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self, nested_userns.release(),
                  init_ready, ns_ids);
   } catch (const std::exception& e) {
