@@ -1,7 +1,9 @@
 // Unit tests for launch/status: the --info-fd and --json-status-fd objects (bwrap's key order
 // and layout, JSON escaping) and why a limit ended the sandbox.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <nlohmann/json.hpp>
@@ -83,6 +85,60 @@ TEST(LaunchStatus, InvalidUtf8StillGivesValidJson) {
   std::string line = json_status_line({{"limit", std::string("a\xff\xfe" "b")}});
   json j = json::parse(line);
   EXPECT_EQ(j["limit"].get<std::string>(), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b") << line;
+}
+
+// ---- StatusWriter ---------------------------------------------------------------------------
+
+struct TestPipe {
+  int r = -1, w = -1;
+  TestPipe() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) == 0) {
+      r = p[0];
+      w = p[1];
+    }
+  }
+  ~TestPipe() {
+    ::close(r);
+    if (w >= 0 && ::fcntl(w, F_GETFD) >= 0) ::close(w);
+  }
+  // What is in the pipe now (read without blocking).
+  std::string drain() const {
+    std::string out;
+    char buf[512];
+    ::fcntl(r, F_SETFL, O_NONBLOCK);
+    for (ssize_t n; (n = ::read(r, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    return out;
+  }
+  bool write_end_open() const { return ::fcntl(w, F_GETFD) >= 0; }
+};
+
+TEST(LaunchStatusWriter, InfoOnceThenExitAndTheFdsAreClosed) {
+  TestPipe info, status;
+  ASSERT_GE(info.w, 0);
+  ASSERT_GE(status.w, 0);
+  StatusWriter wr(info.w, status.w, std::nullopt);
+  StatusObject start{{"child-pid", 5LL}, {"mnt-namespace", 9ULL}};
+  EXPECT_FALSE(wr.start_written());
+  wr.started(start);
+  EXPECT_TRUE(wr.start_written());
+  wr.started({{"child-pid", 6LL}});  // once only
+  EXPECT_FALSE(info.write_end_open()) << "--info-fd is closed after its object, as bwrap";
+  EXPECT_EQ(info.drain(), info_fd_text(start));
+  EXPECT_TRUE(status.write_end_open());
+  wr.finished(exit_object(0, {}));
+  EXPECT_FALSE(status.write_end_open());
+  EXPECT_EQ(status.drain(), json_status_line(start) + json_status_line(exit_object(0, {})));
+}
+
+TEST(LaunchStatusWriter, InfoFdThatIsAlsoSyncFdStaysOpen) {
+  TestPipe p;
+  StatusWriter wr(p.w, std::nullopt, p.w);
+  wr.started({{"child-pid", 5LL}});
+  EXPECT_TRUE(p.write_end_open()) << "--sync-fd on the same descriptor is held until the end";
+  wr.finished(exit_object(0, {}));  // no --json-status-fd: nothing written, nothing closed
+  EXPECT_TRUE(p.write_end_open());
+  EXPECT_EQ(p.drain(), "{\n    \"child-pid\": 5\n}\n");
 }
 
 // ---- limit_report -------------------------------------------------------------------------
