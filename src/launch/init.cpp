@@ -8,12 +8,10 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstddef>
 #include <cstring>
-#include <iterator>
 #include <optional>
 
 #include "launch/channel.hpp"
@@ -156,6 +154,29 @@ void report(int channel, const std::string& text) {
   if (!send_message(channel, MsgType::Error, text)) log::error(text);
 }
 
+// Init's life once the command is released: reaps every child, forwards `set`'s signals to
+// the command, and leaves with its status once it is gone.
+[[noreturn]] void serve_as_init(const sigset_t& set, pid_t command, bool forward_terminal) {
+  auto reap = [command] {
+    for (;;) {
+      int status;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      // Leaving takes the whole namespace down, orphans included.
+      if (pid == command)
+        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+  };
+  reap();  // the command may have finished before the mask was in place
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) reap();
+    else if (should_forward(info.si_code, forward_terminal)) ::kill(command, sig);
+  }
+}
+
 struct InitCall {
   const char* name;
   long nr;
@@ -227,15 +248,7 @@ void init_main(const InitParams& p) {
   // must stay open for the sandbox's lifetime) and, until it is confined, the channel to
   // report a failure and the pipe that releases the command.
   // stderr, too, for a failure the channel cannot carry.
-  int keep[] = {p.keep_fd, p.channel, p.ready_fd, STDERR_FILENO};
-  std::sort(std::begin(keep), std::end(keep));
-  unsigned next = 0;
-  for (int k : keep) {
-    if (k < 0) continue;
-    if (static_cast<unsigned>(k) > next) ::close_range(next, static_cast<unsigned>(k) - 1, 0);
-    next = static_cast<unsigned>(k) + 1;
-  }
-  ::close_range(next, ~0U, 0);
+  close_all_except({p.keep_fd, p.channel, p.ready_fd, STDERR_FILENO});
 
   // and under the command's seccomp programs, loaded last: the supervisor checked that
   // they allow every call made from here on (init_syscall_denied).
@@ -255,25 +268,7 @@ void init_main(const InitParams& p) {
   if (p.channel >= 0) ::close(p.channel);
   if (p.keep_fd != STDERR_FILENO) ::close(STDERR_FILENO);
 
-  const pid_t command = p.command;
-  auto reap = [command] {
-    for (;;) {
-      int status;
-      pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) return;
-      // Leaving takes the whole namespace down, orphans included.
-      if (pid == command)
-        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    }
-  };
-  reap();  // the command may have finished before the mask was in place
-  for (;;) {
-    siginfo_t info;
-    int sig = ::sigwaitinfo(&set, &info);
-    if (sig < 0) continue;
-    if (sig == SIGCHLD) reap();
-    else if (should_forward(info.si_code, p.forward_terminal_signals)) ::kill(command, sig);
-  }
+  serve_as_init(set, p.command, p.forward_terminal_signals);
 }
 
 // The released side: waits for init's byte. EOF means init failed (and said why on the
