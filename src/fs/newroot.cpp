@@ -18,6 +18,7 @@
 
 #include "fs/mountapi.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 #ifndef FSCONFIG_SET_STRING
@@ -612,12 +613,7 @@ class Builder {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("Can't read the data for " + what);
       if (n == 0) return;
-      for (ssize_t off = 0; off < n;) {
-        ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) throw_errno("Can't write " + what);
-        off += w;
-      }
+      if (!io::write_all(to, {buf, static_cast<size_t>(n)})) throw_errno("Can't write " + what);
     }
   }
 

@@ -33,6 +33,7 @@
 #include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 #ifndef SYS_clone3
@@ -146,14 +147,8 @@ std::string format_info(const std::vector<InfoField>& fields, bool one_line) {
   return out;
 }
 
-void write_all(int fd, const std::string& s) {
-  for (size_t off = 0; off < s.size();) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return;  // a reader that went away does not stop the sandbox
-    off += static_cast<size_t>(n);
-  }
-}
+// Status writes ignore errors: a reader that went away does not stop the sandbox.
+using io::write_all;
 
 void forward(const Child& c, int sig) {
   if (c.pidfd) {

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
 
@@ -39,25 +40,6 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
   return s;
 }
 
-std::optional<std::string> read_text(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
-  if (n < 0) return std::nullopt;
-  return s;
-}
-
-// Writes `value` to an existing cgroup file (never creates one).
-void write_file(const std::string& path, const std::string& value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_errno("Can't open " + path);
-  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-    throw_errno("Can't write '" + value + "' to " + path);
-}
-
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -65,7 +47,7 @@ bool exists(const std::string& path) {
 
 std::vector<pid_t> procs(const std::string& dir) {
   std::vector<pid_t> out;
-  auto text = read_text(dir + "/cgroup.procs");
+  auto text = io::read_file(dir + "/cgroup.procs");
   if (!text) return out;
   for (const auto& w : words(*text))
     if (auto n = parse::unsigned_dec(w, INT32_MAX)) out.push_back(static_cast<pid_t>(*n));
@@ -267,8 +249,8 @@ std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_
 }
 
 std::vector<Hierarchy> caller_hierarchies() {
-  return find_hierarchies(read_text("/proc/self/mountinfo").value_or(""),
-                          read_text("/proc/self/cgroup").value_or(""));
+  return find_hierarchies(io::read_file("/proc/self/mountinfo").value_or(""),
+                          io::read_file("/proc/self/cgroup").value_or(""));
 }
 
 // ---- Decision -----------------------------------------------------------------------------
@@ -336,7 +318,7 @@ Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies,
         base->substr(base->size() - kCallerLeaf.size() - 1) == "/" + std::string(kCallerLeaf))
       base = dirname_of(*base);
     if (base)
-      if (auto t = read_text(*base + "/cgroup.controllers")) offered = words(*t);
+      if (auto t = io::read_file(*base + "/cgroup.controllers")) offered = words(*t);
   }
 
   for (const auto& h : hierarchies) {
@@ -432,7 +414,7 @@ Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies,
       }
     }
     std::vector<std::string> enabled;
-    if (auto t = read_text(*base + "/cgroup.subtree_control")) enabled = words(*t);
+    if (auto t = io::read_file(*base + "/cgroup.subtree_control")) enabled = words(*t);
     for (const auto& c : v2leaf.controllers)
       if (!has(enabled, c)) v2leaf.enable_controllers = true;
     // No internal processes: a non-root cgroup can enable controllers for its children
@@ -517,7 +499,7 @@ bool remove_one(const std::string& dir) {
     // listed processes, again on every round until none is left.
     if (!killed_v2 && exists(dir + "/cgroup.kill")) {
       try {
-        write_file(dir + "/cgroup.kill", "1");
+        io::write_kernel_file(dir + "/cgroup.kill", "1");
         killed_v2 = true;
       } catch (const Error&) {
       }
@@ -568,7 +550,7 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
         for (int round = 0; round < 10 && !procs(p.parent).empty(); ++round)
           for (pid_t pid : procs(p.parent)) {
             try {
-              write_file(caller + "/cgroup.procs", std::to_string(pid));
+              io::write_kernel_file(caller + "/cgroup.procs", std::to_string(pid));
             } catch (const SysError& e) {
               if (e.err() != ESRCH) throw;  // it exited meanwhile
             }
@@ -577,7 +559,7 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
       if (p.v2 && p.enable_controllers) {
         std::string on;
         for (const auto& c : p.controllers) on += (on.empty() ? "+" : " +") + c;
-        write_file(p.parent + "/cgroup.subtree_control", on);
+        io::write_kernel_file(p.parent + "/cgroup.subtree_control", on);
       }
       // Security: the limits are written to sandbox-<pid>, and the command lives in its
       // child cgroup `command`, the root of its cgroup namespace: what it can see of the
@@ -586,7 +568,9 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
       std::string dir = p.parent + "/" + leaf_name(self);
       if (::mkdir(dir.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + dir);
       leaves_.push_back({p, dir});
-      auto set = [&](const char* file, const std::string& v) { write_file(dir + "/" + file, v); };
+      auto set = [&](const char* file, const std::string& v) {
+        io::write_kernel_file(dir + "/" + file, v);
+      };
       auto optional_set = [&](const char* file, const std::string& v) {
         if (exists(dir + "/" + file)) set(file, v);
       };
@@ -665,7 +649,8 @@ std::vector<std::string> CgroupSet::dirs() const {
 
 void CgroupSet::place(pid_t pid, bool v2_done) {
   for (const auto& l : leaves_)
-    if (!(l.plan.v2 && v2_done)) write_file(command_dir(l.dir) + "/cgroup.procs", std::to_string(pid));
+    if (!(l.plan.v2 && v2_done))
+      io::write_kernel_file(command_dir(l.dir) + "/cgroup.procs", std::to_string(pid));
 }
 
 bool CgroupSet::signal_all(int sig) {
@@ -682,11 +667,11 @@ CgroupSet::Events CgroupSet::events() const {
   for (const auto& l : leaves_)
     for (const auto& dir : {l.dir, command_dir(l.dir)}) {
       if (has(l.plan.controllers, "memory")) {
-        auto t = read_text(dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
+        auto t = io::read_file(dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
         if (t) e.oom_kill = std::max(e.oom_kill, parse_keyed(*t)["oom_kill"]);
       }
       if (has(l.plan.controllers, "pids"))
-        if (auto t = read_text(dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
+        if (auto t = io::read_file(dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
     }
   return e;
 }

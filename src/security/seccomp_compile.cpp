@@ -16,6 +16,7 @@
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 namespace sb::security {
@@ -226,27 +227,17 @@ Ctx build(const SeccompProfile& profile, const SeccompTranslation& t,
   return merged;
 }
 
-std::string read_all_fd(int fd) {
-  if (::lseek(fd, 0, SEEK_SET) < 0) throw_errno("lseek");
-  std::string data;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("Can't read the exported seccomp program");
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  return data;
-}
-
 template <typename Export>
 std::string export_to_memory(void* ctx, Export fn, const char* what) {
   UniqueFd fd(::memfd_create("sandbox-seccomp", MFD_CLOEXEC));
   if (!fd) throw_errno("memfd_create");
   int rc = fn(ctx, fd.get());
   if (rc < 0) throw SysError(std::string("libseccomp: can't export the ") + what, -rc);
-  return read_all_fd(fd.get());
+  if (::lseek(fd.get(), 0, SEEK_SET) < 0) throw_errno("lseek");
+  std::string data;
+  if (int err = io::read_all(fd.get(), data))
+    throw SysError("Can't read the exported seccomp program", err);
+  return data;
 }
 
 }  // namespace
