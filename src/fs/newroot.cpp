@@ -20,6 +20,7 @@
 #include "util/error.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/mountinfo.hpp"
 
 #ifndef FSCONFIG_SET_STRING
 #define FSCONFIG_SET_FLAG 0
@@ -123,29 +124,6 @@ std::string parent_of(const std::string& p) {
 std::string base_of(const std::string& p) {
   auto pos = p.find_last_of('/');
   return pos == std::string::npos ? p : p.substr(pos + 1);
-}
-
-// Decodes the octal escapes mountinfo uses for spaces and the like.
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = 0;
-      bool ok = true;
-      for (size_t k = 1; k <= 3; ++k) {
-        char c = s[i + k];
-        if (c < '0' || c > '7') ok = false;
-        else v = v * 8 + (c - '0');
-      }
-      if (ok) {
-        out += static_cast<char>(v);
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
 }
 
 class Builder {
@@ -262,13 +240,9 @@ class Builder {
                       const std::string& what) {
     std::vector<std::string> targets{path};
     if (recursive) {
-      std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
-      std::string line;
-      while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        std::string id, parent, devno, root, mp;
-        ls >> id >> parent >> devno >> root >> mp;
-        mp = unescape_mountinfo(mp);
+      auto text = io::read_file(std::string(kOldProc) + "/self/mountinfo");
+      for (const auto& m : mountinfo::parse(text.value_or(""))) {
+        const std::string& mp = m.mountpoint;
         if (mp.size() > path.size() && mp.compare(0, path.size(), path) == 0 &&
             mp[path.size()] == '/')
           targets.push_back(mp);
@@ -406,18 +380,12 @@ class Builder {
   // See CgroupfsPolicy. After every op, before the pivot: the mount table still shows the
   // new root as /newroot.
   void seal_cgroupfs() {
-    std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
-    if (!in) throw_errno("Can't read " + std::string(kOldProc) + "/self/mountinfo to find cgroup filesystems");
+    auto text = io::read_file(std::string(kOldProc) + "/self/mountinfo");
+    if (!text) throw_errno("Can't read " + std::string(kOldProc) + "/self/mountinfo to find cgroup filesystems");
     std::vector<std::string> found;
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream ls(line);
-      std::string id, parent, devno, root, mp, rest, fstype;
-      ls >> id >> parent >> devno >> root >> mp;
-      while (ls >> rest && rest != "-") {
-      }
-      ls >> fstype;
-      mp = unescape_mountinfo(mp);
+    for (const auto& m : mountinfo::parse(*text)) {
+      const std::string& mp = m.mountpoint;
+      const std::string& fstype = m.fstype;
       if ((fstype == "cgroup" || fstype == "cgroup2") && mp.rfind("/newroot/", 0) == 0)
         found.push_back(mp);
     }

@@ -20,6 +20,7 @@
 #include "util/error.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/mountinfo.hpp"
 #include "util/parse.hpp"
 
 namespace sb::limits {
@@ -139,34 +140,6 @@ std::string dirname_of(const std::string& p) {
 
 // ---- Parsing ----------------------------------------------------------------------------
 
-std::vector<MountInfo> parse_mountinfo(std::string_view text) {
-  auto unescape = [](const std::string& s) {
-    std::string o;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
-        o += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-        i += 3;
-      } else {
-        o += s[i];
-      }
-    }
-    return o;
-  };
-  std::vector<MountInfo> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::vector<std::string> w;
-    std::string x;
-    while (f >> x) w.push_back(x);
-    auto sep = std::find(w.begin(), w.end(), "-");
-    if (w.size() < 7 || sep == w.end() || w.end() - sep < 4) continue;
-    out.push_back({unescape(w[3]), unescape(w[4]), *(sep + 1), *(sep + 3)});
-  }
-  return out;
-}
-
 std::vector<ProcCgroup> parse_proc_cgroup(std::string_view text) {
   std::vector<ProcCgroup> out;
   std::istringstream in{std::string(text)};
@@ -216,7 +189,7 @@ std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_
   std::vector<Hierarchy> out;
   bool have_v2 = false;
   std::set<std::string> v1_seen;
-  for (const auto& m : parse_mountinfo(mountinfo)) {
+  for (const auto& m : sb::mountinfo::parse(mountinfo)) {
     Hierarchy h;
     if (m.fstype == "cgroup2") {
       if (have_v2) continue;  // the first mount of the hierarchy
