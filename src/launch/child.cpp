@@ -29,12 +29,9 @@
 #include "util/error.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/syscalls.hpp"
 
 extern char** environ;
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 namespace sb::launch {
 namespace {
