@@ -464,55 +464,13 @@ void compile_to_stdout(const std::string& profile, const SeccompCompileOptions& 
 
 }  // namespace
 
-int seccomp_compile_main(const std::vector<std::string>& args) {
-  const std::string usage =
-      "usage: " + log::program_name() +
-      " seccomp-compile PROFILE [--arch ARCH]... [--pfc] > filter.bpf\n"
-      "       " + log::program_name() + " seccomp-compile --list\n"
-      "\nCompile a seccomp profile (OCI / Docker JSON: a NAME from the installed profiles or a\n"
-      "PATH containing '/') into the BPF program that --seccomp FD and --add-seccomp-fd FD\n"
-      "load (an array of struct sock_filter), written to stdout.\n"
-      "\n  --arch ARCH   Architecture of the filter (x86_64, x86, x32, aarch64, arm...),\n"
-      "                repeatable; default: this machine's plus the compat architectures\n"
-      "                (x86, x32 on x86_64) the profile lists. Others are killed.\n"
-      "  --pfc         Write libseccomp's readable pseudo filter code instead\n"
-      "  --list        List the installed profile NAMEs and exit\n"
-      "\nThe compiled filter assumes no capabilities (profile \"caps\" conditions) and this\n"
-      "kernel's version (\"minKernel\").\n";
+int seccomp_compile_main(const SeccompCompileRequest& req) {
   try {
-    std::optional<std::string> profile;
-    SeccompCompileOptions o;
-    bool pfc = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a == "--help" || a == "-h") {
-        std::fputs(usage.c_str(), stdout);
-        return 0;
-      }
-      if (a == "--list") {
-        print_profile_names();
-        return 0;
-      }
-      if (a == "--pfc") {
-        pfc = true;
-      } else if (a == "--arch") {
-        if (i + 1 >= args.size()) throw Error("--arch takes an argument (ARCH)");
-        uint32_t arch = seccomp_arch_from_name(args[++i]);
-        if (!arch) throw Error("--arch: unknown architecture '" + args[i] + "'");
-        o.arches.push_back(arch);
-      } else if (!a.empty() && a[0] == '-' && a != "-") {
-        throw Error("unknown option " + a);
-      } else if (profile) {
-        throw Error("only one PROFILE can be compiled (got '" + *profile + "' and '" + a + "')");
-      } else {
-        profile = a;
-      }
+    if (req.list) {
+      print_profile_names();
+      return 0;
     }
-    if (!profile) {
-      std::fputs(usage.c_str(), stderr);
-      return 1;
-    }
-    compile_to_stdout(*profile, o, pfc);
+    compile_to_stdout(req.profile, req.options, req.pfc);
     return 0;
   } catch (const std::exception& e) {
     log::error(std::string("seccomp-compile: ") + e.what());
