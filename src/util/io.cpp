@@ -47,16 +47,31 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-void write_kernel_file_at(int dirfd, const std::string& name, std::string_view data,
-                          const std::string& shown) {
+namespace {
+
+bool write_kernel(int dirfd, const std::string& name, std::string_view data,
+                  const std::string& shown, bool missing_ok) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd && missing_ok && errno == ENOENT) return false;
   if (!fd) throw_errno("Can't open " + shown);
   ssize_t n = ::write(fd.get(), data.data(), data.size());
-  if (n == static_cast<ssize_t>(data.size())) return;
+  if (n == static_cast<ssize_t>(data.size())) return true;
   std::string value(data);
   while (!value.empty() && value.back() == '\n') value.pop_back();
   // A kernel file that took part of the value took none of it as meant.
   throw SysError("Can't write '" + value + "' to " + shown, n < 0 ? errno : EIO);
+}
+
+}  // namespace
+
+void write_kernel_file_at(int dirfd, const std::string& name, std::string_view data,
+                          const std::string& shown) {
+  write_kernel(dirfd, name, data, shown, false);
+}
+
+bool write_kernel_file_if_present_at(int dirfd, const std::string& name, std::string_view data,
+                                     const std::string& shown) {
+  return write_kernel(dirfd, name, data, shown, true);
 }
 
 void write_kernel_file(const std::string& path, std::string_view data) {

@@ -31,5 +31,9 @@ void write_kernel_file(const std::string& path, std::string_view data);
 // The same for `name` relative to `dirfd` (openat); `shown` is the path errors name.
 void write_kernel_file_at(int dirfd, const std::string& name, std::string_view data,
                           const std::string& shown);
+// write_kernel_file_at, but false (nothing written) when `name` does not exist: a knob
+// this kernel, controller or I/O scheduler may lack.
+bool write_kernel_file_if_present_at(int dirfd, const std::string& name, std::string_view data,
+                                     const std::string& shown);
 
 }  // namespace sb::io

@@ -245,5 +245,20 @@ TEST(IoWriteKernelFile, AtADirectoryFdNamesTheShownPath) {
   }
 }
 
+TEST(IoWriteKernelFile, IfPresentSkipsOnlyAMissingFile) {
+  test::TempDir d;
+  std::string f = d.write("io.bfq.weight", "100");
+  UniqueFd dir(::open(d.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(dir);
+  EXPECT_FALSE(write_kernel_file_if_present_at(dir.get(), "io.weight", "50", "cg/io.weight"));
+  EXPECT_EQ(::faccessat(dir.get(), "io.weight", F_OK, 0), -1);  // not created
+  EXPECT_TRUE(write_kernel_file_if_present_at(dir.get(), "io.bfq.weight", "50", "cg/x"));
+  EXPECT_EQ(read_file(f), std::optional<std::string>("500"));  // overwritten from the start
+  // Any other failure is still an error.
+  UniqueFd dev(::open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(dev);
+  EXPECT_THROW(write_kernel_file_if_present_at(dev.get(), "full", "1", "/dev/full"), SysError);
+}
+
 }  // namespace
 }  // namespace sb::io
