@@ -217,12 +217,7 @@ int programs_memfd(const std::vector<std::string>& programs) {
   const std::string data = encode_programs(programs);
   UniqueFd fd(::memfd_create("sandbox-init-seccomp", MFD_ALLOW_SEALING));
   if (!fd) throw_errno("init: memfd_create");
-  for (size_t off = 0; off < data.size();) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_errno("init: can't write the seccomp programs");
-    off += static_cast<size_t>(n);
-  }
+  if (!io::write_all(fd.get(), data)) throw_errno("init: can't write the seccomp programs");
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
     throw_errno("init: can't seal the seccomp programs");
   return fd.release();
