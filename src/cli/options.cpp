@@ -14,6 +14,7 @@
 #include "net/net.hpp"
 #include "security/caps.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
 #include "util/suggest.hpp"
@@ -563,17 +564,11 @@ std::string SystemParseEnv::read_args_fd(int fd) {
     throw Error("Invalid fd: " + std::to_string(fd) + "\n--args: " + std::to_string(fd) +
                 " is not an open file descriptor");
   std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("--args: can't read fd " + std::to_string(fd));
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > Parser::kMaxArgsBytes)
-      throw Error("--args: more than " + std::to_string(Parser::kMaxArgsBytes >> 20) +
-                  " MiB of arguments on fd " + std::to_string(fd));
-  }
+  if (int err = io::read_all(fd, data, Parser::kMaxArgsBytes))
+    throw SysError("--args: can't read fd " + std::to_string(fd), err);
+  if (data.size() > Parser::kMaxArgsBytes)
+    throw Error("--args: more than " + std::to_string(Parser::kMaxArgsBytes >> 20) +
+                " MiB of arguments on fd " + std::to_string(fd));
   return data;
 }
 

@@ -28,9 +28,6 @@ std::vector<std::string> load_profile(const std::string& path,
                                       const std::map<std::string, std::string>& vars,
                                       const std::function<void(const std::string&)>& warn = {});
 
-// Quotes a word for a POSIX shell when it needs it.
-std::string shell_quote(const std::string& word);
-
 // The expansion values from the current process (HOME, PWD, XDG_RUNTIME_DIR, UID).
 std::map<std::string, std::string> profile_vars(const std::string& cwd);
 
