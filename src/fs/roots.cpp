@@ -28,14 +28,14 @@ namespace {
 }  // namespace
 
 void Roots::open() {
-  oldroot_.reset(::open(kOldRoot, O_PATH | O_DIRECTORY | O_CLOEXEC));
-  newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  oldroot_.reset(::open(old_path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  newroot_.reset(::open(new_path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!oldroot_ || !newroot_) throw_errno("Can't open the staging roots");
   if (struct stat st; ::fstat(newroot_.get(), &st) == 0) newroot_dev_ = st.st_dev;
 }
 
 void Roots::reopen_new() {
-  newroot_.reset(::open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  newroot_.reset(::open(new_path_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!newroot_) throw_errno("Can't open the new root");
 }
 
@@ -51,7 +51,7 @@ UniqueFd Roots::open_new(const std::string& dest, int flags) const {
 UniqueFd Roots::open_source(const std::string& src) const {
   int fd = resolver_.open(oldroot_.get(), src, O_PATH);
   if (fd < 0 && (errno == ELOOP || errno == EXDEV) && resolver_.uses_openat2())
-    fd = ::open((std::string(kOldRoot) + src).c_str(), O_PATH | O_CLOEXEC);
+    fd = ::open((old_path_ + src).c_str(), O_PATH | O_CLOEXEC);
   return UniqueFd(fd);
 }
 

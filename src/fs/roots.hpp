@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "fs/resolve.hpp"
 #include "util/fd.hpp"
@@ -18,7 +19,10 @@ inline constexpr const char* kOldProc = "/oldroot/proc";
 
 class Roots {
  public:
-  explicit Roots(Resolver resolver) : resolver_(resolver) {}
+  // The paths are the staging layout's; tests give directories standing in for them.
+  explicit Roots(Resolver resolver, std::string old_root = kOldRoot,
+                 std::string new_root = "/newroot")
+      : resolver_(resolver), old_path_(std::move(old_root)), new_path_(std::move(new_root)) {}
 
   // Opens both roots (after the staging pivot) and notes the new root's own tmpfs.
   void open();
@@ -47,6 +51,8 @@ class Roots {
 
  private:
   Resolver resolver_;
+  std::string old_path_;
+  std::string new_path_;
   UniqueFd oldroot_;
   UniqueFd newroot_;
   dev_t newroot_dev_ = 0;
