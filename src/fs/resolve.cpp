@@ -63,16 +63,9 @@ std::string lexically_normal(const std::string& p) {
   return out;
 }
 
-int Resolver::open(int root, const std::string& path, int flags) const {
-  if (openat2_) {
-    // RESOLVE_IN_ROOT: symlinks and ".." resolve as if `root` were "/", so a path can
-    // never leave the tree it is meant for.
-    return sys_openat2(root, path.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
-                       RESOLVE_IN_ROOT);
-  }
-  return walk_in_root(root, path, flags);
-}
+namespace {
 
+// User-space equivalent of openat2(RESOLVE_IN_ROOT) for kernels older than 5.6.
 int walk_in_root(int root, const std::string& path, int flags) {
   UniqueFd cur(::fcntl(root, F_DUPFD_CLOEXEC, 3));
   if (!cur) return -1;
@@ -125,6 +118,18 @@ int walk_in_root(int root, const std::string& path, int flags) {
     return ::openat(cur.get(), ".", flags | O_CLOEXEC);
   }
   return cur.release();
+}
+
+}  // namespace
+
+int Resolver::open(int root, const std::string& path, int flags) const {
+  if (openat2_) {
+    // RESOLVE_IN_ROOT: symlinks and ".." resolve as if `root` were "/", so a path can
+    // never leave the tree it is meant for.
+    return sys_openat2(root, path.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
+                       RESOLVE_IN_ROOT);
+  }
+  return walk_in_root(root, path, flags);
 }
 
 }  // namespace sb::fs

@@ -25,14 +25,13 @@ class Resolver {
  public:
   explicit Resolver(bool use_openat2) : openat2_(use_openat2) {}
   bool uses_openat2() const { return openat2_; }
-  // An fd or -1 with errno set, as openat(2).
+  // An fd or -1 with errno set, as openat(2). Without openat2 (Linux < 5.6, or the tests'
+  // SANDBOX_TEST_LEGACY_MOUNT=1): a user-space walk, one component at a time with
+  // O_NOFOLLOW, that restarts absolute symlinks at the root and never lets ".." above it.
   int open(int root, const std::string& path, int flags) const;
 
  private:
   bool openat2_;
 };
-
-// User-space equivalent of openat2(RESOLVE_IN_ROOT) for kernels older than 5.6.
-int walk_in_root(int root, const std::string& path, int flags);
 
 }  // namespace sb::fs
