@@ -1,6 +1,7 @@
 // sandbox: parse, probe, launch, return the command's status.
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/options.hpp"
@@ -14,6 +15,9 @@
 
 int main(int argc, char** argv) {
   sb::log::set_program_name(argc > 0 ? argv[0] : "sandbox");
+  // The sandbox's own pid 1, exec'd by the setup (launch/child.cpp); never an option.
+  if (argc > 1 && std::string_view(argv[1]) == sb::launch::kInitExecArg)
+    return sb::launch::init_exec_main(argc, argv);
   if (argc > 1 && std::string(argv[1]) == "seccomp-compile")
     return sb::security::seccomp_compile_main(std::vector<std::string>(argv + 2, argv + argc));
   if (argc > 1 && std::string(argv[1]) == "doctor")

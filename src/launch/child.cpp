@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -206,16 +207,144 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     p.channel = ctx.channel;
     p.ready_fd = ready[1];
     p.seccomp_programs = &ctx.seccomp_programs;
-    // A caller told the child pid (--info-fd, --json-status-fd) opens /proc/PID/ns/* of
-    // it, as bwrap's callers do (flatpak enter, --userns/--pidns of a second sandbox); a
-    // forked, non-dumpable init keeps the host user namespace as its mm's, where the
-    // caller lacks CAP_SYS_PTRACE. Such an init stays dumpable (still capability-less,
-    // no_new_privs and under the command's filters), never in joined namespaces.
-    p.dumpable = (spec.info_fd || spec.json_status_fd) && !spec.userns_fd && !spec.pidns_fd;
     init_main(p);
   }
   ::close(ready[1]);
   return ready[0];
+}
+
+// A caller told the child pid (--info-fd, --json-status-fd) opens /proc/PID/ns/* of it, as
+// bwrap's callers do (flatpak enter, --userns/--pidns of a second sandbox). The kernel lets
+// it open a non-dumpable process's files only with CAP_SYS_PTRACE in the user namespace of
+// that process's mm: for a forked init the host's, where an unprivileged caller has none.
+// So in a user namespace we made, init is exec'd in it (start_exec_init).
+bool init_execs(const Spec& spec, const Plan& plan) {
+  return (spec.info_fd || spec.json_status_fd) && plan.userns && !spec.userns_fd &&
+         !spec.pidns_fd && spec.unshare_pid && !spec.as_pid_1;
+}
+
+// The sealed memfd the exec'd init reads its seccomp programs from; -1 when there are none.
+// Not close-on-exec: it is made for the exec.
+int programs_memfd(const std::vector<std::string>& programs) {
+  if (programs.empty()) return -1;
+  const std::string data = encode_programs(programs);
+  UniqueFd fd(::memfd_create("sandbox-init-seccomp", MFD_ALLOW_SEALING));
+  if (!fd) throw_errno("init: memfd_create");
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw_errno("init: can't write the seccomp programs");
+    off += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    throw_errno("init: can't seal the seccomp programs");
+  return fd.release();
+}
+
+// In pid 1, after the fork in start_exec_init: exec this binary as init (init_exec_main).
+[[noreturn]] void exec_init(const Spec& spec, const ChildContext& ctx, pid_t command,
+                            int ready_w) {
+  const int programs = programs_memfd(ctx.seccomp_programs);
+  // Security: our cwd may be a host directory that no pivot moves; "/" (the old root)
+  // follows both pivots (pivot_root moves every process's root and cwd that are the old
+  // root), so nothing of the host stays reachable through init.
+  if (::chdir("/") < 0) throw_errno("init: chdir /");
+  // Security: an empty bounding set while we hold CAP_SETPCAP, and no_new_privs, so the
+  // exec grants init no capability, not even as uid 0 inside.
+  security::restrict_bounding_set(0);
+  security::set_no_new_privs();
+  // Only init's own descriptors cross the exec (the caller's others are the command's).
+  const int keep_fd = spec.sync_fd.value_or(-1);
+  for (int k : {ctx.channel, ready_w, programs, keep_fd})
+    if (k >= 0 && ::fcntl(k, F_SETFD, 0) < 0) throw_errno("init: fcntl(F_SETFD)");
+  close_all_except({ctx.channel, ready_w, programs, keep_fd, STDERR_FILENO});
+  auto num = [](int v) { return v < 0 ? std::string("-") : std::to_string(v); };
+  // argv[0] is our comm, which the exec'd init takes again (not "exe"), as ps shows it.
+  char comm[17] = {};
+  if (::prctl(PR_GET_NAME, comm, 0, 0, 0) < 0) throw_errno("init: prctl(PR_GET_NAME)");
+  const std::string self = comm;
+  std::vector<std::string> args = {
+      self, kInitExecArg, num(command), num(ctx.channel), num(ready_w), num(programs), num(keep_fd),
+      std::to_string((spec.new_session ? 1 : 0) | (spec.die_with_parent ? 2 : 0)), "end"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execve("/proc/self/exe", argv.data(), environ);
+  throw_errno("init: can't execute /proc/self/exe");
+}
+
+// Forks: pid 1 execs this binary as init, inside the sandbox's user namespace, so that its
+// mm belongs to it: the caller (its owner, holding every capability there) may open
+// /proc/PID/ns/* although init is non-dumpable; the capability-less command may not touch
+// it. Done before the new root exists: the image loads its libraries from the host's tree,
+// and the child waits until init is confined, so no pivot happens under the loader. Returns
+// in the child, which carries on with setup and becomes the command.
+void start_exec_init(const Spec& spec, const ChildContext& ctx) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) throw_errno("pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ::close(ready[1]);
+    wait_for_init(ready[0]);
+    return;
+  }
+  ::close(ready[0]);
+  try {
+    exec_init(spec, ctx, pid, ready[1]);
+  } catch (const std::exception& e) {
+    std::string text = std::string("Can't start the sandbox's init (pid 1): ") + e.what();
+    if (!send_message(ctx.channel, MsgType::Error, text)) log::error(text);
+  }
+  ::_exit(1);
+}
+
+// Capabilities and no_new_privs for the command, once every mount is done.
+void settle_privileges(const Spec& spec, const HostFacts& host) {
+  // Capabilities: after every mount (they need CAP_SYS_ADMIN) and before exec.
+  // A root caller with no --cap-add/--cap-drop keeps its set untouched (as bwrap does).
+  if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns)) {
+    security::CapSet caps = security::resolve_caps(spec.caps, host.is_root(),
+                                                   security::current_caps(),
+                                                   security::all_caps());
+    security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
+    log::step("capabilities set");
+  } else {
+    // Root keeps its capabilities, but (as bwrap) the command's bounding set holds no more
+    // than what root holds: nothing dropped from it comes back across an execve. A root
+    // without CAP_SETPCAP cannot drop bits; like bwrap, that alone is not an error.
+    security::restrict_bounding_set(security::current_caps(), /*eperm_ok=*/true);
+  }
+  // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
+  // execve can never grant more privilege (setuid bits, file capabilities).
+  security::set_no_new_privs();
+  log::step("no_new_privs set");
+}
+
+// After a failed execvp. Never returns.
+[[noreturn]] void report_exec_failure(const Spec& spec, const ChildContext& ctx, int err) {
+  // The supervisor, outside, explains what is missing against the host's tree, which
+  // nothing in the sandbox may hold. It gets the errno, the command, PATH, our own
+  // explanation without the host (used if it cannot do better), the sandbox's root and
+  // working directory, and a handle on our mount namespace, which keeps its mounts in
+  // place after we exit (PIDFD_GET_MNT_NAMESPACE, Linux 6.11; else the sandbox's /proc).
+  const char* path = ::getenv("PATH");
+  const std::string path_env = path ? path : "/bin:/usr/bin";
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd cwd_fd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string msg = "Can't execute " + spec.command[0] + ": " + std::strerror(err);
+  std::string why = explain_exec_failure(err, spec.command[0], path_env, root.get(), -1);
+  if (!why.empty()) msg += " (" + why + ")";
+  UniqueFd mntns;
+  if (UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0))); self)
+    mntns.reset(::ioctl(self.get(), kPidfdGetMntNamespace, 0));
+  if (!mntns) mntns.reset(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+  std::string text = std::to_string(err);
+  text += '\0' + spec.command[0] + '\0' + path_env + '\0' + msg;
+  std::vector<int> fds;
+  if (root && cwd_fd && mntns) fds = {root.get(), cwd_fd.get(), mntns.get()};
+  if (!send_message(ctx.channel, MsgType::ExecFailed, text, fds)) log::error(msg);
+  ::_exit(1);
 }
 
 // The last stages of the process that becomes the command. Never returns.
@@ -247,24 +376,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
 
     if (spec.assert_userns_disabled) assert_userns_disabled();
 
-    // Capabilities: after every mount (they need CAP_SYS_ADMIN) and before exec.
-    // A root caller with no --cap-add/--cap-drop keeps its set untouched (as bwrap does).
-    if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns)) {
-      security::CapSet caps = security::resolve_caps(spec.caps, host.is_root(),
-                                                     security::current_caps(),
-                                                     security::all_caps());
-      security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
-      log::step("capabilities set");
-    } else {
-      // Root keeps its capabilities, but (as bwrap) the command's bounding set holds no more
-      // than what root holds: nothing dropped from it comes back across an execve. A root
-      // without CAP_SETPCAP cannot drop bits; like bwrap, that alone is not an error.
-      security::restrict_bounding_set(security::current_caps(), /*eperm_ok=*/true);
-    }
-    // no_new_privs before seccomp: the kernel requires it for an unprivileged filter, and
-    // execve can never grant more privilege (setuid bits, file capabilities).
-    security::set_no_new_privs();
-    log::step("no_new_privs set");
+    settle_privileges(spec, host);
 
     if (spec.exec_label) write_at(proc_self, "thread-self/attr/exec", *spec.exec_label);
     if (proc_self >= 0) ::close(proc_self);
@@ -304,29 +416,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     if (log::verbose()) log::step("exec " + spec.command[0]);
     environ = envp.data();  // execvp searches the sandbox's PATH, not the caller's
     ::execvp(spec.command[0].c_str(), argv.data());
-    // The supervisor, outside, explains what is missing against the host's tree, which
-    // nothing in the sandbox may hold. It gets the errno, the command, PATH, our own
-    // explanation without the host (used if it cannot do better), the sandbox's root and
-    // working directory, and a handle on our mount namespace, which keeps its mounts in
-    // place after we exit (PIDFD_GET_MNT_NAMESPACE, Linux 6.11; else the sandbox's /proc).
-    int err = errno;
-    const char* path = ::getenv("PATH");
-    const std::string path_env = path ? path : "/bin:/usr/bin";
-    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    UniqueFd cwd_fd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    std::string msg = "Can't execute " + spec.command[0] + ": " + std::strerror(err);
-    std::string why = explain_exec_failure(err, spec.command[0], path_env, root.get(), -1);
-    if (!why.empty()) msg += " (" + why + ")";
-    UniqueFd mntns;
-    if (UniqueFd self(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0))); self)
-      mntns.reset(::ioctl(self.get(), kPidfdGetMntNamespace, 0));
-    if (!mntns) mntns.reset(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
-    std::string text = std::to_string(err);
-    text += '\0' + spec.command[0] + '\0' + path_env + '\0' + msg;
-    std::vector<int> fds;
-    if (root && cwd_fd && mntns) fds = {root.get(), cwd_fd.get(), mntns.get()};
-    if (!send_message(ctx.channel, MsgType::ExecFailed, text, fds)) log::error(msg);
-    ::_exit(1);
+    report_exec_failure(spec, ctx, errno);
   } catch (const std::exception& e) {
     // Never silent: if the supervisor cannot be told, the caller's stderr is.
     if (!send_message(ctx.channel, MsgType::Error, e.what())) log::error(e.what());
@@ -334,97 +424,157 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
   ::_exit(1);
 }
 
+// Steps 0 and 1 of child_main: what must hold before anything else runs.
+void enter_early_stages(const Spec& spec, const Plan& plan, const ChildContext& ctx) {
+  // Security: non-dumpable from the start, so that no process of the same uid (one in a
+  // joined --pidns, say) can trace this setup child or open what it holds through
+  // /proc/PID/fd. The command's execve makes it dumpable again, as bwrap's command is.
+  // With --userns-block-fd the caller writes our maps first (see step 2).
+  if (!spec.userns_block_fd && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    throw_errno("prctl(PR_SET_DUMPABLE)");
+  // The supervisor waits for this first message before it starts the network helper.
+  if (net::needs_ns_fds(plan)) send_netns(ctx.channel);
+
+  // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
+  //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.
+  if (ctx.await_go) wait_for_go(ctx.channel);
+  if (ctx.unshare_cgroup_late && ::unshare(CLONE_NEWCGROUP) < 0)
+    throw_errno("Can't create a new cgroup namespace");
+
+  // Security: a new session has no controlling terminal, so no process of the sandbox
+  // (the command, and the init it could ptrace) can push input into the caller's
+  // terminal with TIOCSTI. Done before any fork so that init is in it too.
+  if (spec.new_session && ::setsid() < 0) throw_errno("setsid");
+
+  // 0b. --pidns with --unshare-pid: the kernel creates a PID namespace only from a process
+  //    living in the namespace it nests under, so this child (born in the joined one)
+  //    unshares, stays behind as a relay, and its child carries on as pid 1.
+  if (ctx.unshare_pid_late) {
+    if (spec.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+      throw_errno("prctl(PR_SET_PDEATHSIG)");
+    if (::unshare(CLONE_NEWPID) < 0) throw_errno("--pidns: can't create a nested PID namespace");
+    // The relay stays in the joined namespace, confined as pid 1 is.
+    wait_for_init(fork_init(spec, ctx));
+  }
+
+  // 1. Die with the supervisor if asked, and close the race where it is already gone
+  //    (its end of the channel is then closed).
+  if (spec.die_with_parent) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+    pollfd p{ctx.channel, POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) ::_exit(1);
+  }
+}
+
+// Step 2 of child_main: our uid/gid maps. Returns the namespace ids for --info-fd and
+// --json-status-fd ("" when neither was asked for).
+std::string settle_identity(const Spec& spec, const Plan& plan, const HostFacts& host,
+                            const ChildContext& ctx) {
+  // 2. Identity first: until the maps exist, every id inside is the overflow id and
+  //    files we create would be owned by nobody.
+  // Namespaces are all in place (a late cgroup or PID one included): their ids for
+  // --info-fd and --json-status-fd are read now, while the caller's /proc is reachable.
+  const std::string ns_ids = spec.info_fd || spec.json_status_fd ? namespace_ids() : "";
+  if (spec.userns_block_fd) {
+    // The caller writes our maps through /proc/PID: dumpable until it is done.
+    if (!send_message(ctx.channel, MsgType::EarlyInfo, ns_ids))
+      throw_errno("--userns-block-fd: can't tell the supervisor the namespaces exist");
+    wait_readable(*spec.userns_block_fd, "--userns-block-fd");
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+  } else if (plan.write_maps) {
+    try {
+      DumpableForMaps dumpable;
+      ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
+      log::step("uid and gid maps written");
+    } catch (const SysError& e) {
+      // Ubuntu's AppArmor restriction lets the namespace be created but takes the
+      // capabilities that writing the maps needs: say so rather than "EPERM".
+      if (host.is_root() || (e.err() != EPERM && e.err() != EACCES)) throw;
+      throw Error(std::string(e.what()) + " (" +
+                  host::explain_userns_failure(e.err(), host::self_exe()) + ")");
+    }
+  }
+  return ns_ids;
+}
+
+// What is prepared while the caller's /proc is still reachable, before the new root.
+struct BeforeRoot {
+  int proc_self = -1;       // --exec-label
+  UniqueFd nested_userns;   // --disable-userns
+};
+BeforeRoot prepare_before_root(const Spec& spec, const Plan& plan) {
+  BeforeRoot b;
+  // --exec-label: the caller's /proc stays reachable through this fd after the pivot, to
+  // write the label of the process that will exec ("thread-self" resolves to whichever
+  // process uses it). Security: we are non-dumpable by now, so no other process can
+  // borrow it, and it is closed before exec.
+  if (spec.exec_label) {
+    b.proc_self = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (b.proc_self < 0) throw_errno("Can't open /proc");
+  }
+  if (spec.disable_userns) {
+    // Security: the limit is per user namespace; with 1, only the nested namespace
+    // entered before exec fits, so the sandbox can never make another.
+    UniqueFd f(::open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC));
+    if (!f || ::write(f.get(), "1", 1) != 1)
+      throw_errno("--disable-userns: can't set user.max_user_namespaces");
+  }
+  if (spec.disable_userns) b.nested_userns = make_nested_userns(plan.sandbox_uid, plan.sandbox_gid);
+
+  // Security: a fresh anonymous session keyring, so the command cannot read or link the
+  // keys in the caller's session keyring (bwrap leaves it shared).
+  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
+    throw_errno("Can't create a new session keyring");
+  return b;
+}
+
+// Step 4 of child_main: the new root, and the pivot. Returns the umask the command gets
+// back (we create modes exactly as asked) and the sandbox's working directory.
+std::pair<mode_t, std::string> build_new_root(const Spec& spec, const Plan& plan,
+                                              const ChildContext& ctx) {
+  // 4. The new root. Modes we create are exactly those asked for.
+  mode_t old_umask = ::umask(0);
+  std::string home;
+  for (const auto& kv : apply_env(current_env(), spec.env))
+    if (kv.rfind("HOME=", 0) == 0) home = kv.substr(5);
+  // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder (an op appended
+  // after the caller's, so it lands on whatever /etc they built).
+  std::optional<Spec> with_dns;
+  if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
+  const Spec& fs_spec = with_dns ? *with_dns : spec;
+  double fs_start = log::verbose() ? log::ms_since_start() : 0;
+  fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home,
+                                       {plan.cgroupfs_read_only, plan.cgroupfs_refuse});
+  if (log::verbose()) {
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", log::ms_since_start() - fs_start);
+    log::step("new root: " + std::to_string(fs_spec.fs.size()) +
+              " filesystem operations and the pivot in " + ms + " ms, cwd " + root.cwd);
+  }
+  if (!root.lock_fds.empty()) {
+    std::vector<int> fds;
+    for (auto& f : root.lock_fds) fds.push_back(f.get());
+    if (!send_message(ctx.channel, MsgType::LockFds, "", fds))
+      throw_errno("--lock-file: can't hand the locks to the supervisor");
+    root.lock_fds.clear();
+  }
+  return {old_umask, root.cwd};
+}
+
 }  // namespace
 
 void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
                 const ChildContext& ctx) {
   try {
-    // Security: non-dumpable from the start, so that no process of the same uid (one in a
-    // joined --pidns, say) can trace this setup child or open what it holds through
-    // /proc/PID/fd. The command's execve makes it dumpable again, as bwrap's command is.
-    // With --userns-block-fd the caller writes our maps first (see step 2).
-    if (!spec.userns_block_fd && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-      throw_errno("prctl(PR_SET_DUMPABLE)");
-    // The supervisor waits for this first message before it starts the network helper.
-    if (net::needs_ns_fds(plan)) send_netns(ctx.channel);
+    enter_early_stages(spec, plan, ctx);
+    const std::string ns_ids = settle_identity(spec, plan, host, ctx);
+    BeforeRoot before = prepare_before_root(spec, plan);
 
-    // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
-    //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.
-    if (ctx.await_go) wait_for_go(ctx.channel);
-    if (ctx.unshare_cgroup_late && ::unshare(CLONE_NEWCGROUP) < 0)
-      throw_errno("Can't create a new cgroup namespace");
-
-    // Security: a new session has no controlling terminal, so no process of the sandbox
-    // (the command, and the init it could ptrace) can push input into the caller's
-    // terminal with TIOCSTI. Done before any fork so that init is in it too.
-    if (spec.new_session && ::setsid() < 0) throw_errno("setsid");
-
-    // 0b. --pidns with --unshare-pid: the kernel creates a PID namespace only from a process
-    //    living in the namespace it nests under, so this child (born in the joined one)
-    //    unshares, stays behind as a relay, and its child carries on as pid 1.
-    if (ctx.unshare_pid_late) {
-      if (spec.die_with_parent && ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-        throw_errno("prctl(PR_SET_PDEATHSIG)");
-      if (::unshare(CLONE_NEWPID) < 0) throw_errno("--pidns: can't create a nested PID namespace");
-      // The relay stays in the joined namespace, confined as pid 1 is.
-      wait_for_init(fork_init(spec, ctx));
-    }
-
-    // 1. Die with the supervisor if asked, and close the race where it is already gone
-    //    (its end of the channel is then closed).
-    if (spec.die_with_parent) {
-      if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
-      pollfd p{ctx.channel, POLLRDHUP, 0};
-      if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) ::_exit(1);
-    }
-
-    // 2. Identity first: until the maps exist, every id inside is the overflow id and
-    //    files we create would be owned by nobody.
-    // Namespaces are all in place (a late cgroup or PID one included): their ids for
-    // --info-fd and --json-status-fd are read now, while the caller's /proc is reachable.
-    const std::string ns_ids = spec.info_fd || spec.json_status_fd ? namespace_ids() : "";
-    if (spec.userns_block_fd) {
-      // The caller writes our maps through /proc/PID: dumpable until it is done.
-      if (!send_message(ctx.channel, MsgType::EarlyInfo, ns_ids))
-        throw_errno("--userns-block-fd: can't tell the supervisor the namespaces exist");
-      wait_readable(*spec.userns_block_fd, "--userns-block-fd");
-      if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
-    } else if (plan.write_maps) {
-      try {
-        DumpableForMaps dumpable;
-        ns::write_self_maps(plan.sandbox_uid, host.uid, plan.sandbox_gid, host.gid);
-        log::step("uid and gid maps written");
-      } catch (const SysError& e) {
-        // Ubuntu's AppArmor restriction lets the namespace be created but takes the
-        // capabilities that writing the maps needs: say so rather than "EPERM".
-        if (host.is_root() || (e.err() != EPERM && e.err() != EACCES)) throw;
-        throw Error(std::string(e.what()) + " (" +
-                    host::explain_userns_failure(e.err(), host::self_exe()) + ")");
-      }
-    }
-    // --exec-label: the caller's /proc stays reachable through this fd after the pivot, to
-    // write the label of the process that will exec ("thread-self" resolves to whichever
-    // process uses it). Security: we are non-dumpable by now, so no other process can
-    // borrow it, and it is closed before exec.
-    int proc_self = -1;
-    if (spec.exec_label) {
-      proc_self = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (proc_self < 0) throw_errno("Can't open /proc");
-    }
-    if (spec.disable_userns) {
-      // Security: the limit is per user namespace; with 1, only the nested namespace
-      // entered before exec fits, so the sandbox can never make another.
-      UniqueFd f(::open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC));
-      if (!f || ::write(f.get(), "1", 1) != 1)
-        throw_errno("--disable-userns: can't set user.max_user_namespaces");
-    }
-    UniqueFd nested_userns;
-    if (spec.disable_userns) nested_userns = make_nested_userns(plan.sandbox_uid, plan.sandbox_gid);
-
-    // Security: a fresh anonymous session keyring, so the command cannot read or link the
-    // keys in the caller's session keyring (bwrap leaves it shared).
-    if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
-      throw_errno("Can't create a new session keyring");
+    // 2b. A caller that opens our namespaces by pid: pid 1 becomes init now, exec'd in our
+    //     user namespace while the host's tree still holds its libraries (start_exec_init);
+    //     we carry on as its child once it is confined.
+    const bool init_started = init_execs(spec, plan);
+    if (init_started) start_exec_init(spec, ctx);
 
     // 3. Namespaces that need capabilities over themselves, while we hold them.
     if (spec.hostname && ::sethostname(spec.hostname->data(), spec.hostname->size()) < 0)
@@ -434,32 +584,7 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
       ns::allow_unprivileged_low_ports();
     }
 
-    // 4. The new root. Modes we create are exactly those asked for.
-    mode_t old_umask = ::umask(0);
-    std::string home;
-    for (const auto& kv : apply_env(current_env(), spec.env))
-      if (kv.rfind("HOME=", 0) == 0) home = kv.substr(5);
-    // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder (an op appended
-    // after the caller's, so it lands on whatever /etc they built).
-    std::optional<Spec> with_dns;
-    if (auto conf = net::resolv_conf(plan)) with_dns = net::with_resolv_conf(spec, *conf);
-    const Spec& fs_spec = with_dns ? *with_dns : spec;
-    double fs_start = log::verbose() ? log::ms_since_start() : 0;
-    fs::RootResult root = fs::build_root(fs_spec, ctx.host_tty, ctx.host_cwd, home,
-                                         {plan.cgroupfs_read_only, plan.cgroupfs_refuse});
-    if (log::verbose()) {
-      char ms[32];
-      std::snprintf(ms, sizeof ms, "%.3f", log::ms_since_start() - fs_start);
-      log::step("new root: " + std::to_string(fs_spec.fs.size()) +
-                " filesystem operations and the pivot in " + ms + " ms, cwd " + root.cwd);
-    }
-    if (!root.lock_fds.empty()) {
-      std::vector<int> fds;
-      for (auto& f : root.lock_fds) fds.push_back(f.get());
-      if (!send_message(ctx.channel, MsgType::LockFds, "", fds))
-        throw_errno("--lock-file: can't hand the locks to the supervisor");
-      root.lock_fds.clear();
-    }
+    auto [old_umask, cwd] = build_new_root(spec, plan, ctx);
 
     // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
     // while we set up; the command never runs before it is there. Waited for here, before
@@ -475,8 +600,8 @@ void child_main(const Spec& spec, const Plan& plan, const HostFacts& host,
 
     // 6. With a PID namespace we are pid 1: stay as init and let a child run the command.
     int init_ready = -1;
-    if (spec.unshare_pid && !spec.as_pid_1) init_ready = fork_init(spec, ctx);
-    exec_command(spec, plan, host, ctx, root.cwd, old_umask, proc_self, nested_userns.release(),
+    if (spec.unshare_pid && !spec.as_pid_1 && !init_started) init_ready = fork_init(spec, ctx);
+    exec_command(spec, plan, host, ctx, cwd, old_umask, before.proc_self, before.nested_userns.release(),
                  init_ready, ns_ids);
   } catch (const std::exception& e) {
     // Never silent: if the supervisor cannot be told, the caller's stderr is.

@@ -5,14 +5,13 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstddef>
 #include <cstring>
-#include <iterator>
 #include <optional>
 
 #include "launch/channel.hpp"
@@ -20,6 +19,8 @@
 #include "security/bpf.hpp"
 #include "security/caps.hpp"
 #include "util/error.hpp"
+#include "util/fd.hpp"
+#include "util/parse.hpp"
 #include "util/log.hpp"
 
 namespace sb::launch {
@@ -135,10 +136,13 @@ std::optional<uint32_t> run_filter(const std::string& program, const seccomp_dat
 
 // Every capability gone with the fewest calls (init runs on every --unshare-pid launch, and
 // the command waits for it): the bounding set while CAP_SETPCAP is still held, then one
-// capset for the rest (ambient ones go with the permitted set).
+// capset for the rest (ambient ones go with the permitted set). An init exec'd by
+// start_exec_init emptied its bounding set before the exec and holds no CAP_SETPCAP now:
+// a bit the kernel refuses to drop must already be gone, or confinement failed.
 void drop_all_caps() {
   for (int c = 0; c <= security::last_cap(); ++c)
-    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+    if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL &&
+        !(errno == EPERM && ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0))
       throw_errno("Can't drop capabilities from the bounding set");
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
@@ -148,6 +152,29 @@ void drop_all_caps() {
 // Never silent: if the supervisor cannot be told, the caller's stderr is (still open then).
 void report(int channel, const std::string& text) {
   if (!send_message(channel, MsgType::Error, text)) log::error(text);
+}
+
+// Init's life once the command is released: reaps every child, forwards `set`'s signals to
+// the command, and leaves with its status once it is gone.
+[[noreturn]] void serve_as_init(const sigset_t& set, pid_t command, bool forward_terminal) {
+  auto reap = [command] {
+    for (;;) {
+      int status;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      // Leaving takes the whole namespace down, orphans included.
+      if (pid == command)
+        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+  };
+  reap();  // the command may have finished before the mask was in place
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&set, &info);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) reap();
+    else if (should_forward(info.si_code, forward_terminal)) ::kill(command, sig);
+  }
 }
 
 struct InitCall {
@@ -194,9 +221,7 @@ void init_main(const InitParams& p) {
     // otherwise ptrace it or write its /proc/1/mem and run code outside its own filters,
     // or clear its parent-death signal. Before the command may run, init is:
     // non-dumpable (no ptrace, no /proc/1/mem, /proc/1/fd for the same uid),
-    // unless the caller was told its pid to open its namespaces (InitParams::dumpable),
-    if (::prctl(PR_SET_DUMPABLE, p.dumpable ? 1 : 0, 0, 0, 0) < 0)
-      throw_errno("init: prctl(PR_SET_DUMPABLE)");
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("init: prctl(PR_SET_DUMPABLE)");
     // without capabilities (nothing to borrow), bounding set included,
     drop_all_caps();
     // unable to gain privileges through execve,
@@ -223,15 +248,7 @@ void init_main(const InitParams& p) {
   // must stay open for the sandbox's lifetime) and, until it is confined, the channel to
   // report a failure and the pipe that releases the command.
   // stderr, too, for a failure the channel cannot carry.
-  int keep[] = {p.keep_fd, p.channel, p.ready_fd, STDERR_FILENO};
-  std::sort(std::begin(keep), std::end(keep));
-  unsigned next = 0;
-  for (int k : keep) {
-    if (k < 0) continue;
-    if (static_cast<unsigned>(k) > next) ::close_range(next, static_cast<unsigned>(k) - 1, 0);
-    next = static_cast<unsigned>(k) + 1;
-  }
-  ::close_range(next, ~0U, 0);
+  close_all_except({p.keep_fd, p.channel, p.ready_fd, STDERR_FILENO});
 
   // and under the command's seccomp programs, loaded last: the supervisor checked that
   // they allow every call made from here on (init_syscall_denied).
@@ -251,25 +268,7 @@ void init_main(const InitParams& p) {
   if (p.channel >= 0) ::close(p.channel);
   if (p.keep_fd != STDERR_FILENO) ::close(STDERR_FILENO);
 
-  const pid_t command = p.command;
-  auto reap = [command] {
-    for (;;) {
-      int status;
-      pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) return;
-      // Leaving takes the whole namespace down, orphans included.
-      if (pid == command)
-        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    }
-  };
-  reap();  // the command may have finished before the mask was in place
-  for (;;) {
-    siginfo_t info;
-    int sig = ::sigwaitinfo(&set, &info);
-    if (sig < 0) continue;
-    if (sig == SIGCHLD) reap();
-    else if (should_forward(info.si_code, p.forward_terminal_signals)) ::kill(command, sig);
-  }
+  serve_as_init(set, p.command, p.forward_terminal_signals);
 }
 
 // The released side: waits for init's byte. EOF means init failed (and said why on the
@@ -281,6 +280,123 @@ void wait_for_init(int ready_fd) {
   }
   ::close(ready_fd);
   if (n != 1) ::_exit(1);
+}
+
+std::string encode_programs(const std::vector<std::string>& programs) {
+  std::string out;
+  for (const auto& prog : programs) {
+    const auto n = static_cast<uint32_t>(prog.size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out += prog;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> decode_programs(std::string_view data) {
+  std::vector<std::string> programs;
+  while (!data.empty()) {
+    uint32_t n;
+    if (data.size() < sizeof n) return std::nullopt;
+    std::memcpy(&n, data.data(), sizeof n);
+    data.remove_prefix(sizeof n);
+    if (n > data.size()) return std::nullopt;
+    programs.emplace_back(data.substr(0, n));
+    data.remove_prefix(n);
+  }
+  return programs;
+}
+
+namespace {
+
+// The exec'd init's arguments, in argv order after kInitExecArg.
+struct ExecInitArgs {
+  pid_t command = -1;
+  int channel = -1, ready_fd = -1, programs_fd = -1, keep_fd = -1;
+  bool forward_terminal_signals = false, die_with_parent = false;
+};
+
+std::optional<ExecInitArgs> parse_exec_init_args(int argc, char** argv) {
+  if (argc != 9) return std::nullopt;
+  ExecInitArgs a;
+  long v[6];
+  for (int i = 0; i < 6; ++i) {  // "-": no such descriptor
+    auto n = parse::unsigned_dec(argv[2 + i], 0x7fffffff);
+    if (!n && std::string_view(argv[2 + i]) != "-") return std::nullopt;
+    v[i] = n ? static_cast<long>(*n) : -1;
+  }
+  a.command = static_cast<pid_t>(v[0]);
+  a.channel = static_cast<int>(v[1]);
+  a.ready_fd = static_cast<int>(v[2]);
+  a.programs_fd = static_cast<int>(v[3]);
+  a.keep_fd = static_cast<int>(v[4]);
+  a.forward_terminal_signals = v[5] & 1;
+  a.die_with_parent = v[5] & 2;
+  if (a.command <= 0 || a.channel < 0 || a.ready_fd < 0 || std::string(argv[8]) != "end")
+    return std::nullopt;
+  return a;
+}
+
+std::string read_fd(int fd) {
+  std::string out;
+  char buf[16384];
+  for (off_t off = 0;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("init: can't read the seccomp programs");
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+}
+
+}  // namespace
+
+int init_exec_main(int argc, char** argv) {
+  // Security: non-dumpable before anything else runs in this image (the exec made us
+  // dumpable). The user namespace of our mm is now the sandbox's: the caller, its owner,
+  // may still open /proc/PID/ns/*; a capability-less process inside may not touch us.
+  const bool nondumpable = ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  const int dumpable_errno = errno;
+  auto args = parse_exec_init_args(argc, argv);
+  if (!args) {
+    log::error(std::string(kInitExecArg) + " is internal to " + log::program_name() +
+               " (it runs the sandbox's pid 1)");
+    return 1;
+  }
+  try {
+    if (!nondumpable) {
+      errno = dumpable_errno;
+      throw_errno("prctl(PR_SET_DUMPABLE)");
+    }
+    // --die-with-parent: the exec kept the parent-death signal (no privilege changed);
+    // set it again, and leave if the supervisor (the channel's other end) is already gone.
+    if (args->die_with_parent) {
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+      pollfd pfd{args->channel, POLLRDHUP, 0};
+      if (::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLRDHUP))) ::_exit(1);
+    }
+    ::prctl(PR_SET_NAME, argv[0], 0, 0, 0);  // the setup's comm (see exec_init), not "exe"
+    std::vector<std::string> programs;
+    if (args->programs_fd >= 0) {
+      UniqueFd fd(args->programs_fd);
+      auto decoded = decode_programs(read_fd(fd.get()));
+      if (!decoded) throw Error("init: the seccomp programs came garbled");
+      programs = std::move(*decoded);
+    }
+    static std::vector<std::string> kept;  // init_main keeps a pointer; it never returns
+    kept = std::move(programs);
+    InitParams p;
+    p.command = args->command;
+    p.forward_terminal_signals = args->forward_terminal_signals;
+    p.keep_fd = args->keep_fd;
+    p.channel = args->channel;
+    p.ready_fd = args->ready_fd;
+    p.seccomp_programs = &kept;
+    init_main(p);
+  } catch (const std::exception& e) {
+    report(args->channel, std::string("Can't confine the sandbox's init (pid 1): ") + e.what());
+  }
+  ::_exit(1);
 }
 
 }  // namespace sb::launch

@@ -3,7 +3,9 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "spec/spec.hpp"
@@ -48,9 +50,21 @@ struct InitParams {
   int channel = -1;
   int ready_fd = -1;  // write end; one byte once init is confined
   const std::vector<std::string>* seccomp_programs = nullptr;
-  bool dumpable = false;  // for a caller that opens /proc/CHILD-PID/ns/* (see fork_init)
 };
 [[noreturn]] void init_main(const InitParams& params);
+
+// argv[1] of this binary exec'd as init inside the sandbox (see start_exec_init in
+// child.cpp); main hands such an invocation to init_exec_main and nothing else.
+inline constexpr const char kInitExecArg[] = "--internal-exec-init";
+// The exec'd init: becomes non-dumpable first, takes its parameters from argv and the
+// seccomp programs from a sealed memfd, then runs init_main. Returns only on bad arguments
+// (someone ran it by hand), with the status for main.
+int init_exec_main(int argc, char** argv);
+
+// The seccomp programs as the exec'd init receives them: each as a 4-byte length (host
+// order) and its bytes. decode_programs returns nullopt for anything else.
+std::string encode_programs(const std::vector<std::string>& programs);
+std::optional<std::vector<std::string>> decode_programs(std::string_view data);
 
 // In the process init releases: returns once init is confined, exits 1 if it failed.
 void wait_for_init(int ready_fd);

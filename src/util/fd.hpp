@@ -2,7 +2,9 @@
 #pragma once
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace sb {
 
@@ -30,5 +32,18 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Closes every descriptor but those in `keep` (negative entries ignored), with as few
+// close_range calls as there are gaps (Linux 5.9).
+inline void close_all_except(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 0;
+  for (int k : keep) {
+    if (k < 0 || static_cast<unsigned>(k) < next) continue;
+    if (static_cast<unsigned>(k) > next) ::close_range(next, static_cast<unsigned>(k) - 1, 0);
+    next = static_cast<unsigned>(k) + 1;
+  }
+  ::close_range(next, ~0U, 0);
+}
 
 }  // namespace sb

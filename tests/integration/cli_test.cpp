@@ -51,6 +51,19 @@ TEST_F(CliTest, UnknownOptionIsAnErrorNamingIt) {
   EXPECT_FALSE(contains(r.out, "RAN")) << r;
 }
 
+// The entry the sandbox's own init is exec'd through is not an option: run by hand (with
+// anything but the exact arguments the setup passes), it says so and does nothing.
+TEST_F(CliTest, InternalInitEntryRefusesAHandRun) {
+  for (const Args& a : {Args{"--internal-exec-init"}, Args{"--internal-exec-init", "1", "3", "4",
+                                                           "-", "-", "0", "end", "x"},
+                        Args{"--internal-exec-init", "0", "3", "4", "-", "-", "0", "end"}}) {
+    auto r = run(a, unpriv());
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_TRUE(contains(r.err, "--internal-exec-init is internal")) << r;
+    EXPECT_EQ(r.out, "") << r;
+  }
+}
+
 TEST_F(CliTest, DiagnosticsThroughSymlinkNamedBwrapSayBwrap) {
   RunOpts o = unpriv();
   o.exe = bwrap_alias_path();

@@ -132,6 +132,89 @@ TEST_P(SandboxProcessModeTest, InitIsConfinedBeforeTheCommandRuns) {
   }
 }
 
+// Issue 13.1, its last gap: a caller told pid 1's pid (--info-fd, --json-status-fd) opens
+// its /proc/PID/ns/* (flatpak enter, a second sandbox joining with --userns/--pidns), yet
+// init stays non-dumpable: in a user namespace the sandbox made, init is exec'd there, so
+// its mm belongs to it; the caller (its owner) holds every capability there, the command
+// none. The driver, run as the caller, reads child-pid and opens the namespaces while the
+// command probes pid 1. Control: bwrap's init under the same options lets the caller in
+// too, and is open to the command.
+const char* kInfoDriver = R"PY(
+import errno, json, os, subprocess, sys
+r, w = os.pipe()
+r2, w2 = os.dup(r), os.dup(w)  # off 5, wherever the pipe landed
+os.close(r); os.close(w)
+r = os.dup2(r2, 30) or 30
+os.dup2(w2, 5)
+os.close(r2); os.close(w2)
+fds = [5] + ([9] if os.path.exists('/proc/self/fd/9') else [])
+p = subprocess.Popen(sys.argv[1:], pass_fds=fds)
+os.close(5)
+buf, info = b'', None
+while info is None:
+    chunk = os.read(r, 4096)
+    if not chunk:
+        print('caller_info=none', flush=True); sys.exit(p.wait())
+    buf += chunk
+    try:
+        info = json.loads(buf)
+    except ValueError:
+        pass
+pid = info['child-pid']
+for ns in ('user', 'pid', 'net', 'mnt'):
+    try:
+        os.close(os.open('/proc/%d/ns/%s' % (pid, ns), os.O_RDONLY))
+        print('caller_%s=ok' % ns, flush=True)
+    except OSError as x:
+        print('caller_%s=%s' % (ns, errno.errorcode[x.errno]), flush=True)
+sys.exit(p.wait())
+)PY";
+
+TEST_P(SandboxProcessModeTest, InitToldToTheCallerStaysConfined) {
+  TempDir dir(0755);
+  compile_default(dir / "default.bpf");
+  const Args probe = {"--", kPython, "-c", std::string(kInitProbe) + "import time; time.sleep(1)\n",
+                      "1"};
+  std::vector<Args> variants = {{}};
+  if (as_root()) variants = {{"--cap-drop", "ALL"}, {"--cap-drop", "ALL", "--unshare-user"}};
+  for (const Args& extra : variants) {
+    for (const char* info : {"--info-fd", "--json-status-fd"}) {
+      SCOPED_TRACE(::testing::PrintToString(extra) + " " + info);
+      Args flags = cat({extra, {"--unshare-pid", "--unshare-net", "--proc", "/proc", "--seccomp",
+                                "9", info, "5"}});
+      RunOpts o = with_fd9(opts(), dir / "default.bpf");
+      o.exe = kPython;
+      auto r = run(cat({{"-c", kInfoDriver, sandbox_path()}, with_root(cat({flags, probe}))}), o);
+      ASSERT_EQ(r.exit_code, 0) << r;
+      auto m = key_values(r.out);
+      ASSERT_TRUE(contains(r.out, "END")) << r;
+      for (const char* ns : {"user", "pid", "net", "mnt"})
+        EXPECT_EQ(m[std::string("caller_") + ns], "ok") << "the caller can't open ns/" << ns << r;
+      EXPECT_EQ(m["mem"], "EACCES") << "/proc/1/mem is writable from inside" << r;
+      EXPECT_EQ(m["attach"], "EPERM") << "pid 1 can be traced from inside" << r;
+      EXPECT_EQ(m["NoNewPrivs"], "1") << r;
+      EXPECT_EQ(m["Seccomp"], "2") << r;
+      for (const char* k : {"CapEff", "CapPrm", "CapBnd"})
+        EXPECT_EQ(m[k], "0000000000000000") << k << r;
+
+      if (!exists(kBwrap) || std::string(info) != "--info-fd") continue;
+      RunOpts bo = with_fd9(opts(), dir / "default.bpf");
+      bo.exe = kPython;
+      auto b = run(cat({{"-c", kInfoDriver, kBwrap}, base_root(), flags, probe}), bo);
+      ASSERT_EQ(b.exit_code, 0) << b;
+      auto bm = key_values(b.out);
+      RecordProperty("bwrap", b.out);
+      for (const char* ns : {"user", "pid", "net", "mnt"})
+        EXPECT_EQ(bm[std::string("caller_") + ns], "ok") << "control: bwrap's caller" << b;
+      // Never weaker than bwrap: whatever works against our init works against bwrap's.
+      for (const char* k : {"mem", "attach"})
+        if (m[k] == "ok") {
+          EXPECT_EQ(bm[k], "ok") << k << r << b;
+        }
+    }
+  }
+}
+
 // Issue 13.1: the injection itself, as reported. The command opens /proc/1/mem for writing
 // (a plain open, which no profile filters), plants code where pid 1 returns from its
 // sigwaitinfo (the address /proc/1/syscall shows) and wakes it with SIGUSR1. The code
@@ -217,13 +300,17 @@ r = t.syscall(157, 1, 0)  # prctl(PR_SET_PDEATHSIG, 0)
 t.detach()
 print('RESULT init-prctl=' + ename(r))
 )PY";
-  for (bool die : {true, false}) {
-    SCOPED_TRACE(die ? "--die-with-parent" : "control: without it");
+  // With --info-fd, init is exec'd (see InitToldToTheCallerStaysConfined): it must keep
+  // the parent-death signal across that exec.
+  for (auto [die, info] : {std::pair{true, false}, {true, true}, {false, false}}) {
+    SCOPED_TRACE(std::string(die ? "--die-with-parent" : "control: without it") +
+                 (info ? " --info-fd" : ""));
     const std::string token = sleep_token();
     Args a = {"-c", kDieDriver, sandbox_path()};
     Args flags = {"--unshare-pid", "--proc", "/proc"};
     if (as_root()) flags.insert(flags.end(), {"--cap-drop", "ALL"});
     if (die) flags.push_back("--die-with-parent");
+    if (info) flags.insert(flags.end(), {"--info-fd", "2"});
     Args inner = with_root(cat({flags, {"--", "sh", "-c",
                                         "python3 -c \"$0\"; exec sleep " + token,
                                         clear_pdeathsig}}));

@@ -86,3 +86,19 @@ TEST(InitFilter, ProgramsTheKernelWouldRejectAreReported) {
                                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)});
   EXPECT_EQ(init_syscall_denied({wraps}), "an invalid program (filter 1)");
 }
+
+// The exec'd init's seccomp programs (start_exec_init): what goes in comes out, in order,
+// empty programs included; anything truncated or padded is refused, never half-read.
+TEST(InitPrograms, EncodingRoundTrips) {
+  using sb::launch::decode_programs;
+  using sb::launch::encode_programs;
+  std::vector<std::string> progs = {kAllowAll, "", std::string("\0\1\2", 3), kAllowAll + kAllowAll};
+  auto back = decode_programs(encode_programs(progs));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, progs);
+  EXPECT_EQ(decode_programs(encode_programs({})), std::vector<std::string>{});
+  std::string data = encode_programs({kAllowAll});
+  EXPECT_FALSE(decode_programs(data.substr(0, data.size() - 1))) << "truncated program";
+  EXPECT_FALSE(decode_programs(data.substr(0, 3))) << "truncated length";
+  EXPECT_FALSE(decode_programs(data + "x")) << "trailing byte";
+}
