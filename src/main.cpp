@@ -6,7 +6,7 @@
 
 #include "cli/options.hpp"
 #include "cli/profile.hpp"
-#include "host/doctor.hpp"
+#include "cli/subcommands.hpp"
 #include "host/probe.hpp"
 #include "launch/launch.hpp"
 #include "security/seccomp.hpp"
@@ -18,10 +18,9 @@ int main(int argc, char** argv) {
   // The sandbox's own pid 1, exec'd by the setup (launch/child.cpp); never an option.
   if (argc > 1 && std::string_view(argv[1]) == sb::launch::kInitExecArg)
     return sb::launch::init_exec_main(argc, argv);
-  if (argc > 1 && std::string(argv[1]) == "seccomp-compile")
-    return sb::security::seccomp_compile_main(std::vector<std::string>(argv + 2, argv + argc));
-  if (argc > 1 && std::string(argv[1]) == "doctor")
-    return sb::host::doctor_main(std::vector<std::string>(argv + 2, argv + argc));
+  // `sandbox doctor ...`, `sandbox seccomp-compile ...`: their own option tables.
+  if (const sb::cli::SubcommandTable* sub = argc > 1 ? sb::cli::find_subcommand(argv[1]) : nullptr)
+    return sb::cli::run_subcommand(*sub, std::vector<std::string>(argv + 2, argv + argc));
   try {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     sb::Spec spec = sb::cli::parse(args);

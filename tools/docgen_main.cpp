@@ -4,7 +4,8 @@
 //   sandbox-docgen --update DIR   rewrite DIR/completions/* and the generated parts of
 //                                 DIR/man/sandbox.1.scd and DIR/README.md
 //   sandbox-docgen --check DIR    exit 1, naming each stale file, unless all are in sync
-//   sandbox-docgen --print man|man-unsupported|readme|bash|zsh|fish
+//   sandbox-docgen --print man|man-unsupported|readme|bash|zsh|fish|SUBCOMMAND
+//                                 (SUBCOMMAND: its man page options, `--print doctor`)
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "cli/docgen.hpp"
+#include "cli/subcommands.hpp"
 #include "util/error.hpp"
 
 namespace docgen = sb::cli::docgen;
@@ -21,7 +23,7 @@ namespace docgen = sb::cli::docgen;
 namespace {
 
 struct Region {
-  std::string_view begin, end;
+  std::string begin, end;
   std::function<std::string()> generate;
 };
 
@@ -32,16 +34,31 @@ struct Target {
   std::function<std::string()> whole;
 };
 
+// The man page's regions: the option list, each subcommand's options, the bwrap options
+// we lack.
+std::vector<Region> man_regions() {
+  std::vector<Region> r = {
+      {std::string(docgen::kManBegin), std::string(docgen::kManEnd), docgen::man_options}};
+  for (const auto& t : sb::cli::subcommand_tables()) {
+    std::string name(t.name);
+    r.push_back({docgen::man_subcommand_begin(name), docgen::man_subcommand_end(name),
+                 [name] { return docgen::man_subcommand_options(name); }});
+  }
+  r.push_back({std::string(docgen::kManUnsupportedBegin),
+               std::string(docgen::kManUnsupportedEnd), docgen::man_unsupported});
+  return r;
+}
+
 std::vector<Target> targets() {
   return {
       {"completions/sandbox.bash", {}, docgen::bash_completion},
       {"completions/_sandbox", {}, docgen::zsh_completion},
       {"completions/sandbox.fish", {}, docgen::fish_completion},
-      {"man/sandbox.1.scd",
-       {{docgen::kManBegin, docgen::kManEnd, docgen::man_options},
-        {docgen::kManUnsupportedBegin, docgen::kManUnsupportedEnd, docgen::man_unsupported}},
+      {"man/sandbox.1.scd", man_regions(), {}},
+      {"README.md",
+       {{std::string(docgen::kReadmeBegin), std::string(docgen::kReadmeEnd),
+         docgen::readme_options}},
        {}},
-      {"README.md", {{docgen::kReadmeBegin, docgen::kReadmeEnd, docgen::readme_options}}, {}},
   };
 }
 
@@ -77,8 +94,7 @@ std::string expected(const Target& t, const std::string& path, bool exists,
   std::string text = current;
   for (const auto& r : t.regions) {
     try {
-      text = docgen::replace_between_markers(text, std::string(r.begin), std::string(r.end),
-                                             r.generate());
+      text = docgen::replace_between_markers(text, r.begin, r.end, r.generate());
     } catch (const sb::Error& e) {
       throw sb::Error(path + ": " + e.what());
     }
@@ -106,7 +122,7 @@ std::string first_difference(const std::string& have, const std::string& want) {
 int usage(int code) {
   std::fputs(
       "usage: sandbox-docgen --update DIR | --check DIR |\n"
-      "                      --print man|man-unsupported|readme|bash|zsh|fish\n"
+      "                      --print man|man-unsupported|readme|bash|zsh|fish|SUBCOMMAND\n"
       "Generates the man page option list, the README option list and the shell\n"
       "completions from sandbox's option table.\n",
       code ? stderr : stdout);
@@ -122,6 +138,7 @@ int run(int argc, char** argv) {
   if (mode == "--print") {
     std::string s;
     if (arg == "man") s = docgen::man_options();
+    else if (sb::cli::find_subcommand(arg)) s = docgen::man_subcommand_options(arg);
     else if (arg == "man-unsupported") s = docgen::man_unsupported();
     else if (arg == "readme") s = docgen::readme_options();
     else if (arg == "bash") s = docgen::bash_completion();

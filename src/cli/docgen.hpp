@@ -1,6 +1,7 @@
 // Documentation and shell completions generated from the one option table
-// (cli::option_table()), so that the man page, the README and the bash/zsh/fish
-// completions can never drift from what the parser accepts.
+// (cli::option_table()) and the subcommands' tables (cli::subcommand_tables()), so that
+// the man page, the README and the bash/zsh/fish completions can never drift from what
+// the parsers accept.
 //
 // tools/docgen_main.cpp writes these into the source tree (`update-docs` target) and the
 // `docs.in_sync` test fails when the committed files differ from what is generated here.
@@ -26,6 +27,14 @@ std::string man_options();
 // scdoc paragraph for DIFFERENCES FROM BWRAP: which bwrap 0.11 options are not in the
 // table (and so are rejected as unknown), or that every bwrap option is accepted.
 std::string man_unsupported();
+
+// scdoc for a subcommand's entry under COMMANDS: its options from its table
+// (cli/subcommands.hpp), each `*--name* _ARG_` with its help indented below. It goes
+// between the marker lines man_subcommand_begin(name) and man_subcommand_end(name).
+// Throws sb::Error for a name that is not a subcommand.
+std::string man_subcommand_options(std::string_view name);
+std::string man_subcommand_begin(std::string_view name);
+std::string man_subcommand_end(std::string_view name);
 
 // Markdown for the README: one table per Section.
 std::string readme_options();

@@ -533,35 +533,7 @@ const char* verdict_name(Verdict v) {
 
 }  // namespace
 
-int doctor_main(const std::vector<std::string>& args) {
-  const std::string usage =
-      "usage: " + log::program_name() + " doctor\n"
-      "\nCheck what this host lets you do, by trying each thing in a short-lived child:\n"
-      "user namespaces, mount namespaces, overlayfs, the new mount API, cgroup2 delegation,\n"
-      "the systemd manager, pasta/slirp4netns and /dev/net/tun, seccomp, Landlock, clone3,\n"
-      "and Ubuntu's AppArmor restriction on user namespaces (with our profile's state).\n"
-      "One line per check: OK, WARN (a feature that will not work, and the fix) or FAIL\n"
-      "(sandboxes will not start). Exit status 0 unless something fails.\n"
-      "\n  --fake-root DIR  (tests) read the AppArmor state under DIR/proc/sys,\n"
-      "                   DIR/sys/kernel/security and DIR/etc\n";
-  HostRoots roots;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(usage.c_str(), stdout);
-      return 0;
-    }
-    if (a == "--fake-root" && i + 1 < args.size()) {
-      // For tests: the AppArmor check reads DIR/proc/sys, DIR/sys/kernel/security and
-      // DIR/etc instead of the host's (the other checks still probe this host).
-      const std::string& d = args[++i];
-      roots = {d + "/proc/sys", d + "/sys/kernel/security", d + "/etc"};
-      continue;
-    }
-    log::error("doctor: unknown argument '" + a + "' (see " + log::program_name() +
-               " doctor --help)");
-    return 1;
-  }
+int doctor_main(const HostRoots& roots) {
   bool root = ::getuid() == 0;
   std::string exe = self_exe();
   std::vector<Line> lines;

@@ -136,8 +136,16 @@ void compile_spec_seccomp(Spec& spec);
 // the programs read from --seccomp / --add-seccomp-fd descriptors.
 std::vector<std::string> seccomp_programs_in_order(const Spec& spec);
 
+// What `sandbox seccomp-compile` was asked (parsed by cli/subcommands.cpp).
+struct SeccompCompileRequest {
+  bool list = false;             // --list: print the installed profile names instead
+  std::string profile;           // PROFILE: an installed NAME or a PATH
+  SeccompCompileOptions options;  // --arch
+  bool pfc = false;              // --pfc: libseccomp's pseudo filter code, not BPF
+};
+
 // `sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc]`: writes the BPF to stdout.
 // Returns the exit status; errors are printed as "PROG: seccomp-compile: ...".
-int seccomp_compile_main(const std::vector<std::string>& args);
+int seccomp_compile_main(const SeccompCompileRequest& req);
 
 }  // namespace sb::security

@@ -401,65 +401,25 @@ std::string seccomp_profile_pfc(const SeccompProfile& profile, const SeccompComp
   return export_to_memory(ctx.get(), seccomp_export_pfc, "pseudo filter code");
 }
 
-int seccomp_compile_main(const std::vector<std::string>& args) {
-  const std::string usage =
-      "usage: " + log::program_name() +
-      " seccomp-compile PROFILE [--arch ARCH]... [--pfc] > filter.bpf\n"
-      "       " + log::program_name() + " seccomp-compile --list\n"
-      "\nCompile a seccomp profile (OCI / Docker JSON: a NAME from the installed profiles or a\n"
-      "PATH containing '/') into the BPF program that --seccomp FD and --add-seccomp-fd FD\n"
-      "load (an array of struct sock_filter), written to stdout.\n"
-      "\n  --arch ARCH   Architecture of the filter (x86_64, x86, x32, aarch64, arm...),\n"
-      "                repeatable; default: this machine's plus the compat architectures\n"
-      "                (x86, x32 on x86_64) the profile lists. Others are killed.\n"
-      "  --pfc         Write libseccomp's readable pseudo filter code instead\n"
-      "  --list        List the installed profile NAMEs and exit\n"
-      "\nThe compiled filter assumes no capabilities (profile \"caps\" conditions) and this\n"
-      "kernel's version (\"minKernel\").\n";
+int seccomp_compile_main(const SeccompCompileRequest& req) {
   try {
-    std::optional<std::string> profile;
-    SeccompCompileOptions o;
-    bool pfc = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a == "--help" || a == "-h") {
-        std::fputs(usage.c_str(), stdout);
-        return 0;
+    if (req.list) {
+      auto dirs = seccomp_profile_dirs();
+      auto names = seccomp_profile_names(dirs);
+      if (names.empty()) {
+        std::string where;
+        for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d;
+        throw Error("no seccomp profiles found (looked in " +
+                    (where.empty() ? std::string("no directory") : where) + ")");
       }
-      if (a == "--list") {
-        auto dirs = seccomp_profile_dirs();
-        auto names = seccomp_profile_names(dirs);
-        if (names.empty()) {
-          std::string where;
-          for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d;
-          throw Error("no seccomp profiles found (looked in " +
-                      (where.empty() ? std::string("no directory") : where) + ")");
-        }
-        for (const auto& n : names) std::printf("%s\n", n.c_str());
-        return 0;
-      }
-      if (a == "--pfc") {
-        pfc = true;
-      } else if (a == "--arch") {
-        if (i + 1 >= args.size()) throw Error("--arch takes an argument (ARCH)");
-        uint32_t arch = seccomp_arch_from_name(args[++i]);
-        if (!arch) throw Error("--arch: unknown architecture '" + args[i] + "'");
-        o.arches.push_back(arch);
-      } else if (!a.empty() && a[0] == '-' && a != "-") {
-        throw Error("unknown option " + a);
-      } else if (profile) {
-        throw Error("only one PROFILE can be compiled (got '" + *profile + "' and '" + a + "')");
-      } else {
-        profile = a;
-      }
+      for (const auto& n : names) std::printf("%s\n", n.c_str());
+      return 0;
     }
-    if (!profile) {
-      std::fputs(usage.c_str(), stderr);
-      return 1;
-    }
+    const bool pfc = req.pfc;
+    const SeccompCompileOptions& o = req.options;
     if (!pfc && ::isatty(STDOUT_FILENO))
       throw Error("refusing to write a binary program to a terminal; redirect stdout to a file");
-    std::string path = find_seccomp_profile(*profile, seccomp_profile_dirs());
+    std::string path = find_seccomp_profile(req.profile, seccomp_profile_dirs());
     SeccompProfile p = load_seccomp_profile(path);
     std::string out;
     if (pfc) {

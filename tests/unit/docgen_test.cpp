@@ -21,6 +21,7 @@
 
 #include "cli/docgen.hpp"
 #include "cli/options.hpp"
+#include "cli/subcommands.hpp"
 #include "limits/limits.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"
@@ -66,12 +67,19 @@ struct Generated {
 };
 
 std::vector<Generated> all_generated() {
-  return {{"man_options", docgen::man_options()},
+  std::vector<Generated> v = {{"man_options", docgen::man_options()},
           {"readme_options", docgen::readme_options()},
           {"bash_completion", docgen::bash_completion()},
           {"zsh_completion", docgen::zsh_completion()},
           {"fish_completion", docgen::fish_completion()},
           {"usage_text", sb::cli::usage_text("sandbox")}};
+  for (const auto& t : sb::cli::subcommand_tables()) {
+    v.push_back({"man_subcommand_options " + std::string(t.name),
+                 docgen::man_subcommand_options(t.name)});
+    v.push_back({"subcommand_usage " + std::string(t.name),
+                 sb::cli::subcommand_usage(t, "sandbox")});
+  }
+  return v;
 }
 
 // A checker program the test needs: a skip with the reason locally, a failure under
@@ -180,12 +188,17 @@ TEST(DocgenTest, UsageListsEveryOptionWithItsArguments) {
 TEST(DocgenTest, NothingOutsideTheTableIsDocumented) {
   // Scripts use a few options of the shells' own commands, and their header comment says
   // to run `cmake --build build --target update-docs`.
-  // `sandbox seccomp-compile` has options of its own (--arch, --pfc, --list).
+  // The subcommands' options are in their own tables (cli/subcommands.hpp).
   const std::set<std::string> shell_words = {"--fcs-skip", "--argument-names", "--build",
-                                             "--target", "--arch", "--pfc", "--list"};
+                                             "--target"};
+  auto in_a_subcommand_table = [](const std::string& tok) {
+    for (const auto& t : sb::cli::subcommand_tables())
+      if (sb::cli::find_sub_option(t, tok)) return true;
+    return false;
+  };
   for (const auto& g : all_generated()) {
     for (const auto& tok : option_tokens(g.text)) {
-      if (shell_words.count(tok)) continue;
+      if (shell_words.count(tok) || in_a_subcommand_table(tok)) continue;
       EXPECT_NE(sb::cli::find_option(tok), nullptr) << g.what << " mentions " << tok;
     }
   }
@@ -338,6 +351,43 @@ TEST(DocgenTest, ZshCompletionSyntax) {
   std::string f = dir.write("_sandbox", docgen::zsh_completion());
   std::string out;
   EXPECT_EQ(run(zsh + " -n " + sh_quote(f), out), 0) << out;
+}
+
+// After `sandbox NAME`, the subcommand's specs go to _arguments with "sandbox" dropped,
+// so that NAME is the command it skips (else doctor, taking no argument, completes
+// nothing). _arguments is stubbed to print what it gets.
+TEST(DocgenTest, ZshSubcommandsGetTheirOwnWords) {
+  std::string zsh = find_program("zsh");
+  DOCGEN_REQUIRE(zsh, "zsh is not installed, its completion is not checked");
+  TempDir dir;
+  std::string f = dir.write("_sandbox", docgen::zsh_completion());
+  auto arguments_for = [&](const std::string& words, int current) {
+    std::string script = "compdef() { :; }\n"
+                         "_arguments() { print -r -- \"$CURRENT:${words[*]}\"; print -rl -- \"$@\"; }\n"
+                         "source " + sh_quote(f) + "\n"
+                         "words=(" + words + "); CURRENT=" + std::to_string(current) + "\n"
+                         "_sandbox\n";
+    std::string out;
+    EXPECT_EQ(run(zsh + " -f -c " + sh_quote(script), out), 0) << out;
+    return lines(out);
+  };
+  auto d = arguments_for("sandbox doctor --", 3);
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d[0], "2:doctor --");
+  EXPECT_TRUE(contains(d, "--help[Show this help and exit]")) << ::testing::PrintToString(d);
+  EXPECT_FALSE(contains(d, "--fake-root")) << "only for tests";
+  auto s = arguments_for("sandbox seccomp-compile default --p", 4);
+  ASSERT_FALSE(s.empty());
+  EXPECT_EQ(s[0], "3:seccomp-compile default --p");
+  EXPECT_TRUE(std::any_of(s.begin(), s.end(), [](const std::string& l) {
+    return l.rfind("*--arch[", 0) == 0 && l.find(":arch:(") != std::string::npos &&
+           l.find("x86_64") != std::string::npos;
+  })) << ::testing::PrintToString(s);
+  EXPECT_TRUE(contains(s, "--pfc[Write libseccomp's readable pseudo filter code instead]"))
+      << ::testing::PrintToString(s);
+  EXPECT_TRUE(std::any_of(s.begin(), s.end(), [](const std::string& l) {
+    return l.rfind("1:profile:", 0) == 0;
+  })) << ::testing::PrintToString(s);
 }
 
 TEST(DocgenTest, FishCompletionSyntax) {
@@ -528,6 +578,34 @@ TEST(DocgenTest, BashCompletesProfileNames) {
   EXPECT_EQ(r, std::vector<std::string>{"default"});
   r = bash_complete(bash, dir, {"sandbox", "--profile", "mi"}, bin.path());
   EXPECT_EQ(r, std::vector<std::string>{"minimal"});
+}
+
+// Each subcommand option is written once, in its table, and shows up everywhere: the man
+// page and --help always, the completions unless it is only for tests.
+TEST(DocgenTest, SubcommandOptionsFromTheirTables) {
+  const std::string bash = docgen::bash_completion(), zsh = docgen::zsh_completion(),
+                    fish = docgen::fish_completion();
+  for (const auto& t : sb::cli::subcommand_tables()) {
+    const std::string man = docgen::man_subcommand_options(t.name);
+    const std::string usage = sb::cli::subcommand_usage(t, "sandbox");
+    const std::string fish_cond = "'__sandbox_expect sub-" + std::string(t.name) + "'";
+    for (const auto& o : t.options) {
+      const std::string name(o.name);
+      SCOPED_TRACE(std::string(t.name) + " " + name);
+      std::string synopsis =
+          "\t*" + name + "*" + (o.arg.empty() ? "" : " _" + std::string(o.arg) + "_");
+      EXPECT_NE(man.find(synopsis + "\n\t\t"), std::string::npos) << man;
+      EXPECT_TRUE(has_token(usage, name));
+      EXPECT_EQ(has_token(bash, name), !o.internal);
+      const std::string zsh_spec = "'" + std::string(o.repeatable ? "*" : "") + name + "[";
+      EXPECT_EQ(zsh.find(zsh_spec) != std::string::npos, !o.internal);
+      EXPECT_EQ(fish.find(fish_cond + " -l " + name.substr(2)) != std::string::npos, !o.internal);
+      if (!o.alias.empty()) {
+        EXPECT_FALSE(has_token(bash, std::string(o.alias)));
+      }
+    }
+  }
+  EXPECT_THROW(docgen::man_subcommand_options("bogus"), sb::Error);
 }
 
 TEST(DocgenTest, SubcommandsInEveryCompletionAndUsage) {
