@@ -44,7 +44,7 @@ class OpApplier {
   void op(const ProcOp& o);
   void cover_proc_knobs(const std::string& dest);
   void op(const DevOp& o);
-  void dev_nodes(const std::string& dest);
+  void dev_nodes(int dev, const std::string& dest);
   void op(const MqueueOp& o);
   void op(const DirOp& o);
   void op(const SymlinkOp& o);
