@@ -8,13 +8,13 @@
 
 #include <cerrno>
 #include <climits>
-#include <fstream>
 
 #include "fs/backend.hpp"
 #include "fs/mountapi.hpp"
-#include "fs/mounts.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
+#include "util/mountinfo.hpp"
 
 namespace sb::fs {
 namespace {
@@ -66,9 +66,9 @@ class LegacyBackend final : public MountBackend {
                const std::string& what) const {
     std::vector<std::string> targets{path};
     if (recursive) {
-      std::ifstream in(proc_ + "/self/mountinfo");
-      for (const auto& m : parse_mount_points(in)) {
-        const std::string& mp = m.path;
+      auto text = io::read_file(proc_ + "/self/mountinfo");
+      for (const auto& m : mountinfo::parse(text.value_or(""))) {
+        const std::string& mp = m.mountpoint;
         if (mp.size() > path.size() && mp.compare(0, path.size(), path) == 0 &&
             mp[path.size()] == '/')
           targets.push_back(mp);

@@ -13,15 +13,15 @@
 
 #include <cerrno>
 #include <climits>
-#include <fstream>
 
 #include "fs/backend.hpp"
 #include "fs/mountapi.hpp"
-#include "fs/mounts.hpp"
 #include "fs/ops.hpp"
 #include "fs/roots.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/mountinfo.hpp"
 
 namespace sb::fs {
 namespace {
@@ -59,14 +59,14 @@ const char* enter_staging() {
 // See CgroupfsPolicy. After every op, before the pivot: the mount table still shows the
 // new root as /newroot.
 void seal_cgroupfs(const CgroupfsPolicy& policy, const MountBackend& mnt) {
-  std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
-  if (!in)
+  auto text = io::read_file(std::string(kOldProc) + "/self/mountinfo");
+  if (!text)
     throw_errno("Can't read " + std::string(kOldProc) +
                 "/self/mountinfo to find cgroup filesystems");
   std::vector<std::string> found;
-  for (const auto& m : parse_mount_points(in))
-    if ((m.fstype == "cgroup" || m.fstype == "cgroup2") && m.path.rfind("/newroot/", 0) == 0)
-      found.push_back(m.path);
+  for (const auto& m : mountinfo::parse(*text))
+    if ((m.fstype == "cgroup" || m.fstype == "cgroup2") && m.mountpoint.rfind("/newroot/", 0) == 0)
+      found.push_back(m.mountpoint);
   for (const auto& mp : found) {
     std::string inside = mp.substr(std::string("/newroot").size());
     if (!policy.refuse.empty()) {

@@ -10,6 +10,7 @@
 #include "fs/mountapi.hpp"
 #include "fs/ops.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 namespace sb::fs {
@@ -23,12 +24,7 @@ void copy_fd(int from, int to, const std::string& what) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_errno("Can't read the data for " + what);
     if (n == 0) return;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) throw_errno("Can't write " + what);
-      off += w;
-    }
+    if (!io::write_all(to, {buf, static_cast<size_t>(n)})) throw_errno("Can't write " + what);
   }
 }
 

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "util/io.hpp"
+
 namespace sb::launch {
 namespace {
 
@@ -24,14 +26,8 @@ std::string dump(const json& j, int indent = -1) {
   return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
-void write_all(int fd, const std::string& s) {
-  for (size_t off = 0; off < s.size();) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return;  // a reader that went away does not stop the sandbox
-    off += static_cast<size_t>(n);
-  }
-}
+// Status writes ignore errors: a reader that went away does not stop the sandbox.
+using io::write_all;
 
 }  // namespace
 

@@ -39,16 +39,7 @@
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
-
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
+#include "util/syscalls.hpp"
 
 namespace sb::launch {
 namespace {

@@ -1,6 +1,6 @@
 // The new-root builder's pieces that need no mount namespace: the backend choice, the
 // flag and option translations, what each op asks of the backend (a recording backend on
-// directories standing in for the old and new roots), path resolution, mountinfo reading.
+// directories standing in for the old and new roots), path resolution.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -10,11 +10,9 @@
 
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 
 #include "fs/backend.hpp"
 #include "fs/mountapi.hpp"
-#include "fs/mounts.hpp"
 #include "fs/ops.hpp"
 #include "fs/resolve.hpp"
 #include "fs/roots.hpp"
@@ -152,23 +150,6 @@ TEST(FsResolve, LexicalPieces) {
   EXPECT_EQ(lexically_normal("/../../x"), "/x");
   EXPECT_EQ(lexically_normal("/a/.."), "");
   EXPECT_EQ(lexically_normal("a//b"), "/a/b");
-}
-
-TEST(FsMounts, ReadsMountPointsAndTypes) {
-  std::istringstream in(
-      "22 1 0:21 / /proc rw,nosuid shared:5 - proc proc rw\n"
-      "30 22 0:26 / /sys/fs/cgroup rw master:9 shared:10 - cgroup2 cgroup2 rw\n"
-      "31 1 8:1 /x /mnt/with\\040space\\134back rw - ext4 /dev/sda1 rw\n"
-      "32 1 8:1 / /odd\\04 rw - tmpfs tmpfs rw\n");
-  auto m = parse_mount_points(in);
-  ASSERT_EQ(m.size(), 4u);
-  EXPECT_EQ(m[0].path, "/proc");
-  EXPECT_EQ(m[0].fstype, "proc");
-  EXPECT_EQ(m[1].path, "/sys/fs/cgroup");
-  EXPECT_EQ(m[1].fstype, "cgroup2");
-  EXPECT_EQ(m[2].path, "/mnt/with space\\back");
-  EXPECT_EQ(m[2].fstype, "ext4");
-  EXPECT_EQ(m[3].path, "/odd\\04");  // a short escape stays as it is
 }
 
 std::string resolver_name(const ::testing::TestParamInfo<bool>& p) {
