@@ -138,6 +138,15 @@ struct Limits {
   }
 };
 
+// ---- Landlock (--landlock, --landlock-mode, --landlock-scope; src/security/landlock). ----
+struct LandlockRequest {
+  bool enabled = false;
+  bool best_effort = false;        // --landlock-mode best-effort
+  bool scopes_given = false;       // --landlock-scope given: the scopes were asked for by name
+  bool scope_signal = true;        // LANDLOCK_SCOPE_SIGNAL
+  bool scope_abstract_unix = true; // LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+};
+
 struct Spec {
   // Namespaces.
   bool unshare_user = false;
@@ -169,6 +178,7 @@ struct Spec {
   std::vector<std::string> lock_files;
   std::vector<CapEdit> caps;
   Limits limits;
+  LandlockRequest landlock;
 
   // Descriptors (issue: the desktop-sandbox protocol). Every fd an option consumes is in
   // consumed_fds so that it is closed before the command runs.
@@ -210,6 +220,7 @@ struct HostFacts {
   bool userns_available = true;  // creating a user namespace is possible here
   bool cgroupns_available = true;
   bool selinux_enabled = false;  // selinuxfs mounted: --exec-label/--file-label can apply
+  int landlock_abi = 0;  // landlock_create_ruleset's version answer, or -errno (no Landlock)
 };
 
 // One cgroup `sandbox-<supervisor pid>` to create (src/limits/cgroup.hpp).
