@@ -77,6 +77,7 @@ struct Entry {
   std::string path;
   uint64_t access;
   bool root_tmpfs;  // the new root's own tmpfs (writable by mount, readable by rule)
+  bool mount_root;
 };
 
 // What op gives at its destination: the access, whether it mounts (and so hides what was
@@ -203,7 +204,7 @@ std::vector<LandlockRule> landlock_rules(const std::vector<FsOp>& ops,
                                          const std::function<bool(size_t)>& skipped) {
   // The new root's tmpfs is readable (ls /, the parents the ops made), never writable:
   // write only where something writable was put.
-  std::vector<Entry> entries{{"/", ll::kRead, true}};
+  std::vector<Entry> entries{{"/", ll::kRead, true, true}};
   for (size_t i = 0; i < ops.size(); ++i) {
     if (skipped && skipped(i)) continue;
     const OpEffect e = effect(ops[i]);
@@ -216,7 +217,7 @@ std::vector<LandlockRule> landlock_rules(const std::vector<FsOp>& ops,
     if (e.mounts) {
       // Hidden under the new mount: what was at or below its destination.
       std::erase_if(entries, [&](const Entry& en) { return at_or_below(en.path, dest); });
-      entries.push_back({dest, e.access, false});
+      entries.push_back({dest, e.access, false, true});
     } else if (e.creates) {
       // Writable only when made on the root tmpfs; elsewhere it has the access of the
       // mount it is on (a rule below a mount adds nothing a rule on the mount lacks, and
@@ -226,11 +227,11 @@ std::vector<LandlockRule> landlock_rules(const std::vector<FsOp>& ops,
         if (at_or_below(dest, en.path) && (!cover || en.path.size() > cover->path.size()))
           cover = &en;
       if (cover && cover->root_tmpfs && cover->path != dest)
-        entries.push_back({dest, e.access, false});
+        entries.push_back({dest, e.access, false, false});
     }
   }
   std::vector<LandlockRule> rules;
-  for (auto& en : entries) rules.push_back({en.path, en.access});
+  for (auto& en : entries) rules.push_back({en.path, en.access, en.mount_root});
   return rules;
 }
 
@@ -309,10 +310,18 @@ void landlock_enforce(const LandlockPlan& plan) {
       }
       throw_errno("--landlock: can't open " + r.path);
     }
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0) throw_errno("--landlock: can't stat " + r.path);
+    struct statx stx;
+    if (::statx(fd.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) < 0)
+      throw_errno("--landlock: can't stat " + r.path);
+    // Security: a mount's access goes to that mount only; found elsewhere (hidden below a
+    // later mount the op list did not show), the path gets no rule of its own.
+    if (r.mount_root && (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+        !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+      if (log::verbose()) log::step("landlock: " + r.path + " is no longer a mount, no rule");
+      continue;
+    }
     uint64_t access = r.access & plan.handled_fs;
-    if (!S_ISDIR(st.st_mode)) access &= ll::kFileRights;
+    if (!S_ISDIR(stx.stx_mode)) access &= ll::kFileRights;
     if (!access) continue;
     PathBeneathAttr pb{access, fd.get()};
     if (::syscall(SYS_landlock_add_rule, ruleset.get(), kRulePathBeneath, &pb, 0) < 0)

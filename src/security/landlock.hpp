@@ -74,6 +74,10 @@ std::string landlock_summary(int abi);
 struct LandlockRule {
   std::string path;  // absolute, inside the new root
   uint64_t access = 0;
+  // The op mounted at `path`: the rule applies only if a mount's root is found there (a
+  // mount hidden in a way the op list does not show lexically, through a symlinked parent,
+  // gives its access to nothing else).
+  bool mount_root = false;
   bool operator==(const LandlockRule&) const = default;
 };
 

@@ -112,6 +112,28 @@ TEST_P(LandlockEscapeTest, InheritedHostDirectoryFdIsOutOfReach) {
   }
 }
 
+// A bind hidden by a later mount that lands on its parent through a symlink (the op list
+// does not show it lexically): its write access must not pass to whatever is at its path
+// now, here a directory of a read-only bind, reachable read-write on the host through fd 9.
+TEST_P(LandlockEscapeTest, HiddenBindGivesItsAccessToNothingElse) {
+  REQUIRE_LANDLOCK(3);
+  TempDir ro, rw;
+  ASSERT_EQ(::mkdir((ro / "x").c_str(), 0777), 0);
+  ::chmod((ro / "x").c_str(), 0777);
+  const std::string attack = kTryPrelude + R"PY(
+t('create', lambda: os.close(os.open('x/created', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=9)))
+)PY";
+  const Args tree = with_root({"--bind", rw.path(), "/m/x", "--symlink", "m", "/s", "--ro-bind",
+                               ro.path(), "/s"});
+  auto c = run_with_fd9(sandbox_path(), ro.path(), cat({tree, py(attack)}), opts());
+  EXPECT_TRUE(contains(c.out, "create=OK")) << "control" << c;
+  ASSERT_EQ(::unlink((ro / "x/created").c_str()), 0) << c;
+  auto r = run_with_fd9(sandbox_path(), ro.path(), cat({tree, {"--landlock"}, py(attack)}), opts());
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "create=EACCES")) << r;
+  EXPECT_FALSE(exists(ro / "x/created")) << r;
+}
+
 // /proc/PID/root of a host process of the same uid, with a sandbox sharing the caller's PID
 // namespace (bwrap binds the caller's /proc then).
 TEST_P(LandlockEscapeTest, HostProcessRootThroughProcIsOutOfReach) {

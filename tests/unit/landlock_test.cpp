@@ -18,6 +18,10 @@ using Rules = std::vector<LandlockRule>;
 using Args = std::vector<std::string>;
 constexpr uint64_t R = ll::kRead;
 constexpr uint64_t RW = ll::kRead | ll::kWrite;
+// A rule for a mount.
+LandlockRule m(const std::string& path, uint64_t access) { return {path, access, true}; }
+// A rule made by --dir or --file (not a mount of its own).
+LandlockRule made(const std::string& path, uint64_t access) { return {path, access, false}; }
 
 Rules rules_of(const Args& args) {
   Args a = args;
@@ -27,7 +31,8 @@ Rules rules_of(const Args& args) {
 
 std::string describe(const Rules& rs) {
   std::string s;
-  for (const auto& r : rs) s += r.path + "=" + std::to_string(r.access) + " ";
+  for (const auto& r : rs)
+    s += r.path + "=" + std::to_string(r.access) + (r.mount_root ? "(mount) " : " ");
   return s;
 }
 
@@ -35,14 +40,14 @@ TEST(LandlockRules, RootTmpfsIsReadOnlyAndOpsGetTheirAccess) {
   Rules rs = rules_of({"--ro-bind", "/usr", "/usr", "--bind", "/srv", "/work", "--tmpfs", "/tmp",
                        "--proc", "/proc", "--dev", "/dev", "--dev-bind", "/dev/dri", "/dri",
                        "--mqueue", "/dev/mqueue"});
-  Rules want = {{"/", R},
-                {"/usr", R},
-                {"/work", RW},
-                {"/tmp", RW},
-                {"/proc", ll::kProc},
-                {"/dev", RW | ll::kIoctlDev},
-                {"/dri", RW | ll::kIoctlDev},
-                {"/dev/mqueue", RW}};
+  Rules want = {m("/", R),
+                m("/usr", R),
+                m("/work", RW),
+                m("/tmp", RW),
+                m("/proc", ll::kProc),
+                m("/dev", RW | ll::kIoctlDev),
+                m("/dri", RW | ll::kIoctlDev),
+                m("/dev/mqueue", RW)};
   EXPECT_EQ(rs, want) << describe(rs);
 }
 
@@ -52,28 +57,28 @@ TEST(LandlockRules, ProcIsNeitherExecutableNorCreatable) {
 
 TEST(LandlockRules, LaterMountAtSamePathReplacesEarlier) {
   Rules rs = rules_of({"--bind", "/srv", "/x", "--ro-bind", "/usr", "/x"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/x", R}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/x", R)})) << describe(rs);
   rs = rules_of({"--ro-bind", "/usr", "/x", "--bind", "/srv", "/x"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/x", RW}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/x", RW)})) << describe(rs);
 }
 
 TEST(LandlockRules, LaterMountAtParentHidesEverythingBelow) {
   Rules rs = rules_of({"--bind", "/srv", "/a/b/c", "--dir", "/a/d", "--ro-bind", "/usr", "/a"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/a", R}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/a", R)})) << describe(rs);
   // A sibling with a common prefix is not below: /ab stays.
   rs = rules_of({"--bind", "/srv", "/ab", "--ro-bind", "/usr", "/a"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/ab", RW}, {"/a", R}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/ab", RW), m("/a", R)})) << describe(rs);
 }
 
 TEST(LandlockRules, BindOfRootReplacesTheRootTmpfs) {
   Rules rs = rules_of({"--tmpfs", "/tmp", "--bind", "/", "/"});
-  EXPECT_EQ(rs, (Rules{{"/", RW}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", RW)})) << describe(rs);
 }
 
 TEST(LandlockRules, RemountRoTakesWriteAtAndBelowOnlyFromEarlierOps) {
   Rules rs = rules_of({"--bind", "/srv", "/w", "--tmpfs", "/w/t", "--bind", "/var", "/v",
                        "--remount-ro", "/w", "--bind", "/home", "/w/later"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/w", R}, {"/w/t", R}, {"/v", RW}, {"/w/later", RW}}))
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/w", R), m("/w/t", R), m("/v", RW), m("/w/later", RW)}))
       << describe(rs);
 }
 
@@ -81,7 +86,7 @@ TEST(LandlockRules, DirAndFileAreWritableOnlyOnTheRootTmpfs) {
   Rules rs = rules_of({"--dir", "/scratch", "--ro-bind", "/usr", "/usr", "--dir", "/usr/local",
                        "--tmpfs", "/t", "--dir", "/t/sub", "--file", "0", "/note"});
   // /usr/local inherits /usr's read-only access; /t/sub inherits /t's write.
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/scratch", RW}, {"/usr", R}, {"/t", RW}, {"/note", RW}}))
+  EXPECT_EQ(rs, (Rules{m("/", R), made("/scratch", RW), m("/usr", R), m("/t", RW), made("/note", RW)}))
       << describe(rs);
 }
 
@@ -89,26 +94,26 @@ TEST(LandlockRules, DataBindsAndOverlays) {
   Rules rs = rules_of({"--ro-bind-data", "0", "/etc/a", "--bind-data", "0", "/etc/b",
                        "--overlay-src", "/usr", "--tmp-overlay", "/o1", "--overlay-src", "/usr",
                        "--overlay-src", "/srv", "--ro-overlay", "/o2"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/etc/a", R}, {"/etc/b", RW}, {"/o1", RW}, {"/o2", R}}))
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/etc/a", R), m("/etc/b", RW), m("/o1", RW), m("/o2", R)}))
       << describe(rs);
 }
 
 TEST(LandlockRules, SymlinkAndChmodGiveNothing) {
   Rules rs = rules_of({"--symlink", "usr/bin", "/bin", "--chmod", "0700", "/"});
-  EXPECT_EQ(rs, (Rules{{"/", R}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R)})) << describe(rs);
 }
 
 TEST(LandlockRules, DestinationsAreNormalized) {
   Rules rs = rules_of({"--bind", "/srv", "/a//b/", "--ro-bind", "/usr", "/a/./b/../b"});
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/a/b", R}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/a/b", R)})) << describe(rs);
 }
 
 TEST(LandlockRules, SkippedTryBindGivesNothingAndHidesNothing) {
   auto spec = cli::parse({"--ro-bind", "/usr", "/x", "--bind-try", "/nonexistent", "/x", "true"});
   Rules rs = landlock_rules(spec.fs, [](size_t i) { return i == 1; });
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/x", R}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/x", R)})) << describe(rs);
   rs = landlock_rules(spec.fs);
-  EXPECT_EQ(rs, (Rules{{"/", R}, {"/x", RW}})) << describe(rs);
+  EXPECT_EQ(rs, (Rules{m("/", R), m("/x", RW)})) << describe(rs);
 }
 
 // ---- The decision, from a faked ABI answer. ----
