@@ -299,7 +299,13 @@ void landlock_enforce(const LandlockPlan& plan) {
   if (!ruleset) throw_errno("--landlock: landlock_create_ruleset");
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) throw_errno("--landlock: can't open /");
-  size_t added = 0;
+  // Each rule's path, opened and identified (device, inode, mount).
+  struct Opened {
+    UniqueFd fd;
+    const LandlockRule* rule;
+    struct statx stx;
+  };
+  std::vector<Opened> opened;
   for (const auto& r : plan.rules) {
     UniqueFd fd(open_rule_path(root.get(), r.path));
     if (!fd) {
@@ -311,7 +317,8 @@ void landlock_enforce(const LandlockPlan& plan) {
       throw_errno("--landlock: can't open " + r.path);
     }
     struct statx stx;
-    if (::statx(fd.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE, &stx) < 0)
+    if (::statx(fd.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO |
+                STATX_MNT_ID, &stx) < 0)
       throw_errno("--landlock: can't stat " + r.path);
     // Security: a mount's access goes to that mount only; found elsewhere (hidden below a
     // later mount the op list did not show), the path gets no rule of its own.
@@ -320,12 +327,31 @@ void landlock_enforce(const LandlockPlan& plan) {
       if (log::verbose()) log::step("landlock: " + r.path + " is no longer a mount, no rule");
       continue;
     }
-    uint64_t access = r.access & plan.handled_fs;
-    if (!S_ISDIR(stx.stx_mode)) access &= ll::kFileRights;
+    opened.push_back({std::move(fd), &r, stx});
+  }
+  auto same = [](const struct statx& a, const struct statx& b) {
+    return a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major &&
+           a.stx_dev_minor == b.stx_dev_minor &&
+           (!(a.stx_mask & b.stx_mask & STATX_MNT_ID) || a.stx_mnt_id == b.stx_mnt_id);
+  };
+  size_t added = 0;
+  for (size_t i = 0; i < opened.size(); ++i) {
+    const auto& o = opened[i];
+    // Security: two rules that reach the same place (a destination behind a symlink) are
+    // one: the later op's access, which is what that place shows, not their union.
+    bool later = false;
+    for (size_t j = i + 1; j < opened.size() && !later; ++j) later = same(o.stx, opened[j].stx);
+    if (later) {
+      if (log::verbose())
+        log::step("landlock: " + o.rule->path + " is replaced by a later rule, no rule");
+      continue;
+    }
+    uint64_t access = o.rule->access & plan.handled_fs;
+    if (!S_ISDIR(o.stx.stx_mode)) access &= ll::kFileRights;
     if (!access) continue;
-    PathBeneathAttr pb{access, fd.get()};
+    PathBeneathAttr pb{access, o.fd.get()};
     if (::syscall(SYS_landlock_add_rule, ruleset.get(), kRulePathBeneath, &pb, 0) < 0)
-      throw_errno("--landlock: can't add the rule for " + r.path);
+      throw_errno("--landlock: can't add the rule for " + o.rule->path);
     ++added;
   }
   // Security: from here on this process and everything it starts reach only what the rules

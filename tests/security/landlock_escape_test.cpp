@@ -123,15 +123,24 @@ TEST_P(LandlockEscapeTest, HiddenBindGivesItsAccessToNothingElse) {
   const std::string attack = kTryPrelude + R"PY(
 t('create', lambda: os.close(os.open('x/created', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=9)))
 )PY";
-  const Args tree = with_root({"--bind", rw.path(), "/m/x", "--symlink", "m", "/s", "--ro-bind",
-                               ro.path(), "/s"});
-  auto c = run_with_fd9(sandbox_path(), ro.path(), cat({tree, py(attack)}), opts());
-  EXPECT_TRUE(contains(c.out, "create=OK")) << "control" << c;
-  ASSERT_EQ(::unlink((ro / "x/created").c_str()), 0) << c;
-  auto r = run_with_fd9(sandbox_path(), ro.path(), cat({tree, {"--landlock"}, py(attack)}), opts());
-  EXPECT_EQ(r.exit_code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "create=EACCES")) << r;
-  EXPECT_FALSE(exists(ro / "x/created")) << r;
+  // Hidden below a mount on its parent; then reached at its own path through a symlinked
+  // destination (the read-only bind lands where the writable one's symlink leads).
+  int variant = 0;
+  for (const Args& tree :
+       {with_root({"--bind", rw.path(), "/m/x", "--symlink", "m", "/s", "--ro-bind", ro.path(),
+                   "/s"}),
+        with_root({"--symlink", "/m", "/s", "--dir", "/m", "--bind", rw.path(), "/s/x",
+                   "--ro-bind", ro.path() + "/x", "/m/x"})}) {
+    SCOPED_TRACE(++variant == 1 ? "hidden below a mount on its parent"
+                                : "same place as a later mount, through a symlink");
+    auto c = run_with_fd9(sandbox_path(), ro.path(), cat({tree, py(attack)}), opts());
+    EXPECT_TRUE(contains(c.out, "create=OK")) << "control" << c;
+    ::unlink((ro / "x/created").c_str());
+    auto r = run_with_fd9(sandbox_path(), ro.path(), cat({tree, {"--landlock"}, py(attack)}), opts());
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.out, "create=EACCES")) << r;
+    EXPECT_FALSE(exists(ro / "x/created")) << r;
+  }
 }
 
 // /proc/PID/root of a host process of the same uid, with a sandbox sharing the caller's PID
