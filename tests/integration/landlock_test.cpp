@@ -77,6 +77,20 @@ TEST_P(LandlockTest, GivenTreeStaysUsableAndNothingElseIsWritten) {
   }
 }
 
+// Landlock refuses mounts to the confined command: nothing nested that needs them works
+// (documented); without --landlock a user namespace inside may mount its own tmpfs.
+TEST_P(LandlockTest, ConfinedCommandCannotMount) {
+  if (landlock_abi() < 3) GTEST_SKIP() << "Landlock ABI " << landlock_abi() << " here, needs 3";
+  const char* script = "unshare -rm sh -c 'mount -t tmpfs x /tmp && echo mounted'; echo END";
+  auto c = run(with_root({"--tmpfs", "/tmp", "--proc", "/proc", "--unshare-pid", "--", "sh", "-c", script}), opts());
+  if (!contains(c.out, "mounted"))
+    GTEST_SKIP() << "a nested user namespace cannot mount here even without --landlock: " << c;
+  auto r = run(with_root({"--tmpfs", "/tmp", "--proc", "/proc", "--unshare-pid", "--landlock", "--", "sh", "-c", script}), opts());
+  EXPECT_TRUE(contains(r.out, "END")) << r;
+  EXPECT_FALSE(contains(r.out, "mounted")) << r;
+  EXPECT_TRUE(contains(r.err, "Operation not permitted")) << r;
+}
+
 // --landlock with --verbose says what it enforced; best-effort on a kernel that has
 // everything enforces the same, with no warning.
 TEST_P(LandlockTest, VerboseNamesTheAbiAndBestEffortEnforcesWhereItCan) {
