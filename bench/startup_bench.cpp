@@ -1,5 +1,6 @@
-// startup_bench: start-up time of `sandbox` against its peers, bwrap and the kernel floor
-// (util-linux unshare creating the same namespaces), plus the supervisor's peak RSS.
+// startup_bench: start-up time of `sandbox` against its peers, bwrap and two floors (util-linux
+// unshare creating the same namespaces; in scenario 2 also startup_floor, a static C program
+// doing exactly scenario 2's kernel work), plus the supervisor's peak RSS.
 //
 // Method: every command is fork+exec'd directly (no shell), stdin/stdout/stderr on
 // /dev/null, wall time is CLOCK_MONOTONIC around fork -> wait4, rusage comes from wait4.
@@ -51,6 +52,7 @@ struct Options {
   std::string sandbox;     // default: "sandbox" next to this executable
   std::string bwrap = "bwrap";
   std::string unshare = "unshare";
+  std::string floor;       // default: "startup_floor" next to this executable
   std::optional<uid_t> uid;
   bool as_root = false;
   std::optional<int> nice;  // default: -20 when root (less noise from other load), else 0
@@ -68,6 +70,7 @@ struct Options {
       "  --sandbox PATH  sandbox binary (default: sandbox next to startup_bench)\n"
       "  --bwrap PATH    bwrap binary, or 'none' (default: bwrap from PATH)\n"
       "  --unshare PATH  unshare binary, or 'none' (default: unshare from PATH)\n"
+      "  --floor PATH    startup_floor binary, or 'none' (default: next to startup_bench)\n"
       "  --uid UID       when run as root, the uid the commands run as (default 65534)\n"
       "  --as-root       when run as root, measure root (no user namespace for bwrap)\n"
       "  --nice N        scheduling niceness of the benchmark and the commands (default\n"
@@ -107,6 +110,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--sandbox") o.sandbox = value();
     else if (a == "--bwrap") o.bwrap = value();
     else if (a == "--unshare") o.unshare = value();
+    else if (a == "--floor") o.floor = value();
     else if (a == "--uid") o.uid = static_cast<uid_t>(to_int(value(), "--uid"));
     else if (a == "--as-root") o.as_root = true;
     else if (a == "--nice") {
@@ -229,6 +233,20 @@ std::pair<double, double> bootstrap_diff(const std::vector<double>& a, const std
     diffs.push_back(median_inplace(ra) - median_inplace(rb));
   }
   return {percentile(diffs, 0.05), percentile(diffs, 0.95)};
+}
+
+// 90% bootstrap interval of median(a) / median(b).
+std::pair<double, double> bootstrap_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.empty() || b.empty()) return {NAN, NAN};
+  std::mt19937 rng(777);
+  std::uniform_int_distribution<size_t> da(0, a.size() - 1), db(0, b.size() - 1);
+  std::vector<double> ratios, ra(a.size()), rb(b.size());
+  for (int it = 0; it < 1000; ++it) {
+    for (auto& x : ra) x = a[da(rng)];
+    for (auto& x : rb) x = b[db(rng)];
+    ratios.push_back(median_inplace(ra) / median_inplace(rb));
+  }
+  return {percentile(ratios, 0.05), percentile(ratios, 0.95)};
 }
 
 // ---------------------------------------------------------------- running commands
@@ -529,13 +547,22 @@ void ratio_line(const std::string& name, const Result* a, const Result* b, std::
     return;
   }
   double r = a->med() / b->med();
+  auto [lo, hi] = bootstrap_ratio(a->wall, b->wall);
+  char spread[48];
+  std::snprintf(spread, sizeof spread, "[%.2f, %.2f]", lo, hi);
   if (limit) {
-    std::printf("   %-38s %5.2fx   target <= %.2fx  %s\n", name.c_str(), r, *limit,
+    std::printf("   %-38s %5.2fx %-14s target <= %.2fx  %s\n", name.c_str(), r, spread, *limit,
                 r <= *limit ? "PASS" : "MISS");
     g_targets.push_back({name, r, *limit, ""});
   } else {
-    std::printf("   %-38s %5.2fx\n", name.c_str(), r);
+    std::printf("   %-38s %5.2fx %s\n", name.c_str(), r, spread);
   }
+}
+
+// The same from the median CPU time of the whole tree (informative: steadier under load).
+void cpu_ratio_line(const std::string& name, const Result* a, const Result* b) {
+  if (!a || !b) return;
+  std::printf("   %-38s %5.2fx   (informative)\n", name.c_str(), median(a->cpu) / median(b->cpu));
 }
 
 // ---------------------------------------------------------------- fixture
@@ -543,6 +570,7 @@ void ratio_line(const std::string& name, const Result* a, const Result* b, std::
 struct Fixture {
   std::string dir;          // /tmp/sbbench.XXXXXX, world-readable
   std::string sandbox_bin;  // the copy that is measured
+  std::string floor_bin;    // the copy of startup_floor, empty when not measured
   int ndirs = 0;
 
   ~Fixture() {
@@ -553,6 +581,7 @@ struct Fixture {
       ::rmdir((dir + name).c_str());
     }
     if (!sandbox_bin.empty()) ::unlink(sandbox_bin.c_str());
+    if (!floor_bin.empty()) ::unlink(floor_bin.c_str());
     ::rmdir(dir.c_str());
   }
 };
@@ -672,6 +701,26 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The syscall floor of scenario 2 (bench/startup_floor.c), copied like sandbox.
+  std::string floor_note;
+  if (opt.floor != "none") {
+    if (opt.floor.empty()) {
+      std::string self = absolute("/proc/self/exe");
+      opt.floor = self.substr(0, self.rfind('/')) + "/startup_floor";
+    }
+    std::string src = absolute(opt.floor);
+    if (::access(src.c_str(), X_OK) != 0) {
+      floor_note = "not built (" + src + "): syscall floor columns and targets skipped";
+    } else if (!copy_file(src, fx.dir + "/startup_floor")) {
+      floor_note = "can't copy " + src + ": syscall floor columns and targets skipped";
+    } else {
+      fx.floor_bin = fx.dir + "/startup_floor";
+      floor_note = fx.floor_bin + " (copy of " + src + ")";
+    }
+  } else {
+    floor_note = "none: syscall floor columns and targets skipped";
+  }
+
   // ---- the machine, the binaries, the conditions
   utsname u;
   ::uname(&u);
@@ -709,13 +758,15 @@ int main(int argc, char** argv) {
   else
     std::printf("unshare : not installed (%s): floor columns and targets skipped\n",
                 opt.unshare.c_str());
+  std::printf("floor   : %s\n", floor_note.c_str());
   std::printf(
       "method  : fork+exec, no shell, output to /dev/null; median/p10/p90 = CLOCK_MONOTONIC fork ->\n"
       "          wait4 of the spawned process (when the tool returns: the number compared);\n"
       "          tree gone = until its last descendant is reaped (we are a child subreaper:\n"
       "          bwrap returns before its pid 1 has torn the namespaces down, sandbox after);\n"
       "          cpu u+s = user+system time of the whole tree; ru_maxrss = wait4 on the spawned\n"
-      "          process (kernel: the max of the process and the descendants IT reaped)\n");
+      "          process (kernel: the max of the process and the descendants IT reaped);\n"
+      "          [lo, hi] after a ratio: its 90%% bootstrap interval (the spread of the ratio)\n");
 
   auto with = [](std::vector<std::string> a, const std::vector<std::string>& more) {
     a.insert(a.end(), more.begin(), more.end());
@@ -756,6 +807,14 @@ int main(int argc, char** argv) {
       u_args.insert(u_args.end(), {"--ipc", "--uts", "--cgroup", "--fork", "--mount-proc", true_bin});
       cmds.push_back({"unshare floor", u_args});
     }
+    // Syscall floor: exactly the kernel work of this scenario (namespaces, maps, the new
+    // root with /dev, /proc and /tmp, pivot, exec of the same command) and nothing else.
+    if (!fx.floor_bin.empty()) {
+      std::vector<std::string> f_args{fx.floor_bin};
+      if (share_net) f_args.push_back("--share-net");
+      f_args.push_back("true");
+      cmds.push_back({"syscall floor", f_args});
+    }
     std::string title = std::string("Scenario 2") + (share_net ? "b" : "a") +
                         ": desktop-style --ro-bind / / --unshare-all" +
                         (share_net ? " --share-net" : "") + " --dev /dev --proc /proc --tmpfs /tmp true";
@@ -766,6 +825,11 @@ int main(int argc, char** argv) {
     ratio_line(tag + "sandbox/bwrap", find(r, "sandbox"), find(r, "bwrap"), 0.6, bw_missing);
     ratio_line(tag + "sandbox/unshare floor", find(r, "sandbox"), find(r, "unshare floor"), 1.5,
                un_missing);
+    std::string fl_missing = fx.floor_bin.empty() ? "startup_floor not built" : "startup_floor failed";
+    ratio_line(tag + "sandbox/syscall floor", find(r, "sandbox"), find(r, "syscall floor"), 1.15,
+               fl_missing);
+    ratio_line(tag + "bwrap/syscall floor", find(r, "bwrap"), find(r, "syscall floor"), {});
+    cpu_ratio_line(tag + "sandbox/syscall floor, cpu", find(r, "sandbox"), find(r, "syscall floor"));
     if (!share_net) desktop = r;
   }
 

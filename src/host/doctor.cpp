@@ -455,10 +455,10 @@ Line check_tun(bool root) {
   struct stat st;
   if (o.err == EACCES && ::stat("/dev/net/tun", &st) == 0 && (st.st_mode & 06) != 06)
     fix = " (/dev/net/tun is mode " + std::to_string((st.st_mode >> 6) & 7) +
-          std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
-          "; the usual mode is 0666: sudo chmod 0666 /dev/net/tun)";
+          std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) + ": " +
+          net::tun_fix(EACCES) + ")";
   else if (o.err == ENOENT)
-    fix = " (sudo modprobe tun)";
+    fix = " (" + net::tun_fix(ENOENT) + ")";
   return {Verdict::Warn, "tun", err_text(o) + ": --net pasta/slirp4netns/user will fail" + fix};
 }
 

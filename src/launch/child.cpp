@@ -170,9 +170,7 @@ void send_netns(int channel) {
 // Waits for MsgType::NetReady from the supervisor (which gives up on the helper after 10 s
 // and kills us; this timeout is only a backstop).
 void wait_for_network(int channel, const Plan& plan) {
-  const char* what = plan.net == NetMode::Pasta         ? "pasta"
-                     : plan.net == NetMode::Slirp4netns ? "slirp4netns"
-                                                        : "the veth network";
+  const char* what = net::label(plan);
   pollfd p{channel, POLLIN, 0};
   int r;
   while ((r = ::poll(&p, 1, 30000)) < 0)

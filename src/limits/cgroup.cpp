@@ -50,12 +50,21 @@ std::optional<std::string> read_text(const std::string& path) {
   return s;
 }
 
-// Writes `value` to an existing cgroup file (never creates one).
-void write_file(const std::string& path, const std::string& value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_errno("Can't open " + path);
+// Writes `value` to the existing cgroup file `name` in the directory `dirfd` (never creates
+// one); `shown` names it in errors. False (nothing written) when the file does not exist and
+// `missing_ok`.
+bool write_at(int dirfd, const std::string& name, const std::string& shown,
+              const std::string& value, bool missing_ok = false) {
+  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd && missing_ok && errno == ENOENT) return false;
+  if (!fd) throw_errno("Can't open " + shown);
   if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-    throw_errno("Can't write '" + value + "' to " + path);
+    throw_errno("Can't write '" + value + "' to " + shown);
+  return true;
+}
+
+void write_file(const std::string& path, const std::string& value) {
+  write_at(AT_FDCWD, path, path, value);
 }
 
 bool exists(const std::string& path) {
@@ -126,25 +135,139 @@ std::string with_parent(const std::string& mountpoint, const std::string& cgroup
   return mountpoint + (cgroup_parent == "/" ? "" : cgroup_parent);
 }
 
-// The controllers the limits need, each with the options that need it.
-struct Need {
-  std::string controller;  // v2 name
-  std::string v1_name;
-  std::vector<std::string> options;
+// ---- The limit files, per controller and hierarchy version -----------------------------
+// Each function lists the writes for the limits that are set, in the order they must be
+// made (cgroup v1's memory.memsw.limit_in_bytes may not go below memory.limit_in_bytes).
+
+std::vector<CgroupWrite> memory_v2(const Limits& l) {
+  if (!l.memory) return {};
+  std::vector<CgroupWrite> w = {CgroupWrite::one("memory.max", std::to_string(*l.memory))};
+  // Swap is 0 unless asked for: a hog must hit the limit, not the disk.
+  if (l.memory_swap) w.push_back(CgroupWrite::one("memory.swap.max", std::to_string(*l.memory_swap)));
+  else w.push_back(CgroupWrite::if_present("memory.swap.max", "0"));
+  return w;
+}
+
+std::vector<CgroupWrite> memory_v1(const Limits& l) {
+  if (!l.memory) return {};
+  std::vector<CgroupWrite> w = {
+      CgroupWrite::one("memory.limit_in_bytes", std::to_string(*l.memory))};
+  if (l.memory_swap)
+    w.push_back(CgroupWrite::one("memory.memsw.limit_in_bytes",
+                                 std::to_string(*l.memory + *l.memory_swap)));
+  else
+    w.push_back(CgroupWrite::if_present("memory.memsw.limit_in_bytes", std::to_string(*l.memory)));
+  return w;
+}
+
+std::vector<CgroupWrite> pids_any(const Limits& l) {
+  if (!l.pids) return {};
+  return {CgroupWrite::one("pids.max", std::to_string(*l.pids))};
+}
+
+std::vector<CgroupWrite> cpu_v2(const Limits& l) {
+  std::vector<CgroupWrite> w;
+  if (l.cpu_quota_us)
+    w.push_back(CgroupWrite::one(
+        "cpu.max", std::to_string(*l.cpu_quota_us) + " " + std::to_string(Limits::kCpuPeriodUs)));
+  if (l.cpu_weight) w.push_back(CgroupWrite::one("cpu.weight", std::to_string(*l.cpu_weight)));
+  return w;
+}
+
+// The weights map as systemd maps them: shares = weight * 1024 / 100, blkio weight =
+// weight * 5 (default 100 -> 1024 shares, 500 blkio weight).
+std::vector<CgroupWrite> cpu_v1(const Limits& l) {
+  std::vector<CgroupWrite> w;
+  if (l.cpu_quota_us) {
+    w.push_back(CgroupWrite::one("cpu.cfs_period_us", std::to_string(Limits::kCpuPeriodUs)));
+    w.push_back(CgroupWrite::one("cpu.cfs_quota_us", std::to_string(*l.cpu_quota_us)));
+  }
+  if (l.cpu_weight)
+    w.push_back(CgroupWrite::one(
+        "cpu.shares", std::to_string(std::clamp<uint64_t>(*l.cpu_weight * 1024 / 100, 2, 262144))));
+  return w;
+}
+
+// The I/O scheduler decides which weight file exists: the generic one, else BFQ's.
+std::vector<CgroupWrite> io_v2(const Limits& l) {
+  if (!l.io_weight) return {};
+  return {CgroupWrite::first_of({{"io.weight", "default " + std::to_string(*l.io_weight)},
+                                 {"io.bfq.weight", std::to_string(*l.io_weight)}})};
+}
+
+std::vector<CgroupWrite> io_v1(const Limits& l) {
+  if (!l.io_weight) return {};
+  std::string w = std::to_string(std::clamp<uint64_t>(*l.io_weight * 5, 10, 1000));
+  return {CgroupWrite::first_of({{"blkio.weight", w}, {"blkio.bfq.weight", w}})};
+}
+
+// The options that ask for a limit of the controller, for messages.
+std::vector<std::string> memory_options(const Limits& l) {
+  std::vector<std::string> o;
+  if (l.memory) o.push_back("--memory " + l.memory_text);
+  if (l.memory_swap) o.push_back("--memory-swap");
+  return o;
+}
+std::vector<std::string> pids_options(const Limits& l) {
+  if (!l.pids) return {};
+  return {"--pids " + l.pids_text};
+}
+std::vector<std::string> cpu_options(const Limits& l) {
+  std::vector<std::string> o;
+  if (l.cpu_quota_us) o.push_back("--cpus " + l.cpus_text);
+  if (l.cpu_weight) o.push_back("--cpu-weight");
+  return o;
+}
+std::vector<std::string> io_options(const Limits& l) {
+  if (!l.io_weight) return {};
+  return {"--io-weight"};
+}
+
+// One row per controller the limits use, in the order the limits are written.
+struct Controller {
+  const char* v2_name;
+  const char* v1_name;
+  std::vector<std::string> (*options)(const Limits&);
+  std::vector<CgroupWrite> (*v2)(const Limits&);
+  std::vector<CgroupWrite> (*v1)(const Limits&);
 };
+const Controller kControllers[] = {
+    {"memory", "memory", memory_options, memory_v2, memory_v1},
+    {"pids", "pids", pids_options, pids_any, pids_any},
+    {"cpu", "cpu", cpu_options, cpu_v2, cpu_v1},
+    {"io", "blkio", io_options, io_v2, io_v1},
+};
+
+}  // namespace
+
 std::vector<Need> needs(const Limits& l) {
   std::vector<Need> n;
-  std::vector<std::string> mem, cpu;
-  if (l.memory) mem.push_back("--memory " + l.memory_text);
-  if (l.memory_swap) mem.push_back("--memory-swap");
-  if (!mem.empty()) n.push_back({"memory", "memory", mem});
-  if (l.pids) n.push_back({"pids", "pids", {"--pids " + l.pids_text}});
-  if (l.cpu_quota_us) cpu.push_back("--cpus " + l.cpus_text);
-  if (l.cpu_weight) cpu.push_back("--cpu-weight");
-  if (!cpu.empty()) n.push_back({"cpu", "cpu", cpu});
-  if (l.io_weight) n.push_back({"io", "blkio", {"--io-weight"}});
+  for (const auto& c : kControllers)
+    if (auto o = c.options(l); !o.empty()) n.push_back({c.v2_name, c.v1_name, std::move(o)});
   return n;
 }
+
+std::vector<CgroupWrite> leaf_writes(const CgroupLeafPlan& leaf, const Limits& l) {
+  std::vector<CgroupWrite> out;
+  for (const auto& c : kControllers) {
+    if (!has(leaf.controllers, leaf.v2 ? c.v2_name : c.v1_name)) continue;
+    auto w = (leaf.v2 ? c.v2 : c.v1)(l);
+    out.insert(out.end(), w.begin(), w.end());
+  }
+  return out;
+}
+
+void write_limits(int dirfd, const std::string& dir, const std::vector<CgroupWrite>& writes) {
+  for (const auto& w : writes)
+    for (size_t i = 0; i < w.choices.size(); ++i) {
+      const bool last = i + 1 == w.choices.size();
+      const auto& [file, value] = w.choices[i];
+      // A file this kernel or I/O scheduler lacks: the next choice, or none when optional.
+      if (write_at(dirfd, file, dir + "/" + file, value, !last || w.optional)) break;
+    }
+}
+
+namespace {
 
 std::string leaf_name(pid_t self) { return "sandbox-" + std::to_string(self); }
 
@@ -318,151 +441,176 @@ std::string how_to_fix() {
   return how_to_fix(c);
 }
 
-Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
-                pid_t self) {
-  Decision d;
+std::optional<std::string> v2_base_dir(const Limits& limits, const Hierarchy& v2) {
+  if (limits.cgroup_parent) return with_parent(v2.mountpoint, *limits.cgroup_parent);
+  std::optional<std::string> base = v2.caller_dir;
+  // A caller an earlier sandbox moved to sandbox-caller makes its leaves beside it.
+  const std::string moved = "/" + std::string(kCallerLeaf);
+  if (base && base->size() > moved.size() && base->ends_with(moved)) base = dirname_of(*base);
+  return base;
+}
+
+std::vector<std::string> stale_dir_candidates(const Limits& limits,
+                                              const std::vector<Hierarchy>& hierarchies,
+                                              const std::optional<std::string>& v2_base) {
+  std::vector<std::string> out;
+  for (const auto& h : hierarchies) {
+    bool used = h.v2;
+    for (const auto& c : kControllers) used |= has(h.controllers, c.v1_name);
+    std::optional<std::string> dir =
+        h.v2 ? v2_base
+             : limits.cgroup_parent ? std::optional(with_parent(h.mountpoint, *limits.cgroup_parent))
+                                    : h.caller_dir;
+    if (used && dir && !has(out, *dir)) out.push_back(*dir);
+  }
+  return out;
+}
+
+std::string why_not_v2(const V2Base& b, const std::string& controller, const Limits& limits) {
+  if (!b.mountpoint) return "no cgroup2 filesystem is mounted (none in /proc/self/mountinfo)";
+  if (!b.dir) {
+    if (limits.cgroup_parent)
+      return "--cgroup-parent " + *limits.cgroup_parent + " is not a cgroup2 cgroup";
+    return "the caller's cgroup is not visible under the cgroup2 mount " + *b.mountpoint;
+  }
+  if (!b.exists) return "the cgroup " + *b.dir + " does not exist";
+  const std::string offered = b.offered.empty() ? "none" : join(b.offered, " ");
+  if (*b.dir == *b.mountpoint)
+    return "the " + controller + " controller is not available in the cgroup2 hierarchy " +
+           *b.dir + " (it offers: " + offered +
+           "; the controller is bound to a cgroup v1 hierarchy or not built in)";
+  return "the " + controller + " controller is not enabled for " + *b.dir +
+         " (its cgroup.controllers offers: " + offered +
+         "; the cgroup above it must enable and delegate it)";
+}
+
+void add_v1_leaf(std::vector<CgroupLeafPlan>& leaves, const std::string& parent,
+                 const std::string& controller) {
+  auto same = std::find_if(leaves.begin(), leaves.end(),
+                           [&](const CgroupLeafPlan& l) { return !l.v2 && l.parent == parent; });
+  if (same != leaves.end()) {
+    same->controllers.push_back(controller);
+    return;
+  }
+  CgroupLeafPlan l;
+  l.parent = parent;
+  l.controllers = {controller};
+  leaves.push_back(l);
+}
+
+namespace {
+
+// What decide() reads about the v2 base cgroup.
+V2Base v2_base(const Limits& limits, const std::vector<Hierarchy>& hierarchies) {
+  V2Base b;
   const Hierarchy* v2 = nullptr;
   for (const auto& h : hierarchies)
     if (h.v2) v2 = &h;
-
-  // The v2 base cgroup: --cgroup-parent or the caller's own.
-  std::optional<std::string> base;
-  std::vector<std::string> offered;
-  if (v2) {
-    base = limits.cgroup_parent ? with_parent(v2->mountpoint, *limits.cgroup_parent)
-                                : v2->caller_dir;
-    // A caller an earlier sandbox moved to sandbox-caller makes its leaves beside it.
-    if (!limits.cgroup_parent && base && base->size() > kCallerLeaf.size() &&
-        base->substr(base->size() - kCallerLeaf.size() - 1) == "/" + std::string(kCallerLeaf))
-      base = dirname_of(*base);
-    if (base)
-      if (auto t = read_text(*base + "/cgroup.controllers")) offered = words(*t);
+  if (!v2) return b;
+  b.mountpoint = v2->mountpoint;
+  b.dir = v2_base_dir(limits, *v2);
+  if (b.dir) {
+    b.exists = exists(*b.dir);
+    if (auto t = read_text(*b.dir + "/cgroup.controllers")) b.offered = words(*t);
   }
+  return b;
+}
 
-  for (const auto& h : hierarchies) {
-    bool used = h.v2;
-    for (const char* c : {"memory", "pids", "cpu", "blkio"}) used |= has(h.controllers, c);
-    std::optional<std::string> dir = h.v2 ? base
-                                   : limits.cgroup_parent
-                                       ? std::optional(with_parent(h.mountpoint, *limits.cgroup_parent))
-                                       : h.caller_dir;
-    if (used && dir && !has(d.stale_dirs, *dir)) d.stale_dirs.push_back(*dir);
+// Need `n`, which cgroup v2 can't serve (`why_not_v2`), in a cgroup v1 hierarchy with its
+// controller: root only. A leaf in `d`, or the problem.
+void place_v1(const Need& n, const std::vector<Hierarchy>& hierarchies, const Limits& limits,
+              uid_t uid, const std::string& why_not_v2, Decision& d) {
+  const Hierarchy* v1 = nullptr;
+  for (const auto& h : hierarchies)
+    if (!h.v2 && has(h.controllers, n.v1_name)) v1 = &h;
+  auto problem = [&](const std::string& why) { d.problems.push_back({n.controller, n.options, why}); };
+  if (!v1) return problem(why_not_v2);
+  if (uid != 0)
+    return problem(why_not_v2 + ", and the cgroup v1 " + n.v1_name + " hierarchy (" +
+                   v1->mountpoint + ") can only be used by root");
+  std::string parent = limits.cgroup_parent ? with_parent(v1->mountpoint, *limits.cgroup_parent)
+                                            : v1->caller_dir.value_or("");
+  if (parent.empty() || !exists(parent))
+    return problem("no cgroup " + (parent.empty() ? std::string("of the caller") : parent) +
+                   " in the cgroup v1 " + n.v1_name + " hierarchy " + v1->mountpoint);
+  if (n.controller == "io" && !exists(parent + "/blkio.weight") &&
+      !exists(parent + "/blkio.bfq.weight"))
+    return problem("the cgroup v1 blkio hierarchy has no blkio.weight here (the I/O scheduler "
+                   "does not support weights)");
+  add_v1_leaf(d.leaves, parent, n.v1_name);
+}
+
+// Delegated means the cgroup, its cgroup.procs and cgroup.subtree_control belong to `uid`
+// (systemd chowns them for Delegate=yes); root may use any cgroup. "" when it is.
+std::string not_delegated(const std::string& base, uid_t uid) {
+  for (const char* f : {"", "/cgroup.procs", "/cgroup.subtree_control"}) {
+    struct stat st;
+    std::string p = base + f;
+    if (::stat(p.c_str(), &st) < 0) return p + " is missing";
+    if (uid != 0 && st.st_uid != uid)
+      return "it is not delegated to uid " + std::to_string(uid) + " (" + p + " belongs to uid " +
+             std::to_string(st.st_uid) + ")";
   }
+  return "";
+}
 
+// No internal processes: a non-root cgroup can enable controllers for its children only
+// while no process lives in it. The caller's own processes (the supervisor, the shell that
+// started it) move to the sibling leaf sandbox-caller (`leaf.move_processes`); another
+// user's processes are not ours to move. "" when the leaf can go there.
+std::string internal_processes(CgroupLeafPlan& leaf, const std::string& base, uid_t uid,
+                               pid_t self) {
+  auto in_base = procs(base);
+  size_t foreign = 0;
+  for (pid_t p : in_base) {
+    struct stat st;
+    std::string proc = "/proc/" + std::to_string(p);
+    if (p != self && uid != 0 && (::stat(proc.c_str(), &st) < 0 || st.st_uid != uid)) ++foreign;
+  }
+  if (foreign)
+    return "the controllers are not enabled in its cgroup.subtree_control and it holds other "
+           "processes (" + std::to_string(foreign) + " not owned by uid " + std::to_string(uid) +
+           "), so the kernel's no-internal-processes rule forbids enabling them";
+  leaf.move_processes = !in_base.empty();
+  return "";
+}
+
+// The v2 leaf with the controllers cgroup v2 offers, in the base cgroup: first in `d`, or a
+// problem for each of its controllers.
+void place_v2(CgroupLeafPlan leaf, const V2Base& b, const Limits& limits, uid_t uid, pid_t self,
+              Decision& d) {
+  const std::string& base = *b.dir;
+  leaf.parent = base;
+  std::string why = not_delegated(base, uid);
+  std::vector<std::string> enabled;
+  if (auto t = read_text(base + "/cgroup.subtree_control")) enabled = words(*t);
+  for (const auto& c : leaf.controllers)
+    if (!has(enabled, c)) leaf.enable_controllers = true;
+  if (why.empty() && leaf.enable_controllers && base != *b.mountpoint)
+    why = internal_processes(leaf, base, uid, self);
+  if (why.empty()) {
+    d.leaves.insert(d.leaves.begin(), leaf);
+    return;
+  }
+  for (const auto& n : needs(limits))
+    if (has(leaf.controllers, n.controller))
+      d.problems.push_back({n.controller, n.options, "the cgroup " + base + " can't be used: " + why});
+}
+
+}  // namespace
+
+Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
+                pid_t self) {
+  Decision d;
+  const V2Base b = v2_base(limits, hierarchies);
+  d.stale_dirs = stale_dir_candidates(limits, hierarchies, b.dir);
   CgroupLeafPlan v2leaf;
   v2leaf.v2 = true;
-  std::vector<Problem> v2_problems;  // delegation problems apply to every v2 controller
   for (const auto& n : needs(limits)) {
-    if (v2 && base && has(offered, n.controller)) {
-      v2leaf.controllers.push_back(n.controller);
-      continue;
-    }
-    const Hierarchy* v1 = nullptr;
-    for (const auto& h : hierarchies)
-      if (!h.v2 && has(h.controllers, n.v1_name)) v1 = &h;
-    std::string why_not_v2 =
-        !v2 ? "no cgroup2 filesystem is mounted (none in /proc/self/mountinfo)"
-        : !base ? (limits.cgroup_parent ? "--cgroup-parent " + *limits.cgroup_parent +
-                                              " is not a cgroup2 cgroup"
-                                        : "the caller's cgroup is not visible under the "
-                                          "cgroup2 mount " + v2->mountpoint)
-        : !exists(*base) ? "the cgroup " + *base + " does not exist"
-        : *base == v2->mountpoint
-            ? "the " + n.controller + " controller is not available in the cgroup2 hierarchy " +
-                  *base + " (it offers: " + (offered.empty() ? "none" : join(offered, " ")) +
-                  "; the controller is bound to a cgroup v1 hierarchy or not built in)"
-            : "the " + n.controller + " controller is not enabled for " + *base +
-                  " (its cgroup.controllers offers: " +
-                  (offered.empty() ? "none" : join(offered, " ")) +
-                  "; the cgroup above it must enable and delegate it)";
-    if (!v1) {
-      d.problems.push_back({n.controller, n.options, why_not_v2});
-      continue;
-    }
-    if (uid != 0) {
-      d.problems.push_back({n.controller, n.options,
-                            why_not_v2 + ", and the cgroup v1 " + n.v1_name + " hierarchy (" +
-                                v1->mountpoint + ") can only be used by root"});
-      continue;
-    }
-    std::string parent = limits.cgroup_parent ? with_parent(v1->mountpoint, *limits.cgroup_parent)
-                                              : v1->caller_dir.value_or("");
-    if (parent.empty() || !exists(parent)) {
-      d.problems.push_back({n.controller, n.options,
-                            "no cgroup " + (parent.empty() ? std::string("of the caller") : parent) +
-                                " in the cgroup v1 " + n.v1_name + " hierarchy " +
-                                v1->mountpoint});
-      continue;
-    }
-    if (n.controller == "io" && !exists(parent + "/blkio.weight") &&
-        !exists(parent + "/blkio.bfq.weight")) {
-      d.problems.push_back({n.controller, n.options,
-                            "the cgroup v1 blkio hierarchy has no blkio.weight here (the I/O "
-                            "scheduler does not support weights)"});
-      continue;
-    }
-    auto same = std::find_if(d.leaves.begin(), d.leaves.end(),
-                             [&](const CgroupLeafPlan& l) { return l.parent == parent; });
-    if (same != d.leaves.end()) {
-      same->controllers.push_back(n.v1_name);
-    } else {
-      CgroupLeafPlan l;
-      l.parent = parent;
-      l.controllers = {n.v1_name};
-      d.leaves.push_back(l);
-    }
+    if (b.dir && has(b.offered, n.controller)) v2leaf.controllers.push_back(n.controller);
+    else place_v1(n, hierarchies, limits, uid, why_not_v2(b, n.controller, limits), d);
   }
-
-  if (!v2leaf.controllers.empty()) {
-    v2leaf.parent = *base;
-    // Delegated means the cgroup, its cgroup.procs and cgroup.subtree_control belong to us
-    // (systemd chowns them for Delegate=yes); root may use any cgroup.
-    std::string why;
-    for (const char* f : {"", "/cgroup.procs", "/cgroup.subtree_control"}) {
-      struct stat st;
-      std::string p = *base + f;
-      if (::stat(p.c_str(), &st) < 0) {
-        why = p + " is missing";
-        break;
-      }
-      if (uid != 0 && st.st_uid != uid) {
-        why = "it is not delegated to uid " + std::to_string(uid) + " (" + p +
-              " belongs to uid " + std::to_string(st.st_uid) + ")";
-        break;
-      }
-    }
-    std::vector<std::string> enabled;
-    if (auto t = read_text(*base + "/cgroup.subtree_control")) enabled = words(*t);
-    for (const auto& c : v2leaf.controllers)
-      if (!has(enabled, c)) v2leaf.enable_controllers = true;
-    // No internal processes: a non-root cgroup can enable controllers for its children
-    // only while no process lives in it. The caller's own processes (the supervisor, the
-    // shell that started it) move to the sibling leaf sandbox-caller; another user's
-    // processes are not ours to move.
-    if (why.empty() && v2leaf.enable_controllers && *base != v2->mountpoint) {
-      auto in_base = procs(*base);
-      size_t foreign = 0;
-      for (pid_t p : in_base) {
-        struct stat st;
-        std::string proc = "/proc/" + std::to_string(p);
-        if (p != self && uid != 0 && (::stat(proc.c_str(), &st) < 0 || st.st_uid != uid)) ++foreign;
-      }
-      if (foreign)
-        why = "the controllers are not enabled in its cgroup.subtree_control and it holds "
-              "other processes (" + std::to_string(foreign) +
-              " not owned by uid " + std::to_string(uid) +
-              "), so the kernel's no-internal-processes rule forbids enabling them";
-      else
-        v2leaf.move_processes = !in_base.empty();
-    }
-    if (why.empty()) {
-      d.leaves.insert(d.leaves.begin(), v2leaf);
-    } else {
-      for (const auto& n : needs(limits))
-        if (has(v2leaf.controllers, n.controller))
-          d.problems.push_back({n.controller, n.options, "the cgroup " + *base + " can't be used: " + why});
-    }
-  }
+  if (!v2leaf.controllers.empty()) place_v2(v2leaf, b, limits, uid, self, d);
   return d;
 }
 
@@ -560,84 +708,57 @@ CgroupSet::CgroupSet(const std::vector<CgroupLeafPlan>& leaves,
   try {
     for (const auto& p : leaves) {
       remove_stale_leaves(p.parent, ::geteuid(), self);
-      if (p.v2 && p.move_processes) {
-        std::string caller = p.parent + "/" + std::string(kCallerLeaf);
-        if (::mkdir(caller.c_str(), 0755) < 0 && errno != EEXIST)
-          throw_errno("Can't create cgroup " + caller);
-        // Processes may fork meanwhile: a few rounds until the parent is empty.
-        for (int round = 0; round < 10 && !procs(p.parent).empty(); ++round)
-          for (pid_t pid : procs(p.parent)) {
-            try {
-              write_file(caller + "/cgroup.procs", std::to_string(pid));
-            } catch (const SysError& e) {
-              if (e.err() != ESRCH) throw;  // it exited meanwhile
-            }
-          }
-      }
-      if (p.v2 && p.enable_controllers) {
-        std::string on;
-        for (const auto& c : p.controllers) on += (on.empty() ? "+" : " +") + c;
-        write_file(p.parent + "/cgroup.subtree_control", on);
-      }
-      // Security: the limits are written to sandbox-<pid>, and the command lives in its
-      // child cgroup `command`, the root of its cgroup namespace: what it can see of the
-      // hierarchy (a cgroup filesystem it mounts) starts below the limits, so it can
-      // neither raise them nor move itself above them.
-      std::string dir = p.parent + "/" + leaf_name(self);
-      if (::mkdir(dir.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + dir);
-      leaves_.push_back({p, dir});
-      auto set = [&](const char* file, const std::string& v) { write_file(dir + "/" + file, v); };
-      auto optional_set = [&](const char* file, const std::string& v) {
-        if (exists(dir + "/" + file)) set(file, v);
-      };
-      auto has_c = [&](const char* c) { return has(p.controllers, c); };
-      if (p.v2) {
-        if (has_c("memory") && l.memory) set("memory.max", std::to_string(*l.memory));
-        // Swap is 0 unless asked for: a hog must hit the limit, not the disk.
-        if (has_c("memory") && l.memory) {
-          if (l.memory_swap) set("memory.swap.max", std::to_string(*l.memory_swap));
-          else optional_set("memory.swap.max", "0");
-        }
-        if (has_c("pids") && l.pids) set("pids.max", std::to_string(*l.pids));
-        if (has_c("cpu") && l.cpu_quota_us)
-          set("cpu.max", std::to_string(*l.cpu_quota_us) + " " + std::to_string(Limits::kCpuPeriodUs));
-        if (has_c("cpu") && l.cpu_weight) set("cpu.weight", std::to_string(*l.cpu_weight));
-        if (has_c("io") && l.io_weight) {
-          if (exists(dir + "/io.weight")) set("io.weight", "default " + std::to_string(*l.io_weight));
-          else set("io.bfq.weight", std::to_string(*l.io_weight));
-        }
-      } else {
-        if (has_c("memory") && l.memory) {
-          set("memory.limit_in_bytes", std::to_string(*l.memory));
-          uint64_t swap = l.memory_swap.value_or(0);
-          if (l.memory_swap) set("memory.memsw.limit_in_bytes", std::to_string(*l.memory + swap));
-          else optional_set("memory.memsw.limit_in_bytes", std::to_string(*l.memory));
-        }
-        if (has_c("pids") && l.pids) set("pids.max", std::to_string(*l.pids));
-        if (has_c("cpu") && l.cpu_quota_us) {
-          set("cpu.cfs_period_us", std::to_string(Limits::kCpuPeriodUs));
-          set("cpu.cfs_quota_us", std::to_string(*l.cpu_quota_us));
-        }
-        // The weights map as systemd maps them: shares = weight * 1024 / 100, blkio weight
-        // = weight * 5 (default 100 -> 1024 shares, 500 blkio weight).
-        if (has_c("cpu") && l.cpu_weight)
-          set("cpu.shares", std::to_string(std::clamp<uint64_t>(*l.cpu_weight * 1024 / 100, 2, 262144)));
-        if (has_c("blkio") && l.io_weight) {
-          std::string w = std::to_string(std::clamp<uint64_t>(*l.io_weight * 5, 10, 1000));
-          if (exists(dir + "/blkio.weight")) set("blkio.weight", w);
-          else set("blkio.bfq.weight", w);
-        }
-      }
-      std::string inner = command_dir(dir);
-      if (::mkdir(inner.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + inner);
-      if (p.v2) {
-        v2_fd_.reset(::open(inner.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!v2_fd_) throw_errno("Can't open cgroup " + inner);
-      }
+      prepare_parent(p);
+      create_leaf(p, l, self);
     }
   } catch (...) {
     remove_all();
     throw;
+  }
+}
+
+void CgroupSet::prepare_parent(const CgroupLeafPlan& p) {
+  if (p.v2 && p.move_processes) {
+    std::string caller = p.parent + "/" + std::string(kCallerLeaf);
+    if (::mkdir(caller.c_str(), 0755) < 0 && errno != EEXIST)
+      throw_errno("Can't create cgroup " + caller);
+    // Processes may fork meanwhile: a few rounds until the parent is empty.
+    for (int round = 0; round < 10 && !procs(p.parent).empty(); ++round)
+      for (pid_t pid : procs(p.parent)) {
+        try {
+          write_file(caller + "/cgroup.procs", std::to_string(pid));
+        } catch (const SysError& e) {
+          if (e.err() != ESRCH) throw;  // it exited meanwhile
+        }
+      }
+  }
+  if (p.v2 && p.enable_controllers) {
+    std::string on;
+    for (const auto& c : p.controllers) on += (on.empty() ? "+" : " +") + c;
+    write_file(p.parent + "/cgroup.subtree_control", on);
+  }
+}
+
+void CgroupSet::create_leaf(const CgroupLeafPlan& p, const Limits& l, pid_t self) {
+  // Security: the limits are written to sandbox-<pid>, and the command lives in its child
+  // cgroup `command`, the root of its cgroup namespace: what it can see of the hierarchy (a
+  // cgroup filesystem it mounts) starts below the limits, so it can neither raise them nor
+  // move itself above them.
+  std::string dir = p.parent + "/" + leaf_name(self);
+  if (::mkdir(dir.c_str(), 0755) < 0) throw_errno("Can't create cgroup " + dir);
+  leaves_.push_back({p, dir});
+  // The leaf is opened once, right after it is made, and every file in it is reached
+  // through that descriptor (as crun does): no path is resolved again per limit.
+  UniqueFd leaf(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!leaf) throw_errno("Can't open cgroup " + dir);
+  write_limits(leaf.get(), dir, leaf_writes(p, l));
+  std::string inner = command_dir(dir);
+  if (::mkdirat(leaf.get(), std::string(kCommandLeaf).c_str(), 0755) < 0)
+    throw_errno("Can't create cgroup " + inner);
+  if (p.v2) {
+    v2_fd_.reset(::openat(leaf.get(), std::string(kCommandLeaf).c_str(),
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!v2_fd_) throw_errno("Can't open cgroup " + inner);
   }
 }
 

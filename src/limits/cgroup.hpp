@@ -53,6 +53,43 @@ std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_
 // find_hierarchies() for the calling process (/proc/self/mountinfo, /proc/self/cgroup).
 std::vector<Hierarchy> caller_hierarchies();
 
+// ---- Controllers and their files -----------------------------------------------------------
+// The controllers the limits need (in the order their limits are written), each with the
+// options that need it.
+struct Need {
+  std::string controller;  // v2 name
+  std::string v1_name;
+  std::vector<std::string> options;  // "--memory 64M"
+};
+std::vector<Need> needs(const Limits& limits);
+
+// One limit written into a leaf: the first of `choices` whose file exists there gets its
+// value; when none does, the write fails naming the last one, unless `optional` (a file
+// only some kernels have, like memory.swap.max without swap accounting).
+struct CgroupWrite {
+  struct Choice {
+    std::string file;  // relative to the leaf
+    std::string value;
+    bool operator==(const Choice&) const = default;
+  };
+  std::vector<Choice> choices;
+  bool optional = false;
+  static CgroupWrite one(std::string file, std::string value) {
+    return {{{std::move(file), std::move(value)}}, false};
+  }
+  static CgroupWrite if_present(std::string file, std::string value) {
+    return {{{std::move(file), std::move(value)}}, true};
+  }
+  static CgroupWrite first_of(std::vector<Choice> choices) { return {std::move(choices), false}; }
+  bool operator==(const CgroupWrite&) const = default;
+};
+// The writes for one leaf: those of its controllers for its hierarchy version (v1 or v2),
+// in order. Pure.
+std::vector<CgroupWrite> leaf_writes(const CgroupLeafPlan& leaf, const Limits& limits);
+// Makes `writes` in the cgroup directory `dirfd` (`dir` names it in errors). Throws
+// sb::SysError naming the file.
+void write_limits(int dirfd, const std::string& dir, const std::vector<CgroupWrite>& writes);
+
 // ---- Decision -----------------------------------------------------------------------------
 // A cgroup limit that cannot be enforced: which options, and why.
 struct Problem {
@@ -73,6 +110,28 @@ struct Decision {
 // `self` is the supervisor's pid. A caller in `<cgroup>/sandbox-caller` uses `<cgroup>`.
 Decision decide(const Limits& limits, const std::vector<Hierarchy>& hierarchies, uid_t uid,
                 pid_t self);
+
+// The pieces of decide() that take no decision from the filesystem (pure, unit-tested):
+// What decide() knows about the cgroup v2 base: the cgroup the v2 leaf would go in.
+struct V2Base {
+  std::optional<std::string> mountpoint;  // the cgroup2 mount; none when there is none
+  std::optional<std::string> dir;         // the base cgroup, when it can be named
+  bool exists = false;                    // it exists
+  std::vector<std::string> offered;       // its cgroup.controllers
+};
+// The base cgroup: --cgroup-parent (a cgroup path, or a path under the mount) or the
+// caller's own; a caller in `<cgroup>/sandbox-caller` uses `<cgroup>`.
+std::optional<std::string> v2_base_dir(const Limits& limits, const Hierarchy& v2);
+// Why `controller` can't be used in cgroup v2 here.
+std::string why_not_v2(const V2Base& base, const std::string& controller, const Limits& limits);
+// Decision::stale_dirs: the base cgroup in each hierarchy with a controller the limits use.
+std::vector<std::string> stale_dir_candidates(const Limits& limits,
+                                              const std::vector<Hierarchy>& hierarchies,
+                                              const std::optional<std::string>& v2_base);
+// A v1 leaf for `controller` in `parent`: joins the leaf there already (controllers
+// mounted together), else a new one.
+void add_v1_leaf(std::vector<CgroupLeafPlan>& leaves, const std::string& parent,
+                 const std::string& controller);
 
 // What would let the caller enforce the limits, for the error message: what works on this
 // host (systemd-run --user only where a user manager answers).
@@ -119,6 +178,10 @@ class CgroupSet {
     CgroupLeafPlan plan;
     std::string dir;
   };
+  // Moves the caller's processes aside and enables the controllers, as the plan says.
+  static void prepare_parent(const CgroupLeafPlan& p);
+  // Creates sandbox-<self> with its limits and its `command` child.
+  void create_leaf(const CgroupLeafPlan& p, const Limits& l, pid_t self);
   void remove_all();
   std::vector<Leaf> leaves_;
   UniqueFd v2_fd_;

@@ -278,6 +278,105 @@ std::string host_process_reach(const Spec& spec, const std::vector<std::string>&
   return "";
 }
 
+namespace {
+
+// Root in the initial user namespace: what would let the command leave its cgroup and PID
+// namespace, which no cgroup limit or deadline holds against.
+void check_root_reach(const Spec& spec, const HostFacts& host, const Plan& plan,
+                      security::CapSet caps) {
+  const Limits& l = spec.limits;
+  if (!(l.wants_cgroup() || l.timeout_ms) || !host.is_root() || plan.userns || spec.userns_fd)
+    return;
+  if (caps != 0)
+    // Security: root in the initial user namespace with any capability left (bwrap keeps
+    // them all for a root caller) leaves its cgroup and PID namespace at will: CAP_SYS_ADMIN
+    // joins the host's cgroup namespace (setns through /proc) or remounts a cgroup
+    // filesystem writable, CAP_SYS_PTRACE walks into a host process's root
+    // (/proc/PID/root/sys/fs/cgroup), CAP_SYS_MODULE loads anything. No cgroup limit or
+    // deadline holds against it; without capabilities, or inside a user namespace, the
+    // kernel stops all of these.
+    return unenforceable(l, guarded_options(l) +
+                                " can't be enforced: the command runs as root in the initial user "
+                                "namespace with capabilities, with which it can leave its cgroup and "
+                                "PID namespace (setns, /proc/PID/root of host processes, remounts). "
+                                "Add --cap-drop ALL, or --unshare-user");
+  // Security: root without capabilities is still uid 0: it may ptrace, signal and open
+  // /proc/PID/root of every other capability-less root process (another sandbox's
+  // command, a daemon that dropped its capabilities), and find a writable cgroup
+  // filesystem, a writable host root and unconfined processes there. A PID namespace of
+  // its own and no host procfs in its new root keep it away from them all.
+  std::string why = host_process_reach(spec, caller_proc_mounts(), canonical_path);
+  if (!why.empty())
+    unenforceable(l, guarded_options(l) + " can't be enforced: the command runs as root in the "
+                         "initial user namespace, and " + why +
+                         ". Add --unshare-pid (with --proc /proc for a procfs of its own) and "
+                         "leave the host's /proc out of the new root, or add --unshare-user");
+}
+
+// The cgroup namespace and the host cgroup filesystems in the new root, once leaves are
+// planned; a problem when the kernel has no cgroup namespaces.
+void plan_cgroup_view(const Limits& l, const HostFacts& host, bool sys_admin, Plan& plan,
+                      std::vector<Problem>& problems) {
+  // Security: the command's cgroup namespace is rooted at its own cgroup, below the one
+  // that holds the limits, so a cgroup filesystem it mounts shows neither the limits nor
+  // anywhere to move to (see CgroupSet).
+  if (!host.cgroupns_available)
+    problems.push_back({"cgroup", {guarded_options(l)},
+                        "cgroup namespaces are not supported by this kernel, so the "
+                        "command could see and raise its own limits"});
+  else
+    plan.cgroupns = true;
+  // Host cgroup filesystems bound into the new root are made read-only: through them the
+  // command could write the limits or its pid into another cgroup.procs. A command that
+  // keeps CAP_SYS_ADMIN (in its user namespace) could make them writable again.
+  plan.cgroupfs_read_only = true;
+  // (--limits best-effort: read-only all the same, and no refusal.)
+  if (sys_admin && !l.best_effort)
+    plan.cgroupfs_refuse =
+        guarded_options(l) + " can't be enforced: the new root contains the host's cgroup "
+        "filesystem at {}, and the command keeps CAP_SYS_ADMIN, with which it could make it "
+        "writable and raise its limits or leave its cgroup. Add --cap-drop CAP_SYS_ADMIN, or "
+        "leave it out of the new root (bind what the command needs rather than / or /sys: "
+        "a mount over it can be unmounted with that capability)";
+}
+
+// --limits best-effort without a pids controller: RLIMIT_NPROC stands in for --pids, unless
+// an --rlimit nproc was given.
+void nproc_instead_of_pids(const Limits& l, const HostFacts& host, Plan& plan) {
+  for (const auto& r : plan.rlimits)
+    if (r.resource == RLIMIT_NPROC) return;
+  RlimitSetting r{RLIMIT_NPROC, "nproc", *l.pids, *l.pids, "nproc=" + l.pids_text};
+  rlimit cur;
+  if (::getrlimit(RLIMIT_NPROC, &cur) == 0 && r.hard > from_rlim(cur.rlim_max) && !host.is_root())
+    r.soft = r.hard = from_rlim(cur.rlim_max);
+  plan.rlimits.push_back(r);
+  log::warning("--pids " + l.pids_text + ": setting RLIMIT_NPROC=" + rlim_text(r.soft) +
+               " instead; it is per user, not per sandbox: it counts every process of the "
+               "sandbox's uid in its user namespace" +
+               (host.is_root() && !plan.userns ? ", and it does not bind root" : ""));
+}
+
+// Limits that can't be enforced: one error naming them all and the way out, or with
+// --limits best-effort a warning each (and RLIMIT_NPROC for --pids).
+void report_problems(const std::vector<Problem>& problems, const Limits& l,
+                     const HostFacts& host, Plan& plan) {
+  std::string all;
+  for (const auto& p : problems) {
+    std::string opts;
+    for (const auto& o : p.options) opts += (opts.empty() ? "" : ", ") + o;
+    std::string line = opts + " can't be enforced: " + p.reason;
+    if (!l.best_effort) {
+      all += (all.empty() ? "" : "; ") + line;
+      continue;
+    }
+    log::warning(line + " (--limits best-effort: running without it)");
+    if (p.controller == "pids" && l.pids) nproc_instead_of_pids(l, host, plan);
+  }
+  if (!all.empty()) throw Error(all + ". To enforce it, " + how_to_fix());
+}
+
+}  // namespace
+
 void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   const Limits& l = spec.limits;
   if (l.memory_swap && !l.memory) throw Error("--memory-swap requires --memory");
@@ -287,33 +386,7 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   const security::CapSet caps = security::resolve_caps(
       spec.caps, host.is_root(), security::current_caps(), security::all_caps());
   const bool sys_admin = caps & (security::CapSet{1} << CAP_SYS_ADMIN);
-  if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !plan.userns && !spec.userns_fd &&
-      caps != 0)
-    // Security: root in the initial user namespace with any capability left (bwrap keeps
-    // them all for a root caller) leaves its cgroup and PID namespace at will: CAP_SYS_ADMIN
-    // joins the host's cgroup namespace (setns through /proc) or remounts a cgroup
-    // filesystem writable, CAP_SYS_PTRACE walks into a host process's root
-    // (/proc/PID/root/sys/fs/cgroup), CAP_SYS_MODULE loads anything. No cgroup limit or
-    // deadline holds against it; without capabilities, or inside a user namespace, the
-    // kernel stops all of these.
-    unenforceable(l, guarded_options(l) +
-                         " can't be enforced: the command runs as root in the initial user "
-                         "namespace with capabilities, with which it can leave its cgroup and "
-                         "PID namespace (setns, /proc/PID/root of host processes, remounts). "
-                         "Add --cap-drop ALL, or --unshare-user");
-  else if ((l.wants_cgroup() || l.timeout_ms) && host.is_root() && !plan.userns && !spec.userns_fd) {
-    // Security: root without capabilities is still uid 0: it may ptrace, signal and open
-    // /proc/PID/root of every other capability-less root process (another sandbox's
-    // command, a daemon that dropped its capabilities), and find a writable cgroup
-    // filesystem, a writable host root and unconfined processes there. A PID namespace of
-    // its own and no host procfs in its new root keep it away from them all.
-    std::string why = host_process_reach(spec, caller_proc_mounts(), canonical_path);
-    if (!why.empty())
-      unenforceable(l, guarded_options(l) + " can't be enforced: the command runs as root in the "
-                           "initial user namespace, and " + why +
-                           ". Add --unshare-pid (with --proc /proc for a procfs of its own) and "
-                           "leave the host's /proc out of the new root, or add --unshare-user");
-  }
+  check_root_reach(spec, host, plan, caps);
   if (l.timeout_ms && !spec.unshare_pid && !spec.pidns_fd)
     // Security: without a PID namespace the command sees the supervisor that enforces the
     // deadline and, as the same user, can kill it (or clear its own parent-death signal)
@@ -329,57 +402,8 @@ void plan(const Spec& spec, const HostFacts& host, Plan& plan) {
   Decision d = decide(l, caller_hierarchies(), host.uid, ::getpid());
   plan.cgroups = d.leaves;
   plan.cgroup_stale_dirs = d.stale_dirs;
-  if (!plan.cgroups.empty()) {
-    // Security: the command's cgroup namespace is rooted at its own cgroup, below the one
-    // that holds the limits, so a cgroup filesystem it mounts shows neither the limits nor
-    // anywhere to move to (see CgroupSet).
-    if (!host.cgroupns_available)
-      d.problems.push_back({"cgroup", {guarded_options(l)},
-                            "cgroup namespaces are not supported by this kernel, so the "
-                            "command could see and raise its own limits"});
-    else
-      plan.cgroupns = true;
-    // Host cgroup filesystems bound into the new root are made read-only: through them the
-    // command could write the limits or its pid into another cgroup.procs. A command that
-    // keeps CAP_SYS_ADMIN (in its user namespace) could make them writable again.
-    plan.cgroupfs_read_only = true;
-    // (--limits best-effort: read-only all the same, and no refusal.)
-    if (sys_admin && !l.best_effort)
-      plan.cgroupfs_refuse =
-          guarded_options(l) + " can't be enforced: the new root contains the host's cgroup "
-          "filesystem at {}, and the command keeps CAP_SYS_ADMIN, with which it could make it "
-          "writable and raise its limits or leave its cgroup. Add --cap-drop CAP_SYS_ADMIN, or "
-          "leave it out of the new root (bind what the command needs rather than / or /sys: "
-          "a mount over it can be unmounted with that capability)";
-  }
-  if (d.problems.empty()) return;
-
-  std::string all;
-  for (const auto& p : d.problems) {
-    std::string opts;
-    for (const auto& o : p.options) opts += (opts.empty() ? "" : ", ") + o;
-    std::string line = opts + " can't be enforced: " + p.reason;
-    if (!l.best_effort) {
-      all += (all.empty() ? "" : "; ") + line;
-      continue;
-    }
-    log::warning(line + " (--limits best-effort: running without it)");
-    if (p.controller == "pids" && l.pids) {
-      bool explicit_nproc = false;
-      for (const auto& r : plan.rlimits) explicit_nproc |= r.resource == RLIMIT_NPROC;
-      if (explicit_nproc) continue;
-      RlimitSetting r{RLIMIT_NPROC, "nproc", *l.pids, *l.pids, "nproc=" + l.pids_text};
-      rlimit cur;
-      if (::getrlimit(RLIMIT_NPROC, &cur) == 0 && r.hard > from_rlim(cur.rlim_max) && !host.is_root())
-        r.soft = r.hard = from_rlim(cur.rlim_max);
-      plan.rlimits.push_back(r);
-      log::warning("--pids " + l.pids_text + ": setting RLIMIT_NPROC=" + rlim_text(r.soft) +
-                   " instead; it is per user, not per sandbox: it counts every process of the "
-                   "sandbox's uid in its user namespace" +
-                   (host.is_root() && !plan.userns ? ", and it does not bind root" : ""));
-    }
-  }
-  if (!all.empty()) throw Error(all + ". To enforce it, " + how_to_fix());
+  if (!plan.cgroups.empty()) plan_cgroup_view(l, host, sys_admin, plan, d.problems);
+  report_problems(d.problems, l, host, plan);
 }
 
 }  // namespace sb::limits

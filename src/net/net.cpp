@@ -25,27 +25,6 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-struct Helper {
-  const char* program;
-  const char* package;  // Debian package that installs it
-};
-constexpr Helper kPasta{"pasta", "passt"};
-constexpr Helper kSlirp{"slirp4netns", "slirp4netns"};
-constexpr Helper kNft{"nft", "nftables"};
-
-const char* mode_name(NetMode m) {
-  switch (m) {
-    case NetMode::Default: return "default";
-    case NetMode::None: return "none";
-    case NetMode::Host: return "host";
-    case NetMode::Pasta: return "pasta";
-    case NetMode::Slirp4netns: return "slirp4netns";
-    case NetMode::Veth: return "veth";
-    case NetMode::User: return "user";
-  }
-  return "?";
-}
-
 std::string require(const Helper& h, const std::string& why) {
   if (auto p = find_program(h.program)) return *p;
   throw Error(why + ": " + h.program + " was not found on PATH (install the Debian package " +
@@ -67,28 +46,80 @@ void check_tun(const std::string& mode) {
   struct stat st;
   if (::stat(tun, &st) < 0)
     throw Error("--net " + mode + ": " + tun + " is missing (" + std::strerror(errno) +
-                "): load the tun kernel module (modprobe tun)");
+                "): " + tun_fix(ENOENT));
   if (!S_ISCHR(st.st_mode))
     throw Error("--net " + mode + ": " + tun + " is not a character device");
   if (::faccessat(AT_FDCWD, tun, R_OK | W_OK, AT_EACCESS) == 0) return;
+  int err = errno;
   char m[8];
   std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(st.st_mode & 07777));
   throw Error("--net " + mode + ": " + tun + " (mode " + m + ", owner uid " +
               std::to_string(st.st_uid) + ", gid " + std::to_string(st.st_gid) +
               ") can't be opened by uid " + std::to_string(::geteuid()) + ": " +
-              std::strerror(errno) +
-              "; the helper needs it to create the sandbox's network device. Make it usable "
-              "by everyone, as Debian does (chmod 0666 /dev/net/tun, or a udev rule "
-              "KERNEL==\"tun\", MODE=\"0666\"), or use --net none or --net host");
+              std::strerror(err) + "; the helper needs it to create the sandbox's network "
+              "device" + (tun_fix(err).empty() ? "" : ": " + tun_fix(err)) +
+              ", or use --net none or --net host");
+}
+
+// The mode `m` resolves to (--net user: the first of its picks that is installed), with the
+// path of its helper program in `helper`. Throws when the helper is missing or the mode
+// needs root.
+NetMode find_helper(NetMode m, const HostFacts& host, std::string& helper) {
+  const ModeRow& row = mode_row(m);
+  const std::string opt = std::string("--net ") + row.name;
+  if (row.picks[0] != NetMode::Default) {
+    std::string tried;
+    for (NetMode p : row.picks) {
+      if (p == NetMode::Default) continue;
+      const Helper& h = mode_row(p).helper;
+      if (auto path = find_program(h.program)) {
+        helper = *path;
+        return p;
+      }
+      tried += std::string(tried.empty() ? "neither " : " nor ") + h.program +
+               " (Debian package " + h.package + ")";
+    }
+    throw Error(opt + ": " + tried + " was found on PATH");
+  }
+  if (row.root_only && !host.is_root()) throw Error(opt + " needs root: " + row.root_only);
+  if (row.helper.program) helper = require(row.helper, opt);
+  return m;
+}
+
+// --publish against the mode, and against each other (one host port, one forward).
+void check_publish(const std::vector<PortForward>& publish, const ModeRow& row) {
+  for (size_t i = 0; i < publish.size(); ++i) {
+    const PortForward& p = publish[i];
+    if (!row.publish)
+      throw Error("--publish " + p.text + " requires --net " + modes_with(&ModeRow::publish) +
+                  " (the network is '" + row.name + "')");
+    if (p.host_addr.find(':') != std::string::npos && !row.publish_ipv6)
+      throw Error("--publish " + p.text + ": IPv6 host addresses need --net " +
+                  modes_with(&ModeRow::publish_ipv6));
+    for (size_t j = 0; j < i; ++j) {
+      const PortForward& q = publish[j];
+      if (q.host_port == p.host_port && q.udp == p.udp &&
+          (q.host_addr == p.host_addr || q.host_addr == "0.0.0.0" || p.host_addr == "0.0.0.0"))
+        throw Error("--publish " + p.text + ": host port " + std::to_string(p.host_port) +
+                    (p.udp ? "/udp" : "/tcp") + " is already published by --publish " + q.text);
+    }
+  }
 }
 
 }  // namespace
 
+std::string tun_fix(int err) {
+  if (err == ENOENT) return "load the tun kernel module (modprobe tun)";
+  if (err == EACCES || err == EPERM)
+    return "make it usable by everyone, as Debian does (chmod 0666 /dev/net/tun, or a udev rule "
+           "KERNEL==\"tun\", MODE=\"0666\")";
+  return "";
+}
+
 NetMode parse_mode(const std::string& v) {
-  for (NetMode m : {NetMode::None, NetMode::Host, NetMode::Pasta, NetMode::Slirp4netns,
-                    NetMode::Veth, NetMode::User})
-    if (v == mode_name(m)) return m;
-  throw Error("--net: unknown mode '" + v + "' (none, host, pasta, slirp4netns, user or veth)");
+  for (const ModeRow& r : mode_rows())
+    if (r.selectable && v == r.name) return r.mode;
+  throw Error("--net: unknown mode '" + v + "' (" + modes_with(&ModeRow::selectable) + ")");
 }
 
 PortForward parse_publish(const std::string& v) {
@@ -183,66 +214,46 @@ std::optional<std::string> find_program(std::string_view name) {
   return std::nullopt;
 }
 
-void plan(const Spec& spec, const HostFacts& host, Plan& out) {
+NetMode effective_mode(NetMode net, bool unshare_net) {
   // --net X sets unshare_net with it; a later --share-net / --unshare-net(-all) wins.
-  NetMode mode = spec.net;
-  if (mode == NetMode::Default) mode = spec.unshare_net ? NetMode::None : NetMode::Host;
-  else if (mode == NetMode::Host && spec.unshare_net) mode = NetMode::None;
-  else if (mode != NetMode::Host && !spec.unshare_net) mode = NetMode::Host;
+  if (net == NetMode::Default) return unshare_net ? NetMode::None : NetMode::Host;
+  if (net == NetMode::Host) return unshare_net ? NetMode::None : NetMode::Host;
+  return unshare_net ? net : NetMode::Host;
+}
 
-  if (mode == NetMode::User) {
-    // pasta when both exist: it is faster and forwards without NAT tables of its own.
-    if (auto p = find_program(kPasta.program)) {
-      mode = NetMode::Pasta;
-      out.net_helper = *p;
-    } else if (auto s = find_program(kSlirp.program)) {
-      mode = NetMode::Slirp4netns;
-      out.net_helper = *s;
-    } else {
-      throw Error(
-          "--net user: neither pasta (Debian package passt) nor slirp4netns (Debian package "
-          "slirp4netns) was found on PATH");
-    }
-  } else if (mode == NetMode::Pasta) {
-    out.net_helper = require(kPasta, "--net pasta");
-  } else if (mode == NetMode::Slirp4netns) {
-    out.net_helper = require(kSlirp, "--net slirp4netns");
-  } else if (mode == NetMode::Veth) {
-    if (!host.is_root())
-      throw Error(
-          "--net veth needs root: it creates a bridge, a veth pair and NAT rules on the host "
-          "(unprivileged callers can use --net pasta or --net slirp4netns)");
-    out.net_helper = require(kNft, "--net veth");
+std::string modes_with(bool ModeRow::*feature) {
+  std::vector<std::string> names;
+  for (const ModeRow& r : mode_rows()) {
+    if (!r.selectable) continue;
+    // A mode that resolves to another one has the feature when each of its picks has it.
+    bool has = r.picks[0] == NetMode::Default ? r.*feature : true;
+    for (NetMode p : r.picks)
+      if (p != NetMode::Default) has &= mode_row(p).*feature;
+    if (has) names.push_back(r.name);
   }
-  out.net = mode;
-  if ((mode == NetMode::Pasta || mode == NetMode::Slirp4netns) && !host.is_root())
-    check_tun(spec.net == NetMode::User ? std::string("user (") + mode_name(mode) + ")"
-                                        : std::string(mode_name(mode)));
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return s;
+}
 
-  bool forwards = mode == NetMode::Pasta || mode == NetMode::Slirp4netns || mode == NetMode::Veth;
-  for (size_t i = 0; i < spec.publish.size(); ++i) {
-    const PortForward& p = spec.publish[i];
-    if (!forwards)
-      throw Error("--publish " + p.text + " requires --net pasta, slirp4netns, user or veth (the "
-                  "network is '" + mode_name(mode) + "')");
-    if (p.host_addr.find(':') != std::string::npos && mode != NetMode::Pasta)
-      throw Error("--publish " + p.text + ": IPv6 host addresses need --net pasta");
-    for (size_t j = 0; j < i; ++j) {
-      const PortForward& q = spec.publish[j];
-      if (q.host_port == p.host_port && q.udp == p.udp &&
-          (q.host_addr == p.host_addr || q.host_addr == "0.0.0.0" || p.host_addr == "0.0.0.0"))
-        throw Error("--publish " + p.text + ": host port " + std::to_string(p.host_port) +
-                    (p.udp ? "/udp" : "/tcp") + " is already published by --publish " + q.text);
-    }
-  }
-  if (spec.subnet && mode != NetMode::Veth) throw Error("--subnet requires --net veth");
-  if (spec.net_host_loopback && mode != NetMode::Pasta && mode != NetMode::Slirp4netns)
-    throw Error("--net-host-loopback requires --net pasta, slirp4netns or user (the network is '" +
-                std::string(mode_name(mode)) + "')");
+void plan(const Spec& spec, const HostFacts& host, Plan& out) {
+  const NetMode asked = effective_mode(spec.net, spec.unshare_net);
+  out.net = find_helper(asked, host, out.net_helper);
+  const ModeRow& row = mode_row(out.net);
+  if (row.tun && !host.is_root())
+    check_tun(asked == out.net ? std::string(row.name)
+                               : std::string(mode_row(asked).name) + " (" + row.name + ")");
+  check_publish(spec.publish, row);
+  if (spec.subnet && !row.subnet)
+    throw Error("--subnet requires --net " + modes_with(&ModeRow::subnet));
+  if (spec.net_host_loopback && !row.host_loopback)
+    throw Error("--net-host-loopback requires --net " + modes_with(&ModeRow::host_loopback) +
+                " (the network is '" + row.name + "')");
 }
 
 std::optional<std::string> resolv_conf(const Plan& plan) {
-  if (plan.net != NetMode::Pasta && plan.net != NetMode::Slirp4netns) return std::nullopt;
+  if (!mode_row(plan.net).resolv_conf) return std::nullopt;
   return std::string("# Written by sandbox --net: the DNS forwarder of the user-mode network,\n"
                      "# which asks the host's resolver.\nnameserver ") +
          kUserModeDns + "\n";
@@ -261,15 +272,64 @@ Spec with_resolv_conf(const Spec& spec, const std::string& content) {
   return out;
 }
 
-std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
-                               const SandboxNs& ns) {
-  switch (plan.net) {
-    case NetMode::Pasta:
-    case NetMode::Slirp4netns: return start_user_mode(spec, plan, ns);
-    case NetMode::Veth: return start_veth(spec, plan, child);
-    default: return nullptr;
+namespace {
+
+// In the helper's process (the keeper's child): `fds` at 0, 1, 2, 3..., then `argv`. Never
+// returns.
+[[noreturn]] void exec_helper(const std::vector<std::string>& child_argv,
+                              const std::vector<int>& fds, pid_t keeper,
+                              const std::function<void()>& before_exec) {
+  // fds[i] becomes descriptor i: first out of the way, then into place.
+  std::vector<int> tmp;
+  for (int fd : fds) tmp.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
+  for (size_t i = 0; i < tmp.size(); ++i) ::dup2(tmp[i], static_cast<int>(i));
+  ::close_range(static_cast<unsigned>(tmp.size()), ~0U, 0);
+  // The helper dies with its keeper, whatever happens to the keeper.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::getppid() != keeper) ::_exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  std::string msg;
+  try {
+    if (before_exec) before_exec();
+    std::vector<char*> argv;
+    for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
+  } catch (const std::exception& e) {
+    msg = std::string(e.what()) + "\n";
+  }
+  ssize_t unused = ::write(2, msg.data(), msg.size());
+  (void)unused;
+  ::_exit(127);
+}
+
+// Stops the helper: SIGTERM, up to a second to exit cleanly, then SIGKILL.
+void stop_helper(pid_t helper, const sigset_t& set) {
+  ::kill(helper, SIGTERM);
+  timespec step{0, 20 * 1000 * 1000};
+  for (int i = 0; i < 50; ++i) {
+    if (::waitpid(helper, nullptr, WNOHANG) == helper) return;
+    ::sigtimedwait(&set, nullptr, &step);
+  }
+  ::kill(helper, SIGKILL);
+  ::waitpid(helper, nullptr, 0);
+}
+
+// The keeper's stderr is the caller's: a clean-up that fails says so there.
+void run_teardown(const std::function<void()>& teardown) {
+  try {
+    if (teardown) teardown();
+  } catch (const std::exception& e) {
+    log::warning(std::string("network clean-up failed: ") + e.what());
+  } catch (...) {
+    log::warning("network clean-up failed");
   }
 }
+
+}  // namespace
 
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
@@ -289,50 +349,17 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
   // Parent death (the supervisor SIGKILLed) arrives as SIGTERM, handled like a request.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
   bool stop = ::getppid() != supervisor;
-
-  // Keep only the descriptors meant for the helper (and the keeper's own): the supervisor's
-  // setup channel, signalfd and locks must not outlive it here.
+  // Only the descriptors meant for the helper (and the keeper's own stdio) stay: the
+  // supervisor's setup channel, signalfd and locks must not outlive it here.
   std::vector<int> keep = fds;
-  std::sort(keep.begin(), keep.end());
-  unsigned next = 3;
-  for (int fd : keep) {
-    if (fd < 3) continue;
-    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
-    next = static_cast<unsigned>(fd) + 1;
-  }
-  ::close_range(next, ~0U, 0);
+  keep.insert(keep.end(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO});
+  close_all_except(keep);
 
   pid_t helper = -1;
   if (!stop && !child_argv.empty()) {
     pid_t keeper_pid = ::getpid();
     helper = ::fork();
-    if (helper == 0) {
-      // fds[i] becomes descriptor i: first out of the way, then into place.
-      std::vector<int> tmp;
-      for (int fd : fds) tmp.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
-      for (size_t i = 0; i < tmp.size(); ++i) ::dup2(tmp[i], static_cast<int>(i));
-      ::close_range(static_cast<unsigned>(tmp.size()), ~0U, 0);
-      // The helper dies with its keeper, whatever happens to the keeper.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-      if (::getppid() != keeper_pid) ::_exit(1);
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      std::string msg;
-      try {
-        if (before_exec) before_exec();
-        std::vector<char*> argv;
-        for (auto& a : child_argv) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        msg = "Can't execute " + child_argv[0] + ": " + std::strerror(errno) + "\n";
-      } catch (const std::exception& e) {
-        msg = std::string(e.what()) + "\n";
-      }
-      ssize_t unused = ::write(2, msg.data(), msg.size());
-      (void)unused;
-      ::_exit(127);
-    }
+    if (helper == 0) exec_helper(child_argv, fds, keeper_pid, before_exec);
     if (helper < 0) stop = true;
   }
   // The helper has its descriptors; without one, the keeper holds them (veth: the address
@@ -350,28 +377,16 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
       break;  // the helper is gone: nothing to keep
     }
   }
-  if (helper > 0) {
-    ::kill(helper, SIGTERM);
-    timespec step{0, 20 * 1000 * 1000};
-    bool gone = false;
-    for (int i = 0; i < 50 && !gone; ++i) {  // up to a second to exit cleanly
-      gone = ::waitpid(helper, nullptr, WNOHANG) == helper;
-      if (!gone) ::sigtimedwait(&set, nullptr, &step);
-    }
-    if (!gone) {
-      ::kill(helper, SIGKILL);
-      ::waitpid(helper, nullptr, 0);
-    }
-  }
-  // The keeper's stderr is the caller's: a clean-up that fails says so there.
-  try {
-    if (teardown) teardown();
-  } catch (const std::exception& e) {
-    log::warning(std::string("network clean-up failed: ") + e.what());
-  } catch (...) {
-    log::warning("network clean-up failed");
-  }
+  if (helper > 0) stop_helper(helper, set);
+  run_teardown(teardown);
   ::_exit(0);
+}
+
+void stop_keeper(pid_t keeper) {
+  if (keeper <= 0) return;
+  ::kill(keeper, SIGTERM);
+  while (::waitpid(keeper, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 }  // namespace sb::net

@@ -40,6 +40,10 @@ std::string format_ipv4(uint32_t addr);  // host byte order
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
 // combinations and finds the helper program. Throws sb::Error.
 void plan(const Spec& spec, const HostFacts& host, Plan& out);
+// What to change when opening /dev/net/tun failed with `err` (ENOENT: no module; EACCES,
+// EPERM: its mode), "" when nothing helps: the one advice --net's error and `sandbox
+// doctor` give.
+std::string tun_fix(int err);
 // Absolute path of `name` found on $PATH (a default PATH when unset); nullopt if none.
 std::optional<std::string> find_program(std::string_view name);
 
@@ -76,9 +80,7 @@ struct SandboxNs {
 };
 
 // True when the child must hand its namespaces over (MsgType::NetNs) right after clone.
-inline bool needs_ns_fds(const Plan& plan) {
-  return plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns;
-}
+bool needs_ns_fds(const Plan& plan);
 
 // Starts networking for the sandbox whose first process is `child` (its namespaces exist).
 // nullptr when the plan needs nothing from outside (none, host). Throws sb::Error.
@@ -86,14 +88,60 @@ std::unique_ptr<Session> start(const Spec& spec, const Plan& plan, pid_t child,
                                const SandboxNs& ns = {});
 
 // True when the child must wait for MsgType::NetReady before running the command.
-inline bool needs_ready(const Plan& plan) {
-  return plan.net == NetMode::Pasta || plan.net == NetMode::Slirp4netns ||
-         plan.net == NetMode::Veth;
-}
+bool needs_ready(const Plan& plan);
 
-// Implementations (usermode.cpp, veth.cpp).
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns);
-std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child);
+// What the network mode is called where the sandbox waits for it ("pasta", "the veth
+// network"), for diagnostics.
+const char* label(const Plan& plan);
+
+// Implementations (usermode.cpp, veth.cpp), with start()'s signature: the mode table
+// (modes.cpp) names them.
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t child,
+                                         const SandboxNs& ns);
+std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child,
+                                    const SandboxNs& ns);
+
+// ---- The mode table (modes.cpp). ----
+// One row per NetMode: what the mode is called, what it needs from the host, how it starts
+// and what the sandbox gets from it. Parsing, planning, the supervisor and the child read
+// the row; nothing else branches on the mode, so a new mode is one new row (the compiler
+// refuses a NetMode without one).
+struct Helper {
+  const char* program = nullptr;  // looked up on PATH when the plan is made
+  const char* package = nullptr;  // the Debian package that installs it
+};
+using StartFn = std::unique_ptr<Session> (*)(const Spec&, const Plan&, pid_t, const SandboxNs&);
+struct ModeRow {
+  NetMode mode;
+  const char* name;         // --net NAME, and the mode in messages
+  bool selectable = false;  // --net accepts it (Default is only "no --net")
+  // ---- Needs (planning).
+  Helper helper;                // a program the mode runs (none: {})
+  NetMode picks[2] = {};        // a mode that resolves to the first of these whose helper exists
+  const char* root_only = nullptr;  // why only root may use it (nullptr: anyone)
+  bool tun = false;  // its helper opens /dev/net/tun as the caller, from inside the sandbox's
+                     // user namespace: checked at planning for non-root callers
+  // ---- What works with it (planning checks the options against these).
+  bool publish = false;        // --publish
+  bool publish_ipv6 = false;   // --publish [IPv6]:...
+  bool host_loopback = false;  // --net-host-loopback
+  bool subnet = false;         // --subnet
+  // ---- Start (supervisor and child).
+  StartFn start = nullptr;  // the supervisor's session; nullptr: nothing runs outside
+  bool ns_fds = false;      // the child hands its namespaces over (MsgType::NetNs)
+  bool ready = false;       // the child waits for MsgType::NetReady
+  // ---- What the sandbox gets.
+  bool resolv_conf = false;  // /etc/resolv.conf names the helper's DNS forwarder
+  const char* label = "";    // diagnostics: what the sandbox waits for
+};
+const ModeRow& mode_row(NetMode m);
+// Every row, in NetMode order.
+std::vector<ModeRow> mode_rows();
+// The mode a Spec asks for: the later of --net and --share-net/--unshare-net wins.
+NetMode effective_mode(NetMode net, bool unshare_net);
+// "pasta, slirp4netns or user": the --net modes that have `feature` (a ModeRow flag; a
+// mode with picks when all of them have it), for messages.
+std::string modes_with(bool ModeRow::*feature);
 
 // The keeper: a process forked from the supervisor, in its own process group (terminal
 // signals do not reach it), that runs `teardown` when the supervisor asks (SIGTERM) or
@@ -105,5 +153,8 @@ std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t ch
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
                    const std::function<void()>& before_exec = {});
+// Asks the keeper to stop the helper and clean up (SIGTERM) and waits until it has; nothing
+// when `keeper` is not a pid.
+void stop_keeper(pid_t keeper);
 
 }  // namespace sb::net

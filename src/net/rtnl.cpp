@@ -50,6 +50,15 @@ class Msg {
     reinterpret_cast<rtattr*>(buf_.data() + off)->rta_len =
         static_cast<unsigned short>(buf_.size() - off);
   }
+  // A link request for interface `ifindex`: header and ifinfomsg.
+  static Msg link(uint16_t type, uint16_t flags, int ifindex) {
+    Msg m(type, flags);
+    auto* ifi = m.payload<ifinfomsg>();
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = ifindex;
+    return m;
+  }
+  ifinfomsg* ifinfo() { return reinterpret_cast<ifinfomsg*>(buf_.data() + NLMSG_HDRLEN); }
   std::vector<char>& finish() {
     hdr()->nlmsg_len = static_cast<uint32_t>(buf_.size());
     return buf_;
@@ -164,32 +173,26 @@ void Rtnl::create_veth(const std::string& name, int master, const std::string& p
   if (err) throw SysError("Can't create veth pair " + name + "/" + peer, err);
 }
 
-void Rtnl::set_up(int ifindex) {
-  Msg m(RTM_NEWLINK, 0);
-  auto* ifi = m.payload<ifinfomsg>();
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
-  ifi->ifi_flags = IFF_UP;
-  ifi->ifi_change = IFF_UP;
+void Rtnl::set_up(int ifindex, const std::string& what) {
+  Msg m = Msg::link(RTM_NEWLINK, 0, ifindex);
+  m.ifinfo()->ifi_flags = IFF_UP;
+  m.ifinfo()->ifi_change = IFF_UP;
   int err = request(m.finish());
-  if (err) throw SysError("Can't bring up network interface #" + std::to_string(ifindex), err);
+  if (err)
+    throw SysError("Can't bring up " +
+                       (what.empty() ? "network interface #" + std::to_string(ifindex) : what),
+                   err);
 }
 
 void Rtnl::set_alias(int ifindex, const std::string& alias) {
-  Msg m(RTM_NEWLINK, 0);
-  auto* ifi = m.payload<ifinfomsg>();
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
+  Msg m = Msg::link(RTM_NEWLINK, 0, ifindex);
   m.attr(IFLA_IFALIAS, alias.data(), alias.size());
   int err = request(m.finish());
   if (err) throw SysError("Can't set the alias of network interface #" + std::to_string(ifindex), err);
 }
 
 std::string Rtnl::alias(int ifindex) {
-  Msg m(RTM_GETLINK, NLM_F_ACK);
-  auto* ifi = m.payload<ifinfomsg>();
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
+  Msg m = Msg::link(RTM_GETLINK, NLM_F_ACK, ifindex);
   std::vector<std::vector<char>> answer;
   int err = request(m.finish(), &answer);
   if (err == ENODEV) return {};
@@ -236,10 +239,7 @@ void Rtnl::add_default_route(uint32_t gateway) {
 }
 
 bool Rtnl::delete_link(int ifindex) {
-  Msg m(RTM_DELLINK, 0);
-  auto* ifi = m.payload<ifinfomsg>();
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
+  Msg m = Msg::link(RTM_DELLINK, 0, ifindex);
   int err = request(m.finish());
   if (err == ENODEV) return false;
   if (err) throw SysError("Can't delete network interface #" + std::to_string(ifindex), err);

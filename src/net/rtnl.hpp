@@ -1,5 +1,6 @@
 // A small rtnetlink client: exactly the link, address and route requests that --net veth
-// needs, in the network namespace of the calling thread. No `ip` binary involved.
+// and the new network namespace's loopback need, in the network namespace of the calling
+// thread. No `ip` binary involved; the only netlink code in sandbox.
 #pragma once
 #include <sys/types.h>
 
@@ -23,7 +24,8 @@ class Rtnl {
   // namespace of process `peer_pid`, with the Ethernet address `peer_mac` (6 bytes).
   void create_veth(const std::string& name, int master, const std::string& peer, pid_t peer_pid,
                    const std::string& peer_mac);
-  void set_up(int ifindex);
+  // Brings the link up; `what` names it in the error ("" : "network interface #N").
+  void set_up(int ifindex, const std::string& what = {});
   void set_alias(int ifindex, const std::string& alias);
   std::string alias(int ifindex);  // "" when none
   // Adds ADDR/PREFIX (IPv4, host byte order); an address that exists already is fine.

@@ -152,7 +152,7 @@ std::vector<std::string> slirp_argv(const Spec& spec, const Plan& plan, int netn
 class UserModeSession : public Session {
  public:
   UserModeSession(const Spec& spec, const Plan& plan, const SandboxNs& ns) : plan_(plan) {
-    name_ = plan.net == NetMode::Pasta ? "pasta" : "slirp4netns";
+    name_ = mode_row(plan.net).name;
     publish_ = spec.publish;
     deadline = Clock::now() + kStartTimeout;
     dir_ = make_private_dir();
@@ -165,11 +165,7 @@ class UserModeSession : public Session {
   }
 
   ~UserModeSession() override {
-    if (keeper_ > 0) {
-      ::kill(keeper_, SIGTERM);
-      while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
+    stop_keeper(keeper_);
   }
 
   std::vector<int> fds() const override {
@@ -357,7 +353,8 @@ class UserModeSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, const SandboxNs& ns) {
+std::unique_ptr<Session> start_user_mode(const Spec& spec, const Plan& plan, pid_t,
+                                         const SandboxNs& ns) {
   return std::make_unique<UserModeSession>(spec, plan, ns);
 }
 

@@ -387,11 +387,7 @@ class VethSession : public Session {
   }
 
   ~VethSession() override {
-    if (keeper_ > 0) {
-      ::kill(keeper_, SIGTERM);
-      while (::waitpid(keeper_, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
+    stop_keeper(keeper_);
   }
 
   std::vector<int> fds() const override { return {}; }
@@ -470,7 +466,8 @@ class VethSession : public Session {
 
 }  // namespace
 
-std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child) {
+std::unique_ptr<Session> start_veth(const Spec& spec, const Plan& plan, pid_t child,
+                                    const SandboxNs&) {
   return std::make_unique<VethSession>(spec, plan, child);
 }
 
