@@ -112,6 +112,36 @@ TEST_P(LandlockEscapeTest, InheritedHostDirectoryFdIsOutOfReach) {
   }
 }
 
+// The sandbox's init (pid 1 with --unshare-pid) is outside the command's Landlock domain:
+// Landlock refuses ptrace of a less confined process, so the attach that works without
+// --landlock (same uid, same user namespace) is refused with it.
+TEST_P(LandlockEscapeTest, InitCannotBeTracedFromInside) {
+  REQUIRE_LANDLOCK(1);
+  const std::string attack = R"PY(
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+if libc.ptrace(16, 1, None, None) != 0:
+    print('attach=' + os.strerror(ctypes.get_errno()))
+else:
+    os.waitpid(1, 0x40000000)  # __WALL: the attach stop
+    libc.ptrace(17, 1, None, None)  # detach, no signal: init carries on
+    print('attach=OK')
+)PY";
+  // Unprivileged, a forked init's memory belongs to the host's user namespace, where the
+  // command has no CAP_SYS_PTRACE; an init exec'd in the sandbox's namespace (as with
+  // --json-status-fd) is reachable by a command holding every capability there.
+  const Args tree = cat({with_root({"--proc", "/proc", "--unshare-pid"}),
+                         as_root() ? Args{} : cat({uid0_all_caps(), {"--json-status-fd", "5"}})});
+  RunOpts o = opts();
+  o.leak_fds = {5};  // on /dev/null, for --json-status-fd
+  auto c = run(cat({tree, py(attack)}), o);
+  EXPECT_TRUE(contains(c.out, "attach=OK")) << "control" << c;
+  auto r = run(cat({tree, {"--landlock"}, py(attack)}), o);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "attach=Operation not permitted")) << r;
+}
+
 // A bind hidden by a later mount that lands on its parent through a symlink (the op list
 // does not show it lexically): its write access must not pass to whatever is at its path
 // now, here a directory of a read-only bind, reachable read-write on the host through fd 9.
