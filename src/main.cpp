@@ -12,6 +12,7 @@
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/shell.hpp"
 
 int main(int argc, char** argv) {
   sb::log::set_program_name(argc > 0 ? argv[0] : "sandbox");
@@ -50,9 +51,9 @@ int main(int argc, char** argv) {
       // A plain command line (profiles and --args expanded) that bwrap also understands,
       // but for sandbox-only options.
       std::string line = sb::log::program_name();
-      for (const auto& a : spec.expanded_args) line += " " + sb::cli::shell_quote(a);
+      for (const auto& a : spec.expanded_args) line += " " + sb::shell::quote(a);
       if (!spec.command.empty()) line += " --";
-      for (const auto& a : spec.command) line += " " + sb::cli::shell_quote(a);
+      for (const auto& a : spec.command) line += " " + sb::shell::quote(a);
       std::printf("%s\n", line.c_str());
       return 0;
     }

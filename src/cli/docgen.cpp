@@ -13,6 +13,7 @@
 #include "security/caps.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
+#include "util/shell.hpp"
 
 namespace sb::cli::docgen {
 namespace {
@@ -219,14 +220,7 @@ std::string synopsis(const OptionDef& o) {
 // ---- shell helpers -------------------------------------------------------------------
 
 // Wraps `s` in single quotes for sh/bash/zsh.
-std::string sh_quote(std::string_view s) {
-  std::string r = "'";
-  for (char c : s) {
-    if (c == '\'') r += "'\\''";
-    else r += c;
-  }
-  return r + "'";
-}
+std::string sh_quote(std::string_view s) { return shell::single_quote(s); }
 
 // Wraps `s` in single quotes for fish (which knows \' and \\ inside them).
 std::string fish_quote(std::string_view s) { return "'" + backslash_escape(s, "'\\") + "'"; }

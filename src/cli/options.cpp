@@ -15,6 +15,7 @@
 #include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
 #include "util/suggest.hpp"
@@ -562,17 +563,11 @@ std::string Parser::dest_path(const std::string& p) {
 
 void Parser::read_args_fd(int fd) {
   std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("--args: can't read fd " + std::to_string(fd));
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxArgsBytes)
-      throw Error("--args: more than " + std::to_string(kMaxArgsBytes >> 20) +
-                  " MiB of arguments on fd " + std::to_string(fd));
-  }
+  if (int err = io::read_all(fd, data, kMaxArgsBytes))
+    throw SysError("--args: can't read fd " + std::to_string(fd), err);
+  if (data.size() > kMaxArgsBytes)
+    throw Error("--args: more than " + std::to_string(kMaxArgsBytes >> 20) +
+                " MiB of arguments on fd " + std::to_string(fd));
   if (!data.empty() && data.back() != '\0')
     throw Error("--args: the data on fd " + std::to_string(fd) +
                 " does not end with a NUL byte");

@@ -241,16 +241,6 @@ std::vector<std::string> load_profile(const std::string& path,
   return out;
 }
 
-std::string shell_quote(const std::string& w) {
-  bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](unsigned char c) {
-    return std::isalnum(c) || std::strchr("-_./:=@%+,", c);
-  });
-  if (plain) return w;
-  std::string out = "'";
-  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::map<std::string, std::string> profile_vars(const std::string& cwd) {
   auto env = [](const char* n) {
     const char* v = std::getenv(n);

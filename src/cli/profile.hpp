@@ -25,9 +25,6 @@ std::vector<std::string> list_profiles();
 std::vector<std::string> load_profile(const std::string& path,
                                       const std::map<std::string, std::string>& vars);
 
-// Quotes a word for a POSIX shell when it needs it.
-std::string shell_quote(const std::string& word);
-
 // The expansion values from the current process (HOME, PWD, XDG_RUNTIME_DIR, UID).
 std::map<std::string, std::string> profile_vars(const std::string& cwd);
 

@@ -18,7 +18,9 @@
 
 #include "fs/mountapi.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/mountinfo.hpp"
 #include "util/parse.hpp"
 
 #ifndef FSCONFIG_SET_STRING
@@ -123,29 +125,6 @@ std::string parent_of(const std::string& p) {
 std::string base_of(const std::string& p) {
   auto pos = p.find_last_of('/');
   return pos == std::string::npos ? p : p.substr(pos + 1);
-}
-
-// Decodes the octal escapes mountinfo uses for spaces and the like.
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = 0;
-      bool ok = true;
-      for (size_t k = 1; k <= 3; ++k) {
-        char c = s[i + k];
-        if (c < '0' || c > '7') ok = false;
-        else v = v * 8 + (c - '0');
-      }
-      if (ok) {
-        out += static_cast<char>(v);
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
 }
 
 class Builder {
@@ -262,13 +241,9 @@ class Builder {
                       const std::string& what) {
     std::vector<std::string> targets{path};
     if (recursive) {
-      std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
-      std::string line;
-      while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        std::string id, parent, devno, root, mp;
-        ls >> id >> parent >> devno >> root >> mp;
-        mp = unescape_mountinfo(mp);
+      auto text = io::read_file(std::string(kOldProc) + "/self/mountinfo");
+      for (const auto& m : mountinfo::parse(text.value_or(""))) {
+        const std::string& mp = m.mountpoint;
         if (mp.size() > path.size() && mp.compare(0, path.size(), path) == 0 &&
             mp[path.size()] == '/')
           targets.push_back(mp);
@@ -406,18 +381,12 @@ class Builder {
   // See CgroupfsPolicy. After every op, before the pivot: the mount table still shows the
   // new root as /newroot.
   void seal_cgroupfs() {
-    std::ifstream in(std::string(kOldProc) + "/self/mountinfo");
-    if (!in) throw_errno("Can't read " + std::string(kOldProc) + "/self/mountinfo to find cgroup filesystems");
+    auto text = io::read_file(std::string(kOldProc) + "/self/mountinfo");
+    if (!text) throw_errno("Can't read " + std::string(kOldProc) + "/self/mountinfo to find cgroup filesystems");
     std::vector<std::string> found;
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream ls(line);
-      std::string id, parent, devno, root, mp, rest, fstype;
-      ls >> id >> parent >> devno >> root >> mp;
-      while (ls >> rest && rest != "-") {
-      }
-      ls >> fstype;
-      mp = unescape_mountinfo(mp);
+    for (const auto& m : mountinfo::parse(*text)) {
+      const std::string& mp = m.mountpoint;
+      const std::string& fstype = m.fstype;
       if ((fstype == "cgroup" || fstype == "cgroup2") && mp.rfind("/newroot/", 0) == 0)
         found.push_back(mp);
     }
@@ -618,12 +587,7 @@ class Builder {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("Can't read the data for " + what);
       if (n == 0) return;
-      for (ssize_t off = 0; off < n;) {
-        ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) throw_errno("Can't write " + what);
-        off += w;
-      }
+      if (!io::write_all(to, {buf, static_cast<size_t>(n)})) throw_errno("Can't write " + what);
     }
   }
 

@@ -1,35 +1,18 @@
 #include "host/apparmor.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "host/probe.hpp"
+#include "util/io.hpp"
 
 namespace sb::host {
 namespace {
 
 constexpr const char* kProfileName = "sandbox";
 
-std::optional<std::string> read_small(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string s;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    s.append(buf, static_cast<size_t>(n));
-    if (s.size() > (1u << 20)) break;  // the profile list of a busy host is well below this
-  }
-  ::close(fd);
-  return s;
-}
+// The profile list of a busy host is well below this.
+constexpr size_t kMaxRead = 1u << 20;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -48,7 +31,7 @@ AppArmorUserns apparmor_userns(const HostRoots& roots) {
   a.profile_file = ::stat((roots.etc + "/apparmor.d/" + kProfileName).c_str(), &st) == 0;
   if (!a.apparmor_fs) return a;
   // One line per loaded profile: "NAME (MODE)".
-  if (auto list = read_small(aafs + "/profiles")) {
+  if (auto list = io::read_file(aafs + "/profiles", kMaxRead)) {
     a.profiles_readable = true;
     size_t pos = 0;
     while (pos < list->size()) {
@@ -71,9 +54,9 @@ AppArmorUserns apparmor_userns(const HostRoots& roots) {
         std::string n = e->d_name;
         std::string prefix = std::string(kProfileName) + ".";
         if (n.compare(0, prefix.size(), prefix) != 0) continue;
-        auto name = read_small(dir + "/" + n + "/name");
+        auto name = io::read_file(dir + "/" + n + "/name", kMaxRead);
         if (!name || trim(*name) != kProfileName) continue;
-        if (auto at = read_small(dir + "/" + n + "/attach")) a.attach = trim(*at);
+        if (auto at = io::read_file(dir + "/" + n + "/attach", kMaxRead)) a.attach = trim(*at);
         break;
       }
       ::closedir(d);

@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -38,17 +37,10 @@
 #include "security/landlock.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/syscalls.hpp"
 
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_landlock_create_ruleset
-#define SYS_landlock_create_ruleset 444
-#endif
 #ifndef LANDLOCK_CREATE_RULESET_VERSION
 #define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
 #endif
@@ -166,6 +158,27 @@ Outcome private_tmpfs(std::string& dir) {
   return {true, 0, ""};
 }
 
+// What a probe returns when everything it tried worked.
+const Outcome kWorks{true, 0, ""};
+
+// A check made by a probe in a child (see in_child): `works` when the probe does, else
+// `verdict` with what failed and why, then `consequence`.
+Line probe_check(const char* check, bool userns, const std::function<Outcome()>& probe,
+                 const std::string& works, Verdict verdict, const std::string& consequence) {
+  Outcome o = in_child(userns, probe);
+  if (o.ok) return {Verdict::Ok, check, works};
+  return {verdict, check, err_text(o) + consequence};
+}
+
+// Runs `probe` with a private tmpfs (see private_tmpfs) at the path it is given.
+std::function<Outcome()> on_private_tmpfs(Outcome (*probe)(const std::string& dir)) {
+  return [probe] {
+    std::string dir;
+    Outcome t = private_tmpfs(dir);
+    return t.ok ? probe(dir) : t;
+  };
+}
+
 // ---- the checks ------------------------------------------------------------------------
 
 // "name=value, ..." of the user namespace sysctls this kernel has.
@@ -183,7 +196,7 @@ std::string userns_sysctls() {
 }
 
 Line check_userns(bool root, const std::string& exe) {
-  Outcome o = in_child(true, [] { return Outcome{true, 0, ""}; });
+  Outcome o = in_child(true, [] { return kWorks; });
   if (o.ok)
     return {Verdict::Ok, "userns",
             (root ? "creating a user namespace works as root" + userns_sysctls() +
@@ -227,93 +240,143 @@ Line check_apparmor(bool root, bool userns_ok, const std::string& exe, const Hos
   return {userns_ok ? Verdict::Warn : Verdict::Fail, "apparmor", problem};
 }
 
+// What `--ro-bind / /` does: a recursive bind of the host's root, then read-only.
+Outcome probe_ro_bind_root(const std::string& dir) {
+  std::string target = dir + "/root";
+  if (::mkdir(target.c_str(), 0755) < 0) return fail_errno("mkdir " + target);
+  if (::mount("/", target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    return fail_errno("bind mounting / on " + target);
+  if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
+    return fail_errno("remounting " + target + " read-only");
+  return kWorks;
+}
+
 Line check_mountns(bool root, bool userns_ok) {
   if (!root && !userns_ok)
     return {Verdict::Fail, "mountns", "needs a user namespace first (see userns)"};
-  Outcome o = in_child(!root, [] {
-    std::string dir;
-    Outcome t = private_tmpfs(dir);
-    if (!t.ok) return t;
-    // What `--ro-bind / /` does: a recursive bind of the host's root, then read-only.
-    std::string target = dir + "/root";
-    if (::mkdir(target.c_str(), 0755) < 0) return fail_errno("mkdir " + target);
-    if (::mount("/", target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-      return fail_errno("bind mounting / on " + target);
-    if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0)
-      return fail_errno("remounting " + target + " read-only");
-    return Outcome{true, 0, ""};
-  });
-  if (o.ok)
-    return {Verdict::Ok, "mountns",
-            "a mount namespace with a tmpfs and a read-only recursive bind of / works"};
-  return {Verdict::Fail, "mountns", err_text(o)};
+  return probe_check("mountns", !root, on_private_tmpfs(probe_ro_bind_root),
+                     "a mount namespace with a tmpfs and a read-only recursive bind of / works",
+                     Verdict::Fail, "");
+}
+
+// The options --tmp-overlay uses: the host's /usr as the lower layer, writes to tmpfs.
+Outcome probe_overlay(const std::string& dir) {
+  for (const char* d : {"u", "w", "m"})
+    if (::mkdir((dir + "/" + d).c_str(), 0755) < 0) return fail_errno("mkdir");
+  std::string opts = "lowerdir=/usr,upperdir=" + dir + "/u,workdir=" + dir + "/w,userxattr";
+  if (::mount("overlay", (dir + "/m").c_str(), "overlay", MS_NOSUID | MS_NODEV,
+              opts.c_str()) < 0)
+    return fail_errno("mounting an overlay of /usr");
+  std::string f = dir + "/m/.sandbox-doctor";
+  UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return fail_errno("writing into the overlay");
+  return kWorks;
 }
 
 Line check_overlay(bool root) {
-  Outcome o = in_child(!root, [] {
-    std::string dir;
-    Outcome t = private_tmpfs(dir);
-    if (!t.ok) return t;
-    for (const char* d : {"u", "w", "m"})
-      if (::mkdir((dir + "/" + d).c_str(), 0755) < 0) return fail_errno("mkdir");
-    // The options --tmp-overlay uses: the host's /usr as the lower layer, writes to tmpfs.
-    std::string opts = "lowerdir=/usr,upperdir=" + dir + "/u,workdir=" + dir + "/w,userxattr";
-    if (::mount("overlay", (dir + "/m").c_str(), "overlay", MS_NOSUID | MS_NODEV,
-                opts.c_str()) < 0)
-      return fail_errno("mounting an overlay of /usr");
-    std::string f = dir + "/m/.sandbox-doctor";
-    UniqueFd fd(::open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd) return fail_errno("writing into the overlay");
-    return Outcome{true, 0, ""};
-  });
-  if (o.ok)
-    return {Verdict::Ok, "overlay",
-            std::string("overlayfs") + (root ? "" : " in a user namespace") +
-                " works (--overlay, --tmp-overlay, --ro-overlay)"};
-  return {Verdict::Warn, "overlay",
-          err_text(o) + ": --overlay, --tmp-overlay and --ro-overlay will fail" +
-              (root ? " (is the overlay module available? modprobe overlay)"
-                    : " (overlayfs in a user namespace needs Linux 5.11 or later)")};
+  return probe_check(
+      "overlay", !root, on_private_tmpfs(probe_overlay),
+      std::string("overlayfs") + (root ? "" : " in a user namespace") +
+          " works (--overlay, --tmp-overlay, --ro-overlay)",
+      Verdict::Warn,
+      std::string(": --overlay, --tmp-overlay and --ro-overlay will fail") +
+          (root ? " (is the overlay module available? modprobe overlay)"
+                : " (overlayfs in a user namespace needs Linux 5.11 or later)"));
+}
+
+// Each call of the new mount API the sandbox uses, once.
+Outcome probe_mount_api() {
+  if (::unshare(CLONE_NEWNS) < 0) return fail_errno("unshare(CLONE_NEWNS)");
+  UniqueFd fs(fs::sys_fsopen("tmpfs", FSOPEN_CLOEXEC));
+  if (!fs) return fail_errno("fsopen");
+  if (fs::sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    return fail_errno("fsconfig");
+  UniqueFd mnt(fs::sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) return fail_errno("fsmount");
+  UniqueFd tree(fs::sys_open_tree(AT_FDCWD, "/usr",
+                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  if (!tree) return fail_errno("open_tree");
+  fs::MountAttr attr{MOUNT_ATTR_RDONLY, 0, 0, 0};
+  if (fs::sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+    return fail_errno("mount_setattr");
+  UniqueFd dir(fs::sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT));
+  if (!dir) return fail_errno("openat2");
+  return kWorks;
 }
 
 Line check_mount_api(bool root) {
-  Outcome o = in_child(!root, [] {
-    if (::unshare(CLONE_NEWNS) < 0) return fail_errno("unshare(CLONE_NEWNS)");
-    UniqueFd fs(fs::sys_fsopen("tmpfs", FSOPEN_CLOEXEC));
-    if (!fs) return fail_errno("fsopen");
-    if (fs::sys_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
-      return fail_errno("fsconfig");
-    UniqueFd mnt(fs::sys_fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
-    if (!mnt) return fail_errno("fsmount");
-    UniqueFd tree(fs::sys_open_tree(AT_FDCWD, "/usr",
-                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-    if (!tree) return fail_errno("open_tree");
-    fs::MountAttr attr{MOUNT_ATTR_RDONLY, 0, 0, 0};
-    if (fs::sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
-      return fail_errno("mount_setattr");
-    UniqueFd dir(fs::sys_openat2(AT_FDCWD, "/", O_PATH | O_DIRECTORY, 0, RESOLVE_IN_ROOT));
-    if (!dir) return fail_errno("openat2");
-    return Outcome{true, 0, ""};
-  });
-  if (o.ok)
-    return {Verdict::Ok, "mount-api",
-            "fsopen, fsmount, open_tree, mount_setattr and openat2 work (used for every mount)"};
-  return {Verdict::Warn, "mount-api",
-          err_text(o) + ": sandbox falls back to mount(2) and a path walk in user space "
-                        "(the new mount API needs Linux 5.12 or later)"};
+  return probe_check(
+      "mount-api", !root, probe_mount_api,
+      "fsopen, fsmount, open_tree, mount_setattr and openat2 work (used for every mount)",
+      Verdict::Warn,
+      ": sandbox falls back to mount(2) and a path walk in user space (the new mount API "
+      "needs Linux 5.12 or later)");
 }
 
 // ---- cgroups ---------------------------------------------------------------------------
 
 std::set<std::string> read_words(const std::string& path) {
-  std::set<std::string> s;
-  std::ifstream in(path);
-  for (std::string w; in >> w;) s.insert(w);
-  return s;
+  auto words = limits::words(io::read_file(path).value_or(""));
+  return {words.begin(), words.end()};
+}
+
+// The cgroup v1 hierarchy that holds controller `c`, or "".
+std::string v1_holder(const std::vector<limits::Hierarchy>& hierarchies, const std::string& c) {
+  for (const auto& h : hierarchies)
+    for (const auto& hc : h.controllers)
+      if (hc == c || (c == "io" && hc == "blkio")) return h.mountpoint;
+  return "";
+}
+
+// Delegation, tried: what the caller's cgroup2 cgroup offers, and whether this caller can
+// create (and remove) a child cgroup in it and enable controllers for its children.
+struct Delegation {
+  std::set<std::string> available;   // cgroup.controllers
+  std::set<std::string> child_gets;  // a child's cgroup.controllers
+  bool can_create = false;
+  int create_err = 0;
+  bool can_enable = false;
+};
+
+Delegation try_delegation(const std::string& dir) {
+  Delegation d;
+  d.available = read_words(dir + "/cgroup.controllers");
+  std::string child = dir + "/sandbox-doctor-" + std::to_string(::getpid());
+  d.can_create = ::mkdir(child.c_str(), 0755) == 0;
+  d.create_err = errno;
+  if (d.can_create) {
+    d.child_gets = read_words(child + "/cgroup.controllers");
+    ::rmdir(child.c_str());
+  }
+  d.can_enable = ::access((dir + "/cgroup.subtree_control").c_str(), W_OK) == 0;
+  return d;
+}
+
+Line controller_line(const char* c, const std::string& dir, const Delegation& d,
+                     const std::vector<limits::Hierarchy>& hierarchies) {
+  std::string id = std::string("cgroup2.") + c;
+  if (!d.available.count(c)) {
+    std::string v1 = v1_holder(hierarchies, c);
+    return {Verdict::Warn, id,
+            v1.empty() ? std::string("not available to your cgroup (its parent does not "
+                                     "enable it)")
+                       : "not in cgroup2: the cgroup v1 hierarchy at " + v1 +
+                             " holds it (a pure cgroup2 host, "
+                             "systemd.unified_cgroup_hierarchy=1, avoids this)"};
+  }
+  if (!d.can_create)
+    return {Verdict::Warn, id, "available in " + dir + " but not delegated to you"};
+  if (d.child_gets.count(c))
+    return {Verdict::Ok, id, "delegated: enabled for child cgroups of " + dir};
+  if (d.can_enable)
+    return {Verdict::Ok, id,
+            "available; you may enable it for child cgroups (cgroup.subtree_control is "
+            "writable)"};
+  return {Verdict::Warn, id,
+          "available in " + dir + " but not enabled for its children, and you can't enable it"};
 }
 
 std::vector<Line> check_cgroup2(bool root) {
-  std::vector<Line> out;
   // The hierarchies exactly as --memory/--pids/--cpus find them.
   auto hierarchies = limits::caller_hierarchies();
   const limits::Hierarchy* v2 = nullptr;
@@ -322,71 +385,29 @@ std::vector<Line> check_cgroup2(bool root) {
     if (h.v2) v2 = &h;
     hybrid |= !h.v2;
   }
-  const char* kControllers[] = {"cpu", "memory", "pids", "io"};
-  auto v1_holder = [&](const std::string& c) -> std::string {
-    for (const auto& h : hierarchies)
-      for (const auto& hc : h.controllers)
-        if (hc == c || (c == "io" && hc == "blkio")) return h.mountpoint;
-    return "";
-  };
-  if (!v2 || !v2->caller_dir) {
-    out.push_back({Verdict::Warn, "cgroup2",
-                   !v2 ? "no cgroup2 filesystem is mounted here (it is usually at "
-                         "/sys/fs/cgroup; boot with systemd.unified_cgroup_hierarchy=1)"
-                       : "this process is in no cgroup2 cgroup"});
-    return out;
-  }
+  if (!v2 || !v2->caller_dir)
+    return {{Verdict::Warn, "cgroup2",
+             !v2 ? "no cgroup2 filesystem is mounted here (it is usually at /sys/fs/cgroup; "
+                   "boot with systemd.unified_cgroup_hierarchy=1)"
+                 : "this process is in no cgroup2 cgroup"}};
   const std::string& dir = *v2->caller_dir;
   // Our cgroup as seen under the mount point ("/" for the mount's root).
   std::string path = dir.size() > v2->mountpoint.size() ? dir.substr(v2->mountpoint.size()) : "/";
-  auto available = read_words(dir + "/cgroup.controllers");
-  auto enabled = read_words(dir + "/cgroup.subtree_control");
-
-  // Delegation, tried: can this caller create (and remove) a child cgroup here?
-  std::string child = dir + "/sandbox-doctor-" + std::to_string(::getpid());
-  bool can_create = ::mkdir(child.c_str(), 0755) == 0;
-  int create_err = errno;
-  std::set<std::string> child_gets;
-  if (can_create) {
-    child_gets = read_words(child + "/cgroup.controllers");
-    ::rmdir(child.c_str());
-  }
-  bool can_enable = ::access((dir + "/cgroup.subtree_control").c_str(), W_OK) == 0;
-  std::string where = "cgroup2 at " + v2->mountpoint + (hybrid ? " (hybrid: cgroup v1 "
-                                                                  "hierarchies beside it)"
-                                                                : "") +
+  Delegation d = try_delegation(dir);
+  std::string where = "cgroup2 at " + v2->mountpoint +
+                      (hybrid ? " (hybrid: cgroup v1 hierarchies beside it)" : "") +
                       ", your cgroup " + path;
-  if (can_create)
+  std::vector<Line> out;
+  if (d.can_create)
     out.push_back({Verdict::Ok, "cgroup2", where + ": you can create child cgroups in it"});
   else
     out.push_back({Verdict::Warn, "cgroup2",
-                   where + ": can't create a child cgroup (" + std::strerror(create_err) + ")" +
+                   where + ": can't create a child cgroup (" + std::strerror(d.create_err) +
+                       ")" +
                        (root ? "" : "; it is not delegated to you: run under `systemd-run "
                                     "--user --scope -p Delegate=yes`")});
-  for (const char* c : kControllers) {
-    std::string id = std::string("cgroup2.") + c;
-    if (!available.count(c)) {
-      std::string v1 = v1_holder(c);
-      out.push_back({Verdict::Warn, id,
-                     v1.empty() ? std::string("not available to your cgroup (its parent does "
-                                              "not enable it)")
-                                : "not in cgroup2: the cgroup v1 hierarchy at " + v1 +
-                                      " holds it (a pure cgroup2 host, "
-                                      "systemd.unified_cgroup_hierarchy=1, avoids this)"});
-    } else if (!can_create) {
-      out.push_back({Verdict::Warn, id, "available in " + dir + " but not delegated to you"});
-    } else if (child_gets.count(c)) {
-      out.push_back({Verdict::Ok, id, "delegated: enabled for child cgroups of " + dir});
-    } else if (can_enable) {
-      out.push_back({Verdict::Ok, id,
-                     "available; you may enable it for child cgroups (cgroup.subtree_control "
-                     "is writable)"});
-    } else {
-      out.push_back({Verdict::Warn, id,
-                     "available in " + dir + " but not enabled for its children, and you "
-                                             "can't enable it"});
-    }
-  }
+  for (const char* c : {"cpu", "memory", "pids", "io"})
+    out.push_back(controller_line(c, dir, d, hierarchies));
   return out;
 }
 
@@ -446,7 +467,7 @@ Line check_tun(bool root) {
     std::strcpy(ifr.ifr_name, "tap0");
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) return fail_errno("creating a tap device");
-    return Outcome{true, 0, ""};
+    return kWorks;
   });
   if (o.ok)
     return {Verdict::Ok, "tun",
@@ -475,7 +496,7 @@ Line check_seccomp() {
     sock_fprog prog{1, &allow};
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
       return fail_errno("loading a filter");
-    return Outcome{true, 0, ""};
+    return kWorks;
   });
   if (!o.ok)
     return {Verdict::Warn, "seccomp", err_text(o) + ": seccomp options will fail"};

@@ -13,6 +13,23 @@ namespace sb::launch {
 constexpr size_t kMaxFds = 64;
 constexpr size_t kMaxText = 8192;
 
+namespace {
+// The SCM_RIGHTS descriptors of a received message, in order.
+std::vector<UniqueFd> received_fds(msghdr& msg) {
+  std::vector<UniqueFd> fds;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int f;
+      std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+      fds.emplace_back(f);
+    }
+  }
+  return fds;
+}
+}  // namespace
+
 std::pair<UniqueFd, UniqueFd> make_channel() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -75,29 +92,15 @@ std::optional<Message> recv_message(int fd, bool nonblocking) {
     throw_errno("Can't read the setup channel");
   }
   if (n == 0) return std::nullopt;
-  Message m;
-  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-          int f;
-          std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-          ::close(f);
-        }
+  // Every descriptor received is owned at once (O_CLOEXEC already): closed again when the
+  // message is refused.
+  std::vector<UniqueFd> fds = received_fds(msg);
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
     throw Error("A message on the setup channel arrived cut short");
-  }
+  Message m;
   m.type = static_cast<MsgType>(buf[0]);
   m.text.assign(buf + 1, static_cast<size_t>(n) - 1);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int f;
-        std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-        m.fds.emplace_back(f);
-      }
-    }
-  }
+  m.fds = std::move(fds);
   return m;
 }
 

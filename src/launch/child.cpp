@@ -28,15 +28,12 @@
 #include "security/bpf.hpp"
 #include "security/caps.hpp"
 #include "security/landlock.hpp"
-#include "spec/idmap.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/syscalls.hpp"
 
 extern char** environ;
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 namespace sb::launch {
 namespace {
@@ -90,12 +87,6 @@ struct DumpableForMaps {
   DumpableForMaps& operator=(const DumpableForMaps&) = delete;
 };
 
-void write_at(int dirfd, const char* name, const std::string& data) {
-  UniqueFd fd(::openat(dirfd, name, O_WRONLY | O_CLOEXEC));
-  if (!fd || ::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
-    throw_errno(std::string("Can't write ") + (name[0] == '/' ? "" : "/proc/") + name);
-}
-
 // --disable-userns, second half: the nested user namespace, under the limit of 1 set
 // earlier, so that neither the command nor its children can create another one. Made
 // before the pivot by a throwaway helper, which writes its own maps through the caller's
@@ -116,9 +107,7 @@ UniqueFd make_nested_userns(uid_t uid, gid_t gid) {
       if (::unshare(CLONE_NEWUSER) < 0)
         throw_errno("--disable-userns: can't create the nested user namespace");
       if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
-      write_at(AT_FDCWD, "/proc/self/setgroups", "deny");
-      write_at(AT_FDCWD, "/proc/self/uid_map", single_id_map(uid, uid));
-      write_at(AT_FDCWD, "/proc/self/gid_map", single_id_map(gid, gid));
+      ns::write_self_maps(uid, uid, gid, gid);
       UniqueFd ns(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
       if (!ns) throw_errno("--disable-userns: can't open the nested user namespace");
       send_message(fd, MsgType::Ready, "", {ns.get()});
@@ -229,12 +218,7 @@ int programs_memfd(const std::vector<std::string>& programs) {
   const std::string data = encode_programs(programs);
   UniqueFd fd(::memfd_create("sandbox-init-seccomp", MFD_ALLOW_SEALING));
   if (!fd) throw_errno("init: memfd_create");
-  for (size_t off = 0; off < data.size();) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_errno("init: can't write the seccomp programs");
-    off += static_cast<size_t>(n);
-  }
+  if (!io::write_all(fd.get(), data)) throw_errno("init: can't write the seccomp programs");
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
     throw_errno("init: can't seal the seccomp programs");
   return fd.release();
@@ -378,7 +362,9 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
 
     settle_privileges(spec, host);
 
-    if (spec.exec_label) write_at(proc_self, "thread-self/attr/exec", *spec.exec_label);
+    if (spec.exec_label)
+      io::write_kernel_file_at(proc_self, "thread-self/attr/exec", *spec.exec_label,
+                               "/proc/thread-self/attr/exec");
     if (proc_self >= 0) ::close(proc_self);
 
     // Landlock once nothing of setup needs the caller's tree any more (the --exec-label
@@ -522,9 +508,11 @@ BeforeRoot prepare_before_root(const Spec& spec, const Plan& plan, const HostFac
   if (spec.disable_userns) {
     // Security: the limit is per user namespace; with 1, only the nested namespace
     // entered before exec fits, so the sandbox can never make another.
-    UniqueFd f(::open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC));
-    if (!f || ::write(f.get(), "1", 1) != 1)
-      throw_errno("--disable-userns: can't set user.max_user_namespaces");
+    try {
+      io::write_kernel_file("/proc/sys/user/max_user_namespaces", "1");
+    } catch (const SysError& e) {
+      throw SysError("--disable-userns: can't set user.max_user_namespaces", e.err());
+    }
   }
   if (spec.disable_userns) b.nested_userns = make_nested_userns(plan.sandbox_uid, plan.sandbox_gid);
 

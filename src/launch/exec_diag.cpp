@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -258,6 +259,31 @@ std::string explain_exec_failure(int err, const std::string& cmd, const std::str
     return s + "; the host has " + c + ": " + explain_missing(c, sroot, hroot);
   }
   return s + ", nor in those of the host";
+}
+
+std::optional<ExecReport> parse_exec_report(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i)
+    if (i == text.size() || text[i] == '\0') {
+      parts.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  if (parts.size() != 4) return std::nullopt;
+  return ExecReport{std::atoi(parts[0].c_str()), parts[1], parts[2], parts[3]};
+}
+
+std::string exec_failure_message(const std::string& text, const std::vector<UniqueFd>& fds) {
+  auto r = parse_exec_report(text);
+  if (!r) return "Can't execute the command (malformed report from the sandbox)";
+  // Without a handle on the sandbox's mount namespace its mounts may be gone: the child's
+  // own explanation (without the host's side) is the best there is.
+  if (fds.size() != 3) return r->message;
+  std::string msg = "Can't execute " + r->command + ": " + std::strerror(r->err);
+  UniqueFd host_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string why = explain_exec_failure(r->err, r->command, r->path_env, fds[0].get(),
+                                         host_root.get(), fds[1].get());
+  return why.empty() ? msg : msg + " (" + why + ")";
 }
 
 }  // namespace sb::launch

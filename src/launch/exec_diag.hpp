@@ -7,6 +7,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "util/fd.hpp"
 
 namespace sb::launch {
 
@@ -33,5 +36,20 @@ std::optional<Shebang> parse_shebang(std::string_view head);
 // nothing more to say than strerror.
 std::string explain_exec_failure(int err, const std::string& cmd, const std::string& path_env,
                                  int sandbox_root, int host_root, int sandbox_cwd = AT_FDCWD);
+
+// The child's MsgType::ExecFailed report, "ERRNO\0COMMAND\0PATH\0MESSAGE" (MESSAGE: the
+// child's own explanation, without the host's side).
+struct ExecReport {
+  int err = 0;
+  std::string command;
+  std::string path_env;
+  std::string message;
+};
+std::optional<ExecReport> parse_exec_report(const std::string& text);
+
+// "Can't execute CMD: strerror (why)" from the child's ExecFailed report and its
+// descriptors (the sandbox's root, working directory and mount namespace): what the
+// sandbox lacks, judged against the host's tree, which only the supervisor holds.
+std::string exec_failure_message(const std::string& text, const std::vector<UniqueFd>& fds);
 
 }  // namespace sb::launch

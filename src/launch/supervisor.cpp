@@ -1,52 +1,50 @@
 // The supervisor: stays outside the sandbox, clones the child into its namespaces,
 // forwards signals, collects setup errors and returns the command's exit status.
+//
+// run() is the sequence: decide (launch_flags, pure) → prepare what must exist before the
+// child (signals, channel, seccomp programs, joined namespaces, cgroups) → clone → release
+// the child (cgroup placement, hard limits, network) → the event loop (Supervisor: one
+// handler per event) → the exit status (status.hpp writes the status fds).
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sys/resource.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <memory>
-#include <sstream>
 
 #include "host/probe.hpp"
 #include "launch/channel.hpp"
 #include "launch/exec_diag.hpp"
-#include "security/bpf.hpp"
-#include "security/seccomp.hpp"
+#include "launch/flags.hpp"
 #include "launch/launch.hpp"
+#include "launch/status.hpp"
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
 #include "net/net.hpp"
+#include "security/bpf.hpp"
+#include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
-
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
+#include "util/syscalls.hpp"
 
 namespace sb::launch {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 struct Child {
   pid_t pid = -1;
@@ -83,76 +81,12 @@ Child clone_child(unsigned long flags, int cgroup_fd = -1) {
   return c;
 }
 
-// "user mnt pid ..." for --verbose.
-std::string namespace_names(unsigned long flags) {
-  std::string s;
-  const struct {
-    unsigned long flag;
-    const char* name;
-  } ns[] = {{CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mnt"},   {CLONE_NEWPID, "pid"},
-            {CLONE_NEWNET, "net"},   {CLONE_NEWIPC, "ipc"},  {CLONE_NEWUTS, "uts"},
-            {CLONE_NEWCGROUP, "cgroup"}};
-  for (const auto& n : ns)
-    if (flags & n.flag) s += std::string(s.empty() ? "" : " ") + n.name;
-  return s + " namespaces";
-}
-
-std::string clone_error(int err, const Plan& plan, const HostFacts& host) {
+std::string clone_error(int err, const LaunchFlags& flags) {
   std::string msg = std::string("Creating new namespaces failed: ") + std::strerror(err);
-  if (plan.userns && !host.is_root() && (err == EPERM || err == ENOSPC || err == EACCES))
+  if (flags.explain_userns_failure && (err == EPERM || err == ENOSPC || err == EACCES))
     msg += " (can't create a user namespace: " +
            host::explain_userns_failure(err, host::self_exe()) + ")";
   return msg;
-}
-
-// The JSON object --info-fd and --json-status-fd carry: child-pid and the ids of the
-// namespaces the sandbox created (the mount namespace always), as bwrap writes them.
-struct InfoField {
-  std::string key;
-  unsigned long long value;
-};
-
-// child-pid, then the ids the child reported ("pid=4026531836 ...") of the namespaces the
-// sandbox created (the mount namespace always), as bwrap writes them.
-std::vector<InfoField> info_fields(pid_t pid, const std::string& reported, const Spec& spec,
-                                   const Plan& plan) {
-  std::vector<InfoField> f{{"child-pid", static_cast<unsigned long long>(pid)}};
-  const struct {
-    const char* name;
-    bool created;
-  } ns[] = {{"cgroup", plan.cgroupns},   {"ipc", spec.unshare_ipc}, {"mnt", true},
-            {"net", spec.unshare_net},   {"pid", spec.unshare_pid}, {"uts", spec.unshare_uts}};
-  std::istringstream in(reported);
-  std::string item;
-  std::map<std::string, unsigned long long> ids;
-  while (in >> item) {
-    auto eq = item.find('=');
-    if (eq != std::string::npos) ids[item.substr(0, eq)] = std::stoull(item.substr(eq + 1));
-  }
-  for (const auto& n : ns)
-    if (n.created && ids.count(n.name)) f.push_back({std::string(n.name) + "-namespace", ids[n.name]});
-  return f;
-}
-
-// --info-fd gets bwrap's indented object; --json-status-fd one object per line.
-std::string format_info(const std::vector<InfoField>& fields, bool one_line) {
-  std::string out = one_line ? "{" : "{\n";
-  for (size_t i = 0; i < fields.size(); ++i) {
-    out += one_line ? (i ? ", " : "") : "    ";
-    out += "\"" + fields[i].key + "\": " + std::to_string(fields[i].value);
-    if (!one_line) out += i + 1 < fields.size() ? ",\n" : "\n";
-  }
-  out += one_line ? "}\n" : "}\n";
-  return out;
-}
-
-void write_all(int fd, const std::string& s) {
-  for (size_t off = 0; off < s.size();) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return;  // a reader that went away does not stop the sandbox
-    off += static_cast<size_t>(n);
-  }
 }
 
 void forward(const Child& c, int sig) {
@@ -180,264 +114,195 @@ std::vector<pid_t> process_tree(pid_t pid) {
   return all;
 }
 
-// The one-line reasons a limit gave, most decisive first, and the limit's name and value
-// for --json-status-fd.
-struct LimitReport {
-  std::vector<std::string> lines;
-  std::string name;
-  std::string value;
+// Milliseconds until `at` (at least 0), +1 so that poll does not wake just before it.
+int ms_until(Clock::time_point at) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at - Clock::now());
+  return static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX - 1)) + 1;
+}
+
+// Signals are taken synchronously through a signalfd; the blocked mask is inherited by the
+// child (init relies on it) and reset right before exec.
+struct Signals {
+  sigset_t old_mask;
+  UniqueFd fd;
 };
-LimitReport limit_report(const Limits& l, bool timed_out, const limits::CgroupSet::Events& ev,
-                         int status, bool has_init) {
-  LimitReport r;
-  auto add = [&](std::string line, const std::string& name, const std::string& value) {
-    r.lines.push_back(std::move(line));
-    if (r.name.empty()) {
-      r.name = name;
-      r.value = value;
-    }
-  };
-  if (timed_out) add("killed: timed out after " + l.timeout_text, "timeout", l.timeout_text);
-  if (ev.oom_kill) {
-    // With a PID namespace the command's death reaches us as its init's exit status 137.
-    bool killed = (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
-                  (has_init && WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);
-    add(killed ? "killed: memory limit " + l.memory_text + " reached"
-               : "memory limit " + l.memory_text + " reached: the kernel killed " +
-                     std::to_string(ev.oom_kill) + " process(es) in the sandbox",
-        "memory", l.memory_text);
-  }
-  if (ev.pids_max)
-    add("pids limit " + l.pids_text + " reached: " + std::to_string(ev.pids_max) +
-            " fork(s) failed",
-        "pids", l.pids_text);
-  return r;
-}
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') o += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    o += ch;
-  }
-  return o + "\"";
-}
-
-// "Can't execute CMD: strerror (why)" from the child's ExecFailed message: what the
-// sandbox lacks, judged against the host's tree, which only the supervisor holds.
-std::string exec_failure(const Message& m) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t i = 0; i <= m.text.size(); ++i)
-    if (i == m.text.size() || m.text[i] == '\0') {
-      parts.push_back(m.text.substr(start, i - start));
-      start = i + 1;
-    }
-  if (parts.size() != 4) return "Can't execute the command (malformed report from the sandbox)";
-  // Without a handle on the sandbox's mount namespace its mounts may be gone: the child's
-  // own explanation (without the host's side) is the best there is.
-  if (m.fds.size() != 3) return parts[3];
-  int err = std::atoi(parts[0].c_str());
-  std::string msg = "Can't execute " + parts[1] + ": " + std::strerror(err);
-  UniqueFd host_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  std::string why = explain_exec_failure(err, parts[1], parts[2], m.fds[0].get(),
-                                         host_root.get(), m.fds[1].get());
-  return why.empty() ? msg : msg + " (" + why + ")";
-}
-
-}  // namespace
-
-int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
-  pid_t original_parent = ::getppid();
-  if (spec.die_with_parent) {
-    // The supervisor dies with its own parent too, which takes the sandbox with it.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
-    if (::getppid() != original_parent) return 1;
-  }
-
-  // Signals are taken synchronously through a signalfd; the blocked mask is inherited by
-  // the child (init relies on it) and reset right before exec.
+Signals block_signals() {
+  Signals s;
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
-  for (int s : kForwardedSignals) sigaddset(&set, s);
-  sigset_t old_mask;
-  ::sigprocmask(SIG_BLOCK, &set, &old_mask);
-  UniqueFd sigfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sigfd) throw_errno("signalfd");
+  for (int sig : kForwardedSignals) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, &s.old_mask);
+  s.fd.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!s.fd) throw_errno("signalfd");
+  return s;
+}
 
-  auto channel = make_channel();  // (no structured binding: clang < 16 can't capture one)
-  UniqueFd& parent_end = channel.first;
-  UniqueFd& child_end = channel.second;
-
-  ChildContext ctx;
-  // Compiled programs are read now, so a bad one fails before anything is created; they
-  // stack in command-line order with the --seccomp-profile programs compiled while parsing.
-  ctx.seccomp_programs = security::seccomp_programs_in_order(spec);
-  // Security: init (pid 1 with --unshare-pid) loads the same programs before the command
-  // runs; a program that denies what init needs afterwards would leave a sandbox that
-  // cannot reap or pass on signals, so refuse it before anything is created.
-  if (spec.unshare_pid && (!spec.as_pid_1 || spec.pidns_fd)) {  // init, or the --pidns relay
-    std::string denied = init_syscall_denied(ctx.seccomp_programs);
+// Compiled programs are read now, so a bad one fails before anything is created; they
+// stack in command-line order with the --seccomp-profile programs compiled while parsing.
+std::vector<std::string> seccomp_programs(const Spec& spec, const LaunchFlags& flags) {
+  auto programs = security::seccomp_programs_in_order(spec);
+  // Security: init loads the same programs before the command runs; a program that denies
+  // what init needs afterwards would leave a sandbox that cannot reap or pass on signals,
+  // so refuse it before anything is created.
+  if (flags.init_under_filters) {
+    std::string denied = init_syscall_denied(programs);
     if (!denied.empty())
       throw Error("The seccomp filters deny " + denied +
                   ", which the sandbox's init (pid 1 with --unshare-pid) needs under the same "
                   "filters; allow it, or use --as-pid-1");
   }
+  return programs;
+}
 
-  // Joined namespaces: entered by the supervisor itself, so that the child's new
-  // namespaces are owned by (--userns) or nested in (--pidns) them.
-  if (spec.userns_fd && ::setns(*spec.userns_fd, CLONE_NEWUSER) < 0)
+// Joined namespaces: entered by the supervisor itself, so that the child's new namespaces
+// are owned by (--userns) or nested in (--pidns) them.
+void enter_joined_namespaces(const LaunchFlags& flags) {
+  if (flags.enter_userns && ::setns(*flags.enter_userns, CLONE_NEWUSER) < 0)
     throw_errno("--userns: can't enter the user namespace");
-  if (spec.pidns_fd && ::setns(*spec.pidns_fd, CLONE_NEWPID) < 0)
+  if (flags.enter_pidns && ::setns(*flags.enter_pidns, CLONE_NEWPID) < 0)
     throw_errno("--pidns: can't enter the PID namespace");
+}
 
-  ctx.channel = child_end.get();
+// Security: the child gets no descriptor of the caller's / or /proc: it crosses
+// pivot_root, and in a joined namespace (--userns, --pidns) other processes may already
+// wait for one. A failed exec is explained here, outside (ExecFailed).
+ChildContext child_context(int channel, const LaunchFlags& flags,
+                           std::vector<std::string> programs) {
+  ChildContext ctx;
+  ctx.seccomp_programs = std::move(programs);
+  ctx.channel = channel;
   ctx.supervisor = ::getpid();
   if (::isatty(STDOUT_FILENO)) {
     if (char* t = ::ttyname(STDOUT_FILENO)) ctx.host_tty = t;
   }
   if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf)) ctx.host_cwd = buf;
+  ctx.unshare_pid_late = flags.unshare_pid_late;
+  return ctx;
+}
 
-  unsigned long flags = CLONE_NEWNS;
-  if (plan.userns) flags |= CLONE_NEWUSER;  // created first by the kernel; owns the others
-  if (spec.unshare_pid) flags |= CLONE_NEWPID;
-  if (spec.unshare_net) flags |= CLONE_NEWNET;
-  if (spec.unshare_ipc) flags |= CLONE_NEWIPC;
-  if (spec.unshare_uts) flags |= CLONE_NEWUTS;
-  if (plan.cgroupns) flags |= CLONE_NEWCGROUP;
-
-  // Security: the child gets no descriptor of the caller's / or /proc: it crosses
-  // pivot_root, and in a joined namespace (--userns, --pidns) other processes may already
-  // wait for one. A failed exec is explained here, outside (ExecFailed).
-  if (spec.pidns_fd && spec.unshare_pid) {
-    flags &= ~static_cast<unsigned long>(CLONE_NEWPID);  // the child unshares it (see child_main)
-    ctx.unshare_pid_late = true;
+// Limits: the leaves exist and hold their limits before the child does.
+std::unique_ptr<limits::CgroupSet> make_cgroups(const Spec& spec, const Plan& plan) {
+  if (plan.cgroups.empty()) return nullptr;
+  try {
+    return std::make_unique<limits::CgroupSet>(plan.cgroups, plan.cgroup_stale_dirs,
+                                               spec.limits, ::getpid());
+  } catch (const Error& e) {
+    if (!spec.limits.best_effort) throw;
+    log::warning(std::string(e.what()) + "; running without the cgroup limits (--limits best-effort)");
   }
+  return nullptr;
+}
 
-  // Limits: the leaves exist and hold their limits before the child does. A root caller may
-  // raise hard limits, which only the supervisor still can once the child is in its own
-  // user namespace.
-  std::unique_ptr<limits::CgroupSet> cgroups;
-  if (!plan.cgroups.empty()) {
-    try {
-      cgroups = std::make_unique<limits::CgroupSet>(plan.cgroups, plan.cgroup_stale_dirs,
-                                                    spec.limits, ::getpid());
-    } catch (const Error& e) {
-      if (!spec.limits.best_effort) throw;
-      log::warning(std::string(e.what()) + "; running without the cgroup limits (--limits best-effort)");
-    }
-  }
-  bool raise_rlimits = false;
-  for (const auto& r : plan.rlimits) {
+// A root caller may raise hard limits, which only the supervisor still can once the child
+// is in its own user namespace.
+bool must_raise_hard_limits(const Plan& plan) {
+  return raises_hard_limits(plan.rlimits, [](int resource) -> std::optional<uint64_t> {
     rlimit cur;
-    if (::getrlimit(r.resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && r.hard > cur.rlim_max)
-      raise_rlimits = true;  // validate() checked that we may
-  }
-  int cgroup_fd = cgroups ? cgroups->v2_fd() : -1;
-  bool into_cgroup = cgroup_fd >= 0;
+    if (::getrlimit(resource, &cur) != 0) return std::nullopt;
+    return cur.rlim_max;
+  });
+}
+
+// The clone, into the v2 leaf where the kernel can; the child runs child_main and never
+// returns. `into_cgroup` says on return whether the child was born in its v2 leaf.
+Child start_child(const Spec& spec, const Plan& plan, const HostFacts& host,
+                  const LaunchFlags& flags, ChildContext& ctx, PlacementInput& place,
+                  const limits::CgroupSet* cgroups, UniqueFd& parent_end, UniqueFd& sigfd) {
+  int cgroup_fd = place.into_cgroup ? cgroups->v2_fd() : -1;
   auto prepare = [&] {
-    bool place = cgroups && (cgroups->has_v1() || !into_cgroup);
-    ctx.await_go = place || raise_rlimits;
-    // Born into the v2 leaf, the child's new cgroup namespace is rooted there already;
-    // moved there later, it must create the namespace itself once moved.
-    ctx.unshare_cgroup_late = place && plan.cgroupns;
-    return ctx.unshare_cgroup_late ? flags & ~static_cast<unsigned long>(CLONE_NEWCGROUP) : flags;
+    Placement p = placement(flags.namespaces, place);
+    ctx.await_go = p.await_go;
+    ctx.unshare_cgroup_late = p.unshare_cgroup_late;
+    return p.clone_flags;
   };
   unsigned long clone_flags = prepare();
   if (log::verbose()) log::step("clone: new " + namespace_names(clone_flags));
   Child child = clone_child(clone_flags, cgroup_fd);
-  if (child.pid < 0 && into_cgroup && (errno == E2BIG || errno == EINVAL || errno == ENOSYS)) {
-    into_cgroup = false;  // a kernel without CLONE_INTO_CGROUP: placed after the clone
+  if (child.pid < 0 && place.into_cgroup && (errno == E2BIG || errno == EINVAL || errno == ENOSYS)) {
+    place.into_cgroup = false;  // a kernel without CLONE_INTO_CGROUP: placed after the clone
     child = clone_child(prepare());
   }
-  if (child.pid < 0 && into_cgroup && (errno == EACCES || errno == EPERM || errno == EBUSY)) {
-    std::string dir = cgroups->dirs().front();
-    throw_errno("Can't start the sandbox in cgroup " + dir);
-  }
-  if (child.pid < 0) throw Error(clone_error(errno, plan, host));
-  if (child.pid > 0 && log::verbose()) log::step("clone: child pid " + std::to_string(child.pid));
+  if (child.pid < 0 && place.into_cgroup && (errno == EACCES || errno == EPERM || errno == EBUSY))
+    throw_errno("Can't start the sandbox in cgroup " + cgroups->dirs().front());
+  if (child.pid < 0) throw Error(clone_error(errno, flags));
   if (child.pid == 0) {
     parent_end.reset();
     sigfd.reset();
     child_main(spec, plan, host, ctx);
   }
-  child_end.reset();
-  // The child has its own copies; the supervisor keeps only what it writes to, and
-  // --sync-fd, which stays open until the sandbox is gone (bwrap's outer process holds it
-  // too; without a PID namespace there is no init to hold it).
-  for (int fd : spec.consumed_fds)
-    if (fd != spec.info_fd && fd != spec.json_status_fd && fd != spec.sync_fd) ::close(fd);
+  if (log::verbose()) log::step("clone: child pid " + std::to_string(child.pid));
+  return child;
+}
 
-  std::optional<std::string> setup_error;
-  if (ctx.await_go) {
-    try {
-      if (cgroups) cgroups->place(child.pid, into_cgroup);
-      if (raise_rlimits) limits::raise_hard_limits(child.pid, plan.rlimits);
-      if (!send_message(parent_end.get(), MsgType::Go, ""))
-        throw_errno("Can't release the sandbox's setup");
-    } catch (const std::exception& e) {
-      setup_error = e.what();
-      forward(child, SIGKILL);
-    }
-  }
-  std::vector<UniqueFd> held;  // lock-file descriptors, held for the sandbox's lifetime
+// --timeout: SIGTERM to the whole sandbox, SIGKILL after the grace period.
+struct Deadline {
+  std::optional<Clock::time_point> term_at, kill_at;
+  bool timed_out = false;
+};
+
+// The supervisor's state once the child exists; one handler per event.
+struct Supervisor {
+  const Spec& spec;
+  const Plan& plan;
+  Child child;
+  UniqueFd channel;  // the parent's end of the handshake
+  int sigfd;
+  bool watch_channel;
+  std::unique_ptr<limits::CgroupSet> cgroups;
+  StatusWriter status;
+
   bool channel_open = true;
-  // The channel is read while the sandbox runs only when something must happen right away:
-  // --info-fd/--json-status-fd are written as soon as the child reports, --lock-file
-  // descriptors are taken over. Otherwise the messages (a setup error) wait in the socket
-  // until the child exits, and the supervisor is not woken when the command's exec closes
-  // the channel: one wake-up per launch instead of two.
-  const bool watch_channel = spec.info_fd || spec.json_status_fd || !spec.lock_files.empty();
-  int status = 0;
+  std::optional<std::string> setup_error;  // the first reason setup failed
+  std::vector<UniqueFd> held;              // lock-file descriptors, held for the sandbox's lifetime
+  std::unique_ptr<net::Session> network;
+  bool net_pending = false;  // the child waits for NetReady
+  Deadline deadline;
+  int wait_status = 0;
   bool exited = false;
 
-  bool info_written = false;
-  auto write_info = [&](const std::string& reported) {
-    if (info_written) return;
-    info_written = true;
-    auto info = info_fields(child.pid, reported, spec, plan);
-    if (spec.info_fd) {
-      write_all(*spec.info_fd, format_info(info, false));
-      if (spec.info_fd != spec.sync_fd) ::close(*spec.info_fd);  // one pipe for both: as bwrap
-    }
-    if (spec.json_status_fd) write_all(*spec.json_status_fd, format_info(info, true));
-  };
+  // Setup failed: the first reason is kept, and the sandbox never runs its command.
+  void fail(const std::string& why) {
+    if (!setup_error) setup_error = why;
+    forward(child, SIGKILL);
+  }
+  void release(bool into_cgroup, bool raise_rlimits, const std::vector<RlimitSetting>& rl);
+  void start_network();
+  void kill_sandbox(int sig);
+  int poll_timeout() const;
 
-  auto read_channel = [&](bool nonblocking = false) {
-    std::optional<Message> m;
-    try {
-      m = recv_message(parent_end.get(), nonblocking);
-    } catch (const std::exception& e) {
-      // A lost message may have been the reason setup failed, or a lock: stop here.
-      if (!setup_error) setup_error = e.what();
-      forward(child, SIGKILL);
-      channel_open = false;
-      return;
-    }
-    if (!m) {
-      channel_open = false;
-      return;
-    }
-    if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
-    if (m->type == MsgType::ExecFailed && !setup_error) setup_error = exec_failure(*m);
-    if (m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) write_info(m->text);
-    if (m->type == MsgType::LockFds)
-      for (auto& f : m->fds) held.push_back(std::move(f));
-  };
+  void on_channel(bool nonblocking = false);
+  void on_signal();
+  void on_network();
+  void on_deadline();
+  void on_child_exit();
+  void loop();
+  int finish();
+};
 
-  // Networking from outside (--net pasta, slirp4netns, veth): started now that the child's
-  // namespaces exist; the child waits for NetReady right before it runs the command.
-  std::unique_ptr<net::Session> network;
-  bool net_pending = false;
+// The child waits for Go when the supervisor must first move it into its cgroups (cgroup
+// v1, or no CLONE_INTO_CGROUP) or raise its hard limits.
+void Supervisor::release(bool into_cgroup, bool raise_rlimits, const std::vector<RlimitSetting>& rl) {
+  try {
+    if (cgroups) cgroups->place(child.pid, into_cgroup);
+    if (raise_rlimits) limits::raise_hard_limits(child.pid, rl);
+    if (!send_message(channel.get(), MsgType::Go, ""))
+      throw_errno("Can't release the sandbox's setup");
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
+// Networking from outside (--net pasta, slirp4netns, veth): started now that the child's
+// namespaces exist; the child waits for NetReady right before it runs the command.
+void Supervisor::start_network() {
   try {
     // --net pasta/slirp4netns: the child's first message carries its namespaces (O_CLOEXEC
     // here; only the helper's process gets them, at fixed numbers). Security: not opened
     // through /proc/CHILD/ns, which would need the setup child dumpable.
     std::vector<UniqueFd> ns_fds;
     if (net::needs_ns_fds(plan) && !setup_error) {
-      auto m = recv_message(parent_end.get());
+      auto m = recv_message(channel.get());
       if (m && m->type == MsgType::Error) throw Error(m->text);
       if (!m || m->type != MsgType::NetNs || m->fds.size() != 2)
         throw Error("--net: the sandbox did not hand over its namespaces");
@@ -448,119 +313,189 @@ int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
     if (!setup_error) network = net::start(spec, plan, child.pid, ns);
     net_pending = network != nullptr;
   } catch (const std::exception& e) {
-    if (!setup_error) setup_error = e.what();
-    forward(child, SIGKILL);
+    fail(e.what());
   }
-  auto net_step = [&] {
-    if (!network) return;
-    std::string err;
-    auto st = network->step(err);
-    if (st == net::Session::State::Ready && net_pending) {
-      net_pending = false;
-      log::step("network helper ready");
-      if (!send_message(parent_end.get(), MsgType::NetReady, "")) {
-        if (!setup_error) setup_error = "Can't tell the sandbox that its network is ready";
-        forward(child, SIGKILL);
-      }
-    } else if (st == net::Session::State::Failed && !err.empty()) {
-      if (!net_pending) {
-        log::warning(err);
-        return;
-      }
-      net_pending = false;
-      if (!setup_error) setup_error = err;
-      forward(child, SIGKILL);  // the command must not run without its network
+}
+
+void Supervisor::kill_sandbox(int sig) {
+  // Parents before their children: a shell whose child died first could run its next
+  // command before its own SIGTERM arrived.
+  auto tree = process_tree(child.pid);
+  forward(child, sig);
+  for (pid_t p : tree)
+    if (p != child.pid) ::kill(p, sig);
+  if (cgroups) cgroups->signal_all(sig);  // what left the tree is still in the cgroup
+}
+
+// The next wake-up: the network helper's deadline while it is pending, --timeout.
+int Supervisor::poll_timeout() const {
+  int timeout = -1;
+  if (net_pending) timeout = ms_until(network->deadline);
+  for (const auto& at : {deadline.term_at, deadline.kill_at})
+    if (at) timeout = timeout < 0 ? ms_until(*at) : std::min(timeout, ms_until(*at));
+  return timeout;
+}
+
+// A message from the child: its setup error, its namespace ids (the status fds are
+// written now), lock-file descriptors to hold; EOF once the command's exec closed it.
+void Supervisor::on_channel(bool nonblocking) {
+  std::optional<Message> m;
+  try {
+    m = recv_message(channel.get(), nonblocking);
+  } catch (const std::exception& e) {
+    // A lost message may have been the reason setup failed, or a lock: stop here.
+    fail(e.what());
+    channel_open = false;
+    return;
+  }
+  if (!m) {
+    channel_open = false;
+    return;
+  }
+  if (m->type == MsgType::Error && !setup_error) setup_error = m->text;
+  if (m->type == MsgType::ExecFailed && !setup_error)
+    setup_error = exec_failure_message(m->text, m->fds);
+  if ((m->type == MsgType::EarlyInfo || m->type == MsgType::Ready) && !status.start_written())
+    status.started(info_object(child.pid, m->text, spec, plan));
+  if (m->type == MsgType::LockFds)
+    for (auto& f : m->fds) held.push_back(std::move(f));
+}
+
+// Signals for the command are passed on; SIGCHLD only wakes the loop (on_child_exit).
+void Supervisor::on_signal() {
+  signalfd_siginfo si;
+  while (::read(sigfd, &si, sizeof si) == sizeof si) {
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig == SIGCHLD) continue;
+    if (should_forward(si.ssi_code, spec.new_session)) forward(child, sig);
+  }
+}
+
+// Non-blocking: helper output, readiness, the keeper's exit (SIGCHLD), its deadline.
+void Supervisor::on_network() {
+  if (!network) return;
+  std::string err;
+  auto st = network->step(err);
+  if (st == net::Session::State::Ready && net_pending) {
+    net_pending = false;
+    log::step("network helper ready");
+    if (!send_message(channel.get(), MsgType::NetReady, ""))
+      fail("Can't tell the sandbox that its network is ready");
+  } else if (st == net::Session::State::Failed && !err.empty()) {
+    if (!net_pending) {
+      log::warning(err);
+      return;
     }
-  };
-  net_step();
+    net_pending = false;
+    fail(err);  // the command must not run without its network
+  }
+}
 
-  // --timeout: SIGTERM to the whole sandbox, SIGKILL after the grace period.
-  using Clock = std::chrono::steady_clock;
-  std::optional<Clock::time_point> term_at, kill_at;
-  if (spec.limits.timeout_ms) term_at = Clock::now() + std::chrono::milliseconds(*spec.limits.timeout_ms);
-  bool timed_out = false;
-  auto kill_sandbox = [&](int sig) {
-    // Parents before their children: a shell whose child died first could run its next
-    // command before its own SIGTERM arrived.
-    auto tree = process_tree(child.pid);
-    forward(child, sig);
-    for (pid_t p : tree)
-      if (p != child.pid) ::kill(p, sig);
-    if (cgroups) cgroups->signal_all(sig);  // what left the tree is still in the cgroup
-  };
+void Supervisor::on_deadline() {
+  if (deadline.term_at && Clock::now() >= *deadline.term_at) {
+    deadline.term_at.reset();
+    deadline.timed_out = true;
+    kill_sandbox(SIGTERM);
+    deadline.kill_at = Clock::now() + std::chrono::milliseconds(limits::kTimeoutGraceMs);
+  }
+  if (deadline.kill_at && Clock::now() >= *deadline.kill_at) {
+    deadline.kill_at.reset();
+    kill_sandbox(SIGKILL);
+  }
+}
 
+void Supervisor::on_child_exit() {
+  if (::waitpid(child.pid, &wait_status, WNOHANG) == child.pid) exited = true;
+}
+
+void Supervisor::loop() {
+  if (spec.limits.timeout_ms)
+    deadline.term_at = Clock::now() + std::chrono::milliseconds(*spec.limits.timeout_ms);
   while (!exited) {
-    std::vector<pollfd> fds = {{sigfd.get(), POLLIN, 0},
-                               {channel_open && watch_channel ? parent_end.get() : -1, POLLIN, 0}};
+    std::vector<pollfd> fds = {{sigfd, POLLIN, 0},
+                               {channel_open && watch_channel ? channel.get() : -1, POLLIN, 0}};
     if (network)
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
-    int timeout = -1;
-    if (net_pending) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          network->deadline - std::chrono::steady_clock::now());
-      timeout = static_cast<int>(std::max<long long>(left.count(), 0)) + 1;
-    }
-    for (const auto& at : {term_at, kill_at}) {
-      if (!at) continue;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*at - Clock::now());
-      int t = static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX - 1)) + 1;
-      timeout = timeout < 0 ? t : std::min(timeout, t);
-    }
-    if (::poll(fds.data(), fds.size(), timeout) < 0) {
+    if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
     }
-    if (fds[1].revents) read_channel();
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si;
-      while (::read(sigfd.get(), &si, sizeof si) == sizeof si) {
-        int sig = static_cast<int>(si.ssi_signo);
-        if (sig == SIGCHLD) continue;
-        if (should_forward(si.ssi_code, spec.new_session)) forward(child, sig);
-      }
-    }
-    net_step();  // non-blocking: helper output, readiness, the keeper's exit (SIGCHLD)
-    if (term_at && Clock::now() >= *term_at) {
-      term_at.reset();
-      timed_out = true;
-      kill_sandbox(SIGTERM);
-      kill_at = Clock::now() + std::chrono::milliseconds(limits::kTimeoutGraceMs);
-    }
-    if (kill_at && Clock::now() >= *kill_at) {
-      kill_at.reset();
-      kill_sandbox(SIGKILL);
-    }
-    pid_t p = ::waitpid(child.pid, &status, WNOHANG);
-    if (p == child.pid) exited = true;
+    if (fds[1].revents) on_channel();
+    if (fds[0].revents & POLLIN) on_signal();
+    on_network();
+    on_deadline();
+    on_child_exit();
   }
   // Anything the child said before it died (its error, at the latest) is already queued;
   // never block here: a process the command left behind may still hold the channel.
-  while (channel_open) read_channel(true);
+  while (channel_open) on_channel(true);
   network.reset();  // stops the helper / removes the veth and NAT rules, and waits for that
-  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+}
 
+// The exit status for `sandbox` itself, after the reasons a limit gave.
+int Supervisor::finish() {
   if (setup_error) {
     log::error(*setup_error);
     return 1;  // no exit-code: the command never ran
   }
   // Why a limit ended it: read before the leaves go (which kills what is left in them).
-  auto report = limit_report(spec.limits, timed_out,
-                             cgroups ? cgroups->events() : limits::CgroupSet::Events{}, status,
-                             spec.unshare_pid && !spec.as_pid_1);
+  auto report = limit_report(spec.limits, deadline.timed_out,
+                             cgroups ? cgroups->events() : limits::CgroupSet::Events{},
+                             wait_status, spec.unshare_pid && !spec.as_pid_1);
   cgroups.reset();
   for (const auto& line : report.lines) log::error(line);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
-  if (timed_out) code = limits::kTimeoutExitCode;
+  int code = WIFEXITED(wait_status)     ? WEXITSTATUS(wait_status)
+             : WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status)
+                                        : 1;
+  if (deadline.timed_out) code = limits::kTimeoutExitCode;
   if (log::verbose()) log::step("command finished, exit status " + std::to_string(code));
-  if (spec.json_status_fd) {
-    std::string line = "{\"exit-code\": " + std::to_string(code);
-    if (!report.name.empty())
-      line += ", \"limit\": " + json_string(report.name) + ", \"limit-value\": " +
-              json_string(report.value);
-    write_all(*spec.json_status_fd, line + "}\n");
-    ::close(*spec.json_status_fd);
-  }
+  status.finished(exit_object(code, report));
   return code;
+}
+
+}  // namespace
+
+int run(const Spec& spec, const Plan& plan, const HostFacts& host) {
+  if (spec.die_with_parent) {
+    pid_t original_parent = ::getppid();
+    // The supervisor dies with its own parent too, which takes the sandbox with it.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_PDEATHSIG)");
+    if (::getppid() != original_parent) return 1;
+  }
+  // Before anything exists: signals arrive through the signalfd from now on (the child
+  // inherits the mask), and a bad seccomp program fails here, with nothing to undo.
+  Signals signals = block_signals();
+  auto channel = make_channel();
+  const LaunchFlags flags = launch_flags(spec, plan, host);
+  auto programs = seccomp_programs(spec, flags);
+  // Joined namespaces before the clone: the child's new ones are owned by / nested in them.
+  enter_joined_namespaces(flags);
+  ChildContext ctx = child_context(channel.second.get(), flags, std::move(programs));
+
+  // Cgroup leaves with their limits before the child, which is born in the v2 one where
+  // the kernel can (otherwise it waits for Go until it has been moved).
+  auto cgroups = make_cgroups(spec, plan);
+  PlacementInput place;
+  place.cgroups = cgroups != nullptr;
+  place.has_v1 = cgroups && cgroups->has_v1();
+  place.into_cgroup = cgroups && cgroups->v2_fd() >= 0;
+  place.raise_rlimits = must_raise_hard_limits(plan);
+  place.cgroupns = plan.cgroupns;
+  Child child = start_child(spec, plan, host, flags, ctx, place, cgroups.get(), channel.first,
+                            signals.fd);
+  channel.second.reset();
+  for (int fd : flags.close_after_clone) ::close(fd);
+
+  // The child is set up while the supervisor places it, starts its network and waits.
+  Supervisor sup{spec, plan, std::move(child), std::move(channel.first), signals.fd.get(),
+                 flags.watch_channel, std::move(cgroups),
+                 StatusWriter(spec.info_fd, spec.json_status_fd, spec.sync_fd)};
+  if (ctx.await_go) sup.release(place.into_cgroup, place.raise_rlimits, plan.rlimits);
+  sup.start_network();
+  sup.on_network();
+  sup.loop();
+  ::sigprocmask(SIG_SETMASK, &signals.old_mask, nullptr);
+  return sup.finish();
 }
 
 }  // namespace sb::launch

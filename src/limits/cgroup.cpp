@@ -18,7 +18,9 @@
 #include <thread>
 
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/mountinfo.hpp"
 #include "util/parse.hpp"
 
 namespace sb::limits {
@@ -39,34 +41,6 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
   return s;
 }
 
-std::optional<std::string> read_text(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
-  if (n < 0) return std::nullopt;
-  return s;
-}
-
-// Writes `value` to the existing cgroup file `name` in the directory `dirfd` (never creates
-// one); `shown` names it in errors. False (nothing written) when the file does not exist and
-// `missing_ok`.
-bool write_at(int dirfd, const std::string& name, const std::string& shown,
-              const std::string& value, bool missing_ok = false) {
-  UniqueFd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd && missing_ok && errno == ENOENT) return false;
-  if (!fd) throw_errno("Can't open " + shown);
-  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-    throw_errno("Can't write '" + value + "' to " + shown);
-  return true;
-}
-
-void write_file(const std::string& path, const std::string& value) {
-  write_at(AT_FDCWD, path, path, value);
-}
-
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -74,7 +48,7 @@ bool exists(const std::string& path) {
 
 std::vector<pid_t> procs(const std::string& dir) {
   std::vector<pid_t> out;
-  auto text = read_text(dir + "/cgroup.procs");
+  auto text = io::read_file(dir + "/cgroup.procs");
   if (!text) return out;
   for (const auto& w : words(*text))
     if (auto n = parse::unsigned_dec(w, INT32_MAX)) out.push_back(static_cast<pid_t>(*n));
@@ -262,8 +236,13 @@ void write_limits(int dirfd, const std::string& dir, const std::vector<CgroupWri
     for (size_t i = 0; i < w.choices.size(); ++i) {
       const bool last = i + 1 == w.choices.size();
       const auto& [file, value] = w.choices[i];
+      const std::string shown = dir + "/" + file;
       // A file this kernel or I/O scheduler lacks: the next choice, or none when optional.
-      if (write_at(dirfd, file, dir + "/" + file, value, !last || w.optional)) break;
+      if (!last || w.optional) {
+        if (io::write_kernel_file_if_present_at(dirfd, file, value, shown)) break;
+      } else {
+        io::write_kernel_file_at(dirfd, file, value, shown);
+      }
     }
 }
 
@@ -279,34 +258,6 @@ std::string dirname_of(const std::string& p) {
 }  // namespace
 
 // ---- Parsing ----------------------------------------------------------------------------
-
-std::vector<MountInfo> parse_mountinfo(std::string_view text) {
-  auto unescape = [](const std::string& s) {
-    std::string o;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
-        o += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-        i += 3;
-      } else {
-        o += s[i];
-      }
-    }
-    return o;
-  };
-  std::vector<MountInfo> out;
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::vector<std::string> w;
-    std::string x;
-    while (f >> x) w.push_back(x);
-    auto sep = std::find(w.begin(), w.end(), "-");
-    if (w.size() < 7 || sep == w.end() || w.end() - sep < 4) continue;
-    out.push_back({unescape(w[3]), unescape(w[4]), *(sep + 1), *(sep + 3)});
-  }
-  return out;
-}
 
 std::vector<ProcCgroup> parse_proc_cgroup(std::string_view text) {
   std::vector<ProcCgroup> out;
@@ -357,7 +308,7 @@ std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_
   std::vector<Hierarchy> out;
   bool have_v2 = false;
   std::set<std::string> v1_seen;
-  for (const auto& m : parse_mountinfo(mountinfo)) {
+  for (const auto& m : sb::mountinfo::parse(mountinfo)) {
     Hierarchy h;
     if (m.fstype == "cgroup2") {
       if (have_v2) continue;  // the first mount of the hierarchy
@@ -390,8 +341,8 @@ std::vector<Hierarchy> find_hierarchies(std::string_view mountinfo, std::string_
 }
 
 std::vector<Hierarchy> caller_hierarchies() {
-  return find_hierarchies(read_text("/proc/self/mountinfo").value_or(""),
-                          read_text("/proc/self/cgroup").value_or(""));
+  return find_hierarchies(io::read_file("/proc/self/mountinfo").value_or(""),
+                          io::read_file("/proc/self/cgroup").value_or(""));
 }
 
 // ---- Decision -----------------------------------------------------------------------------
@@ -511,7 +462,7 @@ V2Base v2_base(const Limits& limits, const std::vector<Hierarchy>& hierarchies) 
   b.dir = v2_base_dir(limits, *v2);
   if (b.dir) {
     b.exists = exists(*b.dir);
-    if (auto t = read_text(*b.dir + "/cgroup.controllers")) b.offered = words(*t);
+    if (auto t = io::read_file(*b.dir + "/cgroup.controllers")) b.offered = words(*t);
   }
   return b;
 }
@@ -583,7 +534,7 @@ void place_v2(CgroupLeafPlan leaf, const V2Base& b, const Limits& limits, uid_t 
   leaf.parent = base;
   std::string why = not_delegated(base, uid);
   std::vector<std::string> enabled;
-  if (auto t = read_text(base + "/cgroup.subtree_control")) enabled = words(*t);
+  if (auto t = io::read_file(base + "/cgroup.subtree_control")) enabled = words(*t);
   for (const auto& c : leaf.controllers)
     if (!has(enabled, c)) leaf.enable_controllers = true;
   if (why.empty() && leaf.enable_controllers && base != *b.mountpoint)
@@ -665,7 +616,7 @@ bool remove_one(const std::string& dir) {
     // listed processes, again on every round until none is left.
     if (!killed_v2 && exists(dir + "/cgroup.kill")) {
       try {
-        write_file(dir + "/cgroup.kill", "1");
+        io::write_kernel_file(dir + "/cgroup.kill", "1");
         killed_v2 = true;
       } catch (const Error&) {
       }
@@ -726,7 +677,7 @@ void CgroupSet::prepare_parent(const CgroupLeafPlan& p) {
     for (int round = 0; round < 10 && !procs(p.parent).empty(); ++round)
       for (pid_t pid : procs(p.parent)) {
         try {
-          write_file(caller + "/cgroup.procs", std::to_string(pid));
+          io::write_kernel_file(caller + "/cgroup.procs", std::to_string(pid));
         } catch (const SysError& e) {
           if (e.err() != ESRCH) throw;  // it exited meanwhile
         }
@@ -735,7 +686,7 @@ void CgroupSet::prepare_parent(const CgroupLeafPlan& p) {
   if (p.v2 && p.enable_controllers) {
     std::string on;
     for (const auto& c : p.controllers) on += (on.empty() ? "+" : " +") + c;
-    write_file(p.parent + "/cgroup.subtree_control", on);
+    io::write_kernel_file(p.parent + "/cgroup.subtree_control", on);
   }
 }
 
@@ -786,7 +737,8 @@ std::vector<std::string> CgroupSet::dirs() const {
 
 void CgroupSet::place(pid_t pid, bool v2_done) {
   for (const auto& l : leaves_)
-    if (!(l.plan.v2 && v2_done)) write_file(command_dir(l.dir) + "/cgroup.procs", std::to_string(pid));
+    if (!(l.plan.v2 && v2_done))
+      io::write_kernel_file(command_dir(l.dir) + "/cgroup.procs", std::to_string(pid));
 }
 
 bool CgroupSet::signal_all(int sig) {
@@ -803,11 +755,11 @@ CgroupSet::Events CgroupSet::events() const {
   for (const auto& l : leaves_)
     for (const auto& dir : {l.dir, command_dir(l.dir)}) {
       if (has(l.plan.controllers, "memory")) {
-        auto t = read_text(dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
+        auto t = io::read_file(dir + (l.plan.v2 ? "/memory.events" : "/memory.oom_control"));
         if (t) e.oom_kill = std::max(e.oom_kill, parse_keyed(*t)["oom_kill"]);
       }
       if (has(l.plan.controllers, "pids"))
-        if (auto t = read_text(dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
+        if (auto t = io::read_file(dir + "/pids.events")) e.pids_max = std::max(e.pids_max, parse_keyed(*t)["max"]);
     }
   return e;
 }

@@ -21,14 +21,7 @@
 namespace sb::limits {
 
 // ---- Parsing ----------------------------------------------------------------------------
-struct MountInfo {
-  std::string root;        // field 4: the mount's root within its filesystem
-  std::string mountpoint;  // field 5 (\040 and friends decoded)
-  std::string fstype;
-  std::string super_options;
-};
-std::vector<MountInfo> parse_mountinfo(std::string_view text);
-
+// (/proc/self/mountinfo: util/mountinfo.hpp.)
 struct ProcCgroup {
   std::string id;                        // hierarchy id; "0" with no controllers is cgroup2
   std::vector<std::string> controllers;  // v1: "cpu", "cpuacct"; "name=systemd" is dropped

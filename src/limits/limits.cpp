@@ -9,13 +9,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "limits/cgroup.hpp"
 #include "security/caps.hpp"
 #include "util/error.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/mountinfo.hpp"
 #include "util/parse.hpp"
 
 namespace sb::limits {
@@ -209,10 +209,7 @@ bool within(const std::string& path, const std::string& dir) {
 
 std::vector<std::string> caller_proc_mounts() {
   std::vector<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  for (const auto& m : parse_mountinfo(text.str()))
+  for (const auto& m : mountinfo::parse(io::read_file("/proc/self/mountinfo").value_or("")))
     if (m.fstype == "proc") out.push_back(m.mountpoint);
   return out;
 }

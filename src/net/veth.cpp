@@ -39,6 +39,7 @@
 #include "net/rtnl.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 namespace sb::net {
@@ -107,10 +108,7 @@ NftResult run_nft(const std::string& nft, const std::vector<std::string>& args,
   }
   in_w.reset();
   NftResult r;
-  char buf[1024];
-  ssize_t n;
-  while ((n = ::read(err_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) r.out.append(buf, static_cast<size_t>(n));
+  (void)io::read_all(err_r.get(), r.out);  // nft's messages; its status tells failure
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -182,10 +180,7 @@ void configure_inside(pid_t child, uint32_t addr, unsigned prefix, uint32_t gate
   }
   w.reset();
   std::string msg;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) msg.append(buf, static_cast<size_t>(n));
+  (void)io::read_all(r.get(), msg);  // the helper's error, if any; its status tells failure
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "util/error.hpp"
+#include "util/io.hpp"
 
 namespace sb::security {
 
@@ -18,17 +19,11 @@ std::string read_bpf_program(int fd, const std::string& opt) {
   // second names the option and the descriptor.
   const std::string where = "\n(" + opt + " " + std::to_string(fd) + ")";
   std::string data;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(std::string("Can't read seccomp data: ") + std::strerror(errno) + where);
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > BPF_MAXINSNS * sizeof(sock_filter))
-      throw Error(opt + ": the program on fd " + std::to_string(fd) + " is longer than " +
-                  std::to_string(BPF_MAXINSNS) + " instructions");
-  }
+  if (int err = io::read_all(fd, data, BPF_MAXINSNS * sizeof(sock_filter)))
+    throw Error(std::string("Can't read seccomp data: ") + std::strerror(err) + where);
+  if (data.size() > BPF_MAXINSNS * sizeof(sock_filter))
+    throw Error(opt + ": the program on fd " + std::to_string(fd) + " is longer than " +
+                std::to_string(BPF_MAXINSNS) + " instructions");
   if (data.size() % sizeof(sock_filter) != 0)
     throw Error("Invalid seccomp data, must be multiple of 8\n(" + opt + " " +
                 std::to_string(fd) + " holds " + std::to_string(data.size()) +

@@ -16,6 +16,7 @@
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
 #include "util/log.hpp"
 
 namespace sb::security {
@@ -166,6 +167,110 @@ std::vector<uint32_t> filter_arches(const SeccompProfile& p, const SeccompCompil
   return out;
 }
 
+// Like runc: several comparisons of one argument in a rule become one rule each
+// (libseccomp cannot AND them), otherwise the comparisons are ANDed in one rule.
+std::vector<std::vector<scmp_arg_cmp>> arg_groups(const SeccompRule& rule) {
+  std::vector<std::vector<scmp_arg_cmp>> groups;
+  std::set<unsigned> seen;
+  bool repeated = false;
+  for (const auto& a : rule.args) repeated |= !seen.insert(a.index).second;
+  if (repeated) {
+    for (const auto& a : rule.args) groups.push_back({to_cmp(a)});
+  } else {
+    groups.emplace_back();
+    for (const auto& a : rule.args) groups.back().push_back(to_cmp(a));
+  }
+  return groups;
+}
+
+// A name that does not exist on this architecture is skipped for it (libseccomp would keep
+// a dead rule for its pseudo number). The socket and IPC calls that x86, s390 and ppc
+// multiplex through socketcall/ipc stay: libseccomp rewrites them.
+bool exists_on(uint32_t arch, const std::string& name) {
+  int arch_nr = seccomp_syscall_resolve_name_arch(arch, name.c_str());
+  return !(arch_nr == __NR_SCMP_ERROR || arch_nr <= -10000 || (arch_nr < 0 && !multiplexes(arch)));
+}
+
+// Per architecture and syscall number: what libseccomp already holds, to refuse the
+// combinations it would silently reduce (an unconditional rule swallows conditional rules
+// with another action, whichever comes first).
+class HeldRules {
+ public:
+  explicit HeldRules(const std::string& file) : file_(file) {}
+
+  void add(uint32_t arch, int nr, const std::string& name, const std::string& where,
+           uint32_t action, bool conditional) {
+    Held& h = held_[{arch, nr}];
+    if (!conditional) {
+      if (h.uncond && h.uncond->first != action)
+        throw Error(file_ + ": " + where + ": '" + name + "' already has an unconditional " +
+                    action_name(h.uncond->first) + " rule (" + h.uncond->second + ")");
+      for (const auto& [a, w] : h.cond)
+        if (a != action) conflict(name, where, action, where, a, w);
+      h.uncond = {action, where};
+    } else {
+      if (h.uncond && h.uncond->first != action)
+        conflict(name, where, h.uncond->first, h.uncond->second, action, where);
+      h.cond.emplace_back(action, where);
+    }
+  }
+
+ private:
+  struct Held {
+    std::optional<std::pair<uint32_t, std::string>> uncond;  // action, where
+    std::vector<std::pair<uint32_t, std::string>> cond;
+  };
+
+  [[noreturn]] void conflict(const std::string& name, const std::string& where, uint32_t uncond,
+                             const std::string& uncond_where, uint32_t cond,
+                             const std::string& cond_where) const {
+    throw Error(file_ + ": " + where + ": '" + name + "' has an unconditional " +
+                action_name(uncond) + " rule (" + uncond_where + ") and a conditional " +
+                action_name(cond) + " rule (" + cond_where +
+                "); libseccomp would silently drop the conditional one");
+  }
+
+  const std::string& file_;
+  std::map<std::pair<uint32_t, int>, Held> held_;
+};
+
+// Names unknown on every architecture libseccomp knows. Skipping one leaves its calls to
+// the default action: fine when that is no more permissive than the rule; an error when
+// it would let through what the rule denies.
+class UnknownNames {
+ public:
+  UnknownNames(const std::string& file, uint32_t default_action)
+      : file_(file), default_action_(default_action) {}
+
+  void skip(const std::string& name, const std::string& where, uint32_t action) {
+    if (!seen_.insert(where).second) return;
+    if (permissive(action) || !permissive(default_action_)) {
+      skipped_.push_back(name + " (" + where + ")");
+      return;
+    }
+    throw Error(file_ + ": " + where + ": unknown syscall '" + name + "' (libseccomp " +
+                libseccomp_version() +
+                " does not know it on any architecture); skipping it would leave the call "
+                "allowed");
+  }
+
+  // The one warning line listing what was skipped, if anything was.
+  std::optional<std::string> warning() const {
+    if (skipped_.empty()) return std::nullopt;
+    std::string w = file_ + ": " + std::to_string(skipped_.size()) + " syscall name" +
+                    (skipped_.size() == 1 ? "" : "s") + " unknown to libseccomp " +
+                    libseccomp_version() + " skipped (such calls get the default action):";
+    for (const auto& s : skipped_) w += " " + s;
+    return w;
+  }
+
+ private:
+  const std::string& file_;
+  uint32_t default_action_;
+  std::set<std::string> seen_;
+  std::vector<std::string> skipped_;
+};
+
 struct CtxDeleter {
   void operator()(void* c) const { seccomp_release(c); }
 };
@@ -226,27 +331,17 @@ Ctx build(const SeccompProfile& profile, const SeccompTranslation& t,
   return merged;
 }
 
-std::string read_all_fd(int fd) {
-  if (::lseek(fd, 0, SEEK_SET) < 0) throw_errno("lseek");
-  std::string data;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("Can't read the exported seccomp program");
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  return data;
-}
-
 template <typename Export>
 std::string export_to_memory(void* ctx, Export fn, const char* what) {
   UniqueFd fd(::memfd_create("sandbox-seccomp", MFD_CLOEXEC));
   if (!fd) throw_errno("memfd_create");
   int rc = fn(ctx, fd.get());
   if (rc < 0) throw SysError(std::string("libseccomp: can't export the ") + what, -rc);
-  return read_all_fd(fd.get());
+  if (::lseek(fd.get(), 0, SEEK_SET) < 0) throw_errno("lseek");
+  std::string data;
+  if (int err = io::read_all(fd.get(), data))
+    throw SysError("Can't read the exported seccomp program", err);
+  return data;
 }
 
 }  // namespace
@@ -287,98 +382,32 @@ SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
   t.default_action = effective(profile.default_action, opts.log);
   t.arches = filter_arches(profile, opts);
   const auto kernel = kernel_version(opts.kernel_release);
-
-  // Per architecture and syscall number: what libseccomp already holds, to refuse the
-  // combinations it would silently reduce (an unconditional rule swallows conditional
-  // rules with another action, whichever comes first).
-  struct Held {
-    std::optional<std::pair<uint32_t, std::string>> uncond;  // action, where
-    std::vector<std::pair<uint32_t, std::string>> cond;
-  };
-  std::map<std::pair<uint32_t, int>, Held> held;
-  std::set<std::string> unknown_seen;
-  std::vector<std::string> unknown_skipped;
-
+  HeldRules held(profile.file);
+  UnknownNames unknown(profile.file, t.default_action);
   for (uint32_t arch : t.arches) {
     for (const auto& rule : profile.rules) {
       if (!applies(rule, arch, opts.caps, kernel)) continue;
       uint32_t action = effective(rule.action, opts.log);
       // libseccomp refuses rules with the default action; they change nothing anyway.
       if (action == t.default_action) continue;
-
-      // Like runc: several comparisons of one argument in a rule become one rule each
-      // (libseccomp cannot AND them), otherwise the comparisons are ANDed in one rule.
-      std::vector<std::vector<scmp_arg_cmp>> groups;
-      std::set<unsigned> seen;
-      bool repeated = false;
-      for (const auto& a : rule.args) repeated |= !seen.insert(a.index).second;
-      if (repeated) {
-        for (const auto& a : rule.args) groups.push_back({to_cmp(a)});
-      } else {
-        groups.emplace_back();
-        for (const auto& a : rule.args) groups.back().push_back(to_cmp(a));
-      }
-
+      const auto groups = arg_groups(rule);
       for (size_t i = 0; i < rule.names.size(); ++i) {
         const std::string& name = rule.names[i];
         const std::string& where = rule.name_paths[i];
         int nr = seccomp_syscall_resolve_name(name.c_str());
         if (nr == __NR_SCMP_ERROR) {
-          if (!unknown_seen.insert(where).second) continue;
-          // Unknown on every architecture libseccomp knows. Skipping the name leaves its
-          // calls to the default action: fine when that is no more permissive than the
-          // rule; an error when it would let through what the rule denies.
-          if (permissive(action) || !permissive(t.default_action)) {
-            unknown_skipped.push_back(name + " (" + where + ")");
-            continue;
-          }
-          throw Error(profile.file + ": " + where + ": unknown syscall '" + name +
-                      "' (libseccomp " + libseccomp_version() +
-                      " does not know it on any architecture); skipping it would leave the "
-                      "call allowed");
-        }
-        // A name that does not exist on this architecture is skipped for it (libseccomp
-        // would keep a dead rule for its pseudo number). The socket and IPC calls that x86,
-        // s390 and ppc multiplex through socketcall/ipc stay: libseccomp rewrites them.
-        int arch_nr = seccomp_syscall_resolve_name_arch(arch, name.c_str());
-        if (arch_nr == __NR_SCMP_ERROR || arch_nr <= -10000 ||
-            (arch_nr < 0 && !multiplexes(arch)))
+          unknown.skip(name, where, action);
           continue;
-        Held& h = held[{arch, nr}];
-        auto conflict = [&](uint32_t uncond, const std::string& uncond_where, uint32_t cond,
-                            const std::string& cond_where) {
-          throw Error(profile.file + ": " + where + ": '" + name + "' has an unconditional " +
-                      action_name(uncond) + " rule (" + uncond_where + ") and a conditional " +
-                      action_name(cond) + " rule (" + cond_where +
-                      "); libseccomp would silently drop the conditional one");
-        };
+        }
+        if (!exists_on(arch, name)) continue;
         for (const auto& g : groups) {
-          if (g.empty()) {
-            if (h.uncond && h.uncond->first != action)
-              throw Error(profile.file + ": " + where + ": '" + name + "' already has an "
-                          "unconditional " + action_name(h.uncond->first) + " rule (" +
-                          h.uncond->second + ")");
-            for (const auto& [a, w] : h.cond)
-              if (a != action) conflict(action, where, a, w);
-            h.uncond = {action, where};
-          } else {
-            if (h.uncond && h.uncond->first != action)
-              conflict(h.uncond->first, h.uncond->second, action, where);
-            h.cond.emplace_back(action, where);
-          }
+          held.add(arch, nr, name, where, action, !g.empty());
           t.rules.push_back({arch, name, nr, action, g, where});
         }
       }
     }
   }
-  if (!unknown_skipped.empty()) {
-    std::string w = profile.file + ": " + std::to_string(unknown_skipped.size()) +
-                     " syscall name" + (unknown_skipped.size() == 1 ? "" : "s") +
-                     " unknown to libseccomp " + libseccomp_version() +
-                     " skipped (such calls get the default action):";
-    for (const auto& s : unknown_skipped) w += " " + s;
-    t.warnings.push_back(w);
-  }
+  if (auto w = unknown.warning()) t.warnings.push_back(*w);
   return t;
 }
 
@@ -401,40 +430,47 @@ std::string seccomp_profile_pfc(const SeccompProfile& profile, const SeccompComp
   return export_to_memory(ctx.get(), seccomp_export_pfc, "pseudo filter code");
 }
 
+namespace {
+
+// seccomp-compile --list: the installed profile names, one a line.
+void print_profile_names() {
+  auto dirs = seccomp_profile_dirs();
+  auto names = seccomp_profile_names(dirs);
+  if (names.empty()) {
+    std::string where;
+    for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d;
+    throw Error("no seccomp profiles found (looked in " +
+                (where.empty() ? std::string("no directory") : where) + ")");
+  }
+  for (const auto& n : names) std::printf("%s\n", n.c_str());
+}
+
+// seccomp-compile PROFILE: the program (or with --pfc its pseudo filter code) on stdout.
+void compile_to_stdout(const std::string& profile, const SeccompCompileOptions& o, bool pfc) {
+  if (!pfc && ::isatty(STDOUT_FILENO))
+    throw Error("refusing to write a binary program to a terminal; redirect stdout to a file");
+  std::string path = find_seccomp_profile(profile, seccomp_profile_dirs());
+  SeccompProfile p = load_seccomp_profile(path);
+  std::string out;
+  if (pfc) {
+    out = seccomp_profile_pfc(p, o);
+  } else {
+    SeccompProgram prog = compile_seccomp_profile(p, o);
+    for (const auto& w : prog.warnings) log::warning("seccomp-compile: " + w);
+    out = std::move(prog.bpf);
+  }
+  if (!io::write_all(STDOUT_FILENO, out)) throw_errno("Can't write to stdout");
+}
+
+}  // namespace
+
 int seccomp_compile_main(const SeccompCompileRequest& req) {
   try {
     if (req.list) {
-      auto dirs = seccomp_profile_dirs();
-      auto names = seccomp_profile_names(dirs);
-      if (names.empty()) {
-        std::string where;
-        for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d;
-        throw Error("no seccomp profiles found (looked in " +
-                    (where.empty() ? std::string("no directory") : where) + ")");
-      }
-      for (const auto& n : names) std::printf("%s\n", n.c_str());
+      print_profile_names();
       return 0;
     }
-    const bool pfc = req.pfc;
-    const SeccompCompileOptions& o = req.options;
-    if (!pfc && ::isatty(STDOUT_FILENO))
-      throw Error("refusing to write a binary program to a terminal; redirect stdout to a file");
-    std::string path = find_seccomp_profile(req.profile, seccomp_profile_dirs());
-    SeccompProfile p = load_seccomp_profile(path);
-    std::string out;
-    if (pfc) {
-      out = seccomp_profile_pfc(p, o);
-    } else {
-      SeccompProgram prog = compile_seccomp_profile(p, o);
-      for (const auto& w : prog.warnings) log::warning("seccomp-compile: " + w);
-      out = std::move(prog.bpf);
-    }
-    for (size_t off = 0; off < out.size();) {
-      ssize_t n = ::write(STDOUT_FILENO, out.data() + off, out.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("Can't write to stdout");
-      off += static_cast<size_t>(n);
-    }
+    compile_to_stdout(req.profile, req.options, req.pfc);
     return 0;
   } catch (const std::exception& e) {
     log::error(std::string("seccomp-compile: ") + e.what());

@@ -93,7 +93,7 @@ TEST_F(LimitsTest, MemoryHogIsKilledAndReported) {
   EXPECT_FALSE(contains(s.r.out, "survived")) << s.r;
   EXPECT_TRUE(contains(s.r.err, invoked_name() + ": killed: memory limit 32M reached")) << s.r;
   ASSERT_FALSE(s.status.empty());
-  EXPECT_EQ(s.status.back(), "{\"exit-code\": 137, \"limit\": \"memory\", \"limit-value\": \"32M\"}");
+  EXPECT_EQ(s.status.back(), "{ \"exit-code\": 137, \"limit\": \"memory\", \"limit-value\": \"32M\" }");
   // The same allocation fits under a larger limit.
   auto ok = run(limited(cat({{"--memory", "512M"}, kHog})));
   EXPECT_EQ(ok.exit_code, 0) << ok;
@@ -381,7 +381,7 @@ TEST_P(LimitsModeTest, TimeoutKillsTheTree) {
     EXPECT_LT(took, 2s) << "SIGTERM should have been enough";
     ASSERT_FALSE(s.status.empty());
     EXPECT_EQ(s.status.back(),
-              "{\"exit-code\": 124, \"limit\": \"timeout\", \"limit-value\": \"500ms\"}");
+              "{ \"exit-code\": 124, \"limit\": \"timeout\", \"limit-value\": \"500ms\" }");
     EXPECT_TRUE(eventually([&] { return pids_with_token(tok).empty(); }, 2s))
         << "processes survived the timeout";
   }
@@ -410,7 +410,7 @@ TEST_P(LimitsModeTest, CommandFinishingInTimeKeepsItsStatus) {
   EXPECT_EQ(s.r.exit_code, 3) << s.r;
   EXPECT_FALSE(contains(s.r.err, "timed out")) << s.r;
   ASSERT_FALSE(s.status.empty());
-  EXPECT_EQ(s.status.back(), "{\"exit-code\": 3}");
+  EXPECT_EQ(s.status.back(), "{ \"exit-code\": 3 }");
 }
 
 // ---- --limits required / best-effort where cgroups cannot be used --------------------------

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -678,6 +679,50 @@ TEST_P(ProtocolModeTest, JsonStatusIsEmptyAfterSetupFailure) {
   EXPECT_EQ(s.r.out, "") << s.r;
   EXPECT_TRUE(s.lines.empty()) << s.lines.size() << " lines, first: " << s.lines.front();
   EXPECT_EQ(s.info, "") << "nothing on --info-fd either";
+}
+
+// bwrap's callers read these descriptors as bwrap writes them: the bytes are bwrap's, numbers
+// aside (the indented --info-fd object; "{ \"child-pid\": N, ... }" and "{ \"exit-code\": N }"
+// on --json-status-fd, in its key order). Control: /usr/bin/bwrap with the same options in
+// the same mode; skipped when it can't run here.
+TEST_P(ProtocolModeTest, StatusFdsAreBwrapsBytes) {
+  IT_REQUIRE_FILE("/usr/bin/bwrap");
+  struct Out {
+    RunResult r;
+    std::string info, status;
+  };
+  auto masked = [](const std::string& s) {
+    std::string m;
+    for (char c : s) {
+      bool digit = std::isdigit(static_cast<unsigned char>(c));
+      if (digit && !m.empty() && m.back() == 'N') continue;  // one N per number
+      m += digit ? 'N' : c;
+    }
+    return m;
+  };
+  auto run_as = [&](const std::optional<std::string>& exe) {
+    Pipe st, info;
+    RunOpts o = opts();
+    o.exe = exe;
+    o.in_child = give({{st.w.get(), 5}, {info.w.get(), 6}});
+    Out out;
+    out.r = run(with_root({"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--json-status-fd",
+                           "5", "--info-fd", "6", "--", "sh", "-c", "exit 3"}),
+                o);
+    out.info = masked(read_available(info.r.get()));
+    out.status = masked(read_available(st.r.get()));
+    return out;
+  };
+  Out bw = run_as("/usr/bin/bwrap");
+  if (bw.r.exit_code != 3) GTEST_SKIP() << "/usr/bin/bwrap can't run here: " << bw.r;
+  ASSERT_FALSE(bw.info.empty()) << bw.r;
+  Out ours = run_as(std::nullopt);
+  EXPECT_EQ(ours.r.exit_code, 3) << ours.r;
+  EXPECT_EQ(ours.info, bw.info);
+  EXPECT_EQ(ours.status, bw.status);
+  EXPECT_EQ(ours.status,
+            "{ \"child-pid\": N, \"ipc-namespace\": N, \"mnt-namespace\": N, \"pid-namespace\": N, "
+            "\"uts-namespace\": N }\n{ \"exit-code\": N }\n");
 }
 
 // ---- --sync-fd ------------------------------------------------------------------------------

@@ -480,11 +480,21 @@ print('END', flush=True)
 const char* kJoinDriver = R"PY(
 import os, subprocess, sys, time
 thief = subprocess.Popen(sys.argv[1].split('\x01'), stdout=subprocess.PIPE, text=True)
+def ours(pid):
+    # Below our own Popen: another run's thief (same uid, same command) is not ours.
+    try:
+        while pid > 1:
+            if pid == thief.pid:
+                return True
+            pid = int(open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()[1])
+    except (OSError, ValueError):
+        pass
+    return False
 pid = None
 for _ in range(200):
     # The thief is the python below the sandbox's init (or bwrap's).
     found = subprocess.run(['pgrep', '-f', '^python3 -c .*SAW'], capture_output=True, text=True).stdout.split()
-    found = [f for f in found if f != str(os.getpid())]
+    found = [f for f in found if f != str(os.getpid()) and ours(int(f))]
     if found:
         pid = found[-1]
         break

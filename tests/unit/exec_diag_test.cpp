@@ -203,3 +203,29 @@ TEST_F(ExecDiagTest, AbsoluteSymlinksResolveInsideTheSandboxTree) {
   std::string m = explain("/usr/bin/esc");
   EXPECT_NE(m.find("does not exist in the sandbox"), std::string::npos) << m;
 }
+
+// The child's ExecFailed report: "ERRNO\0COMMAND\0PATH\0MESSAGE", split at each NUL.
+TEST(ExecReport, ParsesFourFields) {
+  auto r = parse_exec_report(std::string("2\0/bin/x\0/usr/bin:/bin\0no such file", 35));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->err, 2);
+  EXPECT_EQ(r->command, "/bin/x");
+  EXPECT_EQ(r->path_env, "/usr/bin:/bin");
+  EXPECT_EQ(r->message, "no such file");
+  r = parse_exec_report(std::string("13\0\0\0", 5));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->err, 13);
+  EXPECT_EQ(r->command, "");
+  EXPECT_EQ(r->message, "");
+}
+
+TEST(ExecReport, MalformedReportIsSaidSo) {
+  EXPECT_FALSE(parse_exec_report(""));
+  EXPECT_FALSE(parse_exec_report(std::string("2\0cmd\0path", 10)));
+  EXPECT_FALSE(parse_exec_report(std::string("2\0a\0b\0c\0d", 9)));
+  EXPECT_EQ(exec_failure_message("garbage", {}),
+            "Can't execute the command (malformed report from the sandbox)");
+  // Without the sandbox's descriptors only the child's own explanation is left.
+  EXPECT_EQ(exec_failure_message(std::string("2\0/x\0/bin\0Can't execute /x: gone", 32), {}),
+            "Can't execute /x: gone");
+}

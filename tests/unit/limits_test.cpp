@@ -17,6 +17,7 @@
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
 #include "util/error.hpp"
+#include "util/mountinfo.hpp"
 #include "temp_dir.hpp"
 
 namespace sb::limits {
@@ -268,7 +269,7 @@ constexpr const char* kHybridCgroup =
     "0::/user.slice/u\n";
 
 TEST(LimitsParse, Mountinfo) {
-  auto m = parse_mountinfo(kHybridMountinfo);
+  auto m = mountinfo::parse(kHybridMountinfo);
   ASSERT_EQ(m.size(), 8u);
   EXPECT_EQ(m[2].mountpoint, "/sys/fs/cgroup/cpu,cpuacct");
   EXPECT_EQ(m[2].fstype, "cgroup");
@@ -276,12 +277,12 @@ TEST(LimitsParse, Mountinfo) {
   EXPECT_EQ(m[6].fstype, "cgroup2");
   EXPECT_EQ(m[7].mountpoint, "/mnt/memory again");  // octal escapes decoded
   // Optional fields before the separator do not shift the fields after it.
-  auto o = parse_mountinfo("50 1 0:40 /sub /sys/fs/cgroup rw shared:5 master:1 - cgroup2 none rw,nsdelegate\n");
+  auto o = mountinfo::parse("50 1 0:40 /sub /sys/fs/cgroup rw shared:5 master:1 - cgroup2 none rw,nsdelegate\n");
   ASSERT_EQ(o.size(), 1u);
   EXPECT_EQ(o[0].root, "/sub");
   EXPECT_EQ(o[0].fstype, "cgroup2");
   EXPECT_EQ(o[0].super_options, "rw,nsdelegate");
-  EXPECT_TRUE(parse_mountinfo("garbage\n\n1 2 3\n").empty());
+  EXPECT_TRUE(mountinfo::parse("garbage\n\n1 2 3\n").empty());
 }
 
 TEST(LimitsParse, ProcCgroup) {

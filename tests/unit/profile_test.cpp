@@ -160,12 +160,4 @@ TEST_F(ProfileTest, ShippedProfilesLoad) {
   }
 }
 
-TEST(ShellQuote, QuotesOnlyWhatNeedsIt) {
-  EXPECT_EQ(sb::cli::shell_quote("/usr/lib"), "/usr/lib");
-  EXPECT_EQ(sb::cli::shell_quote("a b"), "'a b'");
-  EXPECT_EQ(sb::cli::shell_quote("it's"), "'it'\\''s'");
-  EXPECT_EQ(sb::cli::shell_quote(""), "''");
-  EXPECT_EQ(sb::cli::shell_quote("$HOME"), "'$HOME'");
-}
-
 }  // namespace

@@ -103,7 +103,7 @@ sb required --limits required --memory 64M --pids 50 --cpus 1 --cpu-weight 50 --
   sh -c "$SHOW_CG"
 need "exit 0 (got $rc)" eq "$rc" 0
 need "no diagnostics" eq "$err" ""
-need "json status {\"exit-code\": 0}" eq "$js" '{"exit-code": 0}'
+need "json status { \"exit-code\": 0 }" eq "$js" '{ "exit-code": 0 }'
 end "cgroup=$(cg_of_run)"
 
 begin limits_written
@@ -126,7 +126,7 @@ sb oom --memory 32M $RO -- vmtool hog 200
 need "exit status 137 (got $rc)" eq "$rc" 137
 need "the hog did not survive" lacks "$out" survived
 need "'sandbox: killed: memory limit 32M reached'" has "$err" "sandbox: killed: memory limit 32M reached"
-need "json limit fields (got $js)" eq "$js" '{"exit-code": 137, "limit": "memory", "limit-value": "32M"}'
+need "json limit fields (got $js)" eq "$js" '{ "exit-code": 137, "limit": "memory", "limit-value": "32M" }'
 end "rc=$rc $(one_line "$err")"
 
 begin memory_oom_of_a_child
@@ -135,7 +135,7 @@ sb oomchild --memory 32M $RO -- sh -c 'vmtool hog 200; echo "hog=$?"'
 need "exit 0 (got $rc)" eq "$rc" 0
 need "the hog was SIGKILLed (out: $(one_line "$out"))" has "$out" "hog=137"
 need "'memory limit 32M reached: the kernel killed 1 process(es)'" has "$err" "sandbox: memory limit 32M reached: the kernel killed 1 process(es)"
-need "json limit fields (got $js)" eq "$js" '{"exit-code": 0, "limit": "memory", "limit-value": "32M"}'
+need "json limit fields (got $js)" eq "$js" '{ "exit-code": 0, "limit": "memory", "limit-value": "32M" }'
 end "$(one_line "$err")"
 
 begin memory_oom_unshare_all
@@ -143,7 +143,7 @@ begin memory_oom_unshare_all
 sb oomall --unshare-all --memory 32M $RO -- vmtool hog 200
 need "exit status 137 (got $rc)" eq "$rc" 137
 need "'killed: memory limit 32M reached'" has "$err" "sandbox: killed: memory limit 32M reached"
-need "json limit fields (got $js)" eq "$js" '{"exit-code": 137, "limit": "memory", "limit-value": "32M"}'
+need "json limit fields (got $js)" eq "$js" '{ "exit-code": 137, "limit": "memory", "limit-value": "32M" }'
 end "rc=$rc"
 
 begin memory_fits
@@ -161,7 +161,7 @@ need "fewer than 20 forks (got $forked)" [ "${forked:-999}" -lt 20 ]
 need "at least 10 forks (got $forked)" [ "${forked:-0}" -ge 10 ]
 need "fork failed with EAGAIN" has "$out" "errno=11"
 need "'pids limit 20 reached'" has "$err" "sandbox: pids limit 20 reached"
-need "json limit fields (got $js)" eq "$js" '{"exit-code": 0, "limit": "pids", "limit-value": "20"}'
+need "json limit fields (got $js)" eq "$js" '{ "exit-code": 0, "limit": "pids", "limit-value": "20" }'
 end "forked=$forked $(one_line "$err")"
 
 begin fork_bomb_contained
@@ -297,7 +297,7 @@ begin timeout_kills
 sb timeout --unshare-pid --timeout 2s --memory 64M $RO -- sh -c 'sleep 100; echo not-killed'
 need "exit status 124 (got $rc)" eq "$rc" 124
 need "'killed: timed out after 2s'" has "$err" "sandbox: killed: timed out after 2s"
-need "json limit fields (got $js)" eq "$js" '{"exit-code": 124, "limit": "timeout", "limit-value": "2s"}'
+need "json limit fields (got $js)" eq "$js" '{ "exit-code": 124, "limit": "timeout", "limit-value": "2s" }'
 need "the command was stopped" lacks "$out" not-killed
 end "rc=$rc"
 
