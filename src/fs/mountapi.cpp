@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #ifndef RESOLVE_CACHED
 #define RESOLVE_CACHED 0x20  // linux/openat2.h before 5.12
 #endif
-#include <cstdlib>
-#include <cstring>
 
 namespace sb::fs {
 
@@ -59,41 +59,41 @@ int sys_openat2(int dfd, const char* path, uint64_t flags, uint64_t mode, uint64
   }
 }
 
+bool legacy_forced(const char* env_value) {
+  return env_value && std::strcmp(env_value, "1") == 0;
+}
+
+namespace {
+
+// Probes once per process, and only when asked: the supervisor asks for openat2 alone.
+bool probed(int& cache, bool (*kernel_has_it)()) {
+  if (cache < 0) cache = !legacy_forced(std::getenv("SANDBOX_TEST_LEGACY_MOUNT")) && kernel_has_it();
+  return cache == 1;
+}
+
+}  // namespace
+
 bool have_new_mount_api() {
   static int cached = -1;
-  if (cached < 0) {
-    const char* force = std::getenv("SANDBOX_TEST_LEGACY_MOUNT");
-    if (force && std::strcmp(force, "1") == 0) {
-      cached = 0;
-    } else {
-      // An invalid fd gives EBADF where the calls exist and ENOSYS where they do not;
-      // mount_setattr (5.12) is the newest one we rely on.
-      MountAttr attr{};
-      int r = sys_mount_setattr(-1, "", 0, &attr);
-      cached = !(r < 0 && errno == ENOSYS);
-    }
-  }
-  return cached == 1;
+  return probed(cached, [] {
+    // An invalid fd gives EBADF where the calls exist and ENOSYS where they do not;
+    // mount_setattr (5.12) is the newest one we rely on.
+    MountAttr attr{};
+    int r = sys_mount_setattr(-1, "", 0, &attr);
+    return !(r < 0 && errno == ENOSYS);
+  });
+}
+
+bool have_openat2() {
+  static int cached = -1;
+  return probed(cached, [] {
+    int r = sys_openat2(-1, "", O_PATH, 0, 0);
+    return !(r < 0 && errno == ENOSYS);
+  });
 }
 
 std::string fd_path(const std::string& proc_prefix, int fd) {
   return proc_prefix + "/self/fd/" + std::to_string(fd);
 }
 
-}  // namespace sb::fs
-
-namespace sb::fs {
-bool have_openat2() {
-  static int cached = -1;
-  if (cached < 0) {
-    const char* force = std::getenv("SANDBOX_TEST_LEGACY_MOUNT");
-    if (force && std::strcmp(force, "1") == 0) {
-      cached = 0;
-    } else {
-      int r = sys_openat2(-1, "", O_PATH, 0, 0);
-      cached = !(r < 0 && errno == ENOSYS);
-    }
-  }
-  return cached == 1;
-}
 }  // namespace sb::fs

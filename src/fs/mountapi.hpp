@@ -45,11 +45,16 @@ struct MountAttr {
   uint64_t userns_fd;
 };
 
-// True when open_tree/move_mount/mount_setattr/fsopen all exist (Linux >= 5.12).
-// SANDBOX_TEST_LEGACY_MOUNT=1 forces the mount(2) fallback so tests can cover it.
+// True when `env_value` (SANDBOX_TEST_LEGACY_MOUNT's, or null) is "1": the tests' way to
+// cover the mount(2) backend and the user-space path walk on kernels that have the newer
+// calls. It turns both probes below off.
+bool legacy_forced(const char* env_value);
+
+// True when open_tree/move_mount/mount_setattr/fsopen all exist (Linux >= 5.12) and the
+// legacy path is not forced. Probed once per process.
 bool have_new_mount_api();
 
-// True when openat2 (Linux >= 5.6) exists; same test override as above.
+// True when openat2 (Linux >= 5.6) exists and the legacy path is not forced.
 bool have_openat2();
 
 int sys_open_tree(int dfd, const char* path, unsigned flags);

@@ -31,8 +31,4 @@ struct CgroupfsPolicy {
 RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
                       const std::string& home, const CgroupfsPolicy& cgroupfs = {});
 
-// Opens `path` below `root` with every symlink and ".." resolved as if `root` were "/"
-// (openat2 RESOLVE_IN_ROOT, or an equivalent user-space walk on kernels without it).
-int open_in_root(int root, const std::string& path, int flags);
-
 }  // namespace sb::fs

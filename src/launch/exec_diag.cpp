@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs/mountapi.hpp"
+#include "fs/resolve.hpp"
 #include "util/fd.hpp"
 
 namespace sb::launch {
@@ -60,7 +61,8 @@ struct Tree {
 
 // Opens `path` in `t` as if its root were "/" (openat2 RESOLVE_IN_ROOT): the supervisor,
 // outside the sandbox, must see the sandbox's absolute symlinks as the command would, and
-// never follow one out of the tree. Kernels before 5.6: a plain openat.
+// never follow one out of the tree. Kernels before 5.6: fs's user-space walk, which never
+// leaves the directory it starts from (a relative path's ".." stops at the cwd there).
 int open_in(const Tree& t, const std::string& path, int flags) {
   const bool abs = !path.empty() && path[0] == '/';
   const int dir = abs ? t.root : t.cwd;
@@ -72,7 +74,8 @@ int open_in(const Tree& t, const std::string& path, int flags) {
   if (fs::have_openat2())
     return fs::sys_openat2(dir, p.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
                            RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-  return ::openat(dir, p.c_str(), flags | O_CLOEXEC);
+  // Security: never a plain openat, which would follow the sandbox's symlinks into the host.
+  return fs::Resolver(false).open(dir, p, flags | O_CLOEXEC);
 }
 
 bool in_root(const Tree& t, const std::string& path, struct stat* st, bool follow) {

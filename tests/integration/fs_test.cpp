@@ -93,6 +93,31 @@ TEST_P(FsModeTest, RoBindIsReadOnly) {
   EXPECT_EQ(d.entries(), (std::vector<std::string>{"hello"})) << "nothing written on the host";
 }
 
+// SANDBOX_TEST_LEGACY_MOUNT=1 is how the tests cover the mount(2) backend on kernels that
+// have the new API: it must really switch (--verbose names the backend used), and the
+// legacy backend must build the same root (a read-only bind, a writable tmpfs, a proc).
+TEST_P(FsModeTest, LegacyMountSwitchSelectsTheMount2Backend) {
+  TempDir d;
+  write_file(d / "hello", "hello-from-host\n");
+  const std::vector<std::string> args = with_root(
+      cat({{"--verbose", "--unshare-pid", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind",
+            d.path(), "/data"},
+           sh("cat /data/hello; touch /data/x 2>/dev/null && echo RO-WRITTEN; "
+              "echo t > /tmp/t && cat /tmp/t; test -r /proc/1/status && echo proc")}));
+  auto plain = run(args, opts());
+  ASSERT_EQ(plain.exit_code, 0) << plain;
+  RunOpts o = opts();
+  o.env = {"SANDBOX_TEST_LEGACY_MOUNT=1"};
+  auto legacy = run(args, o);
+  ASSERT_EQ(legacy.exit_code, 0) << legacy;
+  EXPECT_TRUE(contains(legacy.err, "filesystem operations applied (mount(2))")) << legacy;
+  EXPECT_EQ(legacy.out, "hello-from-host\nt\nproc\n") << legacy;
+  EXPECT_EQ(plain.out, legacy.out) << plain;
+  EXPECT_EQ(d.entries(), (std::vector<std::string>{"hello"})) << "nothing written on the host";
+  if (!contains(plain.err, "(new mount API)"))
+    GTEST_SKIP() << "this kernel has no new mount API, so only mount(2) was compared: " << plain;
+}
+
 // A filesystem mounted below the source of a --ro-bind is read-only inside too. The
 // submount lives in a private mount namespace of the caller (made in the forked child before
 // the sandbox starts), so the real host mount table is never touched.
