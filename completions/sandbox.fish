@@ -32,7 +32,7 @@ function __sandbox_state
                 '--unshare-pid' '--unshare-net' '--unshare-uts' '--unshare-cgroup' \
                 '--unshare-cgroup-try' '--unshare-all' '--share-net' '--net-host-loopback' \
                 '--disable-userns' '--assert-userns-disabled' '--clearenv' '--new-session' \
-                '--die-with-parent' '--as-pid-1' '--seccomp-log'
+                '--die-with-parent' '--as-pid-1' '--seccomp-log' '--landlock'
             case '--cap-add' '--cap-drop'
                 set kinds cap
             case '--chdir'
@@ -61,6 +61,10 @@ function __sandbox_state
                 set kinds profile
             case '--seccomp-profile'
                 set kinds seccomp
+            case '--landlock-mode'
+                set kinds values--landlock-mode
+            case '--landlock-scope'
+                set kinds values--landlock-scope
             case '--limits'
                 set kinds values--limits
             case '--net'
@@ -192,6 +196,9 @@ complete -c sandbox -n '__sandbox_expect start' -l cap-add -d 'Keep capability C
 complete -c sandbox -n '__sandbox_expect start' -l cap-drop -d 'Drop capability CAP (name or ALL) in the sandbox'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp-profile -d 'Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing \'/\' (once)'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp-log -d 'Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles'
+complete -c sandbox -n '__sandbox_expect start' -l landlock -d 'Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope)'
+complete -c sandbox -n '__sandbox_expect start' -l landlock-mode -d 'Implies --landlock. Whether a kernel without Landlock (or below ABI 3, which cannot stop truncate(2) outside the tree) is an error before anything runs (required, the default) or a warning'
+complete -c sandbox -n '__sandbox_expect start' -l landlock-scope -d 'Implies --landlock. What the command may not reach outside its Landlock domain (ABI 6): signal, abstract-socket (comma-separated) or none; default both where the kernel has them. Without --unshare-net, abstract-socket cuts off the host\'s abstract sockets (X11, D-Bus) that bwrap leaves reachable'
 complete -c sandbox -n '__sandbox_expect start' -l memory -d 'Memory limit of the whole sandbox (cgroup memory.max; K, M, G, T suffixes); swap is 0 unless --memory-swap'
 complete -c sandbox -n '__sandbox_expect start' -l memory-swap -d 'Swap the sandbox may use on top of --memory (cgroup memory.swap.max; 0 allowed)'
 complete -c sandbox -n '__sandbox_expect start' -l pids -d 'Maximum number of processes and threads in the sandbox (cgroup pids.max)'
@@ -208,6 +215,8 @@ complete -c sandbox -n '__sandbox_expect cap' -x -a 'ALL CAP_CHOWN CAP_DAC_OVERR
 complete -c sandbox -n '__sandbox_expect profile' -F -a '(sandbox --list-profiles 2>/dev/null)'
 complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(sandbox seccomp-compile --list 2>/dev/null)'
 complete -c sandbox -n '__sandbox_expect values--net' -x -a 'none host pasta slirp4netns user veth'
+complete -c sandbox -n '__sandbox_expect values--landlock-mode' -x -a 'required best-effort'
+complete -c sandbox -n '__sandbox_expect values--landlock-scope' -x -a 'signal abstract-socket signal,abstract-socket none'
 complete -c sandbox -n '__sandbox_expect values--rlimit' -x -a 'as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack='
 complete -c sandbox -n '__sandbox_expect values--limits' -x -a 'required best-effort'
 complete -c sandbox -n __sandbox_in_command -x -a '(__sandbox_complete_command)'

@@ -413,6 +413,33 @@ const std::vector<OptionDef> kTable = {
     {"--seccomp-log", {}, Section::Process,
      "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
      H(p.spec.seccomp_log = true)},
+    {"--landlock", {}, Section::Process,
+     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope)",
+     H(p.spec.landlock.enabled = true)},
+    {"--landlock-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
+     "Implies --landlock. Whether a kernel without Landlock (or below ABI 3, which cannot stop truncate(2) outside the tree) is an error before anything runs (required, the default) or a warning", H({
+       p.spec.landlock.enabled = true;
+       if (a[0] == "required") p.spec.landlock.best_effort = false;
+       else if (a[0] == "best-effort") p.spec.landlock.best_effort = true;
+       else throw Error("--landlock-mode: '" + a[0] + "' is neither 'required' nor 'best-effort'");
+     })},
+    {"--landlock-scope", {{"LIST", ArgKind::Name, "signal abstract-socket signal,abstract-socket none"}}, Section::Process,
+     "Implies --landlock. What the command may not reach outside its Landlock domain (ABI 6): signal, abstract-socket (comma-separated) or none; default both where the kernel has them. Without --unshare-net, abstract-socket cuts off the host's abstract sockets (X11, D-Bus) that bwrap leaves reachable", H({
+       p.spec.landlock.enabled = true;
+       p.spec.landlock.scopes_given = true;
+       p.spec.landlock.scope_signal = p.spec.landlock.scope_abstract_unix = false;
+       if (a[0] == "none") return;
+       size_t i = 0;
+       while (i <= a[0].size()) {
+         size_t j = a[0].find(',', i);
+         if (j == std::string::npos) j = a[0].size();
+         std::string w = a[0].substr(i, j - i);
+         if (w == "signal") p.spec.landlock.scope_signal = true;
+         else if (w == "abstract-socket") p.spec.landlock.scope_abstract_unix = true;
+         else throw Error("--landlock-scope: '" + w + "' is not signal, abstract-socket or none");
+         i = j + 1;
+       }
+     })},
 
     // ---- Resource limits ----
     {"--memory", {{"SIZE", ArgKind::Bytes}}, Section::Limits,

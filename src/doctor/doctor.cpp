@@ -34,6 +34,7 @@
 #include "limits/cgroup.hpp"
 #include "net/net.hpp"
 #include "ns/userns.hpp"
+#include "security/landlock.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
 #include "util/io.hpp"
@@ -511,7 +512,8 @@ Line check_seccomp() {
 Line check_landlock() {
   long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   if (abi >= 0)
-    return {Verdict::Ok, "landlock", "Landlock ABI " + std::to_string(abi) + " is available"};
+    return {abi >= security::kLandlockRequiredAbi ? Verdict::Ok : Verdict::Warn, "landlock",
+            security::landlock_summary(static_cast<int>(abi))};
   if (errno == EOPNOTSUPP)
     return {Verdict::Warn, "landlock",
             "Landlock is built in but disabled: add landlock to the lsm= kernel parameter"};

@@ -11,6 +11,7 @@ struct HostFacts {
   bool userns_available = true;  // creating a user namespace is possible here
   bool cgroupns_available = true;
   bool selinux_enabled = false;  // selinuxfs mounted: --exec-label/--file-label can apply
+  int landlock_abi = 0;  // landlock_create_ruleset's version answer, or -errno (no Landlock)
 };
 
 }  // namespace sb

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
 
+#include "security/landlock.hpp"
 #include "util/log.hpp"
 #include "util/parse.hpp"
 
@@ -44,6 +46,8 @@ HostFacts probe() {
   f.userns_available = has_userns && allowed;
   f.cgroupns_available = has_ns_entry("/proc/self/ns/cgroup");
   f.selinux_enabled = ::stat("/sys/fs/selinux/enforce", &st) == 0;
+  // One syscall: the kernel's own answer, never a guess from its version.
+  f.landlock_abi = security::landlock_abi();
   return f;
 }
 

@@ -27,6 +27,7 @@
 #include "ns/userns.hpp"
 #include "security/bpf.hpp"
 #include "security/caps.hpp"
+#include "security/landlock.hpp"
 #include "util/error.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
@@ -333,7 +334,8 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
 [[noreturn]] void exec_command(const Spec& spec, Plan& plan, const HostFacts& host,
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
                                int proc_self, int nested_userns, int init_ready,
-                               const std::string& ns_ids) {
+                               const std::string& ns_ids,
+                               const security::LandlockPlan& landlock) {
   try {
     std::vector<std::string> env = apply_env(current_env(), spec.env);
     std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) == 0; });
@@ -364,6 +366,11 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
       io::write_kernel_file_at(proc_self, "thread-self/attr/exec", *spec.exec_label,
                                "/proc/thread-self/attr/exec");
     if (proc_self >= 0) ::close(proc_self);
+
+    // Landlock once nothing of setup needs the caller's tree any more (the --exec-label
+    // write above goes through the caller's /proc) and after no_new_privs, which it needs;
+    // before exec, so the command and all it starts are inside the fence.
+    security::landlock_enforce(landlock);
 
     // Descriptors the options consumed do not reach the command. Nor does --sync-fd, held
     // by init and the supervisor for the sandbox's lifetime (bwrap passes it on only with
@@ -484,9 +491,11 @@ std::string settle_identity(const Spec& spec, const Plan& plan, const HostFacts&
 struct BeforeRoot {
   int proc_self = -1;       // --exec-label
   UniqueFd nested_userns;   // --disable-userns
+  security::LandlockPlan landlock;  // --landlock: decided (and refused) before any mount
 };
-BeforeRoot prepare_before_root(const Spec& spec, const Plan& plan) {
+BeforeRoot prepare_before_root(const Spec& spec, const Plan& plan, const HostFacts& host) {
   BeforeRoot b;
+  b.landlock = security::landlock_prepare(spec, host.landlock_abi);
   // --exec-label: the caller's /proc stays reachable through this fd after the pivot, to
   // write the label of the process that will exec ("thread-self" resolves to whichever
   // process uses it). Security: we are non-dumpable by now, so no other process can
@@ -550,7 +559,7 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
   try {
     enter_early_stages(spec, plan, ctx);
     const std::string ns_ids = settle_identity(spec, plan, host, ctx);
-    BeforeRoot before = prepare_before_root(spec, plan);
+    BeforeRoot before = prepare_before_root(spec, plan, host);
 
     // 2b. A caller that opens our namespaces by pid: pid 1 becomes init now, exec'd in our
     //     user namespace while the host's tree still holds its libraries (start_exec_init);
@@ -584,7 +593,7 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     int init_ready = -1;
     if (spec.unshare_pid && !spec.as_pid_1 && !init_started) init_ready = fork_init(spec, ctx);
     exec_command(spec, plan, host, ctx, cwd, old_umask, before.proc_self, before.nested_userns.release(),
-                 init_ready, ns_ids);
+                 init_ready, ns_ids, before.landlock);
   } catch (const std::exception& e) {
     // Never silent: if the supervisor cannot be told, the caller's stderr is.
     if (!send_message(ctx.channel, MsgType::Error, e.what())) log::error(e.what());

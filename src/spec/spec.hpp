@@ -163,6 +163,15 @@ struct Limits {
   }
 };
 
+// ---- Landlock (--landlock, --landlock-mode, --landlock-scope; src/security/landlock). ----
+struct LandlockRequest {
+  bool enabled = false;
+  bool best_effort = false;        // --landlock-mode best-effort
+  bool scopes_given = false;       // --landlock-scope given: the scopes were asked for by name
+  bool scope_signal = true;        // LANDLOCK_SCOPE_SIGNAL
+  bool scope_abstract_unix = true; // LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+};
+
 struct Spec {
   // Namespaces.
   bool unshare_user = false;
@@ -194,6 +203,7 @@ struct Spec {
   std::vector<std::string> lock_files;
   std::vector<CapEdit> caps;
   Limits limits;
+  LandlockRequest landlock;
 
   // Descriptors (the desktop-sandbox protocol): the number each option named (the last
   // one, for options that hold one value). Every use of a descriptor, in command-line

@@ -1223,6 +1223,8 @@ TEST(CliTable, EveryOptionIsCoveredHere) {
       "--net", "--publish", "--subnet", "--net-host-loopback",
       // in seccomp_test.cpp:
       "--seccomp-profile", "--seccomp-log",
+      // in landlock_test.cpp (LandlockCli.OptionsFillTheRequest):
+      "--landlock", "--landlock-mode", "--landlock-scope",
       "--memory", "--memory-swap", "--pids", "--cpus", "--cpu-weight", "--io-weight",
       "--cgroup-parent", "--rlimit", "--timeout", "--limits",
   };
