@@ -20,6 +20,7 @@
 #include "security/caps.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
 #include "util/parse.hpp"
 #include "util/log.hpp"
 
@@ -336,17 +337,15 @@ std::optional<ExecInitArgs> parse_exec_init_args(int argc, char** argv) {
   return a;
 }
 
-std::string read_fd(int fd) {
+// The sealed memfd's whole content (written by the setup, so its offset is at the end).
+std::string read_programs(int fd) {
   std::string out;
-  char buf[16384];
-  for (off_t off = 0;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("init: can't read the seccomp programs");
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
+  if (::lseek(fd, 0, SEEK_SET) < 0) throw_errno("init: can't read the seccomp programs");
+  if (int err = io::read_all(fd, out)) {
+    errno = err;
+    throw_errno("init: can't read the seccomp programs");
   }
+  return out;
 }
 
 }  // namespace
@@ -379,7 +378,7 @@ int init_exec_main(int argc, char** argv) {
     std::vector<std::string> programs;
     if (args->programs_fd >= 0) {
       UniqueFd fd(args->programs_fd);
-      auto decoded = decode_programs(read_fd(fd.get()));
+      auto decoded = decode_programs(read_programs(fd.get()));
       if (!decoded) throw Error("init: the seccomp programs came garbled");
       programs = std::move(*decoded);
     }
