@@ -185,6 +185,11 @@ struct InitCall {
 
 }  // namespace
 
+std::optional<uint32_t> evaluate_seccomp_program(const std::string& program,
+                                                 const ::seccomp_data& data) {
+  return run_filter(program, data);
+}
+
 std::string init_syscall_denied(const std::vector<std::string>& programs) {
   const uint32_t arch = native_audit_arch();
   if (programs.empty() || arch == 0) return "";

@@ -6,6 +6,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,15 @@ struct Plan : net::NetPlan, limits::LimitsPlan {
   // Seccomp programs for the command, in command-line order: --seccomp-profile compiled,
   // --seccomp/--add-seccomp-fd read.
   std::vector<std::string> seccomp_programs;
+  // --audit-fd: the command loads `notify_program` (the profile's errno rules turned into
+  // SCMP_ACT_NOTIFY) in place of seccomp_programs[index], with a listener the supervisor
+  // answers; init and the supervisor keep the plain program (its errno is the answer).
+  struct SeccompAudit {
+    size_t index = 0;
+    std::string notify_program;
+    std::string profile;
+  };
+  std::optional<SeccompAudit> seccomp_audit;
   // Filesystem operations planning adds after the Spec's (--net pasta/slirp4netns: the
   // DNS forwarder's /etc/resolv.conf, from resolv_conf_data), and what they read.
   std::vector<FsOp> derived_fs;
@@ -50,6 +60,7 @@ namespace planning {
 struct Prepared {
   InheritedFds fds;
   std::vector<std::string> compiled_profiles;
+  std::optional<Plan::SeccompAudit> seccomp_audit;  // --audit-fd (index set by make_plan)
 };
 Prepared prepare(const Spec& spec);
 

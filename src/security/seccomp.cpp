@@ -4,6 +4,8 @@
 #include "security/seccomp.hpp"
 
 #include <dirent.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -431,6 +433,46 @@ std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, CapSe
     out.push_back(std::move(prog.bpf));
   }
   return out;
+}
+
+namespace {
+
+// Security: the kernel's own answer (SECCOMP_GET_ACTION_AVAIL, Linux 5.0+), not a guess
+// from its version: without SECCOMP_RET_USER_NOTIF --audit-fd cannot work, and is refused.
+void check_user_notif() {
+  uint32_t action = SECCOMP_RET_USER_NOTIF;
+  if (::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
+    throw SysError("--audit-fd: this kernel has no seccomp user notification "
+                   "(SECCOMP_GET_ACTION_AVAIL SECCOMP_RET_USER_NOTIF)",
+                   errno);
+}
+
+}  // namespace
+
+SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet current) {
+  if (spec.seccomp_profiles.empty())
+    throw Error("--audit-fd requires --seccomp-profile (the denials it reports are the profile's)");
+  // The kernel lets one filter of a process have a listener (EBUSY for a second), and a
+  // notify filter without one answers ENOSYS: so exactly one profile can be audited.
+  if (spec.seccomp_profiles.size() > 1)
+    throw Error("--audit-fd: " + std::to_string(spec.seccomp_profiles.size()) +
+                " --seccomp-profile given; it audits one (the kernel allows one listener)");
+  if (spec.seccomp_log)
+    throw Error("--audit-fd and --seccomp-log exclude each other (a logged call is allowed, "
+                "so nothing is denied to report)");
+  check_user_notif();
+  SeccompCompileOptions o;
+  o.notify = true;
+  o.caps = resolve_caps(spec.caps, root, current, all_caps());
+  const auto& src = spec.seccomp_profiles.front();
+  std::string path;
+  try {
+    path = find_seccomp_profile(src.name, seccomp_profile_dirs());
+  } catch (const Error& e) {
+    throw Error(std::string("--seccomp-profile: ") + e.what());
+  }
+  SeccompProgram prog = compile_seccomp_profile(load_seccomp_profile(path), o);
+  return {src.name, std::move(prog.bpf)};
 }
 
 std::vector<std::string> seccomp_programs_in_order(const Spec& spec,

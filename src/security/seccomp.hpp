@@ -81,6 +81,9 @@ struct SeccompCompileOptions {
   uint64_t caps = 0;  // capabilities the command runs with (includes/excludes "caps")
   std::string kernel_release;  // uname -r for "minKernel"; empty: the running kernel
   bool log = false;  // --seccomp-log: every denial becomes SCMP_ACT_LOG
+  // --audit-fd: every errno action becomes SCMP_ACT_NOTIFY (seccomp user notification), so
+  // that the supervisor sees each denied call and answers it with the errno itself.
+  bool notify = false;
   int optimize = 2;  // SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree, 1 = linear (priority)
 };
 
@@ -100,6 +103,12 @@ struct SeccompTranslation {
   std::vector<SeccompLibRule> rules;
   std::vector<std::string> warnings;  // one line each, ready to print
 };
+
+// Pure: the action a rule compiles to. --seccomp-log: every denial (errno, kill, trap,
+// trace) becomes SCMP_ACT_LOG. --audit-fd (`notify`): every SCMP_ACT_ERRNO becomes
+// SCMP_ACT_NOTIFY; kill, trap and trace stay as they are (a killed process has nothing to
+// be answered, and the kernel's own action is kept).
+uint32_t seccomp_effective_action(uint32_t action, bool log, bool notify);
 
 // Pure: which libseccomp rules the profile means on these architectures.
 SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
@@ -129,6 +138,16 @@ std::vector<uint32_t> seccomp_compat_arches(uint32_t native);
 // `current` (the caller's), printing warnings. One program per profile, in order. Throws
 // sb::Error naming the option.
 std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, uint64_t current);
+
+// --audit-fd: the one --seccomp-profile compiled again with notify (its errno rules become
+// SCMP_ACT_NOTIFY), for the command only; init and the supervisor keep the plain program.
+// Checks first that the kernel has SECCOMP_RET_USER_NOTIF (its own answer, not a version
+// guess). Throws sb::Error naming --audit-fd.
+struct SeccompAudit {
+  std::string profile;         // the --seccomp-profile NAME|PATH as given
+  std::string notify_program;  // the command's version of it
+};
+SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, uint64_t current);
 
 // Every seccomp program for the command in command-line order: `compiled` (one per
 // --seccomp-profile, from compile_spec_seccomp) and the programs read from the --seccomp /
