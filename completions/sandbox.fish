@@ -49,8 +49,9 @@ function __sandbox_state
             case '--args' '--publish' '--subnet' '--uid' '--gid' '--userns' '--userns2' \
                 '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' '--unsetenv' \
                 '--argv0' '--sync-fd' '--block-fd' '--info-fd' '--json-status-fd' \
-                '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' '--memory' \
-                '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' '--timeout'
+                '--audit-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' \
+                '--memory' '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' \
+                '--timeout'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
@@ -188,6 +189,7 @@ complete -c sandbox -n '__sandbox_expect start' -l sync-fd -d 'Keep FD open for 
 complete -c sandbox -n '__sandbox_expect start' -l block-fd -d 'Wait until data (or EOF) can be read from FD before running the command'
 complete -c sandbox -n '__sandbox_expect start' -l info-fd -d 'Write a JSON object with child-pid and the namespace ids to FD when the command starts'
 complete -c sandbox -n '__sandbox_expect start' -l json-status-fd -d 'Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end'
+complete -c sandbox -n '__sandbox_expect start' -l audit-fd -d 'Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp -d 'Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)'
 complete -c sandbox -n '__sandbox_expect start' -l add-seccomp-fd -d 'Load another compiled seccomp BPF program from FD; programs stack in order'
 complete -c sandbox -n '__sandbox_expect start' -l exec-label -d 'SELinux context for the command (an error on hosts without SELinux)'
