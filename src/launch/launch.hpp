@@ -89,6 +89,11 @@ std::optional<uint32_t> evaluate_seccomp_program(const std::string& program,
 // of `programs` denies; "" when all are allowed (or this architecture is not evaluated).
 std::string init_syscall_denied(const std::vector<std::string>& programs);
 
+// --audit-fd: "sendmsg" when the plain `program` denies the sendmsg that hands its
+// listener to the supervisor (in the command's notify version that call would wait for an
+// answer nobody can give yet); "" when it allows it.
+std::string audit_handover_denied(const std::string& program);
+
 // True when a signal described by si_code should be passed on: sent by a process (kill,
 // sigqueue), or from the terminal when the command is in its own session and so did not
 // receive it itself.

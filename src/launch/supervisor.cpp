@@ -152,6 +152,14 @@ std::vector<std::string> seccomp_programs(const Plan& plan, const LaunchFlags& f
                   ", which the sandbox's init (pid 1 with --unshare-pid) needs under the same "
                   "filters; allow it, or use --as-pid-1");
   }
+  // --audit-fd: the command hands the listener over with sendmsg right after loading the
+  // notify filter; if that filter notified the sendmsg itself, nobody could answer it.
+  if (plan.seccomp_audit) {
+    std::string denied = audit_handover_denied(programs.at(plan.seccomp_audit->index));
+    if (!denied.empty())
+      throw Error("--audit-fd: the --seccomp-profile denies " + denied +
+                  ", which hands the seccomp listener to the supervisor; allow it");
+  }
   return programs;
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "launch/audit.hpp"
+#include "launch/launch.hpp"
 #include "security/seccomp.hpp"
 
 using namespace sb::launch;
@@ -202,4 +203,16 @@ TEST(auditErrno, FromThePlainProgram) {
   EXPECT_EQ(denial_errno(prog, AUDIT_ARCH_X86_64, SYS_personality, {8, 0, 0, 0, 0, 0}, 0), 22);
   // Not an errno of the program (allowed here): still answered as denied, with EPERM.
   EXPECT_EQ(denial_errno(prog, AUDIT_ARCH_X86_64, SYS_personality, {0, 0, 0, 0, 0, 0}, 0), EPERM);
+}
+
+TEST(auditHandover, AProfileDenyingSendmsgIsRefused) {
+  auto deny = parse_seccomp_profile(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+      {"names": ["sendmsg"], "action": "SCMP_ACT_ERRNO"}]})",
+                                    "p.json");
+  auto allow = parse_seccomp_profile(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+      {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO"}]})",
+                                     "p.json");
+  SeccompCompileOptions o;  // the native architecture, as the check evaluates
+  EXPECT_EQ(audit_handover_denied(compile_seccomp_profile(deny, o).bpf), "sendmsg");
+  EXPECT_EQ(audit_handover_denied(compile_seccomp_profile(allow, o).bpf), "");
 }
