@@ -73,6 +73,7 @@ std::string audit_syscall_line(const SyscallDenial& d) {
   const char* en = ::strerrorname_np(d.err);
   j["error"] = en ? en : std::to_string(d.err);
   j["profile"] = d.profile;
+  j["rule"] = d.rule;
   return dump_line(j);
 }
 
@@ -149,10 +150,12 @@ int denial_errno(const std::string& plain_program, uint32_t arch, int nr,
 }
 
 SeccompAuditor::SeccompAuditor(UniqueFd listener, std::string plain_program, std::string profile,
+                               std::vector<security::SeccompLibRule> errno_rules,
                                AuditWriter& writer)
     : listener_(std::move(listener)),
       program_(std::move(plain_program)),
       profile_(std::move(profile)),
+      rules_(std::move(errno_rules)),
       writer_(writer) {
   seccomp_notif_sizes sizes{};
   if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0) {
@@ -207,6 +210,8 @@ bool SeccompAuditor::on_ready() {
       d.pid = pid;
       d.err = err;
       d.profile = profile_;
+      const auto* r = security::seccomp_matching_rule(rules_, arch, d.name, args);
+      d.rule = r ? r->where : "defaultAction";
       return audit_syscall_line(d);
     });
   }

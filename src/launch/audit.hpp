@@ -14,7 +14,9 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "security/seccomp.hpp"
 #include "util/fd.hpp"
 
 namespace sb::launch {
@@ -46,10 +48,11 @@ struct SyscallDenial {
   pid_t pid = 0;  // in the supervisor's PID namespace
   int err = 0;    // the errno the call returned
   std::string profile;
+  std::string rule;  // "syscalls[3].names[1]", or "defaultAction"
 };
 
 // Pure: {"type":"syscall","name":..,"nr":..,"arch":..,"args":[..],"pid":..,"errno":..,
-// "error":"EPERM","profile":..}\n
+// "error":"EPERM","profile":..,"rule":..}\n
 std::string audit_syscall_line(const SyscallDenial& d);
 // Pure: {"type":"summary","counts":{KIND:N...},"written":N,"dropped":N}\n
 std::string audit_summary_line(const std::map<std::string, uint64_t>& counts, uint64_t written,
@@ -83,7 +86,7 @@ class AuditWriter {
 class SeccompAuditor {
  public:
   SeccompAuditor(UniqueFd listener, std::string plain_program, std::string profile,
-                 AuditWriter& writer);
+                 std::vector<security::SeccompLibRule> errno_rules, AuditWriter& writer);
   int fd() const { return listener_.get(); }
   // Answers what is pending (at most a batch, so the loop stays fair). False once the
   // listener is gone (no process left under the filter): the caller stops polling it.
@@ -93,6 +96,7 @@ class SeccompAuditor {
   UniqueFd listener_;
   std::string program_;
   std::string profile_;
+  std::vector<security::SeccompLibRule> rules_;
   AuditWriter& writer_;
   size_t notif_size_ = 0, resp_size_ = 0;
 };

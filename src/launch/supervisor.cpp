@@ -388,7 +388,7 @@ void Supervisor::on_audit_listener(std::vector<UniqueFd>& fds) {
   }
   seccomp_audit = std::make_unique<SeccompAuditor>(
       std::move(fds[0]), plan.seccomp_programs.at(plan.seccomp_audit->index),
-      plan.seccomp_audit->profile, *audit);
+      plan.seccomp_audit->profile, plan.seccomp_audit->errno_rules, *audit);
 }
 
 // Signals for the command are passed on; SIGCHLD only wakes the loop (on_child_exit).

@@ -89,7 +89,8 @@ Prepared prepare(const Spec& spec) {
         security::compile_spec_seccomp(spec, ::getuid() == 0, security::current_caps());
   if (spec.audit_fd) {
     auto a = security::compile_spec_seccomp_audit(spec, ::getuid() == 0, security::current_caps());
-    p.seccomp_audit = Plan::SeccompAudit{0, std::move(a.notify_program), std::move(a.profile)};
+    p.seccomp_audit = Plan::SeccompAudit{0, std::move(a.notify_program), std::move(a.profile),
+                                         std::move(a.errno_rules)};
   }
   return p;
 }

@@ -14,6 +14,7 @@
 #include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "plan/fds.hpp"
+#include "security/seccomp.hpp"
 #include "spec/spec.hpp"
 
 namespace sb {
@@ -39,6 +40,7 @@ struct Plan : net::NetPlan, limits::LimitsPlan {
     size_t index = 0;
     std::string notify_program;
     std::string profile;
+    std::vector<security::SeccompLibRule> errno_rules;  // to name the rule in each line
   };
   std::optional<SeccompAudit> seccomp_audit;
   // Filesystem operations planning adds after the Spec's (--net pasta/slirp4netns: the

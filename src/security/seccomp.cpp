@@ -471,8 +471,47 @@ SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet curr
   } catch (const Error& e) {
     throw Error(std::string("--seccomp-profile: ") + e.what());
   }
-  SeccompProgram prog = compile_seccomp_profile(load_seccomp_profile(path), o);
-  return {src.name, std::move(prog.bpf)};
+  const SeccompProfile profile = load_seccomp_profile(path);
+  SeccompProgram prog = compile_seccomp_profile(profile, o);
+  SeccompAudit out{src.name, std::move(prog.bpf), {}};
+  // Which rule denied a call, for its line: the errno rules as translated against an
+  // allowing default, so that a rule with the default's own errno (which compiles to
+  // nothing) is still named; the plain translation where that one cannot be made.
+  o.notify = false;
+  SeccompTranslation t;
+  try {
+    SeccompProfile named = profile;
+    named.default_action = SCMP_ACT_ALLOW;
+    t = translate_seccomp_profile(named, o);
+  } catch (const Error&) {
+    t = translate_seccomp_profile(profile, o);
+  }
+  for (auto& r : t.rules)
+    if ((r.action & 0xffff0000U) == SCMP_ACT_ERRNO(0)) out.errno_rules.push_back(std::move(r));
+  return out;
+}
+
+const SeccompLibRule* seccomp_matching_rule(const std::vector<SeccompLibRule>& rules,
+                                            uint32_t arch, const std::string& name,
+                                            const std::array<uint64_t, 6>& args) {
+  auto holds = [&](const scmp_arg_cmp& c) {
+    if (c.arg >= args.size()) return false;
+    const uint64_t v = args[c.arg];
+    switch (c.op) {
+      case SCMP_CMP_NE: return v != c.datum_a;
+      case SCMP_CMP_LT: return v < c.datum_a;
+      case SCMP_CMP_LE: return v <= c.datum_a;
+      case SCMP_CMP_EQ: return v == c.datum_a;
+      case SCMP_CMP_GE: return v >= c.datum_a;
+      case SCMP_CMP_GT: return v > c.datum_a;
+      case SCMP_CMP_MASKED_EQ: return (v & c.datum_a) == c.datum_b;
+      default: return false;
+    }
+  };
+  for (const auto& r : rules)
+    if (r.arch == arch && r.name == name && std::all_of(r.args.begin(), r.args.end(), holds))
+      return &r;
+  return nullptr;
 }
 
 std::vector<std::string> seccomp_programs_in_order(const Spec& spec,

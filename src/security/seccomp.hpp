@@ -146,7 +146,14 @@ std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, uint6
 struct SeccompAudit {
   std::string profile;         // the --seccomp-profile NAME|PATH as given
   std::string notify_program;  // the command's version of it
+  std::vector<SeccompLibRule> errno_rules;  // the plain translation's errno rules
 };
+
+// Pure: the first of `rules` for syscall `name` on `arch` whose argument comparisons all
+// hold for `args` (what the kernel matched), or nullptr (the profile's default action).
+const SeccompLibRule* seccomp_matching_rule(const std::vector<SeccompLibRule>& rules,
+                                            uint32_t arch, const std::string& name,
+                                            const std::array<uint64_t, 6>& args);
 SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, uint64_t current);
 
 // Every seccomp program for the command in command-line order: `compiled` (one per

@@ -125,6 +125,11 @@ TEST_P(auditTest, EachDeniedCallOnceWithTheProfilesErrno) {
       EXPECT_EQ(l[0]["args"].size(), 6u) << l[0];
     }
     EXPECT_EQ(syscall_lines(a, "keyctl")[0]["nr"], 250);
+    // The profile's rule: default.json lists mount; clone3 has its ENOSYS rule.
+    EXPECT_EQ(syscall_lines(a, "mount")[0]["rule"].get<std::string>().rfind("syscalls[", 0), 0u);
+    EXPECT_EQ(syscall_lines(a, "clone3")[0]["rule"].get<std::string>().rfind("syscalls[", 0), 0u);
+    // TIOCSTI matches no rule: the default action denied it.
+    EXPECT_EQ(syscall_lines(a, "ioctl")[0]["rule"], "defaultAction");
     EXPECT_EQ(syscall_lines(a, "keyctl")[0]["args"][1], static_cast<uint64_t>(-3));
     // clone3: the profile's ENOSYS, not EPERM.
     EXPECT_EQ(kv["clone3"], "38") << a.r;

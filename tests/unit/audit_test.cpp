@@ -75,6 +75,7 @@ TEST(auditLine, Syscall) {
   d.pid = 4242;
   d.err = 1;
   d.profile = "default";
+  d.rule = "syscalls[3].names[0]";
   std::string line = audit_syscall_line(d);
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line
@@ -88,6 +89,7 @@ TEST(auditLine, Syscall) {
   EXPECT_EQ(j["errno"], 1);
   EXPECT_EQ(j["error"], "EPERM");
   EXPECT_EQ(j["profile"], "default");
+  EXPECT_EQ(j["rule"], "syscalls[3].names[0]");
   EXPECT_EQ(line.rfind("{\"type\":\"syscall\",\"name\":\"keyctl\",\"nr\":250,", 0), 0u) << line;
 }
 
@@ -215,4 +217,30 @@ TEST(auditHandover, AProfileDenyingSendmsgIsRefused) {
   SeccompCompileOptions o;  // the native architecture, as the check evaluates
   EXPECT_EQ(audit_handover_denied(compile_seccomp_profile(deny, o).bpf), "sendmsg");
   EXPECT_EQ(audit_handover_denied(compile_seccomp_profile(allow, o).bpf), "");
+}
+
+TEST(auditRule, TheRuleWhoseComparisonsHold) {
+  auto p = parse_seccomp_profile(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+      {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["keyctl", "add_key"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+      {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+       "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97,
+       "args": [{"index": 0, "value": 255, "valueTwo": 40, "op": "SCMP_CMP_MASKED_EQ"}]}]})",
+                                  "p.json");
+  std::vector<SeccompLibRule> errno_rules;
+  for (auto& r : translate_seccomp_profile(p, native_only()).rules)
+    if ((r.action & 0xffff0000U) == SCMP_ACT_ERRNO(0)) errno_rules.push_back(r);
+  auto where = [&](const std::string& name, std::array<uint64_t, 6> args) {
+    const auto* r = seccomp_matching_rule(errno_rules, SCMP_ARCH_X86_64, name, args);
+    return r ? r->where : std::string("default");
+  };
+  EXPECT_EQ(where("add_key", {}), "syscalls[1].names[1]");
+  EXPECT_EQ(where("personality", {8}), "syscalls[2].names[0]");
+  EXPECT_EQ(where("personality", {9}), "default");
+  EXPECT_EQ(where("socket", {40}), "syscalls[3].names[0]");
+  EXPECT_EQ(where("socket", {0x128}), "syscalls[3].names[0]");  // masked
+  EXPECT_EQ(where("socket", {2}), "default");
+  EXPECT_EQ(where("mount", {}), "default");
+  EXPECT_EQ(seccomp_matching_rule(errno_rules, SCMP_ARCH_X86, "add_key", {}), nullptr);
 }
