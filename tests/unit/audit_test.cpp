@@ -2,6 +2,7 @@
 // notification is answered with, and the rewriting of errno actions to SCMP_ACT_NOTIFY.
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -243,4 +244,24 @@ TEST(auditRule, TheRuleWhoseComparisonsHold) {
   EXPECT_EQ(where("socket", {2}), "default");
   EXPECT_EQ(where("mount", {}), "default");
   EXPECT_EQ(seccomp_matching_rule(errno_rules, SCMP_ARCH_X86, "add_key", {}), nullptr);
+}
+
+TEST(auditAction, CompiledProgramReturnsUserNotifWhereThePlainOneReturnsErrno) {
+  auto p = parse_seccomp_profile(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+      {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]})",
+                                  "p.json");
+  auto o = native_only();
+  o.notify = true;
+  const std::string notify = compile_seccomp_profile(p, o).bpf;
+  const std::string plain = compile_seccomp_profile(p, native_only()).bpf;
+  auto eval = [](const std::string& prog, int nr) {
+    seccomp_data d{};
+    d.nr = nr;
+    d.arch = AUDIT_ARCH_X86_64;
+    auto r = evaluate_seccomp_program(prog, d);
+    return r ? *r : 0xdeadbeefU;
+  };
+  EXPECT_EQ(eval(notify, SYS_keyctl), static_cast<uint32_t>(SECCOMP_RET_USER_NOTIF));
+  EXPECT_EQ(eval(plain, SYS_keyctl), static_cast<uint32_t>(SECCOMP_RET_ERRNO | 13));
+  EXPECT_EQ(eval(notify, SYS_getpid), static_cast<uint32_t>(SECCOMP_RET_ALLOW));
 }
