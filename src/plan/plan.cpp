@@ -88,9 +88,9 @@ Prepared prepare(const Spec& spec) {
     p.compiled_profiles =
         security::compile_spec_seccomp(spec, ::getuid() == 0, security::current_caps());
   if (spec.audit_fd) {
-    auto a = security::compile_spec_seccomp_audit(spec, ::getuid() == 0, security::current_caps());
-    p.seccomp_audit = Plan::SeccompAudit{0, std::move(a.notify_program), std::move(a.profile),
-                                         std::move(a.errno_rules)};
+    if (auto a = security::compile_spec_seccomp_audit(spec, ::getuid() == 0, security::current_caps()))
+      p.seccomp_audit = Plan::SeccompAudit{0, std::move(a->notify_program), std::move(a->profile),
+                                           std::move(a->errno_rules)};
   }
   return p;
 }

@@ -437,19 +437,17 @@ std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, CapSe
 
 namespace {
 
-// Security: the kernel's own answer (SECCOMP_GET_ACTION_AVAIL, Linux 5.0+), not a guess
-// from its version: without SECCOMP_RET_USER_NOTIF --audit-fd cannot work, and is refused.
-void check_user_notif() {
+// The kernel's own answer (SECCOMP_GET_ACTION_AVAIL, Linux 5.0+ for USER_NOTIF), not a
+// guess from its version: 0 when it has SECCOMP_RET_USER_NOTIF, else the errno.
+int user_notif_error() {
   uint32_t action = SECCOMP_RET_USER_NOTIF;
-  if (::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
-    throw SysError("--audit-fd: this kernel has no seccomp user notification "
-                   "(SECCOMP_GET_ACTION_AVAIL SECCOMP_RET_USER_NOTIF)",
-                   errno);
+  return ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0 ? 0 : errno;
 }
 
 }  // namespace
 
-SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet current) {
+std::optional<SeccompAudit> compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet current,
+                                                       const std::function<int()>& has_user_notif) {
   if (spec.seccomp_profiles.empty())
     throw Error("--audit-fd requires --seccomp-profile (the denials it reports are the profile's)");
   // The kernel lets one filter of a process have a listener (EBUSY for a second), and a
@@ -460,7 +458,16 @@ SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet curr
   if (spec.seccomp_log)
     throw Error("--audit-fd and --seccomp-log exclude each other (a logged call is allowed, "
                 "so nothing is denied to report)");
-  check_user_notif();
+  // Without user notification --audit-fd cannot see a denial: an error, unless asked
+  // for best-effort (then the command runs with the plain profile, unreported).
+  if (int err = has_user_notif ? has_user_notif() : user_notif_error()) {
+    const std::string why = std::string("--audit-fd: this kernel has no seccomp user notification "
+                                        "(SECCOMP_GET_ACTION_AVAIL SECCOMP_RET_USER_NOTIF: ") +
+                            std::strerror(err) + ")";
+    if (!spec.audit_best_effort) throw Error(why);
+    log::warning(why + "; denied calls are not reported (--audit-mode best-effort)");
+    return std::nullopt;
+  }
   SeccompCompileOptions o;
   o.notify = true;
   o.caps = resolve_caps(spec.caps, root, current, all_caps());

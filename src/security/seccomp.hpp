@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -154,7 +155,11 @@ struct SeccompAudit {
 const SeccompLibRule* seccomp_matching_rule(const std::vector<SeccompLibRule>& rules,
                                             uint32_t arch, const std::string& name,
                                             const std::array<uint64_t, 6>& args);
-SeccompAudit compile_spec_seccomp_audit(const Spec& spec, bool root, uint64_t current);
+// nullopt: the kernel has no user notification and --audit-mode best-effort was given
+// (warned). `has_user_notif` replaces the kernel's answer (tests).
+std::optional<SeccompAudit> compile_spec_seccomp_audit(
+    const Spec& spec, bool root, uint64_t current,
+    const std::function<int()>& has_user_notif = {});
 
 // Every seccomp program for the command in command-line order: `compiled` (one per
 // --seccomp-profile, from compile_spec_seccomp) and the programs read from the --seccomp /

@@ -212,6 +212,7 @@ struct Spec {
   std::optional<int> info_fd;
   std::optional<int> json_status_fd;
   std::optional<int> audit_fd;  // --audit-fd: one JSON line per denied action
+  bool audit_best_effort = false;  // --audit-mode best-effort
   std::optional<int> sync_fd;
   std::optional<int> block_fd;
   std::optional<int> userns_block_fd;

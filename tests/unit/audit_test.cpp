@@ -15,10 +15,12 @@
 #include "launch/audit.hpp"
 #include "launch/launch.hpp"
 #include "security/seccomp.hpp"
+#include "util/error.hpp"
 
 using namespace sb::launch;
 using namespace sb::security;
 using json = nlohmann::json;
+using sb::Spec;
 
 namespace {
 
@@ -264,4 +266,46 @@ TEST(auditAction, CompiledProgramReturnsUserNotifWhereThePlainOneReturnsErrno) {
   EXPECT_EQ(eval(notify, SYS_keyctl), static_cast<uint32_t>(SECCOMP_RET_USER_NOTIF));
   EXPECT_EQ(eval(plain, SYS_keyctl), static_cast<uint32_t>(SECCOMP_RET_ERRNO | 13));
   EXPECT_EQ(eval(notify, SYS_getpid), static_cast<uint32_t>(SECCOMP_RET_ALLOW));
+}
+
+namespace {
+Spec audited_spec(size_t profiles) {
+  Spec s;
+  auto dirs = seccomp_profile_dirs();
+  for (size_t i = 0; i < profiles; ++i)
+    s.seccomp_profiles.push_back({find_seccomp_profile("default", {dirs.back()}), 0});
+  s.audit_fd = 5;
+  return s;
+}
+std::string audit_error(const Spec& s, int notif_err = 0) {
+  try {
+    (void)compile_spec_seccomp_audit(s, false, 0, [=] { return notif_err; });
+  } catch (const sb::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(auditPlan, RefusedCombinations) {
+  EXPECT_NE(audit_error(audited_spec(0)).find("--audit-fd requires --seccomp-profile"),
+            std::string::npos);
+  EXPECT_NE(audit_error(audited_spec(2)).find("it audits one"), std::string::npos);
+  Spec logged = audited_spec(1);
+  logged.seccomp_log = true;
+  EXPECT_NE(audit_error(logged).find("exclude each other"), std::string::npos);
+  EXPECT_EQ(audit_error(audited_spec(1)), "");
+}
+
+TEST(auditPlan, KernelWithoutUserNotifIsAnErrorUnlessBestEffort) {
+  Spec s = audited_spec(1);
+  EXPECT_NE(audit_error(s, EOPNOTSUPP).find("no seccomp user notification"), std::string::npos);
+  s.audit_best_effort = true;
+  EXPECT_FALSE(compile_spec_seccomp_audit(s, false, 0, [] { return EOPNOTSUPP; }).has_value());
+  auto a = compile_spec_seccomp_audit(s, false, 0, [] { return 0; });
+  ASSERT_TRUE(a.has_value());
+  EXPECT_FALSE(a->notify_program.empty());
+  EXPECT_FALSE(a->errno_rules.empty());
+  // mount is listed in default.json with the default's errno: still named.
+  EXPECT_NE(seccomp_matching_rule(a->errno_rules, seccomp_arch_native(), "mount", {}), nullptr);
 }
