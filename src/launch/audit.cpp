@@ -26,6 +26,7 @@
 
 #include "launch/launch.hpp"
 #include "security/seccomp.hpp"
+#include "util/log.hpp"
 
 namespace sb::launch {
 namespace {
@@ -43,6 +44,8 @@ double now_seconds() {
 
 // Answers per wake-up before the loop looks at its other descriptors again.
 constexpr int kBatch = 256;
+// How long the summary line waits for a reader that lets its pipe fill up.
+constexpr int kSummaryWaitMs = 2000;
 
 }  // namespace
 
@@ -92,12 +95,14 @@ std::string audit_summary_line(const std::map<std::string, uint64_t>& counts, ui
 // supervisor), and taken back if the write raised it.
 bool AuditWriter::write_now(const std::string& line, bool wait) {
   if (broken_) return false;
-  if (!wait) {
-    // Never block the loop that answers notifications: a pipe that reports POLLOUT has
-    // room for PIPE_BUF bytes, which a line of this size takes whole.
-    pollfd p{fd_, POLLOUT, 0};
-    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT) || line.size() > PIPE_BUF) return false;
+  // Never block the loop that answers notifications: a pipe that reports POLLOUT has room
+  // for PIPE_BUF bytes, which a line of this size takes whole. The summary waits a little
+  // for a slow reader, never forever for one that does not read.
+  pollfd p{fd_, POLLOUT, 0};
+  int r;
+  while ((r = ::poll(&p, 1, wait ? kSummaryWaitMs : 0)) < 0 && errno == EINTR) {
   }
+  if (r != 1 || !(p.revents & POLLOUT) || line.size() > PIPE_BUF) return false;
   sigset_t pipe_set, old;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
@@ -133,7 +138,8 @@ void AuditWriter::record(const std::string& kind, const std::function<std::strin
 void AuditWriter::finish() {
   if (finished_) return;
   finished_ = true;
-  write_now(audit_summary_line(counts_, written_, dropped_), true);
+  if (!write_now(audit_summary_line(counts_, written_, dropped_), true) && !broken_)
+    log::warning("--audit-fd: the summary line could not be written (the reader does not read)");
 }
 
 int denial_errno(const std::string& plain_program, uint32_t arch, int nr,

@@ -66,7 +66,8 @@ class AuditWriter {
   // The hook for every kind: counts one `kind`, and writes make_line() if the bucket has a
   // token and the descriptor takes it now; otherwise it is counted as dropped.
   void record(const std::string& kind, const std::function<std::string()>& make_line);
-  // The summary line (blocking: the last one, once).
+  // The summary line, once; it waits up to 2 s for room (a reader that reads slowly), and
+  // is given up with a warning for one that never reads.
   void finish();
   uint64_t dropped() const { return dropped_; }
 

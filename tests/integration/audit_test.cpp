@@ -242,6 +242,33 @@ TEST_P(auditTest, AStackedErrnoProgramWinsAndIsNotReported) {
   EXPECT_TRUE(contains(raw, "\"mount\"")) << raw;
 }
 
+TEST_P(auditTest, AReaderThatIsGoneOrNeverReadsDoesNotStopTheCommand) {
+  const char* many =
+      "import ctypes\n"
+      "libc = ctypes.CDLL(None, use_errno=True)\n"
+      "for i in range(20000): libc.syscall(250, 0, -3, 0)\n"
+      "print('errno=%d' % ctypes.get_errno())\n";
+  for (bool reader_gone : {true, false}) {
+    SCOPED_TRACE(reader_gone ? "reader gone" : "reader never reads");
+    RunOpts o = opts();
+    // fd 5: the write end of a pipe whose read end is closed (EPIPE, SIGPIPE) or held
+    // open but never read (the pipe fills up).
+    o.in_child = [reader_gone] {
+      int p[2];
+      if (::pipe(p) != 0 || ::dup2(p[1], 5) != 5) return false;
+      if (reader_gone) ::close(p[0]);
+      return true;
+    };
+    auto r = run(cat({with_root({"--proc", "/proc", "--dev", "/dev"}),
+                      {"--unshare-pid", "--seccomp-profile", "default", "--audit-fd", "5", "--",
+                       "python3", "-c", many}}),
+                 o);
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(key_values(r.out)["errno"], "1") << r;
+    EXPECT_FALSE(r.timed_out) << r;
+  }
+}
+
 TEST_P(auditTest, RefusedCombinations) {
   struct Case {
     Args flags;

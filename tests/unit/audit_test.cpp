@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <sstream>
 
 #include "launch/audit.hpp"
@@ -308,4 +309,22 @@ TEST(auditPlan, KernelWithoutUserNotifIsAnErrorUnlessBestEffort) {
   EXPECT_FALSE(a->errno_rules.empty());
   // mount is listed in default.json with the default's errno: still named.
   EXPECT_NE(seccomp_matching_rule(a->errno_rules, seccomp_arch_native(), "mount", {}), nullptr);
+}
+
+TEST(auditWriter, SummaryGivesUpOnAReaderThatNeverReads) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+  ASSERT_GE(::fcntl(p[1], F_SETPIPE_SZ, 4096), 0);
+  const std::string fill(4096, 'x');
+  ASSERT_EQ(::write(p[1], fill.data(), fill.size()), 4096);  // full, reader still open
+  ASSERT_GE(::fcntl(p[1], F_SETFL, 0), 0);                   // a blocking write would hang
+  AuditWriter w(p[1]);
+  w.record("syscall", [] { return std::string("{}\n"); });
+  auto t0 = std::chrono::steady_clock::now();
+  w.finish();
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(secs, 10.0);
+  EXPECT_EQ(w.dropped(), 1u);
+  ::close(p[0]);
+  ::close(p[1]);
 }
