@@ -46,11 +46,12 @@ function __sandbox_state
                 set kinds file file
             case '--overlay'
                 set kinds file file file
-            case '--args' '--publish' '--subnet' '--uid' '--gid' '--userns' '--userns2' \
-                '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' '--unsetenv' \
-                '--argv0' '--sync-fd' '--block-fd' '--info-fd' '--json-status-fd' \
-                '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' '--memory' \
-                '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' '--timeout'
+            case '--args' '--publish' '--allow-net' '--subnet' '--uid' '--gid' '--userns' \
+                '--userns2' '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' \
+                '--unsetenv' '--argv0' '--sync-fd' '--block-fd' '--info-fd' \
+                '--json-status-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' \
+                '--file-label' '--memory' '--memory-swap' '--pids' '--cpus' '--cpu-weight' \
+                '--io-weight' '--timeout'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
@@ -140,6 +141,7 @@ complete -c sandbox -n '__sandbox_expect start' -l share-net -d 'Keep the host n
 complete -c sandbox -n '__sandbox_expect start' -l net -d 'Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside, gateway 10.0.2.2), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)'
 complete -c sandbox -n '__sandbox_expect start' -l publish -d 'Forward a host port into the sandbox: SPEC is [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp], HOSTADDR 127.0.0.1 unless given (repeatable; --net pasta, slirp4netns, user or veth)'
 complete -c sandbox -n '__sandbox_expect start' -l net-host-loopback -d 'Let the gateway 10.0.2.2 reach services listening on the host\'s 127.0.0.1 (--net pasta, slirp4netns or user; off by default)'
+complete -c sandbox -n '__sandbox_expect start' -l allow-net -d 'Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network; IPv6 with a port as [ADDR]:PORT), on PORT or a PORT-PORT range if given; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth)'
 complete -c sandbox -n '__sandbox_expect start' -l subnet -d 'IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)'
 complete -c sandbox -n '__sandbox_expect start' -l uid -d 'User id inside the sandbox (default: the caller\'s)'
 complete -c sandbox -n '__sandbox_expect start' -l gid -d 'Group id inside the sandbox (default: the caller\'s)'

@@ -1,5 +1,6 @@
 // Setup stages inside the new namespaces, in the order security needs (see child_main).
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/keyctl.h>
 #include <poll.h>
 #include <sched.h>
@@ -22,6 +23,7 @@
 #include "launch/exec_diag.hpp"
 #include "launch/launch.hpp"
 #include "limits/limits.hpp"
+#include "net/egress.hpp"
 #include "net/net.hpp"
 #include "ns/net.hpp"
 #include "ns/userns.hpp"
@@ -573,6 +575,18 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     if (spec.unshare_net) {
       ns::loopback_up();
       ns::allow_unprivileged_low_ports();
+    }
+    // --allow-net: the egress table, loaded by nft while we hold CAP_NET_ADMIN over our
+    //    network namespace and the host's nft is still reachable (before the new root);
+    //    before the network is up and before the command, which runs without the
+    //    capability and so can never flush or change it. nft runs as our uid inside:
+    //    CAP_NET_ADMIN is made ambient for it alone (a uid other than 0 would lose it at
+    //    exec), in the forked process only.
+    if (!plan.egress_nft.empty()) {
+      net::apply_ruleset(plan.egress_nft, net::egress_ruleset(spec.allow_net), [] {
+        security::apply_caps(security::CapSet{1} << CAP_NET_ADMIN, /*ambient=*/true);
+      });
+      log::step("--allow-net: egress rules loaded");
     }
 
     auto [old_umask, cwd] = build_new_root(spec, plan, ctx);

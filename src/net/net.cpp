@@ -250,6 +250,18 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
   if (spec.net_host_loopback && !row.host_loopback)
     throw Error("--net-host-loopback requires --net " + modes_with(&ModeRow::host_loopback) +
                 " (the network is '" + row.name + "')");
+  if (!spec.allow_net.empty()) {
+    // Fail closed: an allowlist on a network we do not route (the host's, or none) would
+    // be silently meaningless.
+    if (!row.allow_net)
+      throw Error("--allow-net requires --net " + modes_with(&ModeRow::allow_net) +
+                  " (the network is '" + row.name + "')");
+    for (const NetAllow& a : spec.allow_net)
+      if (a.kind == NetAllow::Kind::Name)
+        throw Error("--allow-net: '" + a.text +
+                    "' names a DNS name; only IP addresses and CIDR networks are supported yet");
+    out.egress_nft = require(Helper{"nft", "nftables"}, "--allow-net");
+  }
 }
 
 std::optional<std::string> resolv_conf(const NetPlan& plan) {

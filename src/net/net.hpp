@@ -44,6 +44,7 @@ struct NetPlan {
   // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
   NetMode net = NetMode::Host;
   std::string net_helper;  // absolute path of pasta, slirp4netns or nft (veth)
+  std::string egress_nft;  // --allow-net: absolute path of nft, run by the setup child
 };
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
 // combinations and finds the helper program. Throws sb::Error.
@@ -134,6 +135,7 @@ struct ModeRow {
   bool publish_ipv6 = false;   // --publish [IPv6]:...
   bool host_loopback = false;  // --net-host-loopback
   bool subnet = false;         // --subnet
+  bool allow_net = false;      // --allow-net (a namespace whose traffic leaves through us)
   // ---- Start (supervisor and child).
   StartFn start = nullptr;  // the supervisor's session; nullptr: nothing runs outside
   bool ns_fds = false;      // the child hands its namespaces over (MsgType::NetNs)

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "net/egress.hpp"
 #include "net/net.hpp"
 #include "plan/plan.hpp"
 #include "util/error.hpp"
@@ -225,6 +226,37 @@ TEST_F(NetPlan, OptionsCheckedAgainstTheMode) {
   EXPECT_EQ(error_of([&] { plan(s, root, p); }),
             "--net-host-loopback requires --net pasta, slirp4netns or user (the network is "
             "'host')");
+}
+
+TEST_F(NetPlan, AllowNetNeedsARoutedModeAndNft) {
+  install("slirp4netns");
+  Spec s;
+  s.allow_net = {parse_allow_net("10.0.0.0/8:443")};
+  HostFacts root;
+  Plan p;
+  // Fail closed: an allowlist on the host's network, or on none, is refused.
+  for (NetMode m : {NetMode::Host, NetMode::None}) {
+    s.net = m;
+    s.unshare_net = m != NetMode::Host;
+    EXPECT_EQ(error_of([&] { plan(s, root, p); }),
+              std::string("--allow-net requires --net pasta, slirp4netns, veth or user (the "
+                          "network is '") + mode_row(m).name + "')");
+  }
+  s.net = NetMode::Slirp4netns;
+  s.unshare_net = true;
+  EXPECT_EQ(error_of([&] { plan(s, root, p); }),
+            "--allow-net: nft was not found on PATH (install the Debian package nftables)");
+  install("nft");
+  p = Plan{};
+  plan(s, root, p);
+  EXPECT_EQ(p.egress_nft, dir_.path() + "/nft");
+  // Without --allow-net nothing runs nft.
+  Spec none;
+  none.net = NetMode::Slirp4netns;
+  none.unshare_net = true;
+  Plan q;
+  plan(none, root, q);
+  EXPECT_EQ(q.egress_nft, "");
 }
 
 }  // namespace

@@ -1,0 +1,151 @@
+// Unit tests for --allow-net (net/egress): parsing each form of HOST[:PORT[-PORT]], the
+// errors (naming the option and the value), and the nftables ruleset generated from the
+// rules.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "net/egress.hpp"
+#include "util/error.hpp"
+
+namespace sb::net {
+namespace {
+
+std::string error_of(const std::string& v) {
+  try {
+    (void)parse_allow_net(v);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(AllowNet, Ipv4Address) {
+  NetAllow a = parse_allow_net("192.0.2.7");
+  EXPECT_EQ(a.kind, NetAllow::Kind::Ipv4);
+  EXPECT_EQ(a.prefix, 32u);
+  EXPECT_TRUE(a.any_port());
+  EXPECT_EQ(format_allow_address(a), "192.0.2.7");
+  EXPECT_EQ(a.text, "192.0.2.7");
+  EXPECT_EQ(a.addr[0], 192);
+  EXPECT_EQ(a.addr[3], 7);
+}
+
+TEST(AllowNet, Ipv4WithPortAndRange) {
+  NetAllow a = parse_allow_net("127.0.0.1:8080");
+  EXPECT_EQ(a.port_lo, 8080);
+  EXPECT_EQ(a.port_hi, 8080);
+  NetAllow r = parse_allow_net("10.0.0.0/8:1000-2000");
+  EXPECT_EQ(r.prefix, 8u);
+  EXPECT_EQ(r.port_lo, 1000);
+  EXPECT_EQ(r.port_hi, 2000);
+  EXPECT_EQ(format_allow_address(r), "10.0.0.0/8");
+  EXPECT_EQ(parse_allow_net("0.0.0.0/0:53").prefix, 0u);
+  EXPECT_EQ(parse_allow_net("1.2.3.4:1-65535").port_hi, 65535);
+}
+
+TEST(AllowNet, Ipv6) {
+  NetAllow a = parse_allow_net("2001:db8::1");
+  EXPECT_EQ(a.kind, NetAllow::Kind::Ipv6);
+  EXPECT_EQ(a.prefix, 128u);
+  EXPECT_TRUE(a.any_port());
+  EXPECT_EQ(format_allow_address(a), "2001:db8::1");
+  NetAllow b = parse_allow_net("[::1]:443");
+  EXPECT_EQ(b.kind, NetAllow::Kind::Ipv6);
+  EXPECT_EQ(b.port_lo, 443);
+  EXPECT_EQ(format_allow_address(b), "::1");
+  NetAllow c = parse_allow_net("[2001:db8::/32]:80-81");
+  EXPECT_EQ(c.prefix, 32u);
+  EXPECT_EQ(c.port_hi, 81);
+  EXPECT_EQ(format_allow_address(c), "2001:db8::/32");
+  EXPECT_EQ(format_allow_address(parse_allow_net("fd00::/8")), "fd00::/8");
+  EXPECT_EQ(format_allow_address(parse_allow_net("[fe80::]")), "fe80::");
+}
+
+TEST(AllowNet, Names) {
+  NetAllow a = parse_allow_net("Example.COM.");
+  EXPECT_EQ(a.kind, NetAllow::Kind::Name);
+  EXPECT_EQ(a.name, "example.com");
+  EXPECT_FALSE(a.wildcard);
+  EXPECT_TRUE(a.any_port());
+  NetAllow w = parse_allow_net("*.pypi.org:443");
+  EXPECT_EQ(w.kind, NetAllow::Kind::Name);
+  EXPECT_TRUE(w.wildcard);
+  EXPECT_EQ(w.name, "pypi.org");
+  EXPECT_EQ(w.port_lo, 443);
+  EXPECT_EQ(parse_allow_net("localhost").name, "localhost");
+  EXPECT_EQ(parse_allow_net("_srv.x-y.example").name, "_srv.x-y.example");
+  EXPECT_EQ(parse_allow_net(std::string(63, 'a') + ".com").name, std::string(63, 'a') + ".com");
+}
+
+TEST(AllowNet, ErrorsNameTheOptionAndValue) {
+  for (const char* bad :
+       {"", ":80", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:http", "1.2.3.4:90-80",
+        "1.2.3.4:80-", "1.2.3.4:-80", "1.2.3.4/33", "10.0.0.1/8", "10.0.0.0/x", "[1.2.3.4]:80",
+        "[::1", "[::1]80", "[::1]:", "2001:db8::1/129", "2001:db8::1/32", "exa mple.com",
+        "-a.com", "a-.com", "a..com", "1.2.3", "999.1.1.1", "host/24", "*.", "a.*.com",
+        "ä.com"}) {
+    SCOPED_TRACE(bad);
+    std::string e = error_of(bad);
+    ASSERT_NE(e, "") << "accepted";
+    EXPECT_NE(e.find("--allow-net"), std::string::npos) << e;
+    EXPECT_NE(e.find(std::string("'") + bad + "'"), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of(std::string(64, 'a') + ".com"), "");
+  EXPECT_NE(error_of(std::string(250, 'a').replace(50, 1, ".") + ".com"), "");
+  // Host bits: the message names the network that was probably meant.
+  EXPECT_NE(error_of("10.1.2.3/8").find("10.0.0.0/8"), std::string::npos);
+  EXPECT_NE(error_of("2001:db8::1/32").find("2001:db8::/32"), std::string::npos);
+}
+
+std::vector<NetAllow> rules(std::initializer_list<const char*> values) {
+  std::vector<NetAllow> out;
+  for (const char* v : values) out.push_back(parse_allow_net(v));
+  return out;
+}
+
+bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+
+TEST(EgressRuleset, EmptyAllowsOnlyLoopbackAndReplies) {
+  std::string s = egress_ruleset({});
+  EXPECT_EQ(s.rfind("table inet sandbox_egress {\n", 0), 0u) << s;
+  EXPECT_TRUE(has(s, "type filter hook output priority filter; policy drop;")) << s;
+  EXPECT_TRUE(has(s, "oifname \"lo\" accept")) << s;
+  EXPECT_TRUE(has(s, "ct state established,related accept")) << s;
+  EXPECT_FALSE(has(s, "elements")) << s;
+  EXPECT_FALSE(has(s, "th dport")) << s;
+  // Rejected, not dropped; the rejects are the chain's last rules.
+  auto tcp = s.find("meta l4proto tcp reject with tcp reset");
+  auto icmp = s.find("reject with icmpx type admin-prohibited");
+  ASSERT_NE(tcp, std::string::npos) << s;
+  ASSERT_NE(icmp, std::string::npos) << s;
+  EXPECT_LT(tcp, icmp);
+  EXPECT_EQ(s.find("accept", icmp), std::string::npos) << "an accept after the rejects";
+}
+
+TEST(EgressRuleset, AddressesGoInSetsPortsInRules) {
+  std::string s = egress_ruleset(rules({"192.0.2.1", "10.0.0.0/8", "2001:db8::/32",
+                                        "127.0.0.1:8080", "[::1]:80-90", "192.0.2.1",
+                                        "127.0.0.1:8080", "example.com"}));
+  EXPECT_TRUE(has(s, "set allow4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tauto-merge\n"
+                     "\t\telements = { 192.0.2.1, 10.0.0.0/8 }\n")) << s;
+  EXPECT_TRUE(has(s, "\t\telements = { 2001:db8::/32 }\n")) << s;
+  EXPECT_TRUE(has(s, "ip daddr @allow4 accept")) << s;
+  EXPECT_TRUE(has(s, "ip6 daddr @allow6 accept")) << s;
+  EXPECT_TRUE(has(s, "ip daddr 127.0.0.1 meta l4proto { tcp, udp } th dport 8080 accept\n")) << s;
+  EXPECT_TRUE(has(s, "ip6 daddr ::1 meta l4proto { tcp, udp } th dport 80-90 accept\n")) << s;
+  // Duplicates once; names are not static rules.
+  EXPECT_EQ(s.find("127.0.0.1"), s.rfind("127.0.0.1")) << s;
+  EXPECT_FALSE(has(s, "example")) << s;
+  // Every accept comes before the rejects.
+  EXPECT_LT(s.rfind(" accept\n"), s.find("reject")) << s;
+}
+
+TEST(EgressRuleset, Deterministic) {
+  auto r = rules({"10.0.0.0/8:1-2", "192.0.2.0/24"});
+  EXPECT_EQ(egress_ruleset(r), egress_ruleset(r));
+}
+
+}  // namespace
+}  // namespace sb::net
