@@ -288,10 +288,23 @@ void start_exec_init(const Spec& spec, const ChildContext& ctx) {
 void settle_privileges(const Spec& spec, const HostFacts& host) {
   // Capabilities: after every mount (they need CAP_SYS_ADMIN) and before exec.
   // A root caller with no --cap-add/--cap-drop keeps its set untouched (as bwrap does).
-  if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns)) {
+  // Security (--allow-net): the command never holds CAP_NET_ADMIN (it could flush the
+  // egress table) or CAP_NET_RAW (packet sockets skip netfilter) over the network: asked
+  // for by --cap-add it is an error, kept by a root caller it is dropped.
+  const security::CapSet egress_denied =
+      spec.allow_net.empty() ? 0 : (security::CapSet{1} << CAP_NET_ADMIN) |
+                                       (security::CapSet{1} << CAP_NET_RAW);
+  if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns) ||
+      egress_denied) {
     security::CapSet caps = security::resolve_caps(spec.caps, host.is_root(),
                                                    security::current_caps(),
                                                    security::all_caps());
+    for (const CapEdit& e : spec.caps)
+      if (e.add && (e.cap < 0 || (egress_denied & (security::CapSet{1} << e.cap))))
+        if (caps & egress_denied)
+          throw Error("--allow-net: --cap-add would give the command CAP_NET_ADMIN or "
+                      "CAP_NET_RAW, with which it could remove or bypass the egress rules");
+    caps &= ~egress_denied;
     security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
     log::step("capabilities set");
   } else {

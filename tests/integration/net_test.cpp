@@ -512,6 +512,117 @@ TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
   }
 }
 
+// ---- --allow-net: the egress allowlist ---------------------------------------------------
+
+// A Python script that connects to 10.0.2.2 (the host's loopback, --net-host-loopback) on
+// each of `ports` and prints NAME=ok:GREETING, or NAME=ERRNO:fast|slow (slow: 3 s or more,
+// a silent drop waiting for a timeout); then a UDP datagram to the last port
+// (udp=ERRNO:fast|slow, or udp=sent when nothing refused it).
+std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports) {
+  std::string s =
+      "import socket, errno, time\n"
+      "def probe(name, port):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        c = socket.create_connection(('10.0.2.2', port), timeout=10)\n"
+      "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
+      "              ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+  for (const auto& [name, port] : ports) s += "probe('" + name + "', " + std::to_string(port) + ")\n";
+  s += "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)\n"
+       "t = time.monotonic()\n"
+       "try:\n"
+       "    u.connect(('10.0.2.2', " + std::to_string(ports.back().second) + "))\n"
+       "    u.send(b'x'); u.send(b'x'); print('udp=sent', flush=True)\n"
+       "except OSError as e:\n"
+       "    print('udp=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
+       "          ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+  return s;
+}
+
+// Control: without --allow-net both host servers answer (behaviour unchanged). With
+// --allow-net 10.0.2.2:A only A answers; B (another port) is refused at once with a TCP
+// reset, and a datagram is refused at once too. With --allow-net naming another address
+// (and every port), 10.0.2.2 is refused on both.
+TEST_P(UserModeNetTest, AllowNetAllowsOnlyTheRules) {
+  IT_REQUIRE_FILE(kNft);
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script = egress_probe({{"a", a.port()}, {"b", b.port()}});
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--", kPython, "-c", script}})),
+               opts_);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["a"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "10.0.2.2:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_TRUE(kv["udp"] == "EPERM:fast" || kv["udp"] == "EHOSTUNREACH:fast" ||
+              kv["udp"] == "ECONNREFUSED:fast") << r;
+
+  r = go({"--allow-net", "10.0.2.3", "--allow-net", "[::1]:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+
+  // A CIDR and a port range that hold both.
+  r = go({"--allow-net", "10.0.2.0/24:" + std::to_string(std::min(a.port(), b.port())) + "-" +
+                             std::to_string(std::max(a.port(), b.port()))});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ok:hello-b") << r;
+  EXPECT_EQ(a.accepted() + b.accepted(), 4);
+}
+
+// The command cannot flush or change the rules: nft and ip fail (no CAP_NET_ADMIN), and
+// the denied port stays denied. Control: the same nft command works for a command given
+// CAP_NET_ADMIN (so the attack is real); --cap-add CAP_NET_ADMIN with --allow-net is an
+// error before anything runs.
+TEST_P(UserModeNetTest, AllowNetRulesCannotBeChangedInside) {
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/usr/sbin/ip");
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(b.port(), 0);
+  const std::string attack =
+      kNft + " flush ruleset; echo nft-flush=$?; " + kNft +
+      " add table inet x; echo nft-add=$?; /usr/sbin/ip link set lo down; echo ip=$?; " +
+      kPython + " -c \"" + egress_probe({{"b", b.port()}}) + "\"";
+  auto control = run(with_root(cat({net_args(), {"--cap-add", "CAP_NET_ADMIN"},
+                                    {"--", "/bin/sh", "-c", kNft + " flush ruleset; echo nft-flush=$?"}})),
+                     opts_);
+  ASSERT_EQ(key_values(control.out)["nft-flush"], "0") << "control: " << control;
+
+  auto r = run(with_root(cat({net_args(), {"--net-host-loopback", "--allow-net",
+                                           "10.0.2.2:" + std::to_string(a.port())},
+                              {"--", "/bin/sh", "-c", attack}})),
+               opts_);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_NE(kv["nft-flush"], "0") << r;
+  EXPECT_NE(kv["nft-add"], "0") << r;
+  EXPECT_NE(kv["ip"], "0") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(b.accepted(), 0);
+
+  auto e = run(with_root(cat({net_args(), {"--allow-net", "10.0.2.2", "--cap-add", "CAP_NET_ADMIN"},
+                              {"--", "/bin/true"}})),
+               opts_);
+  EXPECT_EQ(e.exit_code, 1) << e;
+  EXPECT_TRUE(contains(e.err, "--allow-net: --cap-add would give the command CAP_NET_ADMIN")) << e;
+}
+
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
                          ::testing::Values(UserModeParam{"pasta", true},
                                            UserModeParam{"pasta", false},
@@ -605,6 +716,19 @@ TEST_F(NetErrorTest, VethNeedsRoot) {
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_FALSE(contains(r.out, "RAN")) << r;
   EXPECT_TRUE(contains(r.err, "--net veth needs root")) << r;
+}
+
+// --allow-net on a network that does not go through us (the host's, or none) is refused,
+// as is a bad value, before anything runs.
+TEST_F(NetErrorTest, AllowNetNeedsAForwardingNetwork) {
+  for (const Args& net : {Args{}, Args{"--unshare-net"}, Args{"--net", "host"}}) {
+    auto r = run(with_root(cat({net, {"--allow-net", "10.0.0.0/8", "--", "/bin/true"}})), unpriv());
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_TRUE(contains(r.err, "--allow-net requires --net pasta, slirp4netns, veth or user")) << r;
+  }
+  auto r = run(with_root({"--net", "none", "--allow-net", "10.1.2.3/8", "--", "/bin/true"}), unpriv());
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--allow-net: '10.1.2.3/8' has host bits set")) << r;
 }
 
 TEST_F(NetErrorTest, PublishNeedsAForwardingNetwork) {
