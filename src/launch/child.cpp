@@ -23,6 +23,7 @@
 #include "launch/exec_diag.hpp"
 #include "launch/launch.hpp"
 #include "limits/limits.hpp"
+#include "net/dnsfilter.hpp"
 #include "net/egress.hpp"
 #include "net/net.hpp"
 #include "ns/net.hpp"
@@ -149,12 +150,22 @@ void assert_userns_disabled() {
 // helper it starts. Security: opened by ourselves (a process may always open its own
 // /proc/self/ns/*), so nothing outside ever needs our /proc/PID/ns, and we can stay
 // non-dumpable throughout. /proc is still the caller's here, before any pivot.
-void send_netns(int channel) {
+void send_netns(int channel, const Plan& plan) {
   UniqueFd net(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!net) throw_errno("--net: can't open /proc/self/ns/net");
   UniqueFd user(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
   if (!user) throw_errno("--net: can't open /proc/self/ns/user");
-  if (!send_message(channel, MsgType::NetNs, "", {net.get(), user.get()}))
+  std::vector<int> fds{net.get(), user.get()};
+  // --allow-net NAME: the sandbox's DNS socket and a netfilter socket, made here while we
+  // hold CAP_NET_ADMIN over the namespace: the supervisor answers the one and adds the
+  // answers' addresses to the egress table through the other (net/dnsfilter.hpp).
+  std::pair<UniqueFd, UniqueFd> dns;
+  if (plan.egress_dns) {
+    dns = net::open_dns_filter_sockets();
+    fds.push_back(dns.first.get());
+    fds.push_back(dns.second.get());
+  }
+  if (!send_message(channel, MsgType::NetNs, "", fds))
     throw_errno("--net: can't hand the sandbox's namespaces to the supervisor");
 }
 
@@ -438,7 +449,7 @@ void enter_early_stages(const Spec& spec, const Plan& plan, const ChildContext& 
   if (!spec.userns_block_fd && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     throw_errno("prctl(PR_SET_DUMPABLE)");
   // The supervisor waits for this first message before it starts the network helper.
-  if (net::needs_ns_fds(plan)) send_netns(ctx.channel);
+  if (net::needs_ns_fds(plan)) send_netns(ctx.channel, plan);
 
   // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
   //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.

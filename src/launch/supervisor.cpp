@@ -34,6 +34,7 @@
 #include "launch/status.hpp"
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
+#include "net/dnsfilter.hpp"
 #include "net/net.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
@@ -255,6 +256,7 @@ struct Supervisor {
   std::optional<std::string> setup_error;  // the first reason setup failed
   std::vector<UniqueFd> held;              // lock-file descriptors, held for the sandbox's lifetime
   std::unique_ptr<net::Session> network;
+  std::unique_ptr<net::DnsFilter> dns;  // --allow-net NAME
   bool net_pending = false;  // the child waits for NetReady
   Deadline deadline;
   int wait_status = 0;
@@ -303,9 +305,14 @@ void Supervisor::start_network() {
     if (net::needs_ns_fds(plan) && !setup_error) {
       auto m = recv_message(channel.get());
       if (m && m->type == MsgType::Error) throw Error(m->text);
-      if (!m || m->type != MsgType::NetNs || m->fds.size() != 2)
+      const size_t expected = plan.egress_dns ? 4 : 2;
+      if (!m || m->type != MsgType::NetNs || m->fds.size() != expected)
         throw Error("--net: the sandbox did not hand over its namespaces");
       ns_fds = std::move(m->fds);
+      if (plan.egress_dns) {
+        dns = net::start_dns_filter(spec.allow_net, std::move(ns_fds[2]), std::move(ns_fds[3]));
+        ns_fds.resize(2);
+      }
     }
     net::SandboxNs ns;
     if (ns_fds.size() == 2) ns = {ns_fds[0].get(), ns_fds[1].get()};
@@ -415,6 +422,9 @@ void Supervisor::loop() {
                                {channel_open && watch_channel ? channel.get() : -1, POLLIN, 0}};
     if (network)
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
+    const size_t dns_at = fds.size();
+    if (dns)
+      for (int fd : dns->fds()) fds.push_back({fd, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
@@ -422,6 +432,9 @@ void Supervisor::loop() {
     if (fds[1].revents) on_channel();
     if (fds[0].revents & POLLIN) on_signal();
     on_network();
+    bool dns_ready = false;
+    for (size_t i = dns_at; i < fds.size(); ++i) dns_ready |= fds[i].revents != 0;
+    if (dns && dns_ready) dns->step();
     on_deadline();
     on_child_exit();
   }

@@ -178,7 +178,7 @@ std::string egress_ruleset(const std::vector<NetAllow>& rules) {
   // packets are accepted by conntrack first).
   std::vector<std::string> any4, any6, port_rules;
   for (const NetAllow& r : rules) {
-    if (r.kind == NetAllow::Kind::Name) continue;  // learned from DNS answers
+    if (r.kind == NetAllow::Kind::Name) continue;  // below: learned from DNS answers
     const bool v4 = r.kind == NetAllow::Kind::Ipv4;
     const std::string addr = format_allow_address(r);
     if (r.any_port()) {
@@ -206,6 +206,30 @@ std::string egress_ruleset(const std::vector<NetAllow>& rules) {
   std::string s = std::string("table inet ") + kEgressTable + " {\n";
   s += set("allow4", "ipv4_addr", any4);
   s += set("allow6", "ipv6_addr", any6);
+  // DNS names: empty sets the supervisor's DNS filter fills with the addresses of allowed
+  // answers, each element expiring with its record's TTL (dnsfilter.hpp: dns_sets_for).
+  std::vector<std::string> name_rules;
+  bool any_port_names = false;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (rules[i].kind != NetAllow::Kind::Name) continue;
+    if (rules[i].any_port()) {
+      any_port_names = true;
+      continue;
+    }
+    const std::string n = "name" + std::to_string(i);
+    std::string ports = std::to_string(rules[i].port_lo);
+    if (rules[i].port_hi != rules[i].port_lo) ports += "-" + std::to_string(rules[i].port_hi);
+    s += "\tset " + n + "_4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n";
+    s += "\tset " + n + "_6 {\n\t\ttype ipv6_addr\n\t\tflags timeout\n\t}\n";
+    for (const char* fam : {"4", "6"})
+      name_rules.push_back(std::string(*fam == '4' ? "ip" : "ip6") + " daddr @" + n + "_" + fam +
+                           " meta l4proto { tcp, udp } th dport " + ports + " accept");
+  }
+  if (any_port_names) {
+    s += "\tset names4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n";
+    s += "\tset names6 {\n\t\ttype ipv6_addr\n\t\tflags timeout\n\t}\n";
+    name_rules.insert(name_rules.begin(), {"ip daddr @names4 accept", "ip6 daddr @names6 accept"});
+  }
   s += "\tchain output {\n";
   // Policy drop only backs the reject rules at the end: nothing should reach it.
   s += "\t\ttype filter hook output priority filter; policy drop;\n";
@@ -221,6 +245,7 @@ std::string egress_ruleset(const std::vector<NetAllow>& rules) {
   s += "\t\tip daddr @allow4 accept\n";
   s += "\t\tip6 daddr @allow6 accept\n";
   for (const std::string& r : port_rules) s += "\t\t" + r + "\n";
+  for (const std::string& r : name_rules) s += "\t\t" + r + "\n";
   // Audit hook (--audit-fd): a rejected connection is what reaches this point; a
   // `log group N` rule here would hand it (address, port) to an NFLOG socket the
   // supervisor reads, before the reject below answers it.

@@ -256,16 +256,23 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
     if (!row.allow_net)
       throw Error("--allow-net requires --net " + modes_with(&ModeRow::allow_net) +
                   " (the network is '" + row.name + "')");
-    for (const NetAllow& a : spec.allow_net)
-      if (a.kind == NetAllow::Kind::Name)
-        throw Error("--allow-net: '" + a.text +
-                    "' names a DNS name; only IP addresses and CIDR networks are supported yet");
+    for (const NetAllow& a : spec.allow_net) {
+      if (a.kind != NetAllow::Kind::Name) continue;
+      // The DNS filter's sockets travel with the namespaces the child hands over.
+      if (!row.ns_fds || !row.resolv_conf)
+        throw Error("--allow-net: '" + a.text + "' names a DNS name, which needs --net " +
+                    modes_with(&ModeRow::ns_fds) + " (the network is '" + row.name + "')");
+      out.egress_dns = true;
+    }
     out.egress_nft = require(Helper{"nft", "nftables"}, "--allow-net");
   }
 }
 
 std::optional<std::string> resolv_conf(const NetPlan& plan) {
   if (!mode_row(plan.net).resolv_conf) return std::nullopt;
+  if (plan.egress_dns)
+    return std::string("# Written by sandbox --allow-net: its DNS filter, which answers only the\n"
+                       "# allowed names.\nnameserver 127.0.0.1\n");
   return std::string("# Written by sandbox --net: the DNS forwarder of the user-mode network,\n"
                      "# which asks the host's resolver.\nnameserver ") +
          kUserModeDns + "\n";

@@ -45,6 +45,7 @@ struct NetPlan {
   NetMode net = NetMode::Host;
   std::string net_helper;  // absolute path of pasta, slirp4netns or nft (veth)
   std::string egress_nft;  // --allow-net: absolute path of nft, run by the setup child
+  bool egress_dns = false; // --allow-net NAME: the supervisor answers the sandbox's DNS
 };
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
 // combinations and finds the helper program. Throws sb::Error.

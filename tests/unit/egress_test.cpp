@@ -149,3 +149,25 @@ TEST(EgressRuleset, Deterministic) {
 
 }  // namespace
 }  // namespace sb::net
+
+namespace sb::net {
+namespace {
+
+TEST(EgressRuleset, NamesGetTimeoutSets) {
+  std::vector<NetAllow> r{parse_allow_net("10.0.0.1"), parse_allow_net("pypi.org"),
+                          parse_allow_net("*.github.com:443"), parse_allow_net("a.example:80-81")};
+  std::string s = egress_ruleset(r);
+  for (const char* set : {"names4", "names6", "name2_4", "name2_6", "name3_4", "name3_6"})
+    EXPECT_NE(s.find(std::string("\tset ") + set + " {\n"), std::string::npos) << set << "\n" << s;
+  EXPECT_NE(s.find("set names4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("ip daddr @names4 accept\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("ip6 daddr @names6 accept\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("ip daddr @name2_4 meta l4proto { tcp, udp } th dport 443 accept\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("ip6 daddr @name3_6 meta l4proto { tcp, udp } th dport 80-81 accept\n"), std::string::npos) << s;
+  EXPECT_LT(s.rfind(" accept\n"), s.find("reject")) << s;
+  // Without names, no name sets.
+  EXPECT_EQ(egress_ruleset({parse_allow_net("10.0.0.1")}).find("names4"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sb::net

@@ -250,6 +250,17 @@ TEST_F(NetPlan, AllowNetNeedsARoutedModeAndNft) {
   p = Plan{};
   plan(s, root, p);
   EXPECT_EQ(p.egress_nft, dir_.path() + "/nft");
+  EXPECT_FALSE(p.egress_dns);
+  // DNS names: the filter needs the namespaces handed over (not veth); resolv.conf names it.
+  s.allow_net.push_back(parse_allow_net("*.pypi.org:443"));
+  p = Plan{};
+  plan(s, root, p);
+  EXPECT_TRUE(p.egress_dns);
+  EXPECT_NE(resolv_conf(p).value_or("").find("nameserver 127.0.0.1\n"), std::string::npos);
+  s.net = NetMode::Veth;
+  EXPECT_EQ(error_of([&] { plan(s, root, p); }),
+            "--allow-net: '*.pypi.org:443' names a DNS name, which needs --net pasta, slirp4netns "
+            "or user (the network is 'veth')");
   // Without --allow-net nothing runs nft.
   Spec none;
   none.net = NetMode::Slirp4netns;
