@@ -247,7 +247,11 @@ class HostDns {
       if (type_a) {
         const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
         r.append(reinterpret_cast<const char*>(rr), sizeof rr);
-        r.append(reinterpret_cast<const char*>(&answer_), 4);
+        // Names starting "egress-" (the --allow-net tests) get the user-mode gateway, the
+        // host's loopback, whichever instance answers: instances share the port.
+        const bool egress = end > 20 && std::memcmp(q + 13, "egress-", 7) == 0;
+        const in_addr_t addr = egress ? inet_addr("10.0.2.2") : answer_;
+        r.append(reinterpret_cast<const char*>(&addr), 4);
       }
       ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
     }
@@ -621,6 +625,60 @@ TEST_P(UserModeNetTest, AllowNetRulesCannotBeChangedInside) {
                opts_);
   EXPECT_EQ(e.exit_code, 1) << e;
   EXPECT_TRUE(contains(e.err, "--allow-net: --cap-add would give the command CAP_NET_ADMIN")) << e;
+}
+
+// --allow-net NAME: the sandbox's resolver (127.0.0.1, sandbox's DNS filter) answers the
+// allowed name, from the host's resolver (a test server on 127.0.0.1:53), and the address
+// it resolved to becomes reachable on the rule's port only, and only once resolved; a
+// name not allowed does not resolve, at once. Control: without --allow-net both names
+// resolve and both ports answer.
+TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              "nameserver 127.0.0.1\n");
+  std::string script = egress_probe({{"before", a.port()}});
+  script +=
+      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
+      "def resolve(key, name):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "resolve('allowed', 'egress-allowed.test')\n"
+      "probe('a', " + std::to_string(a.port()) + ")\n"
+      "probe('b', " + std::to_string(b.port()) + ")\n"
+      "resolve('blocked', 'egress-blocked.test')\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["allowed"], "10.0.2.2") << "control: " << control;
+  ASSERT_EQ(kv["blocked"], "10.0.2.2") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "egress-allowed.test:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["resolv"], "127.0.0.1") << r;
+  EXPECT_EQ(kv["before"], "ECONNREFUSED:fast") << "reachable before the name resolved: " << r;
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["blocked"], "failed:fast") << r;
 }
 
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
