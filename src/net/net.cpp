@@ -195,9 +195,10 @@ std::string format_ipv4(uint32_t addr) {
   return s;
 }
 
-std::optional<std::string> find_program(std::string_view name) {
+std::optional<std::string> find_program(std::string_view name, std::string_view fallback_dirs) {
   const char* env = std::getenv("PATH");
   std::string path = env ? env : kDefaultPath;
+  if (!fallback_dirs.empty()) path += ":" + std::string(fallback_dirs);
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find(':', start);
@@ -264,7 +265,12 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
                     modes_with(&ModeRow::ns_fds) + " (the network is '" + row.name + "')");
       out.egress_dns = true;
     }
-    out.egress_nft = require(Helper{"nft", "nftables"}, "--allow-net");
+    // Debian installs nft in /usr/sbin, which a user's PATH usually lacks.
+    auto nft = find_program("nft", "/usr/sbin:/sbin");
+    if (!nft)
+      throw Error("--allow-net: nft was not found on PATH, /usr/sbin or /sbin (install the "
+                  "Debian package nftables)");
+    out.egress_nft = *nft;
   }
 }
 

@@ -54,8 +54,9 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out);
 // EPERM: its mode), "" when nothing helps: the one advice --net's error and `sandbox
 // doctor` give.
 std::string tun_fix(int err);
-// Absolute path of `name` found on $PATH (a default PATH when unset); nullopt if none.
-std::optional<std::string> find_program(std::string_view name);
+// Absolute path of `name` found on $PATH (a default PATH when unset), then in
+// `fallback_dirs` (colon-separated); nullopt if none.
+std::optional<std::string> find_program(std::string_view name, std::string_view fallback_dirs = "");
 
 // ---- In the child. ----
 // Content for /etc/resolv.conf inside, when the mode provides a DNS forwarder.
