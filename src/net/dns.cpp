@@ -29,7 +29,7 @@ bool read_name(std::string_view m, size_t& pos, std::string& out) {
       if (at + 1 >= m.size()) return false;
       const size_t target = static_cast<size_t>(((len & 0x3f) << 8) | static_cast<uint8_t>(m[at + 1]));
       if (!jumped) pos = at + 2;
-      if (target >= limit) return false;
+      if (target >= limit || target < kHeader) return false;  // backwards, never the header
       limit = target;
       at = target;
       jumped = true;

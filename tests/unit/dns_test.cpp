@@ -92,6 +92,10 @@ TEST(Dns, RejectsMalformed) {
   EXPECT_FALSE(parse_query(loop));
   std::string fwd = q.substr(0, 12) + std::string("\xc0\x20", 2) + be16(1) + be16(1);
   EXPECT_FALSE(parse_query(fwd));
+  // A pointer into the header (found by fuzz_dns: a refusal rewrites the header, so the
+  // name would change under it).
+  std::string hdr = q.substr(0, 12) + std::string("\xc0\x01", 2) + be16(1) + be16(1);
+  EXPECT_FALSE(parse_query(hdr));
   // An answer count larger than the records; an rdlength past the end.
   EXPECT_FALSE(parse_response(response(q, 1, "")));
   EXPECT_FALSE(parse_response(response(q, 1, std::string("\xc0\x0c", 2) + be16(1) + be16(1) + be32(1) + be16(4) + "ab")));
