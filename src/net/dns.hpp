@@ -4,10 +4,7 @@
 // byte string either parses or is rejected (fuzzed by tests/fuzz/dns_fuzz.cpp); never reads
 // outside the message, never loops on compression pointers.
 //
-// Status: the parser, the name matching and the refusals are done and tested; the
-// forwarder that uses them (a UDP socket in the sandbox's netns answered by the supervisor,
-// the learned addresses added to the egress table with their TTL) is not written yet, so
-// planning refuses DNS names in --allow-net for now.
+// Used by the supervisor's DNS filter (net/dnsfilter.hpp).
 #pragma once
 #include <array>
 #include <cstdint>

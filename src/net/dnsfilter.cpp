@@ -8,6 +8,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -147,7 +148,6 @@ DnsFilter::DnsFilter(std::vector<NetAllow> rules, UniqueFd sandbox_sock, UniqueF
   if (::connect(upstream_.get(), reinterpret_cast<const sockaddr*>(&upstream), len) < 0)
     throw_errno("--allow-net: can't reach the host's resolver");
   ::fcntl(sandbox_.get(), F_SETFL, ::fcntl(sandbox_.get(), F_GETFL) | O_NONBLOCK);
-  next_id_ = static_cast<uint16_t>(::getpid() * 7919u);
 }
 
 std::vector<int> DnsFilter::fds() const { return {sandbox_.get(), upstream_.get()}; }
@@ -163,7 +163,7 @@ void DnsFilter::step() {
 }
 
 void DnsFilter::on_query() {
-  char buf[4096];
+  char buf[65536];
   while (true) {
     Pending p{};
     p.client_len = sizeof p.client;
@@ -184,8 +184,12 @@ void DnsFilter::on_query() {
     }
     if (pending_.size() >= 256) continue;  // bounded: a flood is not remembered
     // Our own id upstream: answers are matched to the query we sent, not the client's id.
-    uint16_t id = next_id_++;
-    while (pending_.count(id)) id = next_id_++;
+    // Random: another local process that guesses neither it nor our port cannot inject an
+    // answer (and with it an allowed address).
+    uint16_t id = 0;
+    do {
+      if (::getrandom(&id, sizeof id, 0) != sizeof id) id = next_id_++;
+    } while (pending_.count(id));
     std::string fwd(msg);
     fwd[0] = static_cast<char>(id >> 8);
     fwd[1] = static_cast<char>(id & 0xff);
@@ -232,7 +236,7 @@ bool DnsFilter::add_addresses(const dns::Response& r) {
 }
 
 void DnsFilter::on_answer() {
-  char buf[4096];
+  char buf[65536];
   while (true) {
     ssize_t n = ::recv(upstream_.get(), buf, sizeof buf, 0);
     if (n < 0) return;

@@ -36,11 +36,12 @@ const std::string kNft = "/usr/sbin/nft";
 // A TCP server on the host's 127.0.0.1 (random port) that greets every client, in a thread.
 class HostServer {
  public:
-  explicit HostServer(std::string greeting) : greeting_(std::move(greeting)) {
+  explicit HostServer(std::string greeting, in_addr_t bind_addr = INADDR_LOOPBACK)
+      : greeting_(std::move(greeting)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(bind_addr);
     socklen_t len = sizeof a;
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
@@ -522,13 +523,14 @@ TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
 // each of `ports` and prints NAME=ok:GREETING, or NAME=ERRNO:fast|slow (slow: 3 s or more,
 // a silent drop waiting for a timeout); then a UDP datagram to the last port
 // (udp=ERRNO:fast|slow, or udp=sent when nothing refused it).
-std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports) {
+std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports,
+                         const std::string& host = "10.0.2.2") {
   std::string s =
       "import socket, errno, time\n"
       "def probe(name, port):\n"
       "    t = time.monotonic()\n"
       "    try:\n"
-      "        c = socket.create_connection(('10.0.2.2', port), timeout=10)\n"
+      "        c = socket.create_connection(('" + host + "', port), timeout=10)\n"
       "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
       "    except OSError as e:\n"
       "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
@@ -537,7 +539,7 @@ std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports) 
   s += "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)\n"
        "t = time.monotonic()\n"
        "try:\n"
-       "    u.connect(('10.0.2.2', " + std::to_string(ports.back().second) + "))\n"
+       "    u.connect(('" + host + "', " + std::to_string(ports.back().second) + "))\n"
        "    u.send(b'x'); u.send(b'x'); print('udp=sent', flush=True)\n"
        "except OSError as e:\n"
        "    print('udp=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
@@ -946,6 +948,29 @@ TEST_F(VethTest, HostLoopbackStaysUnreachableThroughTheBridge) {
   ssize_t n = ::recv(fd, buf, sizeof buf, 0);
   ::close(fd);
   EXPECT_LT(n, 0) << "a datagram from the sandbox reached the host's 127.0.0.1";
+}
+
+// --allow-net with --net veth (root): the host's address on the bridge answers on the
+// allowed port only; another port is refused at once. Control: both answer without it.
+TEST_F(VethTest, AllowNetAllowsOnlyTheRules) {
+  HostServer a("hello-a\n", INADDR_ANY), b("hello-b\n", INADDR_ANY);
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script = egress_probe({{"a", a.port()}, {"b", b.port()}}, "10.231.0.1");
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "veth"}, allow, {"--", kPython, "-c", script}})));
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["a"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+  auto r = go({"--allow-net", "10.231.0.1:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(b.accepted(), 1) << "only the control reached b";
 }
 
 // A clean-up that fails is never silent (issue 13, item 6). The failure is injected with an
