@@ -607,7 +607,9 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     //    CAP_NET_ADMIN is made ambient for it alone (a uid other than 0 would lose it at
     //    exec), in the forked process only.
     if (!plan.egress_nft.empty()) {
-      net::apply_ruleset(plan.egress_nft, net::egress_ruleset(spec.allow_net), [] {
+      const std::string ruleset = net::egress_ruleset(spec.allow_net);
+      if (log::verbose()) log::step("--allow-net: nft -f - with\n" + ruleset);
+      net::apply_ruleset(plan.egress_nft, ruleset, [] {
         security::apply_caps(security::CapSet{1} << CAP_NET_ADMIN, /*ambient=*/true);
       });
       log::step("--allow-net: egress rules loaded");

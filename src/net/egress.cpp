@@ -298,8 +298,8 @@ void apply_ruleset(const std::string& nft, const std::string& ruleset,
   std::string msg;
   (void)io::read_all(out_r.get(), msg);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) throw_errno("--allow-net: can't wait for " + nft);  // never assume success
   while (!msg.empty() && msg.back() == '\n') msg.pop_back();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw Error("--allow-net: " + nft + " could not load the egress rules into the sandbox's "
