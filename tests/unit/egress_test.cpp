@@ -133,13 +133,30 @@ TEST(EgressRuleset, AddressesGoInSetsPortsInRules) {
   EXPECT_TRUE(has(s, "\t\telements = { 2001:db8::/32 }\n")) << s;
   EXPECT_TRUE(has(s, "ip daddr @allow4 accept")) << s;
   EXPECT_TRUE(has(s, "ip6 daddr @allow6 accept")) << s;
-  EXPECT_TRUE(has(s, "ip daddr 127.0.0.1 meta l4proto { tcp, udp } th dport 8080 accept\n")) << s;
-  EXPECT_TRUE(has(s, "ip6 daddr ::1 meta l4proto { tcp, udp } th dport 80-90 accept\n")) << s;
+  // One set per port range and family, one rule each.
+  EXPECT_TRUE(has(s, "set ports8080_4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tauto-merge\n"
+                     "\t\telements = { 127.0.0.1 }\n")) << s;
+  EXPECT_TRUE(has(s, "set ports80_90_6 {\n\t\ttype ipv6_addr\n")) << s;
+  EXPECT_FALSE(has(s, "ports8080_6")) << s;
+  EXPECT_TRUE(has(s, "ip daddr @ports8080_4 meta l4proto { tcp, udp } th dport 8080 accept\n")) << s;
+  EXPECT_TRUE(has(s, "ip6 daddr @ports80_90_6 meta l4proto { tcp, udp } th dport 80-90 accept\n")) << s;
   // Duplicates once; names are not static rules.
   EXPECT_EQ(s.find("127.0.0.1"), s.rfind("127.0.0.1")) << s;
   EXPECT_FALSE(has(s, "example")) << s;
   // Every accept comes before the rejects.
   EXPECT_LT(s.rfind(" accept\n"), s.find("reject")) << s;
+}
+
+TEST(EgressRuleset, RulesOnOnePortShareASet) {
+  std::vector<NetAllow> r;
+  for (int i = 0; i < 1000; ++i)
+    r.push_back(parse_allow_net("10." + std::to_string(i / 200) + "." + std::to_string(i % 200) + ".0/24:443"));
+  r.push_back(parse_allow_net("192.0.2.1:443"));
+  std::string s = egress_ruleset(r);
+  size_t rules = 0;
+  for (size_t at = s.find("th dport"); at != std::string::npos; at = s.find("th dport", at + 1)) ++rules;
+  EXPECT_EQ(rules, 1u) << s.substr(0, 2000);
+  EXPECT_TRUE(has(s, "10.4.199.0/24, 192.0.2.1 }")) << s.substr(s.size() - 2000);
 }
 
 TEST(EgressRuleset, Deterministic) {
