@@ -148,6 +148,8 @@ DnsFilter::DnsFilter(std::vector<NetAllow> rules, UniqueFd sandbox_sock, UniqueF
   if (::connect(upstream_.get(), reinterpret_cast<const sockaddr*>(&upstream), len) < 0)
     throw_errno("--allow-net: can't reach the host's resolver");
   ::fcntl(sandbox_.get(), F_SETFL, ::fcntl(sandbox_.get(), F_GETFL) | O_NONBLOCK);
+  timeval tv{1, 0};
+  ::setsockopt(nft_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 std::vector<int> DnsFilter::fds() const { return {sandbox_.get(), upstream_.get()}; }
@@ -216,19 +218,28 @@ bool DnsFilter::add_addresses(const dns::Response& r) {
                      " to the egress rules: " + std::strerror(errno));
         return false;
       }
-      // The acknowledgement (or error) of the NEWSETELEM message.
-      char ack[8192];
-      ssize_t n = ::recv(nft_.get(), ack, sizeof ack, 0);
-      if (n >= static_cast<ssize_t>(NLMSG_HDRLEN + sizeof(nlmsgerr))) {
-        auto* h = reinterpret_cast<nlmsghdr*>(ack);
-        if (h->nlmsg_type == NLMSG_ERROR) {
-          int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-          if (err != 0 && err != EEXIST) {
-            log::warning("--allow-net: the kernel refused an address of " + r.question.name +
-                         " for the egress rules: " + std::strerror(err));
-            return false;
-          }
+      // The acknowledgement (or error) of the NEWSETELEM message (sequence seq + 1); an
+      // error about the batch itself also ends the wait. Bounded by SO_RCVTIMEO: the
+      // supervisor never hangs on a reply that does not come.
+      int err = ETIMEDOUT;
+      alignas(nlmsghdr) char ack[8192];
+      for (bool done = false; !done;) {
+        ssize_t n = ::recv(nft_.get(), ack, sizeof ack, 0);
+        if (n < 0) break;
+        for (auto* h = reinterpret_cast<nlmsghdr*>(ack); NLMSG_OK(h, static_cast<unsigned>(n));
+             h = NLMSG_NEXT(h, n)) {
+          if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+            continue;
+          if (h->nlmsg_seq < seq || h->nlmsg_seq > seq + 2) continue;  // an older batch's
+          err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+          done = true;
+          break;
         }
+      }
+      if (err != 0 && err != EEXIST) {
+        log::warning("--allow-net: the kernel refused an address of " + r.question.name +
+                     " for the egress rules: " + std::strerror(err));
+        return false;
       }
     }
   }
