@@ -37,8 +37,9 @@ std::string format_allow_address(const NetAllow& a);
 // namespace but those `rules` allow: the namespace's own loopback, replies of accepted
 // connections, IPv6 neighbour discovery, and the rules' addresses/ports. A denied TCP
 // connection gets a reset (ECONNREFUSED), anything else ICMP administratively prohibited
-// (EHOSTUNREACH): fast failures, never a silent drop. Rules naming DNS names are left out
-// (their addresses are learned at run time). Pure.
+// (EHOSTUNREACH): fast failures, never a silent drop. Rules naming DNS names get empty
+// timeout sets that the supervisor's DNS filter fills as the names resolve
+// (dnsfilter.hpp). Pure.
 std::string egress_ruleset(const std::vector<NetAllow>& rules);
 
 // In the setup child, holding CAP_NET_ADMIN over its network namespace, before the new
