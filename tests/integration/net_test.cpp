@@ -684,6 +684,84 @@ TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
   EXPECT_EQ(kv["blocked"], "failed:fast") << r;
 }
 
+// --allow-net with --audit-fd: a rejected connection appears once in the audit stream
+// with its address, port and protocol (and in the summary's counts); an allowed one does
+// not. The command holds no netlink socket (the NFLOG socket stays with the supervisor)
+// and cannot bind the NFLOG group itself (EPERM: no CAP_NET_ADMIN); control: the same
+// bind works for a command given CAP_NET_ADMIN without --allow-net, and without a policy
+// the rejected port answers.
+TEST_P(UserModeNetTest, AllowNetRejectedConnectionsAreAudited) {
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script =
+      "import socket, struct, os, errno\n"
+      "nl = 0\n"
+      "for fd in os.listdir('/proc/self/fd'):\n"
+      "    try:\n"
+      "        so = socket.socket(fileno=int(fd))\n"
+      "        nl += so.family == socket.AF_NETLINK\n"
+      "        so.detach()\n"
+      "    except OSError:\n"
+      "        pass\n"
+      "print('netlink_fds=%d' % nl, flush=True)\n"
+      "s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)\n"  // NETLINK_NETFILTER
+      "s.bind((0, 0))\n"
+      // NFULNL_MSG_CONFIG (subsystem ULOG) for group 1: NFULA_CFG_CMD BIND, with an ack.
+      "body = struct.pack('=BBH', 0, 0, socket.htons(1)) + struct.pack('=HHB3x', 5, 1, 1)\n"
+      "s.send(struct.pack('=IHHII', 16 + len(body), (4 << 8) | 1, 1 | 4, 1, 0) + body)\n"
+      "err = struct.unpack('=i', s.recv(4096)[16:20])[0]\n"
+      "print('bind=' + ('ok' if err == 0 else errno.errorcode[-err]), flush=True)\n"
+      "for name, port in (('a', " + std::to_string(a.port()) + "), ('b', " +
+      std::to_string(b.port()) + ")):\n"
+      "    try:\n"
+      "        c = socket.create_connection(('10.0.2.2', port), timeout=10)\n"
+      "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)), flush=True)\n";
+  TempDir d;
+  const std::string path = d / "audit";
+  RunOpts o = opts_;
+  auto outer = o.in_child;
+  o.in_child = [outer, path] {
+    if (outer && !outer()) return false;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);  // no O_CLOEXEC
+    return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
+  };
+  auto control = run(with_root(cat({net_args(), {"--proc", "/proc", "--net-host-loopback", "--cap-add", "CAP_NET_ADMIN",
+                                                 "--", kPython, "-c", script}})),
+                     o);
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["bind"], "ok") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = run(with_root(cat({net_args(), {"--proc", "/proc", "--net-host-loopback", "--allow-net",
+                                           "10.0.2.2:" + std::to_string(a.port()), "--audit-fd", "5",
+                                           "--", kPython, "-c", script}})),
+               o);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["netlink_fds"], "0") << r;
+  EXPECT_EQ(kv["bind"], "EPERM") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED") << r;
+  const std::string audit = read_file(path);
+  const std::string rejected = "{\"type\":\"connect\",\"address\":\"10.0.2.2\",\"port\":" +
+                               std::to_string(b.port()) + ",\"proto\":\"tcp\"}\n";
+  size_t n = 0;
+  for (size_t at = audit.find(rejected); at != std::string::npos; at = audit.find(rejected, at + 1)) ++n;
+  EXPECT_EQ(n, 1u) << audit;
+  EXPECT_FALSE(contains(audit, "\"port\":" + std::to_string(a.port()) + ",")) << audit;
+  // Nothing else was rejected: one connect line, counted in the summary.
+  size_t connects = 0;
+  for (size_t at = audit.find("\"type\":\"connect\""); at != std::string::npos;
+       at = audit.find("\"type\":\"connect\"", at + 1))
+    ++connects;
+  EXPECT_EQ(connects, 1u) << audit;
+  EXPECT_TRUE(contains(audit, "\"connect\":1")) << audit;
+}
+
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
                          ::testing::Values(UserModeParam{"pasta", true},
                                            UserModeParam{"pasta", false},
