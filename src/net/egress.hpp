@@ -52,8 +52,9 @@ struct EgressInterval {
 struct EgressSet {
   std::string name;
   bool v6 = false;
-  bool timeout = false;  // a DNS name's set (flags timeout); else an interval set
-  std::vector<EgressInterval> elems;  // sorted, merged: no two overlap or touch
+  bool timeout = false;   // a DNS name's set (flags timeout, hash)
+  bool interval = false;  // networks (flags interval, rbtree); else single addresses (hash)
+  std::vector<EgressInterval> elems;  // sorted; intervals merged: no two overlap or touch
 };
 struct EgressRule {
   enum class Kind { Loopback, Established, Icmp6Type, Lookup, Log, RejectTcp, RejectOther };
