@@ -427,7 +427,7 @@ const std::vector<OptionDef> kTable = {
      "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
      H(p.spec.seccomp_log = true)},
     {"--landlock", {}, Section::Process,
-     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope)",
+     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope); with --allow-net (ABI 4), TCP connect only to the ports its rules allow and 53",
      H(p.spec.landlock.enabled = true)},
     {"--landlock-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Implies --landlock. Whether a kernel without Landlock (or below ABI 3, which cannot stop truncate(2) outside the tree) is an error before anything runs (required, the default) or a warning", H({

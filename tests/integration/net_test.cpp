@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -760,6 +761,55 @@ TEST_P(UserModeNetTest, AllowNetRejectedConnectionsAreAudited) {
     ++connects;
   EXPECT_EQ(connects, 1u) << audit;
   EXPECT_TRUE(contains(audit, "\"connect\":1")) << audit;
+}
+
+// --landlock with --allow-net (Landlock ABI 4+): TCP connect is limited to the rules' ports
+// (and 53), a second fence the egress table does not give: a server on the sandbox's own
+// loopback (which the table lets through) is refused with EACCES. Controls: without
+// --landlock the same connect works; with --landlock, a rule on every port leaves connect
+// free, and the allowed port on the host still answers. bind stays free.
+TEST_P(UserModeNetTest, AllowNetWithLandlockLimitsTcpConnectPorts) {
+  const long abi = ::syscall(444 /* landlock_create_ruleset */, nullptr, 0, 1U);
+  if (abi < 4) GTEST_SKIP() << "Landlock ABI " << abi << " here; TCP rules need 4";
+  HostServer a("hello-a\n");
+  ASSERT_NE(a.port(), 0);
+  const std::string script =
+      "import socket\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('127.0.0.1', 8080)); s.listen()\n"
+      "print('bind=ok', flush=True)\n"
+      "for name, host, port in (('loop', '127.0.0.1', 8080), ('a', '10.0.2.2', " +
+      std::to_string(a.port()) + ")):\n"
+      "    try:\n"
+      "        c = socket.create_connection((host, port), timeout=10)\n"
+      "        print(name + '=ok', flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + str(e.errno), flush=True)\n";
+  auto go = [&](const Args& extra, const std::string& rule) {
+    return run(with_root(cat({net_args(), {"--proc", "/proc", "--tmpfs", "/tmp",
+                                           "--net-host-loopback", "--allow-net", rule},
+                              extra, {"--", kPython, "-c", script}})),
+               opts_);
+  };
+  const std::string rule = "10.0.2.2:" + std::to_string(a.port());
+  auto control = go({}, rule);
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["loop"], "ok") << "control (egress table only): " << control;
+  ASSERT_EQ(kv["a"], "ok") << "control: " << control;
+
+  auto r = go({"--landlock"}, rule);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["bind"], "ok") << r;
+  EXPECT_EQ(kv["loop"], std::to_string(EACCES)) << r;
+  EXPECT_EQ(kv["a"], "ok") << r;
+
+  r = go({"--landlock"}, "10.0.2.2");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["loop"], "ok") << "a rule on every port leaves connect free: " << r;
+  EXPECT_EQ(kv["a"], "ok") << r;
 }
 
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
