@@ -149,7 +149,6 @@ PrivateDir make_private_dir() {
   std::string base = private_dir_base();
   d.base.reset(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!d.base) throw_errno("Can't open " + base);
-  sweep_stale_dirs(d.base.get());
   std::string tmpl = base + "/" + kPrivatePrefix + "XXXXXX";
   if (!::mkdtemp(tmpl.data())) throw_errno("Can't create a directory in " + base);
   d.path = tmpl;
@@ -263,6 +262,9 @@ class UserModeSession : public Session {
     name_ = mode_row(plan.net).name;
     publish_ = spec.publish;
     deadline = Clock::now() + kStartTimeout;
+    // Every run sweeps what SIGKILLed runs left, whether it needs a directory or not.
+    if (UniqueFd base{::open(private_dir_base().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)})
+      sweep_stale_dirs(base.get());
     // slirp4netns needs a directory for its API socket only (--publish).
     if (plan.net == NetMode::Pasta || !spec.publish.empty()) dir_ = make_private_dir();
     try {
