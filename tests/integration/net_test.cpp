@@ -446,6 +446,15 @@ std::vector<pid_t> children_named(pid_t parent, const std::string& comm) {
 
 class UserModeDirTest : public UserModeNetTest {
  protected:
+  void SetUp() override {
+    UserModeNetTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    // Control: the helper works on this machine at all (else there is nothing to test).
+    RuntimeDir rt(caller());
+    auto r = run(with_root(cat({net_args(), {"--", "true"}})), with_runtime(rt));
+    if (r.exit_code != 0)
+      GTEST_SKIP() << "--net " << GetParam().helper << " does not work here: " << r.err;
+  }
   uid_t caller() const { return is_root() ? (GetParam().root ? 0 : unpriv_uid()) : ::getuid(); }
   RunOpts with_runtime(const RuntimeDir& rt, const std::string& path_dir = "") const {
     RunOpts o = opts_;
