@@ -44,6 +44,8 @@ struct NetPlan {
   // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
   NetMode net = NetMode::Host;
   std::string net_helper;  // absolute path of pasta, slirp4netns or nft (veth)
+  bool egress = false;     // --allow-net: the setup child loads the egress table
+  bool egress_dns = false; // --allow-net NAME: the supervisor answers the sandbox's DNS
 };
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
 // combinations and finds the helper program. Throws sb::Error.
@@ -52,8 +54,9 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out);
 // EPERM: its mode), "" when nothing helps: the one advice --net's error and `sandbox
 // doctor` give.
 std::string tun_fix(int err);
-// Absolute path of `name` found on $PATH (a default PATH when unset); nullopt if none.
-std::optional<std::string> find_program(std::string_view name);
+// Absolute path of `name` found on $PATH (a default PATH when unset), then in
+// `fallback_dirs` (colon-separated); nullopt if none.
+std::optional<std::string> find_program(std::string_view name, std::string_view fallback_dirs = "");
 
 // ---- In the child. ----
 // Content for /etc/resolv.conf inside, when the mode provides a DNS forwarder.
@@ -134,6 +137,7 @@ struct ModeRow {
   bool publish_ipv6 = false;   // --publish [IPv6]:...
   bool host_loopback = false;  // --net-host-loopback
   bool subnet = false;         // --subnet
+  bool allow_net = false;      // --allow-net (a namespace whose traffic leaves through us)
   // ---- Start (supervisor and child).
   StartFn start = nullptr;  // the supervisor's session; nullptr: nothing runs outside
   bool ns_fds = false;      // the child hands its namespaces over (MsgType::NetNs)
@@ -157,10 +161,15 @@ std::string modes_with(bool ModeRow::*feature);
 // (the helper) with `fds` placed at 0, 1, 2, 3... (nothing else open) and is stopped before the teardown; the
 // keeper exits when it does. `before_exec`, when set, runs in the helper's process once the
 // descriptors are in place (a message on stderr and a non-zero exit if it throws). Returns
-// the keeper's pid.
+// the keeper's pid. `keeper_fds` stay open in the keeper (for its teardown), never in the helper.
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
-                   const std::function<void()>& before_exec = {});
+                   const std::function<void()>& before_exec = {},
+                   const std::vector<int>& keeper_fds = {});
+
+// True for a name the user-mode stacks' private directory can have: "sandbox-net-" and
+// mkdtemp's six letters or digits (what the sweep of stale directories considers).
+bool is_private_dir_name(std::string_view name);
 // Asks the keeper to stop the helper and clean up (SIGTERM) and waits until it has; nothing
 // when `keeper` is not a pid.
 void stop_keeper(pid_t keeper);

@@ -11,9 +11,11 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -36,11 +38,12 @@ const std::string kNft = "/usr/sbin/nft";
 // A TCP server on the host's 127.0.0.1 (random port) that greets every client, in a thread.
 class HostServer {
  public:
-  explicit HostServer(std::string greeting) : greeting_(std::move(greeting)) {
+  explicit HostServer(std::string greeting, in_addr_t bind_addr = INADDR_LOOPBACK)
+      : greeting_(std::move(greeting)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(bind_addr);
     socklen_t len = sizeof a;
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
@@ -247,7 +250,11 @@ class HostDns {
       if (type_a) {
         const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
         r.append(reinterpret_cast<const char*>(rr), sizeof rr);
-        r.append(reinterpret_cast<const char*>(&answer_), 4);
+        // Names starting "egress-" (the --allow-net tests) get the user-mode gateway, the
+        // host's loopback, whichever instance answers: instances share the port.
+        const bool egress = end > 20 && std::memcmp(q + 13, "egress-", 7) == 0;
+        const in_addr_t addr = egress ? inet_addr("10.0.2.2") : answer_;
+        r.append(reinterpret_cast<const char*>(&addr), 4);
       }
       ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
     }
@@ -383,34 +390,261 @@ TEST_P(UserModeNetTest, HelperGoneAfterSandboxIsKilled) {
   kill_with_token(token);
 }
 
-// A clean-up that fails is never silent (issue 13, item 6): the test puts a file of its
-// own into the helper's private directory while the sandbox runs, so that it cannot be
-// removed; the keeper says so once on the caller's stderr, and the exit status stays the
-// command's. (--publish: slirp4netns names the directory on its command line only then.)
-TEST_P(UserModeNetTest, PrivateDirThatCannotBeRemovedIsReported) {
-  std::string token = sleep_token();
-  auto p = spawn(with_root(cat({net_args(), {"--publish", std::to_string(free_port()) + ":8080"},
-                                sh("sleep " + token + "; exit 5")})),
-                 opts_);
-  std::vector<ProcInfo> helpers;
-  bool started = eventually([&] {
-    helpers = helpers_below(p->pid());
-    return !helpers.empty() && !pids_running("sleep", token).empty();
-  }, 10s);
-  if (!started) FAIL() << "the sandbox did not start with its helper: " << p->wait(1s);
-  std::string dir = private_dir_of(cmdline(helpers[0].pid));
-  dir = dir.substr(dir.find('/'));  // "--api-socket=/tmp/..." for slirp4netns
-  ASSERT_TRUE(exists(dir)) << dir;
-  write_file(dir + "/left-by-the-test", "x");
-  for (pid_t s : pids_running("sleep", token)) ::kill(s, SIGKILL);  // the command goes on: exit 5
-  auto r = p->wait(10s);
+// ---- The private directory (BASE/sandbox-net-XXXXXX) ----------------------------------------
+//
+// The sandbox makes it in $XDG_RUNTIME_DIR when that is the caller's, else /tmp. These tests
+// give every run a private XDG_RUNTIME_DIR, so that they look only at directories they made
+// themselves (the sweep of /tmp would otherwise touch other runs' and this machine's).
+
+// A private runtime directory owned by the caller (what the sandbox requires of it).
+class RuntimeDir {
+ public:
+  explicit RuntimeDir(uid_t uid) {
+    if (::chown(dir_.path().c_str(), uid, static_cast<gid_t>(-1)) != 0) ok_ = false;
+  }
+  const std::string& path() const { return dir_.path(); }
+  std::string operator/(const std::string& n) const { return dir_ / n; }
+  bool ok() const { return ok_; }
+  // The names of the private directories (and anything named like them) in it.
+  std::vector<std::string> net_dirs() const {
+    std::vector<std::string> v;
+    for (const auto& e : dir_.entries())
+      if (e.rfind("sandbox-net-", 0) == 0) v.push_back(e);
+    return v;
+  }
+
+ private:
+  TempDir dir_{0700};
+  bool ok_ = true;
+};
+
+// Sets the modification time of `path` (not following a symlink) `age` into the past.
+bool backdate(const std::string& path, std::chrono::seconds age) {
+  timespec ts[2];
+  ::clock_gettime(CLOCK_REALTIME, &ts[0]);
+  ts[0].tv_sec -= age.count();
+  ts[1] = ts[0];
+  return ::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// A directory as a SIGKILLed sandbox leaves it: named like one, `uid`'s, `age` old, holding
+// an empty `pid` file.
+void make_stale_dir(const std::string& path, uid_t uid, std::chrono::seconds age) {
+  ASSERT_EQ(::mkdir(path.c_str(), 0700), 0) << path;
+  write_file(path + "/pid", "", 0600);
+  ASSERT_EQ(::chown((path + "/pid").c_str(), uid, static_cast<gid_t>(-1)), 0);
+  ASSERT_EQ(::chown(path.c_str(), uid, static_cast<gid_t>(-1)), 0);
+  ASSERT_TRUE(backdate(path, age)) << path;
+}
+
+// The pids of the processes named `comm` whose parent is `parent`.
+std::vector<pid_t> children_named(pid_t parent, const std::string& comm) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  while (dirent* e = d ? ::readdir(d) : nullptr) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto info = proc_info(std::stoi(e->d_name));
+    if (info && info->ppid == parent && info->comm == comm) out.push_back(info->pid);
+  }
+  if (d) ::closedir(d);
+  return out;
+}
+
+class UserModeDirTest : public UserModeNetTest {
+ protected:
+  void SetUp() override {
+    UserModeNetTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    // Control: the helper works on this machine at all (else there is nothing to test).
+    RuntimeDir rt(caller());
+    auto r = run(with_root(cat({net_args(), {"--", "true"}})), with_runtime(rt));
+    if (r.exit_code != 0)
+      GTEST_SKIP() << "--net " << GetParam().helper << " does not work here: " << r.err;
+  }
+  uid_t caller() const { return is_root() ? (GetParam().root ? 0 : unpriv_uid()) : ::getuid(); }
+  RunOpts with_runtime(const RuntimeDir& rt, const std::string& path_dir = "") const {
+    RunOpts o = opts_;
+    o.env = {"XDG_RUNTIME_DIR=" + rt.path()};
+    if (!path_dir.empty())
+      o.env.push_back("PATH=" + path_dir + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    return o;
+  }
+  // A run that works (the next run after a kill, which sweeps).
+  RunResult run_ok(const RuntimeDir& rt) {
+    return run(with_root(cat({net_args(), {"--", "true"}})), with_runtime(rt));
+  }
+  // slirp4netns has a directory only with --publish.
+  Args dir_args() {
+    Args a = net_args();
+    if (GetParam().helper == "slirp4netns")
+      a.insert(a.end(), {"--publish", std::to_string(free_port()) + ":8080"});
+    return a;
+  }
+};
+
+// Nothing is left however the sandbox ends once it runs: the directory is gone as soon as the
+// helper is ready. Even SIGKILL of everything (supervisor, keeper, the command: a cgroup or
+// OOM kill) then leaves nothing. During the setup, SIGKILL of the sandbox's process group
+// alone leaves nothing either (the keeper, in a group of its own, removes it); SIGKILL of the
+// keeper as well leaves the directory (the control: the only case the sweep is for), and the
+// next run removes it.
+TEST_P(UserModeDirTest, KilledSandboxLeavesNothingOrTheNextRunRemovesIt) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  {
+    SCOPED_TRACE("killed while running");
+    std::string token = sleep_token();
+    auto p = spawn(with_root(cat({dir_args(), {"--", "sleep", token}})), with_runtime(rt));
+    bool started = eventually([&] { return !pids_running("sleep", token).empty(); }, 10s);
+    if (!started) FAIL() << "the sandbox did not start: " << p->wait(1s);
+    EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{}) << "the directory outlives the setup";
+    ::kill(-p->pid(), SIGKILL);
+    kill_with_token(token);  // the keeper too (it has the supervisor's command line)
+    p->wait(5s);
+    EXPECT_TRUE(eventually([&] { return pids_with_token(token).empty(); }, 3s));
+    EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{});
+  }
+  // A helper that never gets ready: the setup waits (up to 10 s) with the directory made.
+  TempDir bin(0755);
+  const std::string stall_token = sleep_token();
+  write_file(bin / GetParam().helper, "#!/bin/sh\nexec sleep " + stall_token + "\n", 0755);
+  auto start_stalled = [&](const std::string& token) {
+    auto p = spawn(with_root(cat({dir_args(), {"--", "sleep", token}})), with_runtime(rt, bin.path()));
+    bool up = eventually([&] {
+      return !rt.net_dirs().empty() && !pids_running("sleep", stall_token).empty();
+    }, 5s);
+    return std::make_pair(std::move(p), up);
+  };
+  {
+    SCOPED_TRACE("process group killed during the setup");
+    std::string token = sleep_token();
+    auto [p, up] = start_stalled(token);
+    ASSERT_TRUE(up) << "no directory while the helper starts: " << p->wait(1s);
+    ::kill(-p->pid(), SIGKILL);
+    auto r = p->wait(5s);
+    EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r;
+    EXPECT_TRUE(eventually([&] { return rt.net_dirs().empty(); }, 3s))
+        << "the keeper left " << rt.net_dirs().size() << " directory";
+    kill_with_token(stall_token);
+    kill_with_token(token);
+  }
+  std::string left;
+  {
+    SCOPED_TRACE("process group and keeper killed during the setup");
+    std::string token = sleep_token();
+    auto [p, up] = start_stalled(token);
+    ASSERT_TRUE(up) << "no directory while the helper starts: " << p->wait(1s);
+    // The keeper first: killed after the supervisor, it would get its SIGTERM and clean up.
+    auto keepers = children_named(p->pid(), "sandbox-net");
+    ASSERT_EQ(keepers.size(), 1u);
+    ::kill(keepers[0], SIGKILL);
+    ::kill(-p->pid(), SIGKILL);
+    kill_with_token(token);
+    kill_with_token(stall_token);
+    p->wait(5s);
+    ASSERT_TRUE(eventually([&] { return pids_with_token(token).empty(); }, 3s));
+    auto dirs = rt.net_dirs();
+    ASSERT_EQ(dirs.size(), 1u) << "control: nobody was left to remove it";
+    left = dirs[0];
+  }
+  // Just left, it is too young to sweep (it could be a run's that has not locked it yet).
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{left}) << "a fresh directory was swept";
+  ASSERT_TRUE(backdate(rt / left, std::chrono::seconds(3600)));
+  r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{}) << "the stale directory stays";
+}
+
+// The sweep removes only what has no owner left: a directory whose lock is held (a running
+// sandbox's) stays, however old; the same directory unlocked is the control.
+TEST_P(UserModeDirTest, SweepKeepsALockedDirectory) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  make_stale_dir(rt / "sandbox-net-Locked", caller(), std::chrono::seconds(3600));
+  make_stale_dir(rt / "sandbox-net-Unlock", caller(), std::chrono::seconds(3600));
+  struct Lock {
+    int fd;
+    ~Lock() { if (fd >= 0) ::close(fd); }
+  } lock{::open((rt / "sandbox-net-Locked").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  ASSERT_GE(lock.fd, 0);
+  ASSERT_EQ(::flock(lock.fd, LOCK_EX | LOCK_NB), 0);
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{"sandbox-net-Locked"});
+  EXPECT_TRUE(exists(rt / "sandbox-net-Locked/pid")) << "its contents were removed";
+}
+
+// Root's sweep (and anyone's) leaves other users' directories alone: another uid's stale
+// directory stays, the caller's own next to it (the control) goes.
+TEST_P(UserModeDirTest, SweepKeepsAnotherUsersDirectory) {
+  IT_REQUIRE_ROOT();  // to make a directory of another uid
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  const uid_t other = caller() == 0 ? unpriv_uid() : caller() + 1;
+  make_stale_dir(rt / "sandbox-net-Others", other, std::chrono::seconds(3600));
+  make_stale_dir(rt / "sandbox-net-MyOwn0", caller(), std::chrono::seconds(3600));
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{"sandbox-net-Others"});
+  EXPECT_TRUE(exists(rt / "sandbox-net-Others/pid"));
+}
+
+// A symlink named like a stale directory is never followed: it and its target (with files
+// named like the helper's, all old and the caller's) stay. The control: a real directory
+// with the same contents goes.
+TEST_P(UserModeDirTest, SweepDoesNotFollowASymlink) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  TempDir elsewhere(0755);
+  const std::string target = elsewhere / "sandbox-net-Target";
+  make_stale_dir(target, caller(), std::chrono::seconds(3600));
+  write_file(target + "/api.sock", "", 0600);
+  ASSERT_EQ(::chown((target + "/api.sock").c_str(), caller(), static_cast<gid_t>(-1)), 0);
+  ASSERT_TRUE(backdate(target, std::chrono::seconds(3600)));
+  ASSERT_EQ(::symlink(target.c_str(), (rt / "sandbox-net-Symlnk").c_str()), 0);
+  ASSERT_EQ(::lchown((rt / "sandbox-net-Symlnk").c_str(), caller(), static_cast<gid_t>(-1)), 0);
+  ASSERT_TRUE(backdate(rt / "sandbox-net-Symlnk", std::chrono::seconds(3600)));
+  make_stale_dir(rt / "sandbox-net-RealDr", caller(), std::chrono::seconds(3600));
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{"sandbox-net-Symlnk"});
+  EXPECT_TRUE(exists(target + "/pid")) << "the symlink was followed";
+  EXPECT_TRUE(exists(target + "/api.sock")) << "the symlink was followed";
+  EXPECT_TRUE(exists(target)) << "the symlink was followed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Helpers, UserModeDirTest,
+                         ::testing::Values(UserModeParam{"pasta", false},
+                                           UserModeParam{"pasta", true},
+                                           UserModeParam{"slirp4netns", false},
+                                           UserModeParam{"slirp4netns", true}),
+                         user_mode_name);
+
+// A clean-up that fails is never silent (issue 13, item 6): a helper named like the real
+// one, first on PATH, puts a file of the test's into the private directory before it
+// becomes the real helper, so that the directory cannot be removed; the supervisor's removal
+// once the helper is ready leaves it quietly, the keeper says so once on the caller's stderr,
+// and the exit status stays the command's.
+TEST_P(UserModeDirTest, PrivateDirThatCannotBeRemovedIsReported) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  TempDir bin(0755);
+  write_file(bin / GetParam().helper,
+             "#!/bin/sh\nfor d in '" + rt.path() + "'/sandbox-net-*; do echo x > \"$d/left-by-the-test\"; done\n"
+             "exec /usr/bin/" + GetParam().helper + " \"$@\"\n",
+             0755);
+  auto r = run(with_root(cat({dir_args(), sh("exit 5")})), with_runtime(rt, bin.path()));
   EXPECT_EQ(r.exit_code, 5) << "the command's status, whatever the clean-up" << r;
+  auto dirs = rt.net_dirs();
+  ASSERT_EQ(dirs.size(), 1u) << r;
+  const std::string dir = rt / dirs[0];
+  EXPECT_TRUE(exists(dir + "/left-by-the-test")) << r;
   const std::string msg = invoked_name() + ": network clean-up: can't remove the directory " + dir +
                           ": Directory not empty; remove it with `rm -r " + dir + "`";
   EXPECT_TRUE(contains(r.err, msg)) << r;
   EXPECT_EQ(r.err.find(msg), r.err.rfind(msg)) << "reported twice" << r;
-  ::unlink((dir + "/left-by-the-test").c_str());
-  ::rmdir(dir.c_str());
 }
 
 // `--publish HOSTPORT:80` with a server on port 80 works without root inside: the sandbox
@@ -512,6 +746,300 @@ TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
   }
 }
 
+// ---- --allow-net: the egress allowlist ---------------------------------------------------
+
+// A Python script that connects to 10.0.2.2 (the host's loopback, --net-host-loopback) on
+// each of `ports` and prints NAME=ok:GREETING, or NAME=ERRNO:fast|slow (slow: 3 s or more,
+// a silent drop waiting for a timeout); then a UDP datagram to the last port
+// (udp=ERRNO:fast|slow, or udp=sent when nothing refused it).
+std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports,
+                         const std::string& host = "10.0.2.2") {
+  std::string s =
+      "import socket, errno, time\n"
+      "def probe(name, port):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        c = socket.create_connection(('" + host + "', port), timeout=10)\n"
+      "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
+      "              ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+  for (const auto& [name, port] : ports) s += "probe('" + name + "', " + std::to_string(port) + ")\n";
+  s += "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)\n"
+       "t = time.monotonic()\n"
+       "try:\n"
+       "    u.connect(('" + host + "', " + std::to_string(ports.back().second) + "))\n"
+       "    u.send(b'x'); u.send(b'x'); print('udp=sent', flush=True)\n"
+       "except OSError as e:\n"
+       "    print('udp=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
+       "          ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+  return s;
+}
+
+// Control: without --allow-net both host servers answer (behaviour unchanged). With
+// --allow-net 10.0.2.2:A only A answers; B (another port) is refused at once with a TCP
+// reset, and a datagram is refused at once too. With --allow-net naming another address
+// (and every port), 10.0.2.2 is refused on both.
+TEST_P(UserModeNetTest, AllowNetAllowsOnlyTheRules) {
+  IT_REQUIRE_FILE(kNft);
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script = egress_probe({{"a", a.port()}, {"b", b.port()}});
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--", kPython, "-c", script}})),
+               opts_);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["a"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "10.0.2.2:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_TRUE(kv["udp"] == "EPERM:fast" || kv["udp"] == "EHOSTUNREACH:fast" ||
+              kv["udp"] == "ECONNREFUSED:fast") << r;
+
+  r = go({"--allow-net", "10.0.2.3", "--allow-net", "[::1]:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+
+  // A CIDR and a port range that hold both.
+  r = go({"--allow-net", "10.0.2.0/24:" + std::to_string(std::min(a.port(), b.port())) + "-" +
+                             std::to_string(std::max(a.port(), b.port()))});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ok:hello-b") << r;
+  EXPECT_EQ(a.accepted(), 3);  // control, the port rule, the range
+  EXPECT_EQ(b.accepted(), 2);  // control, the range
+}
+
+// The command cannot flush or change the rules: nft and ip fail (no CAP_NET_ADMIN), and
+// the denied port stays denied. Control: the same nft command works for a command given
+// CAP_NET_ADMIN (so the attack is real); --cap-add CAP_NET_ADMIN with --allow-net is an
+// error before anything runs.
+TEST_P(UserModeNetTest, AllowNetRulesCannotBeChangedInside) {
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/usr/sbin/ip");
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(b.port(), 0);
+  const std::string attack =
+      kNft + " flush ruleset; echo nft-flush=$?; " + kNft +
+      " add table inet x; echo nft-add=$?; /usr/sbin/ip link set lo down; echo ip=$?; " +
+      kPython + " -c \"" + egress_probe({{"b", b.port()}}) + "\"";
+  auto control = run(with_root(cat({net_args(), {"--cap-add", "CAP_NET_ADMIN"},
+                                    {"--", "/bin/sh", "-c", kNft + " flush ruleset; echo nft-flush=$?"}})),
+                     opts_);
+  ASSERT_EQ(key_values(control.out)["nft-flush"], "0") << "control: " << control;
+
+  auto r = run(with_root(cat({net_args(), {"--net-host-loopback", "--allow-net",
+                                           "10.0.2.2:" + std::to_string(a.port())},
+                              {"--", "/bin/sh", "-c", attack}})),
+               opts_);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_NE(kv["nft-flush"], "0") << r;
+  EXPECT_NE(kv["nft-add"], "0") << r;
+  EXPECT_NE(kv["ip"], "0") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(b.accepted(), 0);
+
+  auto e = run(with_root(cat({net_args(), {"--allow-net", "10.0.2.2", "--cap-add", "CAP_NET_ADMIN"},
+                              {"--", "/bin/true"}})),
+               opts_);
+  EXPECT_EQ(e.exit_code, 1) << e;
+  EXPECT_TRUE(contains(e.err, "--allow-net: --cap-add would give the command CAP_NET_ADMIN")) << e;
+}
+
+// --allow-net NAME: the sandbox's resolver (127.0.0.1, sandbox's DNS filter) answers the
+// allowed name, from the host's resolver (a test server on 127.0.0.1:53), and the address
+// it resolved to becomes reachable on the rule's port only, and only once resolved; a
+// name not allowed does not resolve, at once. Control: without --allow-net both names
+// resolve and both ports answer.
+TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              "nameserver 127.0.0.1\n");
+  std::string script = egress_probe({{"before", a.port()}});
+  script +=
+      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
+      "def resolve(key, name):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "resolve('allowed', 'egress-allowed.test')\n"
+      "probe('a', " + std::to_string(a.port()) + ")\n"
+      "probe('b', " + std::to_string(b.port()) + ")\n"
+      "resolve('blocked', 'egress-blocked.test')\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["allowed"], "10.0.2.2") << "control: " << control;
+  ASSERT_EQ(kv["blocked"], "10.0.2.2") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "egress-allowed.test:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["resolv"], "127.0.0.1") << r;
+  EXPECT_EQ(kv["before"], "ECONNREFUSED:fast") << "reachable before the name resolved: " << r;
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["blocked"], "failed:fast") << r;
+}
+
+// --allow-net with --audit-fd: a rejected connection appears once in the audit stream
+// with its address, port and protocol (and in the summary's counts); an allowed one does
+// not. The command holds no netlink socket (the NFLOG socket stays with the supervisor)
+// and cannot bind the NFLOG group itself (EPERM: no CAP_NET_ADMIN); control: the same
+// bind works for a command given CAP_NET_ADMIN without --allow-net, and without a policy
+// the rejected port answers.
+TEST_P(UserModeNetTest, AllowNetRejectedConnectionsAreAudited) {
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script =
+      "import socket, struct, os, errno\n"
+      "nl = 0\n"
+      "for fd in os.listdir('/proc/self/fd'):\n"
+      "    try:\n"
+      "        so = socket.socket(fileno=int(fd))\n"
+      "        nl += so.family == socket.AF_NETLINK\n"
+      "        so.detach()\n"
+      "    except OSError:\n"
+      "        pass\n"
+      "print('netlink_fds=%d' % nl, flush=True)\n"
+      "s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)\n"  // NETLINK_NETFILTER
+      "s.bind((0, 0))\n"
+      // NFULNL_MSG_CONFIG (subsystem ULOG) for group 1: NFULA_CFG_CMD BIND, with an ack.
+      "body = struct.pack('=BBH', 0, 0, socket.htons(1)) + struct.pack('=HHB3x', 5, 1, 1)\n"
+      "s.send(struct.pack('=IHHII', 16 + len(body), (4 << 8) | 1, 1 | 4, 1, 0) + body)\n"
+      "err = struct.unpack('=i', s.recv(4096)[16:20])[0]\n"
+      "print('bind=' + ('ok' if err == 0 else errno.errorcode[-err]), flush=True)\n"
+      "for name, port in (('a', " + std::to_string(a.port()) + "), ('b', " +
+      std::to_string(b.port()) + ")):\n"
+      "    try:\n"
+      "        c = socket.create_connection(('10.0.2.2', port), timeout=10)\n"
+      "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)), flush=True)\n";
+  TempDir d;
+  const std::string path = d / "audit";
+  RunOpts o = opts_;
+  auto outer = o.in_child;
+  o.in_child = [outer, path] {
+    if (outer && !outer()) return false;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);  // no O_CLOEXEC
+    return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
+  };
+  auto control = run(with_root(cat({net_args(), {"--proc", "/proc", "--net-host-loopback", "--cap-add", "CAP_NET_ADMIN",
+                                                 "--", kPython, "-c", script}})),
+                     o);
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["bind"], "ok") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = run(with_root(cat({net_args(), {"--proc", "/proc", "--net-host-loopback", "--allow-net",
+                                           "10.0.2.2:" + std::to_string(a.port()), "--audit-fd", "5",
+                                           "--", kPython, "-c", script}})),
+               o);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["netlink_fds"], "0") << r;
+  EXPECT_EQ(kv["bind"], "EPERM") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED") << r;
+  const std::string audit = read_file(path);
+  const std::string rejected = "{\"type\":\"connect\",\"address\":\"10.0.2.2\",\"port\":" +
+                               std::to_string(b.port()) + ",\"proto\":\"tcp\"}\n";
+  size_t n = 0;
+  for (size_t at = audit.find(rejected); at != std::string::npos; at = audit.find(rejected, at + 1)) ++n;
+  EXPECT_EQ(n, 1u) << audit;
+  EXPECT_FALSE(contains(audit, "\"port\":" + std::to_string(a.port()) + ",")) << audit;
+  // Nothing else was rejected: one connect line, counted in the summary.
+  size_t connects = 0;
+  for (size_t at = audit.find("\"type\":\"connect\""); at != std::string::npos;
+       at = audit.find("\"type\":\"connect\"", at + 1))
+    ++connects;
+  EXPECT_EQ(connects, 1u) << audit;
+  EXPECT_TRUE(contains(audit, "\"connect\":1")) << audit;
+}
+
+// --landlock with --allow-net (Landlock ABI 4+): TCP connect is limited to the rules' ports
+// (and 53), a second fence the egress table does not give: a server on the sandbox's own
+// loopback (which the table lets through) is refused with EACCES. Controls: without
+// --landlock the same connect works; with --landlock, a rule on every port leaves connect
+// free, and the allowed port on the host still answers. bind stays free.
+TEST_P(UserModeNetTest, AllowNetWithLandlockLimitsTcpConnectPorts) {
+  const long abi = ::syscall(444 /* landlock_create_ruleset */, nullptr, 0, 1U);
+  if (abi < 4) GTEST_SKIP() << "Landlock ABI " << abi << " here; TCP rules need 4";
+  HostServer a("hello-a\n");
+  ASSERT_NE(a.port(), 0);
+  const std::string script =
+      "import socket\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('127.0.0.1', 8080)); s.listen()\n"
+      "print('bind=ok', flush=True)\n"
+      "for name, host, port in (('loop', '127.0.0.1', 8080), ('a', '10.0.2.2', " +
+      std::to_string(a.port()) + ")):\n"
+      "    try:\n"
+      "        c = socket.create_connection((host, port), timeout=10)\n"
+      "        print(name + '=ok', flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + str(e.errno), flush=True)\n";
+  auto go = [&](const Args& extra, const std::string& rule) {
+    return run(with_root(cat({net_args(), {"--proc", "/proc", "--tmpfs", "/tmp",
+                                           "--net-host-loopback", "--allow-net", rule},
+                              extra, {"--", kPython, "-c", script}})),
+               opts_);
+  };
+  const std::string rule = "10.0.2.2:" + std::to_string(a.port());
+  auto control = go({}, rule);
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["loop"], "ok") << "control (egress table only): " << control;
+  ASSERT_EQ(kv["a"], "ok") << "control: " << control;
+
+  auto r = go({"--landlock"}, rule);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["bind"], "ok") << r;
+  EXPECT_EQ(kv["loop"], std::to_string(EACCES)) << r;
+  EXPECT_EQ(kv["a"], "ok") << r;
+
+  r = go({"--landlock"}, "10.0.2.2");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["loop"], "ok") << "a rule on every port leaves connect free: " << r;
+  EXPECT_EQ(kv["a"], "ok") << r;
+}
+
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
                          ::testing::Values(UserModeParam{"pasta", true},
                                            UserModeParam{"pasta", false},
@@ -605,6 +1133,19 @@ TEST_F(NetErrorTest, VethNeedsRoot) {
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_FALSE(contains(r.out, "RAN")) << r;
   EXPECT_TRUE(contains(r.err, "--net veth needs root")) << r;
+}
+
+// --allow-net on a network that does not go through us (the host's, or none) is refused,
+// as is a bad value, before anything runs.
+TEST_F(NetErrorTest, AllowNetNeedsAForwardingNetwork) {
+  for (const Args& net : {Args{}, Args{"--unshare-net"}, Args{"--net", "host"}}) {
+    auto r = run(with_root(cat({net, {"--allow-net", "10.0.0.0/8", "--", "/bin/true"}})), unpriv());
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_TRUE(contains(r.err, "--allow-net requires --net pasta, slirp4netns, veth or user")) << r;
+  }
+  auto r = run(with_root({"--net", "none", "--allow-net", "10.1.2.3/8", "--", "/bin/true"}), unpriv());
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--allow-net: '10.1.2.3/8' has host bits set")) << r;
 }
 
 TEST_F(NetErrorTest, PublishNeedsAForwardingNetwork) {
@@ -764,6 +1305,29 @@ TEST_F(VethTest, HostLoopbackStaysUnreachableThroughTheBridge) {
   ssize_t n = ::recv(fd, buf, sizeof buf, 0);
   ::close(fd);
   EXPECT_LT(n, 0) << "a datagram from the sandbox reached the host's 127.0.0.1";
+}
+
+// --allow-net with --net veth (root): the host's address on the bridge answers on the
+// allowed port only; another port is refused at once. Control: both answer without it.
+TEST_F(VethTest, AllowNetAllowsOnlyTheRules) {
+  HostServer a("hello-a\n", INADDR_ANY), b("hello-b\n", INADDR_ANY);
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script = egress_probe({{"a", a.port()}, {"b", b.port()}}, "10.231.0.1");
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "veth"}, allow, {"--", kPython, "-c", script}})));
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["a"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+  auto r = go({"--allow-net", "10.231.0.1:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(b.accepted(), 1) << "only the control reached b";
 }
 
 // A clean-up that fails is never silent (issue 13, item 6). The failure is injected with an
