@@ -262,6 +262,19 @@ TEST_F(NetPlan, AllowNetNeedsARoutedModeNotNft) {
   EXPECT_EQ(error_of([&] { plan(s, root, p); }),
             "--allow-net: '*.pypi.org:443' names a DNS name, which needs --net pasta, slirp4netns "
             "or user (the network is 'veth')");
+  // "none" alone: a table, and the DNS filter where the mode can run it (NXDOMAIN for all).
+  Spec deny;
+  deny.allow_net = {parse_allow_net("none")};
+  deny.unshare_net = true;
+  deny.net = NetMode::Slirp4netns;
+  p = Plan{};
+  plan(deny, root, p);
+  EXPECT_TRUE(p.egress);
+  EXPECT_TRUE(p.egress_dns);
+  deny.net = NetMode::Veth;
+  p = Plan{};
+  plan(deny, root, p);
+  EXPECT_TRUE(p.egress);
   // Without --allow-net no table.
   Spec none;
   none.net = NetMode::Slirp4netns;
