@@ -3,6 +3,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include "security/caps.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
+#include "util/io.hpp"
 #include "util/parse.hpp"
 #include "util/log.hpp"
 
@@ -185,6 +187,26 @@ struct InitCall {
 
 }  // namespace
 
+std::optional<uint32_t> evaluate_seccomp_program(const std::string& program,
+                                                 const ::seccomp_data& data) {
+  return run_filter(program, data);
+}
+
+std::string audit_handover_denied(const std::string& program) {
+  const uint32_t arch = native_audit_arch();
+  if (arch == 0) return "";
+  seccomp_data d{};
+  d.nr = SYS_sendmsg;
+  d.arch = arch;
+  d.args[0] = 3;
+  d.args[1] = 0x7ffc0000;
+  d.args[2] = MSG_NOSIGNAL;
+  auto r = run_filter(program, d);
+  if (!r) return "an invalid program";
+  uint32_t action = *r & SECCOMP_RET_ACTION_FULL;
+  return action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG ? "" : "sendmsg";
+}
+
 std::string init_syscall_denied(const std::vector<std::string>& programs) {
   const uint32_t arch = native_audit_arch();
   if (programs.empty() || arch == 0) return "";
@@ -336,17 +358,15 @@ std::optional<ExecInitArgs> parse_exec_init_args(int argc, char** argv) {
   return a;
 }
 
-std::string read_fd(int fd) {
+// The sealed memfd's whole content (written by the setup, so its offset is at the end).
+std::string read_programs(int fd) {
   std::string out;
-  char buf[16384];
-  for (off_t off = 0;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("init: can't read the seccomp programs");
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
+  if (::lseek(fd, 0, SEEK_SET) < 0) throw_errno("init: can't read the seccomp programs");
+  if (int err = io::read_all(fd, out)) {
+    errno = err;
+    throw_errno("init: can't read the seccomp programs");
   }
+  return out;
 }
 
 }  // namespace
@@ -379,7 +399,7 @@ int init_exec_main(int argc, char** argv) {
     std::vector<std::string> programs;
     if (args->programs_fd >= 0) {
       UniqueFd fd(args->programs_fd);
-      auto decoded = decode_programs(read_fd(fd.get()));
+      auto decoded = decode_programs(read_programs(fd.get()));
       if (!decoded) throw Error("init: the seccomp programs came garbled");
       programs = std::move(*decoded);
     }
