@@ -175,11 +175,12 @@ void DnsFilter::on_query() {
     std::string_view msg(buf, static_cast<size_t>(n));
     auto q = dns::parse_query(msg);
     if (!q) continue;  // not a query we understand: no answer
-    if (!dns::name_allowed(rules_, q->name)) {
+    if (auto v = dns::verdict(rules_, *q); v != dns::Verdict::Forward) {
       // Audit hook (--audit-fd): a refused name.
       if (on_refused) on_refused(q->name);
-      log::step("--allow-net: refused the name " + q->name);
-      std::string r = dns::refusal(msg, *q, dns::kRcodeNxdomain);
+      log::step(std::string("--allow-net: refused the name ") + q->name +
+                (v == dns::Verdict::Refused ? " (REFUSED)" : " (NXDOMAIN)"));
+      std::string r = dns::refusal(msg, *q, dns::rcode_of(v));
       ::sendto(sandbox_.get(), r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&p.client),
                p.client_len);
       continue;
@@ -192,12 +193,10 @@ void DnsFilter::on_query() {
     do {
       if (::getrandom(&id, sizeof id, 0) != sizeof id) id = next_id_++;
     } while (pending_.count(id));
-    std::string fwd(msg);
-    fwd[0] = static_cast<char>(id >> 8);
-    fwd[1] = static_cast<char>(id & 0xff);
-    p.name = q->name;
+    // Security: a clean copy (header, question, bare OPT), never the client's bytes as sent.
+    std::string fwd = dns::forward_query(msg, *q, id);
+    p.asked = *q;
     p.at = std::chrono::steady_clock::now();
-    p.client_id = q->id;  // goes back in the client's answer
     pending_[id] = p;
     ::send(upstream_.get(), fwd.data(), fwd.size(), 0);
   }
@@ -255,9 +254,10 @@ void DnsFilter::on_answer() {
     auto r = dns::parse_response(msg);
     if (!r) continue;
     auto it = pending_.find(r->question.id);
-    if (it == pending_.end() || it->second.name != r->question.name) continue;
+    // The same id, opcode, name, type and class as sent (and, connected, the same source).
+    if (it == pending_.end() || !dns::answers(*r, it->second.asked, it->first)) continue;
     Pending p = it->second;
-    const uint16_t client_id = p.client_id;
+    const uint16_t client_id = p.asked.id;  // goes back in the client's answer
     pending_.erase(it);
     // The addresses are allowed before the answer arrives: the connect that follows it
     // must find them. An answer whose addresses could not be added is not given.

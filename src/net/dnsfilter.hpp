@@ -65,8 +65,7 @@ class DnsFilter {
   struct Pending {
     sockaddr_storage client;
     socklen_t client_len;
-    uint16_t client_id;
-    std::string name;
+    dns::Question asked;  // as the client asked it (its id)
     std::chrono::steady_clock::time_point at;
   };
   std::vector<NetAllow> rules_;
