@@ -192,7 +192,7 @@ complete -c sandbox -n '__sandbox_expect start' -l sync-fd -d 'Keep FD open for 
 complete -c sandbox -n '__sandbox_expect start' -l block-fd -d 'Wait until data (or EOF) can be read from FD before running the command'
 complete -c sandbox -n '__sandbox_expect start' -l info-fd -d 'Write a JSON object with child-pid and the namespace ids to FD when the command starts'
 complete -c sandbox -n '__sandbox_expect start' -l json-status-fd -d 'Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end'
-complete -c sandbox -n '__sandbox_expect start' -l audit-fd -d 'Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end'
+complete -c sandbox -n '__sandbox_expect start' -l audit-fd -d 'Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno) and each DNS name --allow-net refuses (name, type, answer), rate-limited, and a summary line at the end; needs --seccomp-profile or --allow-net'
 complete -c sandbox -n '__sandbox_expect start' -l audit-mode -d 'Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp -d 'Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)'
 complete -c sandbox -n '__sandbox_expect start' -l add-seccomp-fd -d 'Load another compiled seccomp BPF program from FD; programs stack in order'

@@ -373,7 +373,7 @@ const std::vector<OptionDef> kTable = {
      "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
      H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0], FdRole::JsonStatus))},
     {"--audit-fd", {{"FD", ArgKind::Number}}, Section::Process,
-     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end",
+     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno) and each DNS name --allow-net refuses (name, type, answer), rate-limited, and a summary line at the end; needs --seccomp-profile or --allow-net",
      H(set_once(p.spec.audit_fd, p, "--audit-fd", a[0], FdRole::Audit))},
     {"--audit-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting", H({

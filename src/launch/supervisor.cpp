@@ -330,6 +330,11 @@ void Supervisor::start_network() {
       if (plan.egress_dns) {
         dns = net::start_dns_filter(
             spec.allow_net, {std::move(ns_fds[2]), std::move(ns_fds[3]), std::move(ns_fds[4])});
+        // --audit-fd: one line per refused query (bounded by the writer's rate limit).
+        if (audit)
+          dns->on_refused = [w = audit.get()](const net::dns::Question& q, uint8_t rcode) {
+            w->record("dns", [&] { return audit_dns_line(q.name, q.qtype, rcode); });
+          };
         ns_fds.resize(2);
       }
     }

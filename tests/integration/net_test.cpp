@@ -869,6 +869,60 @@ TEST_P(UserModeNetTest, AllowNetDnsStalledTcpClientsDoNotBlock) {
   EXPECT_LT(secs, 15) << r;
 }
 
+// --audit-fd with --allow-net (and no --seccomp-profile): each refused query is one "dns"
+// line with its name, type and answer, counted in the summary; an allowed name is not.
+// Without --allow-net or a profile, --audit-fd is an error that says what it needs.
+TEST_P(UserModeNetTest, AllowNetRefusedNamesAreAudited) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  TempDir dir(0755), out(0777);
+  const std::string audit_path = out / "audit";
+  RunOpts o = opts_;
+  auto mounts = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                               "nameserver 127.0.0.1\n");
+  o.in_child = [mounts, audit_path] {
+    if (!mounts()) return false;
+    int fd = ::open(audit_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);  // no O_CLOEXEC
+    return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
+  };
+  const std::string script = kDnsClient +
+      "resolve('allowed', 'egress-allowed.test.')\n"
+      "resolve('blocked', 'egress-blocked.test.')\n"
+      "udpq('one_label', msg([b'egress-allowed.test']))\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback", "--audit-fd", "5"}, allow,
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto refused = go({});
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_TRUE(contains(refused.err, "--audit-fd requires --seccomp-profile or --allow-net")) << refused;
+  EXPECT_EQ(read_file(audit_path), "") << "nothing ran";
+
+  auto r = go({"--allow-net", "egress-allowed.test"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["blocked"], "failed") << r;
+  EXPECT_EQ(kv["one_label"], "rcode5:an0:-:fast") << r;
+  const std::string raw = read_file(audit_path);
+  std::vector<std::string> dns_lines;
+  std::string summary;
+  for (const auto& l : lines(raw)) {
+    if (contains(l, "\"type\":\"dns\"")) dns_lines.push_back(l);
+    if (contains(l, "\"type\":\"summary\"")) summary = l;
+  }
+  EXPECT_EQ(dns_lines,
+            (std::vector<std::string>{
+                R"({"type":"dns","name":"egress-blocked.test","qtype":"A","answer":"NXDOMAIN"})",
+                R"({"type":"dns","name":"egress-allowed\\046test","qtype":"A","answer":"REFUSED"})"}))
+      << raw;
+  EXPECT_TRUE(contains(summary, "\"counts\":{\"dns\":2}")) << raw;
+}
+
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
                          ::testing::Values(UserModeParam{"pasta", true},
                                            UserModeParam{"pasta", false},
