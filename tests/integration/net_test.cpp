@@ -263,8 +263,10 @@ class HostDns {
       r.append(reinterpret_cast<const char*>(rr), sizeof rr);
       // Names starting "egress-" (the --allow-net tests) get the user-mode gateway, the
       // host's loopback, whichever instance answers: instances share the port.
+      // "egress-veth-" names get the veth bridge's host address.
       const bool egress = end > 20 && std::memcmp(q + 13, "egress-", 7) == 0;
-      const in_addr_t addr = egress ? inet_addr("10.0.2.2") : answer_;
+      const bool veth = end > 25 && std::memcmp(q + 13, "egress-veth-", 12) == 0;
+      const in_addr_t addr = veth ? inet_addr("10.231.0.1") : egress ? inet_addr("10.0.2.2") : answer_;
       r.append(reinterpret_cast<const char*>(&addr), 4);
     }
     return r;
@@ -1211,6 +1213,55 @@ TEST_F(VethTest, AllowNetAllowsOnlyTheRules) {
   EXPECT_EQ(kv["a"], "ok:hello-a") << r;
   EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
   EXPECT_EQ(b.accepted(), 1) << "only the control reached b";
+}
+
+// --allow-net NAME with --net veth: the sandbox's resolver is the supervisor's filter there
+// too; the allowed name resolves (from a test server on the host's 127.0.0.1:53, which
+// the caller's /etc/resolv.conf names) and its address is reachable on the rule's port
+// only once resolved; a name not allowed does not resolve, at once. Control: without
+// --allow-net the host's port answers from the start.
+TEST_F(VethTest, AllowNetNamesResolveOnlyWhenAllowed) {
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostServer a("hello-a\n", INADDR_ANY), b("hello-b\n", INADDR_ANY);
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  TempDir dir(0755);
+  RunOpts o;
+  o.in_child = private_mounts(dir.path(), false, "nameserver 127.0.0.1\n");
+  std::string script = egress_probe({{"before", a.port()}}, "10.231.0.1");
+  script +=
+      "try: print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
+      "except OSError: print('resolv=none')\n"
+      "def resolve(key, name):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "resolve('allowed', 'egress-veth-allowed.test.')\n"
+      "probe('a', " + std::to_string(a.port()) + ")\n"
+      "probe('b', " + std::to_string(b.port()) + ")\n"
+      "resolve('blocked', 'egress-veth-blocked.test.')\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "veth"}, allow, {"--dir", "/etc", "--", kPython, "-c", script}})), o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["before"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "egress-veth-allowed.test:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["resolv"], "127.0.0.1") << r;
+  EXPECT_EQ(kv["before"], "ECONNREFUSED:fast") << "reachable before the name resolved: " << r;
+  EXPECT_EQ(kv["allowed"], "10.231.0.1") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["blocked"], "failed:fast") << r;
 }
 
 // A clean-up that fails is never silent (issue 13, item 6). The failure is injected with an
