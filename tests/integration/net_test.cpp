@@ -935,6 +935,39 @@ INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
 // --net user: pasta when it is installed, else slirp4netns.
 class NetUserTest : public SandboxTest {};
 
+// --allow-net NAME with --net user (whichever helper it picks), unprivileged: the allowed
+// name resolves over UDP and TCP, another gets NXDOMAIN. Control: without --allow-net the
+// other name resolves through the helper's forwarder.
+TEST_F(NetUserTest, AllowNetNames) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE(kTun);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  if (!exists("/usr/bin/pasta") && !exists("/usr/bin/slirp4netns"))
+    GTEST_SKIP() << "neither pasta nor slirp4netns is installed";
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP or TCP) is in use on this host";
+  TempDir dir(0755);
+  RunOpts o = unpriv();
+  o.in_child = private_mounts(dir.path(), !host_tun_usable_by_others(), "nameserver 127.0.0.1\n");
+  const std::string script = kDnsClient +
+      "resolve('allowed', 'egress-allowed.test.')\n"
+      "resolve('blocked', 'egress-blocked.test.')\n"
+      "tcpq('tcp_allowed', msg([b'egress-allowed', b'test']))\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "user"}, allow, {"--dir", "/etc", "--", kPython, "-c", script}})), o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  ASSERT_EQ(key_values(control.out)["blocked"], "10.0.2.2") << "control: " << control;
+  auto r = go({"--allow-net", "egress-allowed.test"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["blocked"], "failed") << r;
+  EXPECT_EQ(kv["tcp_allowed"], "rcode0:an1:10.0.2.2:fast") << r;
+}
+
 TEST_F(NetUserTest, PrefersPastaElseSlirp4netns) {
   IT_REQUIRE_FILE("/usr/bin/pasta");
   IT_REQUIRE_FILE("/usr/bin/slirp4netns");
