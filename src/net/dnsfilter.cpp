@@ -248,7 +248,7 @@ int DnsFilter::timeout_ms() const {
   auto next = tcp_.front()->deadline;
   for (const auto& c : tcp_) next = std::min(next, c->deadline);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(ms + 1, 0, kDnsTcpIdleMs));
+  return static_cast<int>(std::clamp<long long>(ms + 1, 0, tcp_idle_ms));
 }
 
 void DnsFilter::step() {
@@ -332,7 +332,7 @@ void DnsFilter::on_tcp_accept() {
     auto c = std::make_unique<TcpClient>();
     c->fd = std::move(fd);
     c->last_active = std::chrono::steady_clock::now();
-    c->deadline = c->last_active + std::chrono::milliseconds(kDnsTcpIdleMs);
+    c->deadline = c->last_active + std::chrono::milliseconds(tcp_idle_ms);
     tcp_.push_back(std::move(c));
   }
 }
@@ -400,7 +400,7 @@ bool DnsFilter::on_tcp(TcpClient& c, std::chrono::steady_clock::time_point now) 
     c.out.clear();
     c.state = State::Reading;
     c.last_active = now;
-    c.deadline = now + std::chrono::milliseconds(kDnsTcpIdleMs);
+    c.deadline = now + std::chrono::milliseconds(tcp_idle_ms);
   }
   return true;
 }

@@ -74,6 +74,8 @@ class DnsFilter {
   // command then simply gets no answer), never thrown.
   void step();
   DnsRefusedHook on_refused;
+  int tcp_idle_ms = kDnsTcpIdleMs;  // (tests shorten it)
+  size_t tcp_clients() const { return tcp_.size(); }
 
   struct TcpClient;  // one DNS-over-TCP connection from the sandbox (dnsfilter.cpp)
 
