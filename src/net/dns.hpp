@@ -30,6 +30,7 @@ inline constexpr uint16_t kTypeOpt = 41;
 inline constexpr uint16_t kTypeIxfr = 251;
 inline constexpr uint16_t kTypeAxfr = 252;
 inline constexpr uint16_t kClassIn = 1;
+inline constexpr uint8_t kRcodeServfail = 2;
 inline constexpr uint8_t kRcodeNxdomain = 3;
 inline constexpr uint8_t kRcodeRefused = 5;
 inline constexpr size_t kMaxNameWire = 255;  // RFC 1035 2.3.4, length bytes included

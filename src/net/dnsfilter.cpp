@@ -150,10 +150,11 @@ struct DnsFilter::TcpClient {
   std::string out;     // the answer being written, length prefix included
   size_t out_at = 0;
   UniqueFd up;         // to the host's resolver, while State::Upstream
-  bool up_connected = false;
   std::string up_out, up_in;
   size_t up_out_at = 0;
   dns::Question asked;
+  std::string query;  // as the client sent it (for a SERVFAIL)
+  int up_tries = 0;   // connections to the host's resolver for this query
   uint16_t sent_id = 0;
   std::chrono::steady_clock::time_point deadline, last_active;
 };
@@ -361,13 +362,8 @@ bool DnsFilter::on_tcp(TcpClient& c, std::chrono::steady_clock::time_point now) 
         c.sent_id = new_id();
         c.up_out = with_length(dns::forward_query(msg, c.asked, c.sent_id));
         c.up_out_at = 0;
-        c.up_in.clear();
-        c.up.reset(::socket(upstream_addr_.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        if (!c.up) return false;
-        if (::connect(c.up.get(), reinterpret_cast<const sockaddr*>(&upstream_addr_),
-                      addr_len(upstream_addr_)) < 0 &&
-            errno != EINPROGRESS)
-          return false;
+        c.query = msg;
+        c.up_tries = 0;
         c.state = State::Upstream;
         c.deadline = now + std::chrono::milliseconds(kDnsUpstreamTcpMs);
         break;
@@ -375,12 +371,33 @@ bool DnsFilter::on_tcp(TcpClient& c, std::chrono::steady_clock::time_point now) 
     }
   }
   if (c.state == State::Upstream) {
-    if (!write_some(c.up.get(), c.up_out, c.up_out_at)) return false;  // refused, reset
-    if (c.up_out_at < c.up_out.size()) return true;
-    if (!read_some(c.up.get(), c.up_in, c.up_in.size() < 2 ? 2 : 2 + tcp_length(c.up_in)))
-      return false;
-    if (c.up_in.size() >= 2 && !read_some(c.up.get(), c.up_in, 2 + tcp_length(c.up_in)))
-      return false;
+    // A connection refused or reset before the whole answer came is tried once more (a
+    // resolver restarting, or one of several on the port closing); then SERVFAIL.
+    while (true) {
+      bool ok = true;
+      if (!c.up) {
+        ++c.up_tries;
+        c.up_out_at = 0;
+        c.up_in.clear();
+        c.up.reset(::socket(upstream_addr_.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        ok = c.up && (::connect(c.up.get(), reinterpret_cast<const sockaddr*>(&upstream_addr_),
+                                addr_len(upstream_addr_)) == 0 ||
+                      errno == EINPROGRESS);
+      }
+      ok = ok && write_some(c.up.get(), c.up_out, c.up_out_at);
+      if (ok && c.up_out_at < c.up_out.size()) return true;
+      ok = ok && read_some(c.up.get(), c.up_in, c.up_in.size() < 2 ? 2 : 2 + tcp_length(c.up_in));
+      ok = ok && (c.up_in.size() < 2 || read_some(c.up.get(), c.up_in, 2 + tcp_length(c.up_in)));
+      if (ok) break;
+      c.up.reset();
+      if (c.up_tries < 2) continue;
+      c.out = with_length(dns::refusal(c.query, c.asked, dns::kRcodeServfail));
+      c.out_at = 0;
+      c.state = State::Writing;
+      break;
+    }
+  }
+  if (c.state == State::Upstream) {
     if (c.up_in.size() < 2 || c.up_in.size() < 2 + tcp_length(c.up_in)) return true;
     std::string msg = c.up_in.substr(2);
     c.up.reset();

@@ -209,6 +209,22 @@ TEST_F(DnsFilterLoopback, RefusalsOverUdpAndTcp) {
   EXPECT_TRUE(closed(t.get(), 1000));
 }
 
+// An allowed name goes to the host's resolver over TCP; one that refuses the connection
+// (here: nothing listens on its port) is tried twice, then the client gets SERVFAIL, and
+// its connection stays usable.
+TEST_F(DnsFilterLoopback, UpstreamRefusedOverTcpIsServfail) {
+  UniqueFd t(connect_tcp());
+  const std::string q = dns_query(0x0606, {"PyPI", "org"});
+  const std::string framed = be16(static_cast<uint16_t>(q.size())) + q;
+  ASSERT_EQ(::send(t.get(), framed.data(), framed.size(), 0), static_cast<ssize_t>(framed.size()));
+  EXPECT_EQ(tcp_rcode(t.get(), 0x0606), dns::kRcodeServfail);
+  const std::string b = dns_query(0x0707, {"blocked", "example"});
+  const std::string fb = be16(static_cast<uint16_t>(b.size())) + b;
+  ASSERT_EQ(::send(t.get(), fb.data(), fb.size(), 0), static_cast<ssize_t>(fb.size()));
+  EXPECT_EQ(tcp_rcode(t.get(), 0x0707), dns::kRcodeNxdomain);
+  EXPECT_EQ(refused_, std::vector<std::string>{"blocked.example:3"});
+}
+
 // A connection that sends half a message and stops is closed at the idle deadline; the
 // 17th connection closes the one idle longest; neither delays an answer to another.
 TEST_F(DnsFilterLoopback, TcpIsBounded) {
