@@ -208,11 +208,14 @@ std::string private_dir_of(const std::string& cmd) {
 // only a client that retries over TCP gets their address.
 class HostDns {
  public:
-  explicit HostDns(in_addr_t answer) : answer_(answer) {
+  // On `bind` (127.0.0.1 by default; own_address() gives one no other test process uses,
+  // so that another's server closing cannot take queries meant for this one).
+  explicit HostDns(in_addr_t answer, const std::string& bind = "127.0.0.1")
+      : answer_(answer), address_(bind) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = inet_addr(bind.c_str());
     a.sin_port = htons(53);
     timeval tv{0, 200 * 1000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -240,6 +243,15 @@ class HostDns {
   }
   bool ok() const { return ok_; }
   bool tcp_ok() const { return tcp_ok_; }
+  const std::string& address() const { return address_; }
+  // The resolv.conf that names it.
+  std::string resolv_conf() const { return "nameserver " + address_ + "\n"; }
+  // A loopback address of this process's own (127.53.X.Y).
+  static std::string own_address() {
+    static const std::string a = "127.53." + std::to_string(::getpid() % 250 + 1) + "." +
+                                 std::to_string(::getpid() / 250 % 250 + 1);
+    return a;
+  }
 
  private:
   // The answer to query `q` (empty when it is not one we answer).
@@ -304,6 +316,7 @@ class HostDns {
     }
   }
   in_addr_t answer_;
+  std::string address_;
   int fd_ = -1, tcp_fd_ = -1;
   bool ok_ = false, tcp_ok_ = false;
   std::atomic<bool> stop_{false};
@@ -685,15 +698,15 @@ TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
   IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
   IT_REQUIRE_FILE(kNft);
   IT_REQUIRE_FILE("/etc/resolv.conf");
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() + ":53 (UDP) is in use on this host";
   HostServer a("hello-a\n"), b("hello-b\n");
   ASSERT_NE(a.port(), 0);
   ASSERT_NE(b.port(), 0);
   TempDir dir(0755);
   RunOpts o = opts_;
   o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
-                              "nameserver 127.0.0.1\n");
+                              dns.resolv_conf());
   std::string script = egress_probe({{"before", a.port()}});
   script +=
       "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
@@ -783,12 +796,12 @@ TEST_P(UserModeNetTest, AllowNetDnsOverTcp) {
   IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
   IT_REQUIRE_FILE(kNft);
   IT_REQUIRE_FILE("/etc/resolv.conf");
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP or TCP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << dns.address() << ":53 (UDP or TCP) is in use on this host";
   TempDir dir(0755);
   RunOpts o = opts_;
   o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
-                              "nameserver 127.0.0.1\n");
+                              dns.resolv_conf());
   const std::string script = kDnsClient +
       "resolve('tc', 'egress-tc-allowed.test.')\n"
       "udpq('udp_tc', msg([b'egress-tc-allowed', b'test']))\n"
@@ -827,12 +840,12 @@ TEST_P(UserModeNetTest, AllowNetDnsStalledTcpClientsDoNotBlock) {
   IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
   IT_REQUIRE_FILE(kNft);
   IT_REQUIRE_FILE("/etc/resolv.conf");
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP or TCP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << dns.address() << ":53 (UDP or TCP) is in use on this host";
   TempDir dir(0755);
   RunOpts o = opts_;
   o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
-                              "nameserver 127.0.0.1\n");
+                              dns.resolv_conf());
   auto go = [&](bool stall) {
     std::string script = kDnsClient + "hold = []\n";
     if (stall)
@@ -878,13 +891,13 @@ TEST_P(UserModeNetTest, AllowNetRefusedNamesAreAudited) {
   IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
   IT_REQUIRE_FILE(kNft);
   IT_REQUIRE_FILE("/etc/resolv.conf");
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() + ":53 (UDP) is in use on this host";
   TempDir dir(0755), out(0777);
   const std::string audit_path = out / "audit";
   RunOpts o = opts_;
   auto mounts = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
-                               "nameserver 127.0.0.1\n");
+                               dns.resolv_conf());
   o.in_child = [mounts, audit_path] {
     if (!mounts()) return false;
     int fd = ::open(audit_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);  // no O_CLOEXEC
@@ -945,11 +958,11 @@ TEST_F(NetUserTest, AllowNetNames) {
   IT_REQUIRE_FILE("/etc/resolv.conf");
   if (!exists("/usr/bin/pasta") && !exists("/usr/bin/slirp4netns"))
     GTEST_SKIP() << "neither pasta nor slirp4netns is installed";
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP or TCP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << dns.address() << ":53 (UDP or TCP) is in use on this host";
   TempDir dir(0755);
   RunOpts o = unpriv();
-  o.in_child = private_mounts(dir.path(), !host_tun_usable_by_others(), "nameserver 127.0.0.1\n");
+  o.in_child = private_mounts(dir.path(), !host_tun_usable_by_others(), dns.resolv_conf());
   const std::string script = kDnsClient +
       "resolve('allowed', 'egress-allowed.test.')\n"
       "resolve('blocked', 'egress-blocked.test.')\n"
@@ -1255,14 +1268,14 @@ TEST_F(VethTest, AllowNetAllowsOnlyTheRules) {
 // --allow-net the host's port answers from the start.
 TEST_F(VethTest, AllowNetNamesResolveOnlyWhenAllowed) {
   IT_REQUIRE_FILE("/etc/resolv.conf");
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() + ":53 (UDP) is in use on this host";
   HostServer a("hello-a\n", INADDR_ANY), b("hello-b\n", INADDR_ANY);
   ASSERT_NE(a.port(), 0);
   ASSERT_NE(b.port(), 0);
   TempDir dir(0755);
   RunOpts o;
-  o.in_child = private_mounts(dir.path(), false, "nameserver 127.0.0.1\n");
+  o.in_child = private_mounts(dir.path(), false, dns.resolv_conf());
   std::string script = egress_probe({{"before", a.port()}}, "10.231.0.1");
   script +=
       "try: print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
