@@ -230,7 +230,7 @@ DnsFilter::~DnsFilter() = default;
 
 std::vector<pollfd> DnsFilter::poll_fds() const {
   std::vector<pollfd> fds{{sandbox_.get(), POLLIN, 0}, {upstream_.get(), POLLIN, 0}};
-  if (tcp_listener_) fds.push_back({tcp_listener_.get(), POLLIN, 0});
+  if (tcp_listener_ && !accept_paused_until_) fds.push_back({tcp_listener_.get(), POLLIN, 0});
   for (const auto& c : tcp_) {
     switch (c->state) {
       case TcpClient::State::Reading: fds.push_back({c->fd.get(), POLLIN, 0}); break;
@@ -245,8 +245,8 @@ std::vector<pollfd> DnsFilter::poll_fds() const {
 }
 
 int DnsFilter::timeout_ms() const {
-  if (tcp_.empty()) return -1;
-  auto next = tcp_.front()->deadline;
+  if (tcp_.empty() && !accept_paused_until_) return -1;
+  auto next = accept_paused_until_ ? *accept_paused_until_ : tcp_.front()->deadline;
   for (const auto& c : tcp_) next = std::min(next, c->deadline);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now()).count();
   return static_cast<int>(std::clamp<long long>(ms + 1, 0, tcp_idle_ms));
@@ -319,9 +319,16 @@ void DnsFilter::on_query() {
 
 void DnsFilter::on_tcp_accept() {
   if (!tcp_listener_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (accept_paused_until_ && now < *accept_paused_until_) return;
+  accept_paused_until_.reset();
   for (int i = 0; i < kBatch; ++i) {
     UniqueFd fd(::accept4(tcp_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!fd) return;
+    if (!fd) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        accept_paused_until_ = now + std::chrono::milliseconds(100);
+      return;
+    }
     // Bounded: at the limit, the connection idle longest makes room (a client that opens
     // many and sends nothing only ever loses its own).
     if (tcp_.size() >= kMaxDnsTcpClients) {

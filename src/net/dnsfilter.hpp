@@ -101,6 +101,9 @@ class DnsFilter {
   sockaddr_storage upstream_addr_{};
   std::map<uint16_t, Pending> pending_;  // by the id sent upstream
   std::vector<std::unique_ptr<TcpClient>> tcp_;
+  // accept4 failed for want of descriptors or memory: the listener, which stays readable,
+  // is left out of poll until then (no busy loop).
+  std::optional<std::chrono::steady_clock::time_point> accept_paused_until_;
   uint32_t seq_ = 1;
 };
 

@@ -9,6 +9,7 @@
 #include <linux/netlink.h>
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -223,6 +224,31 @@ TEST_F(DnsFilterLoopback, UpstreamRefusedOverTcpIsServfail) {
   ASSERT_EQ(::send(t.get(), fb.data(), fb.size(), 0), static_cast<ssize_t>(fb.size()));
   EXPECT_EQ(tcp_rcode(t.get(), 0x0707), dns::kRcodeNxdomain);
   EXPECT_EQ(refused_, std::vector<std::string>{"blocked.example:3"});
+}
+
+// Out of descriptors, accept4 fails and the listener stays readable: it is left out of
+// poll for a while (the supervisor does not spin), then taken back.
+TEST_F(DnsFilterLoopback, AcceptOutOfDescriptorsPauses) {
+  const size_t usual = filter_->poll_fds().size();
+  UniqueFd t(connect_tcp());  // queued on the listener, not accepted yet
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  const int lowest = ::dup(0);
+  ASSERT_GE(lowest, 0);
+  ::close(lowest);
+  rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(lowest);  // the next descriptor is one too many
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  filter_->step();
+  const size_t paused = filter_->poll_fds().size();
+  const int wait = filter_->timeout_ms();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_EQ(paused, usual - 1) << "the listener is not polled while accept4 fails";
+  EXPECT_GT(wait, 0);
+  EXPECT_LE(wait, 101);
+  EXPECT_EQ(filter_->tcp_clients(), 0u);
+  pump(200);
+  EXPECT_EQ(filter_->tcp_clients(), 1u) << "accepted once the pause is over";
 }
 
 // A connection that sends half a message and stops is closed at the idle deadline; the
