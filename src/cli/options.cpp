@@ -373,7 +373,7 @@ const std::vector<OptionDef> kTable = {
      "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
      H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0], FdRole::JsonStatus))},
     {"--audit-fd", {{"FD", ArgKind::Number}}, Section::Process,
-     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno) and each DNS name --allow-net refuses (name, type, answer), rate-limited, and a summary line at the end; needs --seccomp-profile or --allow-net",
+     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), each DNS name --allow-net refuses (name, type, answer) and each connection it rejects (address, port, protocol), rate-limited, and a summary line at the end; needs --seccomp-profile or --allow-net",
      H(set_once(p.spec.audit_fd, p, "--audit-fd", a[0], FdRole::Audit))},
     {"--audit-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting", H({
@@ -427,7 +427,7 @@ const std::vector<OptionDef> kTable = {
      "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
      H(p.spec.seccomp_log = true)},
     {"--landlock", {}, Section::Process,
-     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope)",
+     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope); with --allow-net (ABI 4), TCP connect only to the ports its rules allow and 53",
      H(p.spec.landlock.enabled = true)},
     {"--landlock-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Implies --landlock. Whether a kernel without Landlock (or below ABI 3, which cannot stop truncate(2) outside the tree) is an error before anything runs (required, the default) or a warning", H({

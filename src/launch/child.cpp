@@ -2,11 +2,13 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -168,6 +170,25 @@ void send_netns(int channel, const Plan& plan) {
   }
   if (!send_message(channel, MsgType::NetNs, "", fds))
     throw_errno("--net: can't hand the sandbox's namespaces to the supervisor");
+}
+
+// --allow-net: loads the egress table; with --audit-fd, its rejected packets go to an NFLOG
+// group whose socket the supervisor reads. Security: the socket is bound here, where we
+// hold CAP_NET_ADMIN; the command cannot bind the group (nfnetlink wants CAP_NET_ADMIN)
+// and never holds this fd (O_CLOEXEC, closed once handed over).
+void load_egress_rules(const Spec& spec, const ChildContext& ctx) {
+  std::optional<uint16_t> log_group;
+  if (spec.audit_fd) log_group = net::kEgressLogGroup;
+  const net::EgressTable table = net::egress_table(spec.allow_net, log_group);
+  if (log::verbose()) log::step("--allow-net: the egress table\n" + net::egress_ruleset(table));
+  UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
+  if (!nl) throw_errno("--allow-net: can't open a netfilter netlink socket");
+  net::load_egress(nl.get(), table);
+  log::step("--allow-net: egress rules loaded");
+  if (!log_group) return;
+  UniqueFd nflog = net::open_egress_log(*log_group);
+  if (!send_message(ctx.channel, MsgType::EgressLog, "", {nflog.get()}))
+    throw_errno("--audit-fd: can't hand the rejected connections' socket to the supervisor");
 }
 
 // Waits for MsgType::NetReady from the supervisor (which gives up on the helper after 10 s
@@ -607,20 +628,11 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
       ns::loopback_up();
       ns::allow_unprivileged_low_ports();
     }
-    // --allow-net: the egress table, loaded by nft while we hold CAP_NET_ADMIN over our
-    //    network namespace and the host's nft is still reachable (before the new root);
-    //    before the network is up and before the command, which runs without the
-    //    capability and so can never flush or change it. nft runs as our uid inside:
-    //    CAP_NET_ADMIN is made ambient for it alone (a uid other than 0 would lose it at
-    //    exec), in the forked process only.
-    if (!plan.egress_nft.empty()) {
-      const std::string ruleset = net::egress_ruleset(spec.allow_net);
-      if (log::verbose()) log::step("--allow-net: nft -f - with\n" + ruleset);
-      net::apply_ruleset(plan.egress_nft, ruleset, [] {
-        security::apply_caps(security::CapSet{1} << CAP_NET_ADMIN, /*ambient=*/true);
-      });
-      log::step("--allow-net: egress rules loaded");
-    }
+    // --allow-net: the egress table, loaded while we hold CAP_NET_ADMIN over our network
+    //    namespace: before the network is up and before the command, which runs without
+    //    the capability and so can never flush or change it. One nfnetlink batch, sent by
+    //    ourselves (net/egress.hpp: why not nft).
+    if (plan.egress) load_egress_rules(spec, ctx);
 
     auto [old_umask, cwd] = build_new_root(spec, plan, ctx);
 

@@ -264,12 +264,8 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
                     modes_with(&ModeRow::allow_net_names) + " (the network is '" + row.name + "')");
       out.egress_dns = true;
     }
-    // Debian installs nft in /usr/sbin, which a user's PATH usually lacks.
-    auto nft = find_program("nft", "/usr/sbin:/sbin");
-    if (!nft)
-      throw Error("--allow-net: nft was not found on PATH, /usr/sbin or /sbin (install the "
-                  "Debian package nftables)");
-    out.egress_nft = *nft;
+    // The setup child loads the table itself over nfnetlink (egress.hpp): no nft needed.
+    out.egress = true;
   }
 }
 

@@ -44,7 +44,7 @@ struct NetPlan {
   // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
   NetMode net = NetMode::Host;
   std::string net_helper;  // absolute path of pasta, slirp4netns or nft (veth)
-  std::string egress_nft;  // --allow-net: absolute path of nft, run by the setup child
+  bool egress = false;     // --allow-net: the setup child loads the egress table
   bool egress_dns = false; // --allow-net NAME: the supervisor answers the sandbox's DNS
 };
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
