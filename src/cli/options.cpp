@@ -186,7 +186,7 @@ const std::vector<OptionDef> kTable = {
      "Let the gateway 10.0.2.2 reach services listening on the host's 127.0.0.1 (--net pasta, slirp4netns or user; off by default)",
      H(p.spec.net_host_loopback = true)},
     {"--allow-net", {{"HOST[:PORT[-PORT]]", ArgKind::Text}}, Section::Namespaces,
-     "Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network, IPv6 with a port as [ADDR]:PORT; or a DNS name, *.NAME for its subdomains: the sandbox then resolves only allowed names and may reach what they resolve to), on PORT or a PORT-PORT range if given; 'none' denies everything until another --allow-net; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth; names: not veth)",
+     "Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network, IPv6 with a port as [ADDR]:PORT; or a DNS name, *.NAME for its subdomains: the sandbox then resolves only allowed names and may reach what they resolve to), on PORT or a PORT-PORT range if given; 'none' denies everything until another --allow-net; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth)",
      H(p.spec.allow_net.push_back(net::parse_allow_net(a[0])))},
     {"--subnet", {{"CIDR", ArgKind::Text}}, Section::Namespaces,
      "IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)",
@@ -373,7 +373,7 @@ const std::vector<OptionDef> kTable = {
      "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
      H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0], FdRole::JsonStatus))},
     {"--audit-fd", {{"FD", ArgKind::Number}}, Section::Process,
-     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno) and each connection --allow-net rejects (address, port, protocol), rate-limited, and a summary line at the end",
+     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), each DNS name --allow-net refuses (name, type, answer) and each connection it rejects (address, port, protocol), rate-limited, and a summary line at the end; needs --seccomp-profile or --allow-net",
      H(set_once(p.spec.audit_fd, p, "--audit-fd", a[0], FdRole::Audit))},
     {"--audit-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting", H({

@@ -80,6 +80,21 @@ std::string audit_syscall_line(const SyscallDenial& d) {
   return dump_line(j);
 }
 
+std::string audit_dns_line(const std::string& name, uint16_t qtype, uint8_t rcode) {
+  static const std::map<uint16_t, const char*> kTypes{
+      {1, "A"},     {2, "NS"},    {5, "CNAME"}, {6, "SOA"},    {12, "PTR"},  {15, "MX"},
+      {16, "TXT"},  {28, "AAAA"}, {33, "SRV"},  {35, "NAPTR"}, {43, "DS"},   {48, "DNSKEY"},
+      {64, "SVCB"}, {65, "HTTPS"}, {251, "IXFR"}, {252, "AXFR"}, {255, "ANY"}};
+  json j;
+  j["type"] = "dns";
+  j["name"] = name;
+  auto t = kTypes.find(qtype);
+  j["qtype"] = t != kTypes.end() ? std::string(t->second) : "TYPE" + std::to_string(qtype);
+  j["answer"] = rcode == 3 ? std::string("NXDOMAIN") : rcode == 5 ? std::string("REFUSED")
+                                                                   : "RCODE" + std::to_string(rcode);
+  return dump_line(j);
+}
+
 std::string audit_summary_line(const std::map<std::string, uint64_t>& counts, uint64_t written,
                                uint64_t dropped) {
   json j;

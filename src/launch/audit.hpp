@@ -54,6 +54,10 @@ struct SyscallDenial {
 // Pure: {"type":"syscall","name":..,"nr":..,"arch":..,"args":[..],"pid":..,"errno":..,
 // "error":"EPERM","profile":..,"rule":..}\n
 std::string audit_syscall_line(const SyscallDenial& d);
+// Pure: {"type":"dns","name":..,"qtype":"A","answer":"NXDOMAIN"}\n for a name --allow-net's
+// DNS filter refused (`name` in the presentation form of net/dns.hpp: printable ASCII;
+// `qtype` by its name where it has a common one, else "TYPEn"; `rcode` 3 or 5).
+std::string audit_dns_line(const std::string& name, uint16_t qtype, uint8_t rcode);
 // Pure: {"type":"summary","counts":{KIND:N...},"written":N,"dropped":N}\n
 std::string audit_summary_line(const std::map<std::string, uint64_t>& counts, uint64_t written,
                                uint64_t dropped);

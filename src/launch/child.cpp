@@ -158,14 +158,15 @@ void send_netns(int channel, const Plan& plan) {
   UniqueFd user(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
   if (!user) throw_errno("--net: can't open /proc/self/ns/user");
   std::vector<int> fds{net.get(), user.get()};
-  // --allow-net NAME: the sandbox's DNS socket and a netfilter socket, made here while we
+  // --allow-net NAME: the sandbox's DNS sockets (UDP, TCP) and a netfilter socket, made here while we
   // hold CAP_NET_ADMIN over the namespace: the supervisor answers the one and adds the
   // answers' addresses to the egress table through the other (net/dnsfilter.hpp).
-  std::pair<UniqueFd, UniqueFd> dns;
+  net::DnsFilterSockets dns;
   if (plan.egress_dns) {
     dns = net::open_dns_filter_sockets();
-    fds.push_back(dns.first.get());
-    fds.push_back(dns.second.get());
+    fds.push_back(dns.udp.get());
+    fds.push_back(dns.tcp.get());
+    fds.push_back(dns.netlink.get());
   }
   if (!send_message(channel, MsgType::NetNs, "", fds))
     throw_errno("--net: can't hand the sandbox's namespaces to the supervisor");

@@ -327,12 +327,18 @@ void Supervisor::start_network() {
     if (net::needs_ns_fds(plan) && !setup_error) {
       auto m = recv_message(channel.get());
       if (m && m->type == MsgType::Error) throw Error(m->text);
-      const size_t expected = plan.egress_dns ? 4 : 2;
+      const size_t expected = plan.egress_dns ? 5 : 2;
       if (!m || m->type != MsgType::NetNs || m->fds.size() != expected)
         throw Error("--net: the sandbox did not hand over its namespaces");
       ns_fds = std::move(m->fds);
       if (plan.egress_dns) {
-        dns = net::start_dns_filter(spec.allow_net, std::move(ns_fds[2]), std::move(ns_fds[3]));
+        dns = net::start_dns_filter(
+            spec.allow_net, {std::move(ns_fds[2]), std::move(ns_fds[3]), std::move(ns_fds[4])});
+        // --audit-fd: one line per refused query (bounded by the writer's rate limit).
+        if (audit)
+          dns->on_refused = [w = audit.get()](const net::dns::Question& q, uint8_t rcode) {
+            w->record("dns", [&] { return audit_dns_line(q.name, q.qtype, rcode); });
+          };
         ns_fds.resize(2);
       }
     }
@@ -361,6 +367,7 @@ int Supervisor::poll_timeout() const {
   if (net_pending) timeout = ms_until(network->deadline);
   for (const auto& at : {deadline.term_at, deadline.kill_at})
     if (at) timeout = timeout < 0 ? ms_until(*at) : std::min(timeout, ms_until(*at));
+  if (int t = dns ? dns->timeout_ms() : -1; t >= 0) timeout = timeout < 0 ? t : std::min(timeout, t);
   return timeout;
 }
 
@@ -482,7 +489,7 @@ void Supervisor::loop() {
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
     const size_t dns_at = fds.size();
     if (dns)
-      for (int fd : dns->fds()) fds.push_back({fd, POLLIN, 0});
+      for (const pollfd& p : dns->poll_fds()) fds.push_back(p);
     if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
@@ -495,7 +502,8 @@ void Supervisor::loop() {
     on_network();
     bool dns_ready = false;
     for (size_t i = dns_at; i < fds.size(); ++i) dns_ready |= fds[i].revents != 0;
-    if (dns && dns_ready) dns->step();
+    // Its connections' deadlines too (an idle DNS-over-TCP client is closed on time).
+    if (dns && (dns_ready || dns->timeout_ms() == 0)) dns->step();
     on_deadline();
     on_child_exit();
   }

@@ -14,14 +14,27 @@ uint16_t u16(std::string_view m, size_t at) {
 uint32_t u32(std::string_view m, size_t at) {
   return (static_cast<uint32_t>(u16(m, at)) << 16) | u16(m, at + 2);
 }
+void put16(std::string& s, uint16_t v) {
+  s += static_cast<char>(v >> 8);
+  s += static_cast<char>(v & 0xff);
+}
+
+bool host_byte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
 
 // Reads the name at `pos`; `pos` moves past it (past the first pointer, when compressed).
-// Pointers must point backwards (each strictly before the last), so decoding ends.
-bool read_name(std::string_view m, size_t& pos, std::string& out) {
+// Pointers must point backwards (each strictly before the last) and never into the
+// header, so decoding ends; the whole name, as it would be written uncompressed, is at
+// most kMaxNameWire bytes. `out` is its presentation form (dns.hpp); `hostname` says
+// whether no byte needed an escape.
+bool read_name(std::string_view m, size_t& pos, std::string& out, bool* hostname = nullptr) {
   out.clear();
+  if (hostname) *hostname = true;
   size_t at = pos;
   bool jumped = false;
   size_t limit = at;  // a pointer must go strictly below this
+  size_t wire = 1;    // the root's zero byte
   while (true) {
     if (at >= m.size()) return false;
     const uint8_t len = static_cast<uint8_t>(m[at]);
@@ -35,18 +48,31 @@ bool read_name(std::string_view m, size_t& pos, std::string& out) {
       jumped = true;
       continue;
     }
-    if (len & 0xc0) return false;  // the reserved label types
+    if (len & 0xc0) return false;  // the reserved label types (and so len <= 63)
     if (len == 0) {
       if (!jumped) pos = at + 1;
       return true;
     }
+    wire += 1 + len;
+    if (wire > kMaxNameWire) return false;
     if (at + 1 + len > m.size()) return false;
     if (!out.empty()) out += '.';
     for (size_t i = 0; i < len; ++i) {
       char c = m[at + 1 + i];
-      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // names are case-blind
+      if (host_byte(c)) {
+        out += c;
+        continue;
+      }
+      // Security: any other byte ('.', NUL, controls, '\\' itself) is escaped, so a label
+      // never reads as two, never matches a rule, and never reaches a log raw.
+      const unsigned v = static_cast<uint8_t>(c);
+      out += '\\';
+      out += static_cast<char>('0' + v / 100);
+      out += static_cast<char>('0' + v / 10 % 10);
+      out += static_cast<char>('0' + v % 10);
+      if (hostname) *hostname = false;
     }
-    if (out.size() > 255) return false;
     at += 1 + len;
   }
 }
@@ -56,8 +82,9 @@ std::optional<Question> read_question(std::string_view m) {
   if (u16(m, 4) != 1) return std::nullopt;  // QDCOUNT: exactly one
   Question q;
   q.id = u16(m, 0);
+  q.opcode = (static_cast<uint8_t>(m[2]) >> 3) & 0x0f;
   size_t pos = kHeader;
-  if (!read_name(m, pos, q.name) || pos + 4 > m.size()) return std::nullopt;
+  if (!read_name(m, pos, q.name, &q.hostname) || pos + 4 > m.size()) return std::nullopt;
   q.qtype = u16(m, pos);
   q.qclass = u16(m, pos + 2);
   q.end = pos + 4;
@@ -68,7 +95,21 @@ std::optional<Question> read_question(std::string_view m) {
 
 std::optional<Question> parse_query(std::string_view msg) {
   if (msg.size() < kHeader || (static_cast<uint8_t>(msg[2]) & 0x80)) return std::nullopt;
-  return read_question(msg);
+  auto q = read_question(msg);
+  if (!q) return std::nullopt;
+  // No answer or authority records in a query; at most one additional one, an OPT.
+  if (u16(msg, 6) != 0 || u16(msg, 8) != 0 || u16(msg, 10) > 1) return std::nullopt;
+  if (u16(msg, 10) == 1) {
+    size_t pos = q->end;
+    // OPT: the root name, type 41, class = UDP payload size, TTL = extended rcode,
+    // version, flags (DO), then its options.
+    if (pos + 11 > msg.size() || msg[pos] != 0 || u16(msg, pos + 1) != kTypeOpt)
+      return std::nullopt;
+    if (pos + 11 + u16(msg, pos + 9) > msg.size()) return std::nullopt;
+    q->edns_size = u16(msg, pos + 3);
+    q->edns_do = (static_cast<uint8_t>(msg[pos + 7]) & 0x80) != 0;
+  }
+  return q;
 }
 
 std::optional<Response> parse_response(std::string_view msg) {
@@ -102,7 +143,14 @@ std::optional<Response> parse_response(std::string_view msg) {
         a.v6 = type == kTypeAaaa;
         std::copy_n(msg.begin() + static_cast<std::ptrdiff_t>(pos), rdlen, a.addr.begin());
         a.ttl = (ttl & 0x80000000u) ? 0 : ttl;  // RFC 2181 8: the top bit set means zero
-        r.addresses.push_back(a);
+        // Bounded: each address costs a netlink round trip in the supervisor.
+        auto same = std::find_if(r.addresses.begin(), r.addresses.end(), [&](const Address& b) {
+          return b.v6 == a.v6 && b.addr == a.addr;
+        });
+        if (same != r.addresses.end())
+          same->ttl = std::max(same->ttl, a.ttl);
+        else if (r.addresses.size() < kMaxAddresses)
+          r.addresses.push_back(a);
       }
     }
     pos += rdlen;
@@ -110,16 +158,55 @@ std::optional<Response> parse_response(std::string_view msg) {
   return r;
 }
 
+bool answers(const Response& r, const Question& asked, uint16_t sent_id) {
+  const Question& q = r.question;
+  return q.id == sent_id && q.opcode == asked.opcode && q.name == asked.name &&
+         q.qtype == asked.qtype && q.qclass == asked.qclass;
+}
+
 std::string refusal(std::string_view query, const Question& q, uint8_t rcode) {
   std::string r(query.substr(0, q.end));
-  const uint8_t rd = static_cast<uint8_t>(query[2]) & 0x01;
-  r[2] = static_cast<char>(0x80 | rd);             // QR, opcode QUERY, RD as asked
+  const uint8_t keep = static_cast<uint8_t>(query[2]) & 0x79;  // opcode and RD as asked
+  r[2] = static_cast<char>(0x80 | keep);            // QR
   r[3] = static_cast<char>(0x80 | (rcode & 0x0f));  // RA, the rcode
   for (size_t i = 6; i < 12; ++i) r[i] = 0;        // no answer, authority, additional
   return r;
 }
 
+std::string forward_query(std::string_view query, const Question& q, uint16_t id) {
+  std::string f;
+  f.reserve(q.end + 11);
+  put16(f, id);
+  f += static_cast<char>(static_cast<uint8_t>(query[2]) & 0x01);  // QUERY, RD as asked
+  f += static_cast<char>(static_cast<uint8_t>(query[3]) & 0x10);  // CD as asked
+  put16(f, 1);
+  put16(f, 0);
+  put16(f, 0);
+  put16(f, q.edns_size ? 1 : 0);
+  // The question as asked: in a query it is never compressed (no pointer may reach the
+  // header), so its bytes stand alone.
+  f.append(query.substr(kHeader, q.end - kHeader));
+  if (q.edns_size) {
+    f += '\0';
+    put16(f, kTypeOpt);
+    put16(f, std::clamp<uint16_t>(*q.edns_size, 512, 4096));
+    f += '\0';  // extended rcode
+    f += '\0';  // version 0
+    f += static_cast<char>(q.edns_do ? 0x80 : 0);
+    f += '\0';
+    put16(f, 0);  // no options
+  }
+  return f;
+}
+
 bool name_allowed(const std::vector<NetAllow>& rules, std::string_view name) {
+  // Only a plain hostname can match: letters, digits, '-', '_', dots between non-empty
+  // labels (a rule's name is one, so this only makes sure).
+  if (name.empty() || name.front() == '.' || name.back() == '.' ||
+      name.find("..") != std::string_view::npos)
+    return false;
+  for (char c : name)
+    if (!host_byte(c) && c != '.') return false;
   for (const NetAllow& r : rules) {
     if (r.kind != NetAllow::Kind::Name) continue;
     if (!r.wildcard) {
@@ -130,6 +217,14 @@ bool name_allowed(const std::vector<NetAllow>& rules, std::string_view name) {
     }
   }
   return false;
+}
+
+Verdict verdict(const std::vector<NetAllow>& rules, const Question& q) {
+  // Only a standard query of a hostname in class IN goes anywhere; zone transfers never.
+  if (q.opcode != 0 || q.qclass != kClassIn || q.qtype == kTypeAxfr || q.qtype == kTypeIxfr ||
+      q.qtype == kTypeOpt || !q.hostname)
+    return Verdict::Refused;
+  return name_allowed(rules, q.name) ? Verdict::Forward : Verdict::Nxdomain;
 }
 
 }  // namespace sb::net::dns

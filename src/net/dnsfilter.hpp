@@ -6,10 +6,12 @@
 // the answer reaches the sandbox; any other name is answered NXDOMAIN at once.
 #pragma once
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,48 +44,83 @@ std::string nft_add_element_batch(const std::string& set, const uint8_t* addr, s
 // Pure.
 std::optional<sockaddr_storage> first_nameserver(const std::string& resolv_conf);
 
-// Reports a refused name; the audit stream (--audit-fd) plugs in here.
-using DnsRefusedHook = void (*)(const std::string& name);
+// Reports a refused query (its question and the rcode it was answered with); the audit
+// stream (--audit-fd) plugs in here.
+using DnsRefusedHook = std::function<void(const dns::Question& q, uint8_t rcode)>;
+
+// Bounds of the TCP side (DNS over TCP, RFC 7766: resolvers retry over TCP when a UDP
+// answer was truncated): connections at once (a new one closes the one idle longest),
+// time a connection may take to send its query and read the answer, time the host's
+// resolver may take to answer over TCP.
+inline constexpr size_t kMaxDnsTcpClients = 16;
+inline constexpr int kDnsTcpIdleMs = 10000;
+inline constexpr int kDnsUpstreamTcpMs = 5000;
 
 class DnsFilter {
  public:
-  // `sandbox_sock`: bound to 127.0.0.1:53 in the sandbox's netns; `nft_sock`: its
-  // NETLINK_NETFILTER socket; `upstream`: the host's resolver.
-  DnsFilter(std::vector<NetAllow> rules, UniqueFd sandbox_sock, UniqueFd nft_sock,
-            const sockaddr_storage& upstream);
-  // Descriptors to poll for POLLIN.
-  std::vector<int> fds() const;
-  // Handles what is readable (non-blocking). Errors are logged as warnings (the command
-  // then simply gets no answer), never thrown.
+  // `sandbox_sock`: UDP, bound to 127.0.0.1:53 in the sandbox's netns; `tcp_listener`:
+  // TCP, listening there (may be empty: no TCP); `nft_sock`: its NETLINK_NETFILTER
+  // socket; `upstream`: the host's resolver.
+  DnsFilter(std::vector<NetAllow> rules, UniqueFd sandbox_sock, UniqueFd tcp_listener,
+            UniqueFd nft_sock, const sockaddr_storage& upstream);
+  ~DnsFilter();
+  // Descriptors to poll, with their events.
+  std::vector<pollfd> poll_fds() const;
+  // Milliseconds until step() has something to expire (a TCP connection's deadline), -1
+  // for none.
+  int timeout_ms() const;
+  // Handles what is ready, never blocking on the sandbox or the resolver (a netlink
+  // round trip to the kernel is bounded by 1 s). Errors are logged as warnings (the
+  // command then simply gets no answer), never thrown.
   void step();
-  DnsRefusedHook on_refused = nullptr;
+  DnsRefusedHook on_refused;
+  int tcp_idle_ms = kDnsTcpIdleMs;  // (tests shorten it)
+  size_t tcp_clients() const { return tcp_.size(); }
+
+  struct TcpClient;  // one DNS-over-TCP connection from the sandbox (dnsfilter.cpp)
 
  private:
+  enum class Act { Drop, Answer, Forward };
+  // What to do with a query from the sandbox; `answer` is the refusal for Act::Answer.
+  Act judge(std::string_view msg, dns::Question& q, std::string& answer);
   void on_query();
   void on_answer();
+  void on_tcp_accept();
+  // False once the connection is done with (closed, failed, or timed out).
+  bool on_tcp(TcpClient& c, std::chrono::steady_clock::time_point now);
   bool add_addresses(const dns::Response& r);
+  uint16_t new_id() const;
   struct Pending {
     sockaddr_storage client;
     socklen_t client_len;
-    uint16_t client_id;
-    std::string name;
+    dns::Question asked;
     std::chrono::steady_clock::time_point at;
   };
   std::vector<NetAllow> rules_;
-  UniqueFd sandbox_, nft_, upstream_;
+  UniqueFd sandbox_, tcp_listener_, nft_, upstream_;
+  sockaddr_storage upstream_addr_{};
   std::map<uint16_t, Pending> pending_;  // by the id sent upstream
-  uint16_t next_id_ = 1;
+  std::vector<std::unique_ptr<TcpClient>> tcp_;
+  // accept4 failed for want of descriptors or memory: the listener, which stays readable,
+  // is left out of poll until then (no busy loop).
+  std::optional<std::chrono::steady_clock::time_point> accept_paused_until_;
   uint32_t seq_ = 1;
+};
+
+// The sandbox's DNS sockets and its netfilter socket (open_dns_filter_sockets).
+struct DnsFilterSockets {
+  UniqueFd udp, tcp, netlink;
 };
 
 // Opens the host's resolver (first nameserver of /etc/resolv.conf, 127.0.0.1 when none)
 // and makes the filter. Throws sb::Error.
 std::unique_ptr<DnsFilter> start_dns_filter(const std::vector<NetAllow>& rules,
-                                            UniqueFd sandbox_sock, UniqueFd nft_sock);
+                                            DnsFilterSockets sockets);
 
 // In the setup child, in its network namespace with CAP_NET_ADMIN and
-// CAP_NET_BIND_SERVICE there: the UDP socket for 127.0.0.1:53 (bound even before lo is up)
-// and the NETLINK_NETFILTER socket, both O_CLOEXEC. Throws sb::Error.
-std::pair<UniqueFd, UniqueFd> open_dns_filter_sockets();
+// CAP_NET_BIND_SERVICE there: the UDP socket for 127.0.0.1:53 and the TCP socket listening
+// there (both bound even before lo is up), and the NETLINK_NETFILTER socket, all
+// O_CLOEXEC. Throws sb::Error.
+DnsFilterSockets open_dns_filter_sockets();
 
 }  // namespace sb::net

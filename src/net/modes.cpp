@@ -26,6 +26,7 @@ constexpr ModeRow kModes[] = {
      .publish_ipv6 = true,
      .host_loopback = true,
      .allow_net = true,
+     .allow_net_names = true,
      .start = start_user_mode,
      .ns_fds = true,
      .ready = true,
@@ -39,6 +40,7 @@ constexpr ModeRow kModes[] = {
      .publish = true,
      .host_loopback = true,
      .allow_net = true,
+     .allow_net_names = true,
      .start = start_user_mode,
      .ns_fds = true,
      .ready = true,
@@ -53,6 +55,7 @@ constexpr ModeRow kModes[] = {
      .publish = true,
      .subnet = true,
      .allow_net = true,
+     .allow_net_names = true,
      .start = start_veth,
      .ready = true,
      .label = "the veth network"},
@@ -98,7 +101,8 @@ const ModeRow& mode_row(NetMode m) { return kModes[static_cast<size_t>(m)]; }
 
 std::vector<ModeRow> mode_rows() { return {std::begin(kModes), std::end(kModes)}; }
 
-bool needs_ns_fds(const NetPlan& plan) { return mode_row(plan.net).ns_fds; }
+// --allow-net NAME: the DNS filter's sockets travel with the namespaces (veth too).
+bool needs_ns_fds(const NetPlan& plan) { return mode_row(plan.net).ns_fds || plan.egress_dns; }
 
 bool needs_ready(const NetPlan& plan) { return mode_row(plan.net).ready; }
 

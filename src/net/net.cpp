@@ -260,12 +260,11 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
     for (const NetAllow& a : spec.allow_net) {
       // "none" alone: where the DNS filter can run, every name gets NXDOMAIN at once (and
       // an audit line) rather than a query that the table rejects.
-      if (a.kind == NetAllow::Kind::None && row.ns_fds && row.resolv_conf) out.egress_dns = true;
+      if (a.kind == NetAllow::Kind::None && row.allow_net_names) out.egress_dns = true;
       if (a.kind != NetAllow::Kind::Name) continue;
-      // The DNS filter's sockets travel with the namespaces the child hands over.
-      if (!row.ns_fds || !row.resolv_conf)
+      if (!row.allow_net_names)
         throw Error("--allow-net: '" + a.text + "' names a DNS name, which needs --net " +
-                    modes_with(&ModeRow::ns_fds) + " (the network is '" + row.name + "')");
+                    modes_with(&ModeRow::allow_net_names) + " (the network is '" + row.name + "')");
       out.egress_dns = true;
     }
     // The setup child loads the table itself over nfnetlink (egress.hpp): no nft needed.
@@ -274,10 +273,11 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
 }
 
 std::optional<std::string> resolv_conf(const NetPlan& plan) {
-  if (!mode_row(plan.net).resolv_conf) return std::nullopt;
+  // --allow-net NAME (any mode that has it, veth too): the sandbox's resolver is the filter.
   if (plan.egress_dns)
     return std::string("# Written by sandbox --allow-net: its DNS filter, which answers only the\n"
                        "# allowed names.\nnameserver 127.0.0.1\n");
+  if (!mode_row(plan.net).resolv_conf) return std::nullopt;
   return std::string("# Written by sandbox --net: the DNS forwarder of the user-mode network,\n"
                      "# which asks the host's resolver.\nnameserver ") +
          kUserModeDns + "\n";

@@ -138,6 +138,7 @@ struct ModeRow {
   bool host_loopback = false;  // --net-host-loopback
   bool subnet = false;         // --subnet
   bool allow_net = false;      // --allow-net (a namespace whose traffic leaves through us)
+  bool allow_net_names = false;  // --allow-net NAME (the supervisor's DNS filter inside)
   // ---- Start (supervisor and child).
   StartFn start = nullptr;  // the supervisor's session; nullptr: nothing runs outside
   bool ns_fds = false;      // the child hands its namespaces over (MsgType::NetNs)

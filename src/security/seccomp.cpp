@@ -449,10 +449,11 @@ int user_notif_error() {
 std::optional<SeccompAudit> compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet current,
                                                        const std::function<int()>& has_user_notif) {
   if (spec.seccomp_profiles.empty()) {
-    // --allow-net alone: only rejected connections are reported (launch/supervisor.cpp).
+    // --allow-net alone: its refused DNS names (and rejected connections) are what is
+    // reported; no seccomp listener.
     if (!spec.allow_net.empty()) return std::nullopt;
     throw Error("--audit-fd requires --seccomp-profile or --allow-net (the denials it reports "
-                "are theirs)");
+                "are the profile's system calls and the allowlist's names and connections)");
   }
   // The kernel lets one filter of a process have a listener (EBUSY for a second), and a
   // notify filter without one answers ENOSYS: so exactly one profile can be audited.

@@ -294,7 +294,7 @@ TEST_P(auditTest, RefusedCombinations) {
     Args flags;
     std::string message;
   } cases[] = {
-      {{}, "--audit-fd requires --seccomp-profile"},
+      {{}, "--audit-fd requires --seccomp-profile or --allow-net"},
       {{"--seccomp-profile", "default", "--seccomp-log"}, "exclude each other"},
   };
   for (const auto& c : cases) {

@@ -204,14 +204,20 @@ std::string private_dir_of(const std::string& cmd) {
   return cmd.substr(start, end - start);
 }
 
-// A DNS server on the host's 127.0.0.1:53 (UDP) that answers every A query with one address.
+// A DNS server on the host's 127.0.0.1:53 (UDP, and TCP when the port is free) that answers
+// every A query with one address. Names starting "egress-tc-" get a truncated UDP answer
+// (TC set, no records), as a resolver does when the answer is too large for a datagram:
+// only a client that retries over TCP gets their address.
 class HostDns {
  public:
-  explicit HostDns(in_addr_t answer) : answer_(answer) {
+  // On `bind` (127.0.0.1 by default; own_address() gives one no other test process uses,
+  // so that another's server closing cannot take queries meant for this one).
+  explicit HostDns(in_addr_t answer, const std::string& bind = "127.0.0.1")
+      : answer_(answer), address_(bind) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = inet_addr(bind.c_str());
     a.sin_port = htons(53);
     timeval tv{0, 200 * 1000};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -220,50 +226,103 @@ class HostDns {
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
     ok_ = true;
     thread_ = std::thread([this] { serve(); });
+    tcp_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ::setsockopt(tcp_fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);  // accept() too
+    ::setsockopt(tcp_fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    ::setsockopt(tcp_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (tcp_fd_ < 0 || ::bind(tcp_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(tcp_fd_, 64) != 0)
+      return;
+    tcp_ok_ = true;
+    tcp_thread_ = std::thread([this] { serve_tcp(); });
   }
   ~HostDns() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
+    if (tcp_thread_.joinable()) tcp_thread_.join();
     if (fd_ >= 0) ::close(fd_);
+    if (tcp_fd_ >= 0) ::close(tcp_fd_);
   }
   bool ok() const { return ok_; }
+  bool tcp_ok() const { return tcp_ok_; }
+  const std::string& address() const { return address_; }
+  // The resolv.conf that names it.
+  std::string resolv_conf() const { return "nameserver " + address_ + "\n"; }
+  // A loopback address of this process's own (127.53.X.Y).
+  static std::string own_address() {
+    static const std::string a = "127.53." + std::to_string(::getpid() % 250 + 1) + "." +
+                                 std::to_string(::getpid() / 250 % 250 + 1);
+    return a;
+  }
 
  private:
+  // The answer to query `q` (empty when it is not one we answer).
+  std::string answer(const unsigned char* q, size_t n, bool tcp) const {
+    if (n < 17) return "";
+    // Header, then the question (name labels, type, class) copied as it came.
+    size_t end = 12;
+    while (end < n && q[end] != 0) end += q[end] + 1;
+    end += 5;
+    if (end > n) return "";
+    const bool type_a = q[end - 4] == 0 && q[end - 3] == 1;
+    const bool truncated = !tcp && end > 23 && std::memcmp(q + 13, "egress-tc-", 10) == 0;
+    const bool records = type_a && !truncated;
+    std::string r(reinterpret_cast<const char*>(q), end);
+    r[2] = static_cast<char>(truncated ? 0x83 : 0x81);  // response, (TC,) recursion desired
+    r[3] = static_cast<char>(0x80);                      // recursion available, no error
+    r[6] = 0, r[7] = records ? 1 : 0;                    // answers
+    r[8] = r[9] = r[10] = r[11] = 0;
+    if (records) {
+      const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+      r.append(reinterpret_cast<const char*>(rr), sizeof rr);
+      // Names starting "egress-" (the --allow-net tests) get the user-mode gateway, the
+      // host's loopback, whichever instance answers: instances share the port.
+      // "egress-veth-" names get the veth bridge's host address.
+      const bool egress = end > 20 && std::memcmp(q + 13, "egress-", 7) == 0;
+      const bool veth = end > 25 && std::memcmp(q + 13, "egress-veth-", 12) == 0;
+      const in_addr_t addr = veth ? inet_addr("10.231.0.1") : egress ? inet_addr("10.0.2.2") : answer_;
+      r.append(reinterpret_cast<const char*>(&addr), 4);
+    }
+    return r;
+  }
   void serve() {
     while (!stop_) {
       unsigned char q[512];
       sockaddr_in from{};
       socklen_t len = sizeof from;
       ssize_t n = ::recvfrom(fd_, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n < 17) continue;
-      // Header, then the question (name labels, type, class) copied as it came.
-      size_t end = 12;
-      while (end < static_cast<size_t>(n) && q[end] != 0) end += q[end] + 1;
-      end += 5;
-      if (end > static_cast<size_t>(n)) continue;
-      bool type_a = q[end - 4] == 0 && q[end - 3] == 1;
-      std::string r(reinterpret_cast<char*>(q), end);
-      r[2] = static_cast<char>(0x81);  // response, recursion desired
-      r[3] = static_cast<char>(0x80);  // recursion available, no error
-      r[6] = 0, r[7] = type_a ? 1 : 0;  // answers
-      r[8] = r[9] = r[10] = r[11] = 0;
-      if (type_a) {
-        const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
-        r.append(reinterpret_cast<const char*>(rr), sizeof rr);
-        // Names starting "egress-" (the --allow-net tests) get the user-mode gateway, the
-        // host's loopback, whichever instance answers: instances share the port.
-        const bool egress = end > 20 && std::memcmp(q + 13, "egress-", 7) == 0;
-        const in_addr_t addr = egress ? inet_addr("10.0.2.2") : answer_;
-        r.append(reinterpret_cast<const char*>(&addr), 4);
+      if (n < 0) continue;
+      std::string r = answer(q, static_cast<size_t>(n), false);
+      if (!r.empty()) ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+  // One connection at a time, each query in turn (2-byte length, then the message).
+  void serve_tcp() {
+    while (!stop_) {
+      int c = ::accept4(tcp_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      timeval tv{1, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      while (!stop_) {
+        unsigned char len[2];
+        if (::recv(c, len, 2, MSG_WAITALL) != 2) break;
+        std::string q((len[0] << 8) | len[1], '\0');
+        if (!q.empty() && ::recv(c, q.data(), q.size(), MSG_WAITALL) != static_cast<ssize_t>(q.size())) break;
+        std::string r = answer(reinterpret_cast<const unsigned char*>(q.data()), q.size(), true);
+        if (r.empty()) break;
+        std::string out{static_cast<char>(r.size() >> 8), static_cast<char>(r.size() & 0xff)};
+        out += r;
+        if (::send(c, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) break;
       }
-      ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      ::close(c);
     }
   }
   in_addr_t answer_;
-  int fd_ = -1;
-  bool ok_ = false;
+  std::string address_;
+  int fd_ = -1, tcp_fd_ = -1;
+  bool ok_ = false, tcp_ok_ = false;
   std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::thread thread_, tcp_thread_;
 };
 
 // ---- User-mode networking: pasta and slirp4netns, as root and unprivileged ----------------
@@ -868,15 +927,15 @@ TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
   IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
   IT_REQUIRE_FILE(kNft);
   IT_REQUIRE_FILE("/etc/resolv.conf");
-  HostDns dns(inet_addr("10.9.8.7"));
-  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() + ":53 (UDP) is in use on this host";
   HostServer a("hello-a\n"), b("hello-b\n");
   ASSERT_NE(a.port(), 0);
   ASSERT_NE(b.port(), 0);
   TempDir dir(0755);
   RunOpts o = opts_;
   o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
-                              "nameserver 127.0.0.1\n");
+                              dns.resolv_conf());
   std::string script = egress_probe({{"before", a.port()}});
   script +=
       "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
@@ -911,6 +970,201 @@ TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
   EXPECT_EQ(kv["a"], "ok:hello-a") << r;
   EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
   EXPECT_EQ(kv["blocked"], "failed:fast") << r;
+}
+
+// A DNS client in Python for the tests below: queries over UDP and TCP (2-byte length
+// prefix) to the resolver /etc/resolv.conf names, printing KEY=rcodeN:anN:ADDR.
+const std::string kDnsClient =
+    "import socket, struct, time\n"
+    "NS = open('/etc/resolv.conf').read().split('nameserver')[-1].split()[0]\n"
+    "def msg(labels, qtype=1):\n"
+    "    return (struct.pack('>HHHHHH', 0x1234, 0x0100, 1, 0, 0, 0) +\n"
+    "            b''.join(bytes([len(l)]) + l for l in labels) + b'\\0' + struct.pack('>HH', qtype, 1))\n"
+    "def show(key, r, t):\n"
+    "    an = struct.unpack('>H', r[6:8])[0]\n"
+    "    ip = socket.inet_ntoa(r[-4:]) if an else '-'\n"
+    "    print('%s=rcode%d:an%d:%s:%s' % (key, r[3] & 15, an, ip,\n"
+    "          'fast' if time.monotonic() - t < 2 else 'slow'), flush=True)\n"
+    "def recvn(s, n):\n"
+    "    b = b''\n"
+    "    while len(b) < n:\n"
+    "        d = s.recv(n - len(b))\n"
+    "        if not d: raise OSError('closed')\n"
+    "        b += d\n"
+    "    return b\n"
+    "def tcpq(key, m):\n"
+    "    t = time.monotonic()\n"
+    "    try:\n"
+    "        s = socket.create_connection((NS, 53), timeout=5)\n"
+    "        s.sendall(struct.pack('>H', len(m)) + m)\n"
+    "        show(key, recvn(s, struct.unpack('>H', recvn(s, 2))[0]), t)\n"
+    "    except OSError as e:\n"
+    "        print(key + '=failed:' + str(e), flush=True)\n"
+    "def udpq(key, m):\n"
+    "    t = time.monotonic()\n"
+    "    try:\n"
+    "        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)\n"
+    "        u.sendto(m, (NS, 53)); show(key, u.recv(4096), t)\n"
+    "    except OSError as e:\n"
+    "        print(key + '=failed:' + str(e), flush=True)\n"
+    "def resolve(key, name):\n"
+    "    try:\n"
+    "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+    "    except OSError as e:\n"
+    "        print(key + '=failed', flush=True)\n";
+
+// --allow-net NAME over TCP (RFC 7766; a resolver retries over TCP when the UDP answer is
+// truncated): the C library's resolver gets the address of an allowed name whose UDP
+// answer is truncated (only through TCP); a direct TCP query of the allowed name is
+// answered, of a name not allowed NXDOMAIN, of a one-label name spelling the allowed one
+// ("egress-allowed.test" as a single label) REFUSED. Control: without --allow-net the
+// same test server answers the name that is then refused, and the truncated name
+// resolves through the network helper's own forwarder... or not (printed, not asserted:
+// not every helper forwards DNS over TCP).
+TEST_P(UserModeNetTest, AllowNetDnsOverTcp) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << dns.address() << ":53 (UDP or TCP) is in use on this host";
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              dns.resolv_conf());
+  const std::string script = kDnsClient +
+      "resolve('tc', 'egress-tc-allowed.test.')\n"
+      "udpq('udp_tc', msg([b'egress-tc-allowed', b'test']))\n"
+      "udpq('udp_blocked', msg([b'egress-blocked', b'test']))\n"
+      "tcpq('tcp_allowed', msg([b'egress-tc-allowed', b'test']))\n"
+      "tcpq('tcp_blocked', msg([b'egress-blocked', b'test']))\n"
+      "tcpq('tcp_one_label', msg([b'egress-tc-allowed.test']))\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["udp_blocked"], "rcode0:an1:10.0.2.2:fast") << "control: " << control;
+  ASSERT_EQ(kv["udp_tc"], "rcode0:an0:-:fast") << "control (truncated over UDP): " << control;
+
+  auto r = go({"--allow-net", "egress-tc-allowed.test"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["tc"], "10.0.2.2") << "the resolver's retry over TCP: " << r;
+  EXPECT_EQ(kv["udp_tc"], "rcode0:an0:-:fast") << r;  // the truncated answer passed on as is
+  EXPECT_EQ(kv["udp_blocked"], "rcode3:an0:-:fast") << r;
+  EXPECT_EQ(kv["tcp_allowed"], "rcode0:an1:10.0.2.2:fast") << r;
+  EXPECT_EQ(kv["tcp_blocked"], "rcode3:an0:-:fast") << r;
+  EXPECT_EQ(kv["tcp_one_label"], "rcode5:an0:-:fast") << r;
+}
+
+// The supervisor answers DNS without ever waiting on a client: 40 TCP connections that
+// send half a length prefix or half a message and then nothing do not delay a UDP query
+// nor a new TCP one (at most 16 are kept; the one idle longest makes room), and a flood of
+// datagrams does not keep --timeout from ending the command. Control: the same queries
+// without the stalled connections.
+TEST_P(UserModeNetTest, AllowNetDnsStalledTcpClientsDoNotBlock) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << dns.address() << ":53 (UDP or TCP) is in use on this host";
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              dns.resolv_conf());
+  auto go = [&](bool stall) {
+    std::string script = kDnsClient + "hold = []\n";
+    if (stall)
+      script +=
+          "for i in range(40):\n"
+          "    s = socket.create_connection((NS, 53), timeout=5); hold.append(s)\n"
+          "    s.send(b'\\0' if i % 2 else b'\\0\\x40abc')\n"
+          "time.sleep(0.2)\n";
+    script +=
+        "udpq('udp', msg([b'egress-allowed', b'test']))\n"
+        "tcpq('tcp', msg([b'egress-allowed', b'test']))\n"
+        "print('open=%d' % sum(1 for s in hold if s.fileno() >= 0), flush=True)\n"
+        "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "m = msg([b'egress-blocked', b'test'])\n"
+        "while True:\n"
+        "    try: u.sendto(m, (NS, 53))\n"
+        "    except OSError: pass\n";
+    return run(with_root(cat({net_args(), {"--net-host-loopback", "--timeout", "3", "--unshare-pid", "--cap-drop", "ALL",
+                                           "--allow-net", "egress-allowed.test"},
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto control = go(false);
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["udp"], "rcode0:an1:10.0.2.2:fast") << "control: " << control;
+  ASSERT_EQ(kv["tcp"], "rcode0:an1:10.0.2.2:fast") << "control: " << control;
+  ASSERT_EQ(control.exit_code, 124) << "control: the flood ends at --timeout: " << control;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = go(true);
+  const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["udp"], "rcode0:an1:10.0.2.2:fast") << r;
+  EXPECT_EQ(kv["tcp"], "rcode0:an1:10.0.2.2:fast") << r;
+  EXPECT_EQ(r.exit_code, 124) << "--timeout ended the command during the flood: " << r;
+  EXPECT_LT(secs, 15) << r;
+}
+
+// --audit-fd with --allow-net (and no --seccomp-profile): each refused query is one "dns"
+// line with its name, type and answer, counted in the summary; an allowed name is not.
+// Without --allow-net or a profile, --audit-fd is an error that says what it needs.
+TEST_P(UserModeNetTest, AllowNetRefusedNamesAreAudited) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() + ":53 (UDP) is in use on this host";
+  TempDir dir(0755), out(0777);
+  const std::string audit_path = out / "audit";
+  RunOpts o = opts_;
+  auto mounts = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                               dns.resolv_conf());
+  o.in_child = [mounts, audit_path] {
+    if (!mounts()) return false;
+    int fd = ::open(audit_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);  // no O_CLOEXEC
+    return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
+  };
+  const std::string script = kDnsClient +
+      "resolve('allowed', 'egress-allowed.test.')\n"
+      "resolve('blocked', 'egress-blocked.test.')\n"
+      "udpq('one_label', msg([b'egress-allowed.test']))\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback", "--audit-fd", "5"}, allow,
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto refused = go({});
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_TRUE(contains(refused.err, "--audit-fd requires --seccomp-profile or --allow-net")) << refused;
+  EXPECT_EQ(read_file(audit_path), "") << "nothing ran";
+
+  auto r = go({"--allow-net", "egress-allowed.test"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["blocked"], "failed") << r;
+  EXPECT_EQ(kv["one_label"], "rcode5:an0:-:fast") << r;
+  const std::string raw = read_file(audit_path);
+  std::vector<std::string> dns_lines;
+  std::string summary;
+  for (const auto& l : lines(raw)) {
+    if (contains(l, "\"type\":\"dns\"")) dns_lines.push_back(l);
+    if (contains(l, "\"type\":\"summary\"")) summary = l;
+  }
+  EXPECT_EQ(dns_lines,
+            (std::vector<std::string>{
+                R"({"type":"dns","name":"egress-blocked.test","qtype":"A","answer":"NXDOMAIN"})",
+                R"({"type":"dns","name":"egress-allowed\\046test","qtype":"A","answer":"REFUSED"})"}))
+      << raw;
+  EXPECT_TRUE(contains(summary, "\"counts\":{\"dns\":2}")) << raw;
 }
 
 // --allow-net with --audit-fd: a rejected connection appears once in the audit stream
@@ -1049,6 +1303,39 @@ INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
 
 // --net user: pasta when it is installed, else slirp4netns.
 class NetUserTest : public SandboxTest {};
+
+// --allow-net NAME with --net user (whichever helper it picks), unprivileged: the allowed
+// name resolves over UDP and TCP, another gets NXDOMAIN. Control: without --allow-net the
+// other name resolves through the helper's forwarder.
+TEST_F(NetUserTest, AllowNetNames) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE(kTun);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  if (!exists("/usr/bin/pasta") && !exists("/usr/bin/slirp4netns"))
+    GTEST_SKIP() << "neither pasta nor slirp4netns is installed";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok() || !dns.tcp_ok()) GTEST_SKIP() << dns.address() << ":53 (UDP or TCP) is in use on this host";
+  TempDir dir(0755);
+  RunOpts o = unpriv();
+  o.in_child = private_mounts(dir.path(), !host_tun_usable_by_others(), dns.resolv_conf());
+  const std::string script = kDnsClient +
+      "resolve('allowed', 'egress-allowed.test.')\n"
+      "resolve('blocked', 'egress-blocked.test.')\n"
+      "tcpq('tcp_allowed', msg([b'egress-allowed', b'test']))\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "user"}, allow, {"--dir", "/etc", "--", kPython, "-c", script}})), o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  ASSERT_EQ(key_values(control.out)["blocked"], "10.0.2.2") << "control: " << control;
+  auto r = go({"--allow-net", "egress-allowed.test"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["blocked"], "failed") << r;
+  EXPECT_EQ(kv["tcp_allowed"], "rcode0:an1:10.0.2.2:fast") << r;
+}
 
 TEST_F(NetUserTest, PrefersPastaElseSlirp4netns) {
   IT_REQUIRE_FILE("/usr/bin/pasta");
@@ -1328,6 +1615,55 @@ TEST_F(VethTest, AllowNetAllowsOnlyTheRules) {
   EXPECT_EQ(kv["a"], "ok:hello-a") << r;
   EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
   EXPECT_EQ(b.accepted(), 1) << "only the control reached b";
+}
+
+// --allow-net NAME with --net veth: the sandbox's resolver is the supervisor's filter there
+// too; the allowed name resolves (from a test server on the host's 127.0.0.1:53, which
+// the caller's /etc/resolv.conf names) and its address is reachable on the rule's port
+// only once resolved; a name not allowed does not resolve, at once. Control: without
+// --allow-net the host's port answers from the start.
+TEST_F(VethTest, AllowNetNamesResolveOnlyWhenAllowed) {
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() + ":53 (UDP) is in use on this host";
+  HostServer a("hello-a\n", INADDR_ANY), b("hello-b\n", INADDR_ANY);
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  TempDir dir(0755);
+  RunOpts o;
+  o.in_child = private_mounts(dir.path(), false, dns.resolv_conf());
+  std::string script = egress_probe({{"before", a.port()}}, "10.231.0.1");
+  script +=
+      "try: print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
+      "except OSError: print('resolv=none')\n"
+      "def resolve(key, name):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "resolve('allowed', 'egress-veth-allowed.test.')\n"
+      "probe('a', " + std::to_string(a.port()) + ")\n"
+      "probe('b', " + std::to_string(b.port()) + ")\n"
+      "resolve('blocked', 'egress-veth-blocked.test.')\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "veth"}, allow, {"--dir", "/etc", "--", kPython, "-c", script}})), o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["before"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "egress-veth-allowed.test:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["resolv"], "127.0.0.1") << r;
+  EXPECT_EQ(kv["before"], "ECONNREFUSED:fast") << "reachable before the name resolved: " << r;
+  EXPECT_EQ(kv["allowed"], "10.231.0.1") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["blocked"], "failed:fast") << r;
 }
 
 // A clean-up that fails is never silent (issue 13, item 6). The failure is injected with an

@@ -15,6 +15,7 @@
 
 #include "launch/audit.hpp"
 #include "launch/launch.hpp"
+#include "net/egress.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 
@@ -288,9 +289,24 @@ std::string audit_error(const Spec& s, int notif_err = 0) {
 }
 }  // namespace
 
+// --allow-net's refused DNS names: one line each, the name as net/dns spells it.
+TEST(auditLine, Dns) {
+  EXPECT_EQ(audit_dns_line("blocked.example", 1, 3),
+            "{\"type\":\"dns\",\"name\":\"blocked.example\",\"qtype\":\"A\",\"answer\":\"NXDOMAIN\"}\n");
+  EXPECT_EQ(audit_dns_line("a\\046b.example", 28, 5),
+            "{\"type\":\"dns\",\"name\":\"a\\\\046b.example\",\"qtype\":\"AAAA\",\"answer\":\"REFUSED\"}\n");
+  EXPECT_EQ(audit_dns_line("x", 4242, 5),
+            "{\"type\":\"dns\",\"name\":\"x\",\"qtype\":\"TYPE4242\",\"answer\":\"REFUSED\"}\n");
+}
+
 TEST(auditPlan, RefusedCombinations) {
-  EXPECT_NE(audit_error(audited_spec(0)).find("--audit-fd requires --seccomp-profile"),
+  EXPECT_NE(audit_error(audited_spec(0)).find("--audit-fd requires --seccomp-profile or --allow-net"),
             std::string::npos);
+  // --allow-net alone: no seccomp listener, no error (its refused names are audited).
+  Spec net = audited_spec(0);
+  net.allow_net.push_back(sb::net::parse_allow_net("example.com"));
+  EXPECT_EQ(audit_error(net), "");
+  EXPECT_FALSE(compile_spec_seccomp_audit(net, false, 0, [] { return 0; }));
   EXPECT_NE(audit_error(audited_spec(2)).find("it audits one"), std::string::npos);
   Spec logged = audited_spec(1);
   logged.seccomp_log = true;
