@@ -10,6 +10,8 @@ include minimal
 --ro-bind /etc /etc
 --unshare-all
 --net user
+# Every destination denied: add --allow-net NAME[:PORT] after the profile for each one needed.
+--allow-net none
 --tmpfs ${HOME}
 --setenv HOME ${HOME}
 --bind ${PWD} ${PWD}
