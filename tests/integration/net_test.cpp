@@ -811,6 +811,16 @@ TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
 // each of `ports` and prints NAME=ok:GREETING, or NAME=ERRNO:fast|slow (slow: 3 s or more,
 // a silent drop waiting for a timeout); then a UDP datagram to the last port
 // (udp=ERRNO:fast|slow, or udp=sent when nothing refused it).
+// Python: resolve(KEY, NAME) prints KEY=ADDRESS or KEY=failed:fast|slow (after
+// egress_probe's imports).
+const std::string kResolveProbe =
+    "def resolve(key, name):\n"
+    "    t = time.monotonic()\n"
+    "    try:\n"
+    "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+    "    except OSError as e:\n"
+    "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+
 std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports,
                          const std::string& host = "10.0.2.2") {
   std::string s =
@@ -938,13 +948,8 @@ TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
                               dns.resolv_conf());
   std::string script = egress_probe({{"before", a.port()}});
   script +=
-      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
-      "def resolve(key, name):\n"
-      "    t = time.monotonic()\n"
-      "    try:\n"
-      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
-      "    except OSError as e:\n"
-      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n" +
+      kResolveProbe +
       "resolve('allowed', 'egress-allowed.test')\n"
       "probe('a', " + std::to_string(a.port()) + ")\n"
       "probe('b', " + std::to_string(b.port()) + ")\n"
@@ -1359,12 +1364,7 @@ TEST_F(NetUserTest, AgentProfileDeniesAllUntilAllowed) {
   o.env = {"HOME=" + home.path()};
   std::string script = egress_probe({{"before", a.port()}});
   script +=
-      "def resolve(key, name):\n"
-      "    t = time.monotonic()\n"
-      "    try:\n"
-      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
-      "    except OSError as e:\n"
-      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      kResolveProbe +
       "resolve('allowed', 'egress-allowed.test')\n"
       "probe('a', " + std::to_string(a.port()) + ")\n"
       "probe('b', " + std::to_string(b.port()) + ")\n"
@@ -1692,13 +1692,8 @@ TEST_F(VethTest, AllowNetNamesResolveOnlyWhenAllowed) {
   std::string script = egress_probe({{"before", a.port()}}, "10.231.0.1");
   script +=
       "try: print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
-      "except OSError: print('resolv=none')\n"
-      "def resolve(key, name):\n"
-      "    t = time.monotonic()\n"
-      "    try:\n"
-      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
-      "    except OSError as e:\n"
-      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "except OSError: print('resolv=none')\n" +
+      kResolveProbe +
       "resolve('allowed', 'egress-veth-allowed.test.')\n"
       "probe('a', " + std::to_string(a.port()) + ")\n"
       "probe('b', " + std::to_string(b.port()) + ")\n"
