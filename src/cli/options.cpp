@@ -186,7 +186,7 @@ const std::vector<OptionDef> kTable = {
      "Let the gateway 10.0.2.2 reach services listening on the host's 127.0.0.1 (--net pasta, slirp4netns or user; off by default)",
      H(p.spec.net_host_loopback = true)},
     {"--allow-net", {{"HOST[:PORT[-PORT]]", ArgKind::Text}}, Section::Namespaces,
-     "Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network, IPv6 with a port as [ADDR]:PORT; or a DNS name, *.NAME for its subdomains: the sandbox then resolves only allowed names and may reach what they resolve to), on PORT or a PORT-PORT range if given; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth)",
+     "Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network, IPv6 with a port as [ADDR]:PORT; or a DNS name, *.NAME for its subdomains: the sandbox then resolves only allowed names and may reach what they resolve to), on PORT or a PORT-PORT range if given; 'none' denies everything until another --allow-net; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth)",
      H(p.spec.allow_net.push_back(net::parse_allow_net(a[0])))},
     {"--subnet", {{"CIDR", ArgKind::Text}}, Section::Namespaces,
      "IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)",

@@ -102,6 +102,39 @@ bool uses_var(const std::vector<std::string>& words, const std::string& name) {
                      [&](const std::string& w) { return w.find(ref) != std::string::npos; });
 }
 
+// Pure: whether directory `dir` is `path` or one of its parents (both absolute; trailing
+// slashes ignored).
+bool dir_contains(std::string dir, std::string path) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (dir == "/" || dir == path) return true;
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         path[dir.size()] == '/';
+}
+
+// "refuse-cwd-containing PATH...": a profile that makes the current directory writable
+// (agent, build) must not be run from / or $HOME, where that would hand the whole tree over.
+void refuse_cwd_containing(const std::vector<std::string>& words,
+                           const std::map<std::string, std::string>& vars,
+                           const std::string& where) {
+  auto pwd = vars.find("PWD");
+  if (pwd == vars.end() || pwd->second.empty() || pwd->second[0] != '/')
+    throw Error(where + ": refuse-cwd-containing: the current directory is unknown");
+  for (size_t k = 1; k < words.size(); ++k) {
+    std::string p = expand(words[k], vars, where);
+    if (p.empty() || p[0] != '/')
+      throw Error(where + ": refuse-cwd-containing: '" + p + "' is not an absolute path");
+    // The current directory is a real path (getcwd); so is `p` where it exists.
+    char real[PATH_MAX];
+    if (::realpath(p.c_str(), real)) p = real;
+    // Security: a profile that binds ${PWD} writable would expose all of `p` from here.
+    if (dir_contains(pwd->second, p))
+      throw Error(where + ": this profile makes the current directory writable, and " +
+                  (pwd->second == p ? "it is " + p : "it (" + pwd->second + ") contains " + p) +
+                  "; run it from the project's own directory");
+  }
+}
+
 void load(const std::string& path, const std::map<std::string, std::string>& vars, int depth,
           LoadState& st, std::vector<std::string>& out) {
   auto& active = st.active;
@@ -146,6 +179,11 @@ void load(const std::string& path, const std::map<std::string, std::string>& var
       // A --perms or --size just before belonged to the skipped operation.
       if (last_opt == "--perms" || last_opt == "--size") out.resize(last_start);
       last_opt.clear();
+      continue;
+    }
+    if (words[0] == "refuse-cwd-containing") {
+      if (words.size() < 2) throw Error(where + ": refuse-cwd-containing takes one or more paths");
+      refuse_cwd_containing(words, vars, where);
       continue;
     }
     if (words[0] == "include") {

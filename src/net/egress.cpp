@@ -138,6 +138,12 @@ NetAllow parse_allow_net(const std::string& value) {
   NetAllow out;
   out.text = value;
   if (value.empty()) bad(value, "is empty");
+  // "none": every destination denied until another --allow-net allows one (the agent
+  // profile's starting point). Not a host: a one-label name "none" cannot be asked for.
+  if (value == "none") {
+    out.kind = NetAllow::Kind::None;
+    return out;
+  }
   std::string host, ports;
   bool bracketed = false;
   if (value.front() == '[') {
@@ -275,6 +281,7 @@ EgressTable egress_table(const std::vector<NetAllow>& rules, std::optional<uint1
   std::vector<EgressInterval> any4, any6;
   std::vector<Pending> port_sets;  // in the order the ranges first appear
   for (const NetAllow& r : rules) {
+    if (r.kind == NetAllow::Kind::None) continue;  // allows nothing
     if (r.kind == NetAllow::Kind::Name) continue;  // below: learned from DNS answers
     const bool v4 = r.kind == NetAllow::Kind::Ipv4;
     const EgressInterval iv = interval_of(r, v4 ? 4 : 16);

@@ -258,6 +258,9 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
       throw Error("--allow-net requires --net " + modes_with(&ModeRow::allow_net) +
                   " (the network is '" + row.name + "')");
     for (const NetAllow& a : spec.allow_net) {
+      // "none" alone: where the DNS filter can run, every name gets NXDOMAIN at once (and
+      // an audit line) rather than a query that the table rejects.
+      if (a.kind == NetAllow::Kind::None && row.allow_net_names) out.egress_dns = true;
       if (a.kind != NetAllow::Kind::Name) continue;
       if (!row.allow_net_names)
         throw Error("--allow-net: '" + a.text + "' names a DNS name, which needs --net " +

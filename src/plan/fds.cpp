@@ -93,12 +93,21 @@ void InheritedFds::keep_for_supervisor() {
   });
 }
 
+bool stays_for_command(int fd, const std::vector<FdRole>& roles, bool pass_sync) {
+  if (roles.empty()) return false;
+  auto only = [&](auto pred) { return std::all_of(roles.begin(), roles.end(), pred); };
+  // --sync-fd with --as-pid-1: no init holds it, so the command does (bwrap's behaviour).
+  if (pass_sync && only([](FdRole r) { return r == FdRole::Sync; })) return true;
+  // --audit-fd 0-2 is also the command's own stdio ("audit to stderr"): closing it would
+  // take the command's stderr away. (The command can then write look-alike lines there;
+  // a descriptor above 2 is one it never holds.) bwrap's --info-fd/--json-status-fd 2 are
+  // closed, as bwrap does.
+  return fd >= 0 && fd <= 2 &&
+         only([&](FdRole r) { return r == FdRole::Audit || (pass_sync && r == FdRole::Sync); });
+}
+
 void InheritedFds::close_before_exec(bool pass_sync) {
-  close_if([pass_sync](const Held& h) {
-    bool only_sync = std::all_of(h.roles.begin(), h.roles.end(),
-                                 [](FdRole r) { return r == FdRole::Sync; });
-    return !(pass_sync && only_sync && !h.roles.empty());
-  });
+  close_if([pass_sync](const Held& h) { return !stays_for_command(h.fd.get(), h.roles, pass_sync); });
 }
 
 }  // namespace sb::planning

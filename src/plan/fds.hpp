@@ -23,6 +23,12 @@ void check_fd_uses(const std::vector<FdUse>& uses);
 // default). The first line is bwrap's ("Invalid fd: N"), the second names the option.
 void check_fds_open(const std::vector<FdUse>& uses, const std::function<bool(int)>& is_open = {});
 
+// Pure: whether a descriptor held for `roles` stays open for the command at exec: a
+// --sync-fd used for nothing else when `pass_sync` (with --as-pid-1 no init holds it, so the
+// command does, as with bwrap), and an --audit-fd that is the command's stdin, stdout or
+// stderr (0-2). Everything else is closed.
+bool stays_for_command(int fd, const std::vector<FdRole>& roles, bool pass_sync);
+
 class InheritedFds {
  public:
   InheritedFds() = default;
@@ -41,9 +47,7 @@ class InheritedFds {
   // The supervisor after clone: keeps what it writes to (--info-fd, --json-status-fd) and
   // --sync-fd, held for the sandbox's lifetime; closes the child's.
   void keep_for_supervisor();
-  // The child right before exec: closes every descriptor, but a --sync-fd used for nothing
-  // else when `pass_sync` (with --as-pid-1 no init holds it, so the command does, as with
-  // bwrap).
+  // The child right before exec: closes every descriptor but those stays_for_command keeps.
   void close_before_exec(bool pass_sync);
 
  private:

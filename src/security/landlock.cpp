@@ -282,6 +282,7 @@ std::optional<std::vector<uint16_t>> landlock_connect_ports(const std::vector<Ne
   if (rules.empty()) return std::nullopt;
   std::vector<uint16_t> ports{53};
   for (const NetAllow& r : rules) {
+    if (r.kind == NetAllow::Kind::None) continue;  // allows no port
     if (r.any_port()) return std::nullopt;
     if (static_cast<size_t>(r.port_hi - r.port_lo) >= kLandlockMaxPorts) return std::nullopt;
     for (unsigned p = r.port_lo; p <= r.port_hi; ++p) ports.push_back(static_cast<uint16_t>(p));

@@ -136,7 +136,8 @@ struct Ipv4Subnet {
 
 // --allow-net HOST[:PORT[-PORT]] (src/net/egress): one destination the sandbox may reach.
 struct NetAllow {
-  enum class Kind { Name, Ipv4, Ipv6 };
+  // None: "--allow-net none", the policy on with nothing allowed (later rules add to it).
+  enum class Kind { Name, Ipv4, Ipv6, None };
   Kind kind = Kind::Ipv4;
   std::string name;                 // Name: lower case, no trailing dot
   bool wildcard = false;            // Name given as "*.NAME": NAME's subdomains (not NAME)

@@ -158,6 +158,26 @@ TEST_P(auditTest, EachDeniedCallOnceWithTheProfilesErrno) {
   }
 }
 
+// --audit-fd 2 ("audit to stderr"): the lines go to stderr and the command keeps its own
+// stderr (closing it, as happens to bwrap's --json-status-fd 2, would hide its errors).
+TEST_P(auditTest, AuditToStderrKeepsTheCommandsStderr) {
+  auto r = run(cat({with_root({"--dev", "/dev", "--seccomp-profile", "default", "--audit-fd", "2"}),
+                    sh("echo command-stderr >&2; unshare -U true 2>/dev/null; echo rc=$?")}),
+               opts());
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(trim(r.out), "rc=1") << r;
+  EXPECT_TRUE(contains(r.err, "command-stderr\n")) << r;
+  size_t denied = 0, summaries = 0;
+  for (const auto& l : lines(r.err)) {
+    if (l.empty() || l[0] != '{') continue;
+    json j = json::parse(l);
+    denied += j.value("type", "") == "syscall" && j["name"] == "unshare";
+    summaries += j.value("type", "") == "summary";
+  }
+  EXPECT_EQ(denied, 1u) << r;
+  EXPECT_EQ(summaries, 1u) << r;
+}
+
 TEST_P(auditTest, FloodEndsInBoundedTimeAndIsCounted) {
   const char* flood = R"PY(
 import ctypes

@@ -130,7 +130,7 @@ TEST_P(FrictionsTest, TypoInAnOptionSuggestsTheOption) {
   auto p = run({"--profile", "minimall", "--", "true"}, opts());
   EXPECT_EQ(p.exit_code, 1) << p;
   EXPECT_TRUE(contains(p.err, "did you mean minimal?")) << p;
-  EXPECT_TRUE(contains(p.err, "available: build dbus desktop minimal")) << p;
+  EXPECT_TRUE(contains(p.err, "available: agent build dbus desktop minimal")) << p;
 }
 
 TEST_P(FrictionsTest, TimeoutReportSaysTheUnit) {

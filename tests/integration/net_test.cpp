@@ -811,6 +811,16 @@ TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
 // each of `ports` and prints NAME=ok:GREETING, or NAME=ERRNO:fast|slow (slow: 3 s or more,
 // a silent drop waiting for a timeout); then a UDP datagram to the last port
 // (udp=ERRNO:fast|slow, or udp=sent when nothing refused it).
+// Python: resolve(KEY, NAME) prints KEY=ADDRESS or KEY=failed:fast|slow (after
+// egress_probe's imports).
+const std::string kResolveProbe =
+    "def resolve(key, name):\n"
+    "    t = time.monotonic()\n"
+    "    try:\n"
+    "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+    "    except OSError as e:\n"
+    "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+
 std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports,
                          const std::string& host = "10.0.2.2") {
   std::string s =
@@ -938,13 +948,8 @@ TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
                               dns.resolv_conf());
   std::string script = egress_probe({{"before", a.port()}});
   script +=
-      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
-      "def resolve(key, name):\n"
-      "    t = time.monotonic()\n"
-      "    try:\n"
-      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
-      "    except OSError as e:\n"
-      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n" +
+      kResolveProbe +
       "resolve('allowed', 'egress-allowed.test')\n"
       "probe('a', " + std::to_string(a.port()) + ")\n"
       "probe('b', " + std::to_string(b.port()) + ")\n"
@@ -1337,6 +1342,58 @@ TEST_F(NetUserTest, AllowNetNames) {
   EXPECT_EQ(kv["tcp_allowed"], "rcode0:an1:10.0.2.2:fast") << r;
 }
 
+// The agent profile, unprivileged: every destination denied (--allow-net none), names
+// refused at once; an --allow-net after the profile opens exactly that name and port. The
+// control is the same profile with the rule: the server and the name are reachable, so the
+// refusals are the policy's.
+TEST_F(NetUserTest, AgentProfileDeniesAllUntilAllowed) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kTun);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  if (!exists("/usr/bin/pasta") && !exists("/usr/bin/slirp4netns"))
+    GTEST_SKIP() << "neither pasta nor slirp4netns is installed";
+  HostDns dns(inet_addr("10.9.8.7"), HostDns::own_address());
+  if (!dns.ok()) GTEST_SKIP() << dns.address() << ":53 (UDP) is in use on this host";
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  TempDir dir(0755), work(0777), home(0755);
+  RunOpts o = unpriv();
+  o.in_child = private_mounts(dir.path(), !host_tun_usable_by_others(), dns.resolv_conf());
+  o.cwd = work.path();
+  o.env = {"HOME=" + home.path()};
+  std::string script = egress_probe({{"before", a.port()}});
+  script +=
+      kResolveProbe +
+      "resolve('allowed', 'egress-allowed.test')\n"
+      "probe('a', " + std::to_string(a.port()) + ")\n"
+      "probe('b', " + std::to_string(b.port()) + ")\n"
+      "resolve('blocked', 'egress-blocked.test')\n";
+  auto go = [&](const Args& allow) {
+    return run(cat({{"--profile", "agent", "--net-host-loopback"}, allow,
+                    {"--", kPython, "-c", script}}),
+               o);
+  };
+  // Refused at once: by Landlock's TCP port rule (EACCES, ABI 4+) or the egress table (RST).
+  auto refused = [](const std::string& v) { return v == "EACCES:fast" || v == "ECONNREFUSED:fast"; };
+  auto control = go({"--allow-net", "egress-allowed.test:" + std::to_string(a.port())});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << control;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << control;
+  EXPECT_TRUE(refused(kv["b"])) << control;  // not the rule's port
+  EXPECT_EQ(kv["blocked"], "failed:fast") << control;
+
+  auto r = go({});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_TRUE(refused(kv["before"])) << r;
+  EXPECT_TRUE(refused(kv["a"])) << r;
+  EXPECT_EQ(kv["allowed"], "failed:fast") << r;  // NXDOMAIN from the filter, at once
+  EXPECT_EQ(kv["blocked"], "failed:fast") << r;
+  EXPECT_TRUE(refused(kv["b"])) << r;
+}
+
 TEST_F(NetUserTest, PrefersPastaElseSlirp4netns) {
   IT_REQUIRE_FILE("/usr/bin/pasta");
   IT_REQUIRE_FILE("/usr/bin/slirp4netns");
@@ -1635,13 +1692,8 @@ TEST_F(VethTest, AllowNetNamesResolveOnlyWhenAllowed) {
   std::string script = egress_probe({{"before", a.port()}}, "10.231.0.1");
   script +=
       "try: print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
-      "except OSError: print('resolv=none')\n"
-      "def resolve(key, name):\n"
-      "    t = time.monotonic()\n"
-      "    try:\n"
-      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
-      "    except OSError as e:\n"
-      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "except OSError: print('resolv=none')\n" +
+      kResolveProbe +
       "resolve('allowed', 'egress-veth-allowed.test.')\n"
       "probe('a', " + std::to_string(a.port()) + ")\n"
       "probe('b', " + std::to_string(b.port()) + ")\n"

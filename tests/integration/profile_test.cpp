@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -218,14 +219,97 @@ TEST_P(ProfileTest, DesktopProfilePerAppHome) {
   EXPECT_FALSE(exists(home / "new-file"));
 }
 
+// agent: the current directory writable and kept on the host, an empty private $HOME, the
+// host's /usr and /etc read-only, a private /tmp, every namespace new, the network through
+// the user-mode stack, seccomp, a new session, and Landlock: the new root's own tmpfs,
+// which its owner may write without it (the control: the same expanded command line less
+// --landlock), is refused.
+TEST_P(ProfileTest, AgentProfile) {
+  TempDir work(0777), home(0755), tun_dir(0755);
+  write_file(home / "secret", "host home file\n");
+  std::string tmp_name = "agent-profile-" + unique_suffix();
+  RunOpts o = opts();
+  REQUIRE_USER_NET(o, tun_dir);
+  o.cwd = work.path();
+  o.env = {"HOME=" + home.path()};
+  const std::string script =
+      "echo uid=$(id -u); echo cwd=$(pwd); echo home=$HOME;"
+      "echo home_entries=$(ls -A $HOME | tr '\\n' ,); echo home_fs=$(stat -f -c %T $HOME);"
+      "echo made > artifact && echo cwd_write=ok;"
+      "touch $HOME/cache && echo home_write=ok;"
+      "touch /usr/.agent-probe 2>/dev/null && echo usr=rw || echo usr=ro;"
+      "touch /etc/.agent-probe 2>/dev/null && echo etc=rw || echo etc=ro;"
+      "touch /.agent-probe 2>/dev/null && echo root_write=ok || echo root_write=denied;"
+      "echo x > /tmp/" + tmp_name + " && echo tmp_write=ok;"
+      "echo ifaces=$(" + std::string(kIfaces) + ");"
+      "echo seccomp=$(grep '^Seccomp:' /proc/self/status | cut -f2);"
+      "read -r _ _ _ _ _ sid _ < /proc/self/stat; echo sid=$sid;"
+      "echo core=$(ulimit -c)";
+  auto r = run(cat({{"--profile", "agent"}, sh(script)}), o);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto m = key_values(r.out);
+  EXPECT_EQ(m["uid"], std::to_string(caller_uid())) << r;
+  EXPECT_EQ(m["cwd"], work.path()) << r;
+  EXPECT_EQ(m["cwd_write"], "ok") << r;
+  EXPECT_EQ(read_file(work / "artifact"), "made\n");  // on the host afterwards
+  EXPECT_EQ(m["home"], home.path()) << r;
+  EXPECT_EQ(m["home_entries"], "") << r;  // not the host's home
+  EXPECT_EQ(m["home_fs"], "tmpfs") << r;
+  EXPECT_EQ(m["home_write"], "ok") << r;
+  EXPECT_FALSE(exists(home / "cache"));  // private
+  EXPECT_EQ(m["usr"], "ro") << r;
+  EXPECT_EQ(m["etc"], "ro") << r;
+  EXPECT_FALSE(exists("/usr/.agent-probe"));
+  EXPECT_FALSE(exists("/etc/.agent-probe"));
+  EXPECT_EQ(m["tmp_write"], "ok") << r;
+  EXPECT_FALSE(exists("/tmp/" + tmp_name));
+  EXPECT_EQ(m["ifaces"], "lo,tap0,") << r;
+  EXPECT_EQ(m["seccomp"], "2") << r;
+  EXPECT_EQ(m["sid"], "1") << r;
+  EXPECT_EQ(m["core"], "0") << r;
+  EXPECT_EQ(m["root_write"], "denied") << r;
+
+  // Control: the same command line without --landlock may write the new root's tmpfs, so
+  // the refusal above is Landlock's.
+  auto e = run({"--profile", "agent", "--print-args", "true"}, o);
+  ASSERT_EQ(e.exit_code, 0) << e;
+  std::vector<std::string> args;
+  std::istringstream words(trim(e.out));
+  for (std::string w; words >> w;)
+    if (w != "--landlock") args.push_back(w);
+  ASSERT_GT(args.size(), 3u) << e;
+  ASSERT_EQ(args.front(), "sandbox") << e;
+  ASSERT_EQ(args.back(), "true") << e;
+  args.erase(args.begin());
+  args.pop_back();
+  if (args.back() == "--") args.pop_back();
+  auto c = run(cat({args, sh("touch /.agent-probe && echo root_write=ok")}), o);
+  EXPECT_EQ(trim(c.out), "root_write=ok") << c;
+}
+
+// agent: refused from the home directory, which it would make writable, before anything runs.
+TEST_P(ProfileTest, AgentProfileRefusesToRunFromHome) {
+  TempDir home(0755);
+  RunOpts o = opts();
+  o.cwd = home.path();
+  o.env = {"HOME=" + home.path()};
+  auto r = run({"--profile", "agent", "--", "sh", "-c", "echo ran > " + home.path() + "/ran"}, o);
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.err, "this profile makes the current directory writable, and it is " +
+                                  home.path())) << r;
+  EXPECT_EQ(r.out, "") << r;
+  EXPECT_FALSE(exists(home / "ran"));
+}
+
 // Every shipped profile is listed and expands to a plain command line.
 TEST_F(SandboxTest, ShippedProfilesAreListedAndExpand) {
   auto l = run({"--list-profiles"});
   ASSERT_EQ(l.exit_code, 0) << l;
-  for (const char* p : {"build", "desktop", "dbus", "minimal"}) {
+  for (const char* p : {"build", "desktop", "dbus", "minimal", "agent"}) {
     EXPECT_TRUE(line_set(l.out).count(p)) << p << "\n" << l;
     RunOpts o;
     o.env = {"HOME=/home/u", "XDG_RUNTIME_DIR=/run/user/7"};
+    o.cwd = "/tmp";  // agent refuses / (a parent of $HOME)
     auto e = run({"--profile", p, "--print-args", "true"}, o);
     EXPECT_EQ(e.exit_code, 0) << e;
     EXPECT_FALSE(contains(e.out, "--profile")) << e;

@@ -125,6 +125,19 @@ TEST(EgressRuleset, EmptyAllowsOnlyLoopbackAndReplies) {
   EXPECT_EQ(s.find("accept", icmp), std::string::npos) << "an accept after the rejects";
 }
 
+// "none": the policy on with nothing allowed; the same table as no rule, and other rules
+// still add to it. "none:443" is a name, not the keyword.
+TEST(AllowNet, NoneAllowsNothingAndOthersAddToIt) {
+  NetAllow n = parse_allow_net("none");
+  EXPECT_EQ(n.kind, NetAllow::Kind::None);
+  EXPECT_EQ(egress_ruleset(std::vector<NetAllow>{n}), egress_ruleset(std::vector<NetAllow>{}));
+  const std::vector<NetAllow> with = {n, parse_allow_net("192.0.2.7:443")};
+  EXPECT_EQ(egress_ruleset(with), egress_ruleset(std::vector<NetAllow>{with[1]}));
+  EXPECT_TRUE(has(egress_ruleset(with), "192.0.2.7")) << egress_ruleset(with);
+  EXPECT_EQ(parse_allow_net("none:443").kind, NetAllow::Kind::Name);
+  EXPECT_EQ(parse_allow_net("None").kind, NetAllow::Kind::Name);
+}
+
 TEST(EgressRuleset, AddressesGoInSetsPortsInRules) {
   std::string s = egress_ruleset(rules({"192.0.2.1", "10.0.0.0/8", "2001:db8::/32",
                                         "127.0.0.1:8080", "[::1]:80-90", "192.0.2.1",

@@ -245,6 +245,10 @@ TEST(LandlockNet, ConnectPortsFollowTheAllowlist) {
   // A rule on every port (address or name): Landlock does not restrict connect.
   EXPECT_FALSE(landlock_connect_ports(allows({"10.0.0.1:443", "192.0.2.1"})));
   EXPECT_FALSE(landlock_connect_ports(allows({"10.0.0.1:443", "example.com"})));
+  // "none" allows no port: DNS only, and it adds nothing beside other rules.
+  EXPECT_EQ(landlock_connect_ports(allows({"none"})), (std::vector<uint16_t>{53}));
+  EXPECT_EQ(landlock_connect_ports(allows({"none", "10.0.0.1:443"})),
+            (std::vector<uint16_t>{53, 443}));
   // No --allow-net: no restriction either.
   EXPECT_FALSE(landlock_connect_ports({}));
   // Wide ranges are left to the egress table.

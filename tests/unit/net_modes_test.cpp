@@ -265,6 +265,17 @@ TEST_F(NetPlan, AllowNetNeedsARoutedModeNotNft) {
   EXPECT_TRUE(p.egress_dns);
   EXPECT_TRUE(needs_ns_fds(p));
   EXPECT_NE(resolv_conf(p).value_or("").find("nameserver 127.0.0.1\n"), std::string::npos);
+  // "none" alone: a table, and the DNS filter where the mode can run it (NXDOMAIN for all).
+  Spec deny;
+  deny.allow_net = {parse_allow_net("none")};
+  deny.unshare_net = true;
+  for (NetMode m : {NetMode::Slirp4netns, NetMode::Veth}) {
+    deny.net = m;
+    p = Plan{};
+    plan(deny, root, p);
+    EXPECT_TRUE(p.egress);
+    EXPECT_TRUE(p.egress_dns);
+  }
   // Without --allow-net no table.
   Spec none;
   none.net = NetMode::Slirp4netns;

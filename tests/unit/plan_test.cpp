@@ -145,6 +145,26 @@ TEST(PlanFds, NothingReachesTheCommandButASyncFdWithAsPid1) {
   }
 }
 
+// --audit-fd 2 is the command's stderr too (the agent profile's "audit to stderr"): kept;
+// above 2 it is the supervisor's alone; bwrap's --info-fd/--json-status-fd 2 are closed as
+// bwrap closes them.
+TEST(PlanFds, AnAuditFdThatIsStdioStaysTheCommands) {
+  using sb::planning::stays_for_command;
+  for (int fd : {0, 1, 2}) {
+    EXPECT_TRUE(stays_for_command(fd, {FdRole::Audit}, false)) << fd;
+    EXPECT_TRUE(stays_for_command(fd, {FdRole::Audit, FdRole::Sync}, true)) << fd;
+    EXPECT_FALSE(stays_for_command(fd, {FdRole::Audit, FdRole::Sync}, false)) << fd;
+    EXPECT_FALSE(stays_for_command(fd, {FdRole::Audit, FdRole::JsonStatus}, false)) << fd;
+    EXPECT_FALSE(stays_for_command(fd, {FdRole::JsonStatus}, false)) << fd;
+    EXPECT_FALSE(stays_for_command(fd, {FdRole::Info}, false)) << fd;
+  }
+  EXPECT_FALSE(stays_for_command(3, {FdRole::Audit}, false));
+  EXPECT_FALSE(stays_for_command(9, {FdRole::Audit}, true));
+  EXPECT_FALSE(stays_for_command(2, {}, true));
+  EXPECT_TRUE(stays_for_command(9, {FdRole::Sync}, true));
+  EXPECT_FALSE(stays_for_command(9, {FdRole::Sync}, false));
+}
+
 // ---- the planning steps ----
 
 // Every descriptor named, --args ones too, is owned and kept until the processes drop it

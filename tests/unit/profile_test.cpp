@@ -149,9 +149,59 @@ TEST_F(ProfileTest, FindProfileByNameInTheUserDirAndByPath) {
   EXPECT_THROW(sb::cli::find_profile(dir_ + "/missing.profile"), sb::Error);
 }
 
+// refuse-cwd-containing: the current directory may not be one of the paths or a parent of
+// one (by path components, not string prefixes).
+TEST_F(ProfileTest, RefuseCwdContainingStopsAtTheListedTreesAndTheirParents) {
+  auto p = write("r.profile", "refuse-cwd-containing ${HOME} /usr\n--bind ${PWD} ${PWD}\n");
+  auto with_pwd = [&](const std::string& pwd) -> std::string {
+    auto v = vars();
+    v["PWD"] = pwd;
+    try {
+      load_profile(p, v);
+    } catch (const sb::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  for (const char* refused : {"/home/u", "/home/u/", "/home", "/", "/usr"}) {
+    std::string err = with_pwd(refused);
+    EXPECT_NE(err.find(p + ":1: this profile makes the current directory writable"),
+              std::string::npos) << refused << ": " << err;
+  }
+  EXPECT_NE(with_pwd("/home").find("it (/home) contains /home/u;"), std::string::npos);
+  EXPECT_NE(with_pwd("/home/u").find("writable, and it is /home/u;"), std::string::npos);
+  for (const char* fine : {"/src/p", "/home/u/project", "/home/u2", "/home/user", "/usr2",
+                           "/usr/src/x"})
+    EXPECT_EQ(with_pwd(fine), "") << fine;
+  std::vector<std::string> want = {"--bind", "/src/p", "/src/p"};
+  EXPECT_EQ(load_profile(p, vars()), want);  // the directive itself adds no argument
+
+  EXPECT_NE(error_of(write("e.profile", "refuse-cwd-containing\n"))
+                .find("refuse-cwd-containing takes one or more paths"),
+            std::string::npos);
+  EXPECT_NE(error_of(write("rel.profile", "refuse-cwd-containing home\n"))
+                .find("'home' is not an absolute path"),
+            std::string::npos);
+}
+
+// agent: never run from the home directory (it would become writable and readable).
+TEST_F(ProfileTest, AgentProfileRefusesTheHomeDirectory) {
+  auto v = vars();
+  v["PWD"] = "/home/u";
+  EXPECT_THROW(load_profile(sb::cli::find_profile("agent"), v), sb::Error);
+  v["PWD"] = "/";
+  EXPECT_THROW(load_profile(sb::cli::find_profile("agent"), v), sb::Error);
+  auto args = load_profile(sb::cli::find_profile("agent"), vars());
+  std::string joined;
+  for (auto& a : args) joined += a + " ";
+  for (const char* want : {"--tmpfs /home/u ", "--bind /src/p /src/p ", "--landlock ",
+                           "--seccomp-profile default ", "--unshare-all ", "--net user "})
+    EXPECT_NE(joined.find(want), std::string::npos) << want << "\n" << joined;
+}
+
 TEST_F(ProfileTest, ShippedProfilesLoad) {
   auto names = sb::cli::list_profiles();
-  for (const char* want : {"minimal", "desktop", "dbus", "build"}) {
+  for (const char* want : {"minimal", "desktop", "dbus", "build", "agent"}) {
     ASSERT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
     auto args = load_profile(sb::cli::find_profile(want), vars());
     EXPECT_FALSE(args.empty()) << want;
