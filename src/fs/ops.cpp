@@ -67,9 +67,10 @@ mode_t parent_mode_for(unsigned perms) {
   return mode;
 }
 
-uint64_t bind_attrs(BindOp::Mode mode, bool by_fd) {
+uint64_t bind_attrs(BindOp::Mode mode, bool by_fd, bool noexec = false) {
   // Security: binds never honour setuid bits, and only --dev-bind may expose devices.
   uint64_t attrs = MOUNT_ATTR_NOSUID;
+  if (noexec) attrs |= MOUNT_ATTR_NOEXEC;
   if (by_fd || mode != BindOp::Mode::Devices) attrs |= MOUNT_ATTR_NODEV;
   if (mode == BindOp::Mode::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
   return attrs;
@@ -124,7 +125,7 @@ void OpApplier::op(const BindOp& o) {
   struct stat st;
   if (::fstat(src.get(), &st) < 0) throw_errno("Can't stat " + o.source);
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, S_ISDIR(st.st_mode));
-  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, false),
+  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, false, o.noexec),
             "Can't bind mount " + o.source + " on " + o.dest);
 }
 
@@ -146,7 +147,7 @@ void OpApplier::bind_fd(const BindOp& o) {
     throw Error(o.option + ": " + o.source + " (" + path +
                 ") was moved or replaced; refusing to bind a different file");
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, S_ISDIR(want.st_mode));
-  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, true),
+  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, true, o.noexec),
             "Can't bind mount " + path + " on " + o.dest);
 }
 
@@ -159,7 +160,8 @@ void OpApplier::op(const RemountRoOp& o) {
 void OpApplier::op(const TmpfsOp& o) {
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, true);
   mnt_.mount_fs("tmpfs", tmpfs_options(o.perms.value_or(0755), o.size, env_.file_label),
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(), "Can't mount tmpfs on " + o.dest);
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (o.noexec ? MOUNT_ATTR_NOEXEC : 0),
+                mp.get(), "Can't mount tmpfs on " + o.dest);
 }
 
 void OpApplier::op(const ProcOp& o) {

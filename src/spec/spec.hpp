@@ -22,6 +22,7 @@ struct BindOp {
   bool allow_missing = false;  // the -try variants
   std::string option;          // the option that asked for it, for diagnostics
   int source_fd = -1;          // --bind-fd/--ro-bind-fd: bind exactly this inode, never a path
+  bool noexec = false;         // OCI mounts' "noexec" (no option of ours sets it)
 };
 // --file / --bind-data / --ro-bind-data: the content of FD becomes a file at DEST.
 struct DataOp {
@@ -49,6 +50,7 @@ struct TmpfsOp {
   std::string dest;
   std::optional<unsigned> perms;  // default 0755
   std::optional<uint64_t> size;   // bytes; default: tmpfs default
+  bool noexec = false;            // OCI mounts' "noexec" (no option of ours sets it)
 };
 struct DirOp {
   std::string dest;
