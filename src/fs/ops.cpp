@@ -67,7 +67,7 @@ mode_t parent_mode_for(unsigned perms) {
   return mode;
 }
 
-uint64_t bind_attrs(BindOp::Mode mode, bool by_fd, bool noexec = false) {
+uint64_t bind_attrs(BindOp::Mode mode, bool by_fd, bool noexec) {
   // Security: binds never honour setuid bits, and only --dev-bind may expose devices.
   uint64_t attrs = MOUNT_ATTR_NOSUID;
   if (noexec) attrs |= MOUNT_ATTR_NOEXEC;

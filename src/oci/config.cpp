@@ -675,7 +675,7 @@ int signal_from_name(const std::string& name) {
     if (abbrev && n == abbrev) return sig;
   }
   if (n.rfind("RTMIN", 0) == 0 || n.rfind("RTMAX", 0) == 0) {
-    bool min = n[3] == 'M' && n[4] == 'I';
+    bool min = n.rfind("RTMIN", 0) == 0;
     std::string rest = n.substr(5);
     int off = 0;
     if (!rest.empty()) {
@@ -718,7 +718,7 @@ std::string features_json() {
       {"selinux", {{"enabled", true}}},
       {"intelRdt", {{"enabled", false}}},
   };
-  f["annotations"] = {{"org.opencontainers.runc.checkpoint.enabled", "false"}};
+  f["annotations"] = json::object();
   return f.dump(4) + "\n";
 }
 
