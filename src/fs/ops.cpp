@@ -157,6 +157,37 @@ void OpApplier::op(const RemountRoOp& o) {
   mnt_.remount_ro(fd.get(), "Can't remount " + o.dest + " read-only");
 }
 
+void OpApplier::op(const CoverOp& o) {
+  UniqueFd fd = roots_.open_new(o.dest, O_PATH);
+  if (!fd) {
+    if (errno == ENOENT) return;  // as runc: a path this root (or kernel) does not have
+    throw_errno("Can't find " + o.dest + " to " +
+                (o.kind == CoverOp::Kind::ReadOnly ? "make read-only" : "mask"));
+  }
+  if (o.kind == CoverOp::Kind::ReadOnly) {
+    // Bound onto itself, so that a path that is not a mount point can be made read-only;
+    // recursive, so nothing below it stays writable.
+    mnt_.bind(fd.get(), fd.get(), true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+              "Can't make " + o.dest + " read-only");
+    return;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) throw_errno("Can't stat " + o.dest);
+  const std::string what = "Can't mask " + o.dest;
+  if (S_ISDIR(st.st_mode)) {
+    // Security: an empty, read-only tmpfs hides the directory's content.
+    mnt_.mount_fs("tmpfs", {{"mode", "0555"}},
+                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                  fd.get(), what);
+    return;
+  }
+  // Anything else reads as the host's /dev/null (a device node, so not nodev), read-only.
+  UniqueFd null = roots_.open_source("/dev/null");
+  if (!null) throw_errno(what + ": can't open /dev/null");
+  mnt_.bind(null.get(), fd.get(), false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+            what);
+}
+
 void OpApplier::op(const TmpfsOp& o) {
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, true);
   mnt_.mount_fs("tmpfs", tmpfs_options(o.perms.value_or(0755), o.size, env_.file_label),

@@ -40,6 +40,7 @@ class OpApplier {
   void op(const BindOp& o);
   void bind_fd(const BindOp& o);
   void op(const RemountRoOp& o);
+  void op(const CoverOp& o);
   void op(const TmpfsOp& o);
   void op(const ProcOp& o);
   void cover_proc_knobs(const std::string& dest);

@@ -558,7 +558,7 @@ struct Mapper {
                             "maskedPaths", "readonlyPaths", "devices", "cgroupsPath", "sysctl",
                             "rootfsPropagation", "mountLabel", "intelRdt", "personality",
                             "timeOffsets", "memoryPolicy", "netDevices"});
-    for (const char* k : {"maskedPaths", "readonlyPaths", "devices", "cgroupsPath", "sysctl",
+    for (const char* k : {"devices", "cgroupsPath", "sysctl",
                           "rootfsPropagation", "mountLabel", "intelRdt", "personality",
                           "timeOffsets", "memoryPolicy", "netDevices"})
       must_be_empty(j, k, "linux");
@@ -574,7 +574,22 @@ struct Mapper {
       out.seccomp_json = s->dump();
     }
     if (const json* r = member(j, "resources")) resources(*r);
+    for (auto [key, kind] : {std::pair{"readonlyPaths", CoverOp::Kind::ReadOnly},
+                             std::pair{"maskedPaths", CoverOp::Kind::Mask}}) {
+      const json* a = member(j, key);
+      if (!a) continue;
+      std::string p = key_path("linux", key);
+      array(*a, p);
+      for (size_t i = 0; i < a->size(); ++i) {
+        std::string where = index_path(p, i);
+        std::string dest = string((*a)[i], where);
+        if (dest.empty() || dest[0] != '/') throw ConfigError(where, "must be an absolute path");
+        covers.push_back(CoverOp{kind, dest});
+      }
+    }
   }
+
+  std::vector<CoverOp> covers;  // after the mounts: most paths are in /proc and /sys
 
   // process.user against the namespaces and maps.
   void ids() {
@@ -651,6 +666,7 @@ Config map_config(const std::string& json_text, const MapInput& in) {
     array(*mounts, "mounts");
     for (size_t i = 0; i < mounts->size(); ++i) m.mount((*mounts)[i], index_path("mounts", i));
   }
+  for (auto& c : m.covers) m.out.spec.fs.emplace_back(std::move(c));
   const json* root = member(doc, "root");
   if (!root) throw ConfigError("root", "missing");
   m.root(*root);  // inserted first: the other mounts land in it

@@ -64,8 +64,15 @@ struct ChmodOp {
   unsigned mode = 0;
   std::string path;
 };
+// OCI's linux.readonlyPaths / maskedPaths (no option of ours): DEST, where it exists in the
+// new root, is bound onto itself read-only, or hidden (an empty read-only tmpfs on a
+// directory, /dev/null on anything else). Skipped when DEST does not exist.
+struct CoverOp {
+  enum class Kind { ReadOnly, Mask } kind = Kind::ReadOnly;
+  std::string dest;
+};
 using FsOp = std::variant<BindOp, RemountRoOp, ProcOp, DevOp, MqueueOp, TmpfsOp, DirOp, SymlinkOp,
-                          ChmodOp, DataOp, OverlayOp>;
+                          ChmodOp, DataOp, OverlayOp, CoverOp>;
 
 // Destination of any op (for diagnostics and validation).
 const std::string& fs_op_dest(const FsOp& op);

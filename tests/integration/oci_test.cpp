@@ -284,6 +284,41 @@ TEST_P(Oci, TheSubreaperSeesTheContainersStatus) {
   EXPECT_EQ(runtime({"list", "--quiet"}).out, "");  // deleted
 }
 
+// linux.maskedPaths and readonlyPaths, each first shown to matter without it (control).
+TEST_P(Oci, MaskedAndReadonlyPaths) {
+  auto b = bundle();
+  ASSERT_EQ(::mkdir((b->out / "ro").c_str(), 0777), 0);
+  ::chmod((b->out / "ro").c_str(), 0777);
+  // /out/ro is a plain directory in a writable bind, not a mount point.
+  b->script("wc -c < /proc/version; ls /proc/fs | wc -l; "
+            "if echo x > /out/ro/$1; then echo wrote; else echo refused; fi");
+  b->config["process"]["args"].push_back("sh");
+  b->config["process"]["args"].push_back("control");
+  b->write();
+  RunResult control = runtime({"run", "--bundle", b->dir.path(), id("control")});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto c = lines(control.out);
+  ASSERT_EQ(c.size(), 3u) << control;
+  EXPECT_NE(c[0], "0");  // /proc/version has content
+  EXPECT_EQ(c[2], "wrote");
+  EXPECT_TRUE(exists(b->out / "ro/control"));
+  if (c[1] == "0") GTEST_SKIP() << "this kernel's /proc/fs is empty: nothing to mask";
+
+  b->config["process"]["args"].back() = "covered";
+  b->config["linux"]["maskedPaths"] = {"/proc/version", "/proc/fs", "/proc/no-such-file"};
+  b->config["linux"]["readonlyPaths"] = {"/out/ro", "/no/such/dir"};
+  b->write();
+  RunResult r = runtime({"run", "--bundle", b->dir.path(), id("covered")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto l = lines(r.out);
+  ASSERT_EQ(l.size(), 3u) << r;
+  EXPECT_EQ(l[0], "0");  // reads as /dev/null
+  EXPECT_EQ(l[1], "0");  // an empty directory
+  EXPECT_EQ(l[2], "refused");
+  EXPECT_TRUE(contains(r.err, "Read-only file system")) << r;
+  EXPECT_FALSE(exists(b->out / "ro/covered"));
+}
+
 TEST_P(Oci, UnsupportedMemberIsRefusedWithItsPath) {
   auto b = bundle();
   b->config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};

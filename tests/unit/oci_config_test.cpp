@@ -249,6 +249,30 @@ TEST(OciConfig, MountsRefused) {
             "mounts[0].options[0]");
 }
 
+TEST(OciConfig, MaskedAndReadonlyPathsAfterTheMounts) {
+  json j = base();
+  j["root"]["readonly"] = true;
+  j["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}};
+  j["linux"]["maskedPaths"] = {"/proc/kcore", "/proc/acpi"};
+  j["linux"]["readonlyPaths"] = {"/proc/sys"};
+  Config c = map(j);
+  auto covers = ops_of<CoverOp>(c.spec);
+  ASSERT_EQ(covers.size(), 3u);
+  EXPECT_EQ(covers[0].kind, CoverOp::Kind::ReadOnly);
+  EXPECT_EQ(covers[0].dest, "/proc/sys");
+  EXPECT_EQ(covers[1].kind, CoverOp::Kind::Mask);
+  EXPECT_EQ(covers[1].dest, "/proc/kcore");
+  // Root bind, proc, the three covers, then the root's read-only remount.
+  ASSERT_EQ(c.spec.fs.size(), 6u);
+  EXPECT_TRUE(std::holds_alternative<ProcOp>(c.spec.fs[1]));
+  EXPECT_TRUE(std::holds_alternative<CoverOp>(c.spec.fs[2]));
+  EXPECT_TRUE(std::holds_alternative<RemountRoOp>(c.spec.fs[5]));
+  j["linux"]["maskedPaths"] = {"relative"};
+  EXPECT_EQ(refused(j), "linux.maskedPaths[0]");
+  j["linux"]["maskedPaths"] = "/proc/kcore";
+  EXPECT_EQ(refused(j), "linux.maskedPaths");
+}
+
 TEST(OciConfig, Capabilities) {
   json j = base();
   Config c = map(j);  // none listed: none at all
@@ -344,8 +368,6 @@ TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
     return refused(j);
   };
   EXPECT_EQ(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}}), "hooks");
-  EXPECT_EQ(with("/linux/maskedPaths", {"/proc/kcore"}), "linux.maskedPaths");
-  EXPECT_EQ(with("/linux/readonlyPaths", {"/proc/sys"}), "linux.readonlyPaths");
   EXPECT_EQ(with("/linux/sysctl", {{"net.ipv4.ip_forward", "1"}}), "linux.sysctl");
   EXPECT_EQ(with("/linux/cgroupsPath", "/x"), "linux.cgroupsPath");
   EXPECT_EQ(with("/linux/devices", {{{"path", "/dev/fuse"}}}), "linux.devices");
@@ -358,7 +380,7 @@ TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
   EXPECT_EQ(with("/vm", json::object({{"x", 1}})), "vm");
   EXPECT_EQ(with("/ociVersion", "2.0.0"), "ociVersion");
   // Empty ones ask for nothing.
-  EXPECT_EQ(with("/linux/maskedPaths", json::array()), "");
+  EXPECT_EQ(with("/linux/devices", json::array()), "");
   EXPECT_EQ(with("/hooks", json::object()), "");
   EXPECT_EQ(with("/annotations", {{"org.example", "x"}}), "");  // informational
   EXPECT_EQ(refused(json::parse("[]")), "(document)");
