@@ -236,8 +236,9 @@ void OpApplier::cover_proc_knobs(const std::string& dest) {
 
 void OpApplier::op(const DevOp& o) {
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, true);
-  mnt_.mount_fs("tmpfs", tmpfs_options(0755, std::nullopt, env_.file_label),
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(), "Can't mount tmpfs on " + o.dest);
+  mnt_.mount_fs("tmpfs", tmpfs_options(0755, o.size, env_.file_label),
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (o.noexec ? MOUNT_ATTR_NOEXEC : 0), mp.get(),
+                "Can't mount tmpfs on " + o.dest);
   UniqueFd dev = roots_.open_new(o.dest, O_PATH | O_DIRECTORY);
   if (!dev) throw_errno("Can't open " + o.dest);
   dev_nodes(dev.get(), o.dest);

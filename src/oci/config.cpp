@@ -140,6 +140,12 @@ struct Mapper {
       if (o == "rw") return ro = false, true;
       return o == "private" || o == "rprivate" || o == "slave" || o == "rslave";
     };
+    // Access-time options are accepted and not applied: mounts keep the kernel's default
+    // (relatime); nothing of the container's isolation depends on them.
+    auto atime = [](const std::string& o) {
+      return o == "relatime" || o == "strictatime" || o == "noatime" || o == "atime" ||
+             o == "norelatime" || o == "nodiratime" || o == "diratime";
+    };
     auto refuse = [&](const std::pair<std::string, std::string>& o, const std::string& kind) {
       throw ConfigError(o.second, "option '" + o.first + "' is not supported on " + kind + " yet");
     };
@@ -150,7 +156,7 @@ struct Mapper {
       bool dev = false;
       for (const auto& o : opts) {
         if (common(o.first) || o.first == "bind" || o.first == "rbind" || o.first == "nosuid" ||
-            o.first == "nodev")
+            o.first == "nodev" || atime(o.first))
           continue;  // binds are always recursive, nosuid and (but with "dev") nodev
         if (o.first == "noexec") noexec = true;
         else if (o.first == "dev") dev = true;
@@ -170,7 +176,8 @@ struct Mapper {
                       bool allow_noexec_option) {
       for (const auto& o : opts) {
         if (common(o.first)) continue;
-        if (std::any_of(flags.begin(), flags.end(), [&](const char* f) { return o.first == f; }))
+        if (std::any_of(flags.begin(), flags.end(), [&](const char* f) { return o.first == f; }) ||
+            atime(o.first))
           continue;
         if (allow_noexec_option && o.first == "noexec") {
           noexec = true;
@@ -189,12 +196,20 @@ struct Mapper {
     } else if (type == "tmpfs" && dest == "/dev") {
       // /dev: sandbox's own (--dev): a tmpfs with the spec's default devices (null, zero,
       // full, random, urandom, tty), /dev/pts, /dev/shm, ptmx and the fd links.
+      DevOp dev{dest};
       for (const auto& o : opts) {
-        if (common(o.first) || o.first == "nosuid") continue;
-        if (auto m = option_value(o.first, "mode"); m && parse::octal_mode(*m) == 0755u) continue;
-        refuse(o, "/dev (sandbox's own /dev: nosuid, mode=755)");
+        if (common(o.first) || o.first == "nosuid" || atime(o.first)) continue;
+        if (o.first == "noexec") {
+          dev.noexec = true;
+        } else if (auto m = option_value(o.first, "mode"); m && parse::octal_mode(*m) == 0755u) {
+        } else if (auto sz = option_value(o.first, "size")) {
+          dev.size = parse::byte_size(*sz);
+          if (!dev.size) throw ConfigError(o.second, "bad size '" + *sz + "'");
+        } else {
+          refuse(o, "/dev (sandbox's own /dev: nosuid, noexec, mode=755, size=)");
+        }
       }
-      out.spec.fs.emplace_back(DevOp{dest});
+      out.spec.fs.emplace_back(dev);
     } else if (type == "tmpfs") {
       TmpfsOp t{dest};
       always({"nosuid", "nodev"}, "tmpfs", true);
@@ -227,6 +242,18 @@ struct Mapper {
       // runtimes fall back to. Always read-only here (the stricter choice).
       always({"nosuid", "nodev"}, "sysfs", true);
       BindOp b{"/sys", dest, BindOp::Mode::ReadOnly, false, path};
+      b.noexec = noexec;
+      out.spec.fs.emplace_back(b);
+      return;
+    } else if (type == "cgroup" || type == "cgroup2") {
+      // Without a cgroup namespace a new cgroup mount shows the whole host hierarchy, as
+      // the host's own /sys/fs/cgroup bound read-only does; with one, it would show only
+      // the namespace's part, which a bind cannot (refused until cgroup2 is mounted).
+      if (out.spec.unshare_cgroup)
+        throw ConfigError(key_path(path, "type"), "a cgroup mount in a new cgroup namespace is "
+                                                  "not supported yet");
+      always({"nosuid", "nodev"}, "cgroup", true);
+      BindOp b{"/sys/fs/cgroup", dest, BindOp::Mode::ReadOnly, false, path};
       b.noexec = noexec;
       out.spec.fs.emplace_back(b);
       return;
@@ -433,7 +460,11 @@ struct Mapper {
     if (const json* u = member(j, "user")) {
       object(*u, "process.user");
       only_known(*u, "process.user", {"uid", "gid", "umask", "additionalGids", "username"});
-      must_be_empty(*u, "umask", "process.user");
+      if (const json* m = member(*u, "umask")) {
+        uint64_t mask = unsigned_int(*m, "process.user.umask");
+        if (mask > 0777) throw ConfigError("process.user.umask", "must be at most 0777");
+        s.umask = static_cast<mode_t>(mask);
+      }
       must_be_empty(*u, "username", "process.user");
       must_be_empty(*u, "additionalGids", "process.user");
       if (const json* v = member(*u, "uid")) user_uid = unsigned_int(*v, "process.user.uid");

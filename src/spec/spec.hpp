@@ -44,7 +44,11 @@ struct OverlayOp {
 };
 struct RemountRoOp { std::string dest; };
 struct ProcOp { std::string dest; };
-struct DevOp { std::string dest; };
+struct DevOp {
+  std::string dest;
+  std::optional<uint64_t> size;  // OCI's size= on a /dev tmpfs (no option of ours sets it)
+  bool noexec = false;           // OCI's noexec on it
+};
 struct MqueueOp { std::string dest; };
 struct TmpfsOp {
   std::string dest;
@@ -205,6 +209,7 @@ struct Spec {
   // Process.
   std::vector<EnvEdit> env;
   std::optional<std::string> chdir;
+  std::optional<mode_t> umask;  // OCI's process.user.umask; default: the caller's
   std::optional<std::string> argv0;
   bool new_session = false;
   bool die_with_parent = false;

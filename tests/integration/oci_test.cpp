@@ -199,6 +199,38 @@ TEST_P(Oci, RunPassesTheExitStatusAndOutputThrough) {
   EXPECT_FALSE(exists(state_ + "/" + cid));  // run deletes what it created
 }
 
+// process.user.umask, and /dev and cgroup mounts as Podman writes them.
+TEST_P(Oci, UmaskDevAndCgroupMountsAsPodmanWritesThem) {
+  auto b = bundle();
+  b->script("umask; grep -E ' /dev | /sys/fs/cgroup ' /proc/self/mountinfo; "
+            "if echo x > /sys/fs/cgroup/x 2>/dev/null; then echo writable; else echo read-only; fi");
+  b->config["process"]["user"]["umask"] = 077;
+  b->config["mounts"][1]["options"] = {"nosuid", "noexec", "strictatime", "mode=755", "size=65536k"};
+  ::mkdir((b->dir / "rootfs/sys").c_str(), 0755);
+  b->config["mounts"].push_back({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+                                 {"options", {"nosuid", "noexec", "nodev", "ro"}}});
+  b->config["mounts"].push_back({{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"},
+                                 {"source", "cgroup"},
+                                 {"options", {"rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"}}});
+  b->write();
+  RunResult r = runtime({"run", "--bundle", b->dir.path(), id("umask")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto l = lines(r.out);
+  ASSERT_GE(l.size(), 3u) << r;
+  EXPECT_EQ(l[0], "0077");
+  std::string dev, cgroup;
+  for (const auto& line : l) {
+    auto w = words(line);
+    if (w.size() > 5 && w[4] == "/dev") dev = line;
+    if (w.size() > 5 && w[4] == "/sys/fs/cgroup") cgroup = line;
+  }
+  EXPECT_TRUE(contains(dev, "noexec")) << dev;
+  EXPECT_TRUE(contains(dev, "size=65536k")) << dev;
+  if (!exists("/sys/fs/cgroup")) GTEST_SKIP() << "the host has no /sys/fs/cgroup";
+  EXPECT_TRUE(contains(cgroup, " ro,")) << r;
+  EXPECT_EQ(l.back(), "read-only");
+}
+
 // Podman's conmon: a subreaper that runs `create --pid-file`, then `start`, and waits for
 // the pid in the file. That process must end as the container does: its exit status, or
 // death by the same signal.

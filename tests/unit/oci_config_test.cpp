@@ -120,7 +120,10 @@ TEST(OciConfig, UserIdsThroughTheSingleMap) {
   j["process"]["user"]["additionalGids"] = {5};
   EXPECT_EQ(refused(j), "process.user.additionalGids");
   j = base();
-  j["process"]["user"]["umask"] = 18;
+  j["process"]["user"]["umask"] = 18;  // 022
+  EXPECT_EQ(map(j).spec.umask, 022u);
+  EXPECT_FALSE(map(base()).spec.umask);  // the caller's
+  j["process"]["user"]["umask"] = 01000;
   EXPECT_EQ(refused(j), "process.user.umask");
 }
 
@@ -222,6 +225,32 @@ TEST(OciConfig, Mounts) {
   EXPECT_EQ(ops_of<BindOp>(map(j).spec)[1].mode, BindOp::Mode::Devices);
 }
 
+// What Podman 4.3 sends for /dev, /sys/fs/cgroup and /dev/shm.
+TEST(OciConfig, PodmansDevCgroupAndShmMounts) {
+  json j = base();
+  j["mounts"] = json::parse(R"([
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+     "options": ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/shm", "type": "bind", "source": "/run/shm",
+     "options": ["bind", "rprivate", "nosuid", "noexec", "nodev"]},
+    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+     "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}
+  ])");
+  Config c = map(j);
+  auto dev = ops_of<DevOp>(c.spec);
+  ASSERT_EQ(dev.size(), 1u);
+  EXPECT_EQ(dev[0].size, 65536u * 1024u);
+  EXPECT_TRUE(dev[0].noexec);
+  auto binds = ops_of<BindOp>(c.spec);
+  ASSERT_EQ(binds.size(), 3u);
+  EXPECT_EQ(binds[1].dest, "/dev/shm");
+  EXPECT_TRUE(binds[1].noexec);
+  EXPECT_EQ(binds[2].source, "/sys/fs/cgroup");  // the host's, read-only (no cgroup namespace)
+  EXPECT_EQ(binds[2].mode, BindOp::Mode::ReadOnly);
+  EXPECT_TRUE(binds[2].noexec);
+  EXPECT_TRUE(ops_of<RemountRoOp>(c.spec).empty());  // ro is the bind's own
+}
+
 TEST(OciConfig, MountsRefused) {
   auto one = [](json m) {
     json j = base();
@@ -230,13 +259,14 @@ TEST(OciConfig, MountsRefused) {
   };
   EXPECT_EQ(one({{"destination", "/x"}, {"type", "bind"}, {"source", "/x"}, {"options", {"suid"}}}),
             "mounts[0].options[0]");
-  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"strictatime"}}}),
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"mand"}}}),
             "mounts[0].options[0]");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"nosuid", "suid"}}}),
+            "mounts[0].options[1]");
   EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"mode=9z"}}}),
             "mounts[0].options[0]");
   EXPECT_EQ(one({{"destination", "/x"}, {"type", "proc"}, {"options", {"nosuid", "hidepid=2"}}}),
             "mounts[0].options[1]");
-  EXPECT_EQ(one({{"destination", "/x"}, {"type", "cgroup"}}), "mounts[0].type");
   EXPECT_EQ(one({{"destination", "/x"}, {"type", "overlay"}}), "mounts[0].type");
   EXPECT_EQ(one({{"destination", "/x"}}), "mounts[0].type");
   EXPECT_EQ(one({{"destination", "x"}, {"type", "tmpfs"}}), "mounts[0].destination");
@@ -245,8 +275,15 @@ TEST(OciConfig, MountsRefused) {
             "mounts[0].uidMappings");
   // devpts only as part of sandbox's /dev.
   EXPECT_EQ(one({{"destination", "/dev/pts"}, {"type", "devpts"}}), "mounts[0].type");
-  EXPECT_EQ(one({{"destination", "/dev"}, {"type", "tmpfs"}, {"options", {"size=65536k"}}}),
+  EXPECT_EQ(one({{"destination", "/dev"}, {"type", "tmpfs"}, {"options", {"uid=5"}}}),
             "mounts[0].options[0]");
+  EXPECT_EQ(one({{"destination", "/dev"}, {"type", "tmpfs"}, {"options", {"mode=777"}}}),
+            "mounts[0].options[0]");
+  // A cgroup mount in a new cgroup namespace would show only its part: not a bind.
+  json j = base();
+  j["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  j["mounts"] = {{{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}}};
+  EXPECT_EQ(refused(j), "mounts[0].type");
 }
 
 TEST(OciConfig, MaskedAndReadonlyPathsAfterTheMounts) {
