@@ -164,10 +164,10 @@ _sandbox()
         --bind-data --ro-bind-data --bind-fd --ro-bind-fd --overlay-src --overlay
         --tmp-overlay --ro-overlay --perms --size --chdir --setenv --unsetenv --clearenv
         --argv0 --new-session --die-with-parent --as-pid-1 --lock-file --sync-fd --block-fd
-        --info-fd --json-status-fd --seccomp --add-seccomp-fd --exec-label --file-label
-        --cap-add --cap-drop --seccomp-profile --seccomp-log --landlock --landlock-mode
-        --landlock-scope --memory --memory-swap --pids --cpus --cpu-weight --io-weight
-        --cgroup-parent --rlimit --timeout --limits'
+        --info-fd --json-status-fd --audit-fd --audit-mode --seccomp --add-seccomp-fd
+        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log
+        --landlock --landlock-mode --landlock-scope --memory --memory-swap --pids --cpus
+        --cpu-weight --io-weight --cgroup-parent --rlimit --timeout --limits'
     local caps='ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
         CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE
         CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER
@@ -217,10 +217,10 @@ _sandbox()
             |--pidns|--userns-block-fd|--hostname|--remount-ro|--proc|--dev|--tmpfs \
             |--mqueue|--dir|--overlay-src|--tmp-overlay|--ro-overlay|--perms|--size \
             |--chdir|--unsetenv|--argv0|--lock-file|--sync-fd|--block-fd|--info-fd \
-            |--json-status-fd|--seccomp|--add-seccomp-fd|--exec-label|--file-label \
-            |--cap-add|--cap-drop|--seccomp-profile|--landlock-mode|--landlock-scope \
-            |--memory|--memory-swap|--pids|--cpus|--cpu-weight|--io-weight|--cgroup-parent \
-            |--rlimit|--timeout|--limits)
+            |--json-status-fd|--audit-fd|--audit-mode|--seccomp|--add-seccomp-fd \
+            |--exec-label|--file-label|--cap-add|--cap-drop|--seccomp-profile \
+            |--landlock-mode|--landlock-scope|--memory|--memory-swap|--pids|--cpus \
+            |--cpu-weight|--io-weight|--cgroup-parent|--rlimit|--timeout|--limits)
                 n=1 ;;
             --bind|--bind-try|--dev-bind|--dev-bind-try|--ro-bind|--ro-bind-try|--symlink \
             |--chmod|--file|--bind-data|--ro-bind-data|--bind-fd|--ro-bind-fd|--setenv)
@@ -254,6 +254,8 @@ _sandbox()
                     kind=seccomp ;;
                 --net:1)
                     kind=values values='none host pasta slirp4netns user veth' ;;
+                --audit-mode:1)
+                    kind=values values='required best-effort' ;;
                 --landlock-mode:1)
                     kind=values values='required best-effort' ;;
                 --landlock-scope:1)

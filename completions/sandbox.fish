@@ -49,8 +49,9 @@ function __sandbox_state
             case '--args' '--publish' '--subnet' '--uid' '--gid' '--userns' '--userns2' \
                 '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' '--unsetenv' \
                 '--argv0' '--sync-fd' '--block-fd' '--info-fd' '--json-status-fd' \
-                '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' '--memory' \
-                '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' '--timeout'
+                '--audit-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' \
+                '--memory' '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' \
+                '--timeout'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
@@ -61,6 +62,8 @@ function __sandbox_state
                 set kinds profile
             case '--seccomp-profile'
                 set kinds seccomp
+            case '--audit-mode'
+                set kinds values--audit-mode
             case '--landlock-mode'
                 set kinds values--landlock-mode
             case '--landlock-scope'
@@ -188,6 +191,8 @@ complete -c sandbox -n '__sandbox_expect start' -l sync-fd -d 'Keep FD open for 
 complete -c sandbox -n '__sandbox_expect start' -l block-fd -d 'Wait until data (or EOF) can be read from FD before running the command'
 complete -c sandbox -n '__sandbox_expect start' -l info-fd -d 'Write a JSON object with child-pid and the namespace ids to FD when the command starts'
 complete -c sandbox -n '__sandbox_expect start' -l json-status-fd -d 'Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end'
+complete -c sandbox -n '__sandbox_expect start' -l audit-fd -d 'Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end'
+complete -c sandbox -n '__sandbox_expect start' -l audit-mode -d 'Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp -d 'Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)'
 complete -c sandbox -n '__sandbox_expect start' -l add-seccomp-fd -d 'Load another compiled seccomp BPF program from FD; programs stack in order'
 complete -c sandbox -n '__sandbox_expect start' -l exec-label -d 'SELinux context for the command (an error on hosts without SELinux)'
@@ -215,6 +220,7 @@ complete -c sandbox -n '__sandbox_expect cap' -x -a 'ALL CAP_CHOWN CAP_DAC_OVERR
 complete -c sandbox -n '__sandbox_expect profile' -F -a '(sandbox --list-profiles 2>/dev/null)'
 complete -c sandbox -n '__sandbox_expect seccomp' -F -a '(sandbox seccomp-compile --list 2>/dev/null)'
 complete -c sandbox -n '__sandbox_expect values--net' -x -a 'none host pasta slirp4netns user veth'
+complete -c sandbox -n '__sandbox_expect values--audit-mode' -x -a 'required best-effort'
 complete -c sandbox -n '__sandbox_expect values--landlock-mode' -x -a 'required best-effort'
 complete -c sandbox -n '__sandbox_expect values--landlock-scope' -x -a 'signal abstract-socket signal,abstract-socket none'
 complete -c sandbox -n '__sandbox_expect values--rlimit' -x -a 'as= core= cpu= data= fsize= locks= memlock= msgqueue= nice= nofile= nproc= rss= rtprio= rttime= sigpending= stack='

@@ -368,6 +368,15 @@ const std::vector<OptionDef> kTable = {
     {"--json-status-fd", {{"FD", ArgKind::Number}}, Section::Process,
      "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
      H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0], FdRole::JsonStatus))},
+    {"--audit-fd", {{"FD", ArgKind::Number}}, Section::Process,
+     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end",
+     H(set_once(p.spec.audit_fd, p, "--audit-fd", a[0], FdRole::Audit))},
+    {"--audit-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
+     "Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting", H({
+       if (a[0] == "required") p.spec.audit_best_effort = false;
+       else if (a[0] == "best-effort") p.spec.audit_best_effort = true;
+       else throw Error("--audit-mode: '" + a[0] + "' is neither 'required' nor 'best-effort'");
+     })},
     {"--seccomp", {{"FD", ArgKind::Number}}, Section::Process,
      "Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)", H({
        if (p.spec.seccomp_fd_option) throw Error("--seccomp given twice; use --add-seccomp-fd");

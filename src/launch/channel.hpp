@@ -21,9 +21,10 @@ namespace sb::launch {
 // ExecFailed: execve failed; text "ERRNO\0COMMAND\0PATH\0MESSAGE" (MESSAGE: the child's
 // explanation without the host), fds the sandbox's root, working directory and mount
 // namespace, for the supervisor to explain what is missing compared with the host.
+// AuditListener (--audit-fd): fd the seccomp listener of the command's audited filter.
 enum class MsgType : char {
   Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G',
-  ExecFailed = 'X', NetNs = 'S'
+  ExecFailed = 'X', NetNs = 'S', AuditListener = 'A'
 };
 
 struct Message {

@@ -194,7 +194,7 @@ int fork_init(const Spec& spec, const ChildContext& ctx) {
     p.keep_fd = spec.sync_fd.value_or(-1);
     p.channel = ctx.channel;
     p.ready_fd = ready[1];
-    p.seccomp_programs = &ctx.seccomp_programs;
+    p.seccomp_programs = &ctx.init_seccomp_programs;
     init_main(p);
   }
   ::close(ready[1]);
@@ -227,7 +227,7 @@ int programs_memfd(const std::vector<std::string>& programs) {
 // In pid 1, after the fork in start_exec_init: exec this binary as init (init_exec_main).
 [[noreturn]] void exec_init(const Spec& spec, const ChildContext& ctx, pid_t command,
                             int ready_w) {
-  const int programs = programs_memfd(ctx.seccomp_programs);
+  const int programs = programs_memfd(ctx.init_seccomp_programs);
   // Security: our cwd may be a host directory that no pivot moves; "/" (the old root)
   // follows both pivots (pivot_root moves every process's root and cwd that are the old
   // root), so nothing of the host stays reachable through init.
@@ -400,7 +400,13 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
     // Seccomp last: every earlier step (the unblock above too: a profile may deny
     // rt_sigprocmask) may use syscalls the filters deny. The programs are loaded exactly
     // as compiled, in command-line order.
-    security::load_bpf_programs(ctx.seccomp_programs);
+    // --audit-fd: the listener goes to the supervisor at once (before a later program,
+    // whose load the audited one may notify) and is closed here: the command never holds it.
+    security::load_bpf_programs(ctx.seccomp_programs, ctx.audit_listener, [&](int listener) {
+      UniqueFd owned(listener);
+      if (!send_message(ctx.channel, MsgType::AuditListener, "", {listener}))
+        throw_errno("--audit-fd: can't hand the seccomp listener to the supervisor");
+    });
     if (!ctx.seccomp_programs.empty() && log::verbose())
       log::step("seccomp: " + std::to_string(ctx.seccomp_programs.size()) + " program(s) loaded");
     if (log::verbose()) log::step("exec " + spec.command[0]);

@@ -34,6 +34,7 @@ LaunchFlags launch_flags(const Spec& spec, const Plan& plan, const HostFacts& ho
     bool kept = false;
     for (const auto& v : spec.fds)
       kept |= v.fd == u.fd && (v.role == FdRole::Info || v.role == FdRole::JsonStatus ||
+                               v.role == FdRole::Audit ||
                                v.role == FdRole::Sync);
     if (!kept && std::find(f.close_after_clone.begin(), f.close_after_clone.end(), u.fd) ==
                      f.close_after_clone.end())
@@ -42,7 +43,7 @@ LaunchFlags launch_flags(const Spec& spec, const Plan& plan, const HostFacts& ho
   // Without a status fd or a lock file the messages (a setup error) wait in the socket until
   // the child exits, and the supervisor is not woken when the command's exec closes the
   // channel: one wake-up per launch instead of two.
-  f.watch_channel = spec.info_fd || spec.json_status_fd || !spec.lock_files.empty();
+  f.watch_channel = spec.info_fd || spec.json_status_fd || spec.audit_fd || !spec.lock_files.empty();
   f.explain_userns_failure = plan.userns && !host.is_root();
   return f;
 }

@@ -3,6 +3,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -185,6 +186,26 @@ struct InitCall {
 };
 
 }  // namespace
+
+std::optional<uint32_t> evaluate_seccomp_program(const std::string& program,
+                                                 const ::seccomp_data& data) {
+  return run_filter(program, data);
+}
+
+std::string audit_handover_denied(const std::string& program) {
+  const uint32_t arch = native_audit_arch();
+  if (arch == 0) return "";
+  seccomp_data d{};
+  d.nr = SYS_sendmsg;
+  d.arch = arch;
+  d.args[0] = 3;
+  d.args[1] = 0x7ffc0000;
+  d.args[2] = MSG_NOSIGNAL;
+  auto r = run_filter(program, d);
+  if (!r) return "an invalid program";
+  uint32_t action = *r & SECCOMP_RET_ACTION_FULL;
+  return action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG ? "" : "sendmsg";
+}
 
 std::string init_syscall_denied(const std::vector<std::string>& programs) {
   const uint32_t arch = native_audit_arch();

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,8 @@
 
 #include "plan/plan.hpp"
 #include "spec/spec.hpp"
+
+struct seccomp_data;
 
 namespace sb::launch {
 
@@ -29,6 +32,12 @@ struct ChildContext {
   bool unshare_cgroup_late = false;
   // Compiled seccomp programs, loaded in this order right before exec.
   std::vector<std::string> seccomp_programs;
+  // What init (pid 1) loads: the same programs, but for --audit-fd the plain profile where
+  // the command has the notify one (init is never under a filter whose listener it needs).
+  std::vector<std::string> init_seccomp_programs;
+  // --audit-fd: the index of the program the command loads with a listener, which it hands
+  // to the supervisor (MsgType::AuditListener) before loading the next; -1 without.
+  int audit_listener = -1;
 };
 
 // Runs the sandbox and returns the exit status for `sandbox` itself: the command's status
@@ -73,9 +82,19 @@ std::optional<std::vector<std::string>> decode_programs(std::string_view data);
 // In the process init releases: returns once init is confined, exits 1 if it failed.
 void wait_for_init(int ready_fd);
 
+// Runs a classic BPF seccomp program on `data` as the kernel would: its SECCOMP_RET_*
+// value, or nullopt for a program the kernel would not have accepted. Pure.
+std::optional<uint32_t> evaluate_seccomp_program(const std::string& program,
+                                                 const ::seccomp_data& data);
+
 // The first system call (with the filter's number) that init needs once confined and one
 // of `programs` denies; "" when all are allowed (or this architecture is not evaluated).
 std::string init_syscall_denied(const std::vector<std::string>& programs);
+
+// --audit-fd: "sendmsg" when the plain `program` denies the sendmsg that hands its
+// listener to the supervisor (in the command's notify version that call would wait for an
+// answer nobody can give yet); "" when it allows it.
+std::string audit_handover_denied(const std::string& program);
 
 // True when a signal described by si_code should be passed on: sent by a process (kill,
 // sigqueue), or from the terminal when the command is in its own session and so did not

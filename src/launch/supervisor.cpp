@@ -27,6 +27,7 @@
 #include <memory>
 
 #include "host/probe.hpp"
+#include "launch/audit.hpp"
 #include "launch/channel.hpp"
 #include "launch/exec_diag.hpp"
 #include "launch/flags.hpp"
@@ -151,6 +152,14 @@ std::vector<std::string> seccomp_programs(const Plan& plan, const LaunchFlags& f
                   ", which the sandbox's init (pid 1 with --unshare-pid) needs under the same "
                   "filters; allow it, or use --as-pid-1");
   }
+  // --audit-fd: the command hands the listener over with sendmsg right after loading the
+  // notify filter; if that filter notified the sendmsg itself, nobody could answer it.
+  if (plan.seccomp_audit) {
+    std::string denied = audit_handover_denied(programs.at(plan.seccomp_audit->index));
+    if (!denied.empty())
+      throw Error("--audit-fd: the --seccomp-profile denies " + denied +
+                  ", which hands the seccomp listener to the supervisor; allow it");
+  }
   return programs;
 }
 
@@ -167,9 +176,14 @@ void enter_joined_namespaces(const LaunchFlags& flags) {
 // pivot_root, and in a joined namespace (--userns, --pidns) other processes may already
 // wait for one. A failed exec is explained here, outside (ExecFailed).
 ChildContext child_context(int channel, const LaunchFlags& flags,
-                           std::vector<std::string> programs) {
+                           std::vector<std::string> programs, const Plan& plan) {
   ChildContext ctx;
+  ctx.init_seccomp_programs = programs;
   ctx.seccomp_programs = std::move(programs);
+  if (plan.seccomp_audit && plan.seccomp_audit->index < ctx.seccomp_programs.size()) {
+    ctx.seccomp_programs[plan.seccomp_audit->index] = plan.seccomp_audit->notify_program;
+    ctx.audit_listener = static_cast<int>(plan.seccomp_audit->index);
+  }
   ctx.channel = channel;
   ctx.supervisor = ::getpid();
   if (::isatty(STDOUT_FILENO)) {
@@ -257,6 +271,9 @@ struct Supervisor {
   std::unique_ptr<net::Session> network;
   bool net_pending = false;  // the child waits for NetReady
   Deadline deadline;
+  // --audit-fd: the writer (every kind) and the command's seccomp listener, once handed over.
+  std::unique_ptr<AuditWriter> audit;
+  std::unique_ptr<SeccompAuditor> seccomp_audit;
   int wait_status = 0;
   bool exited = false;
 
@@ -275,6 +292,7 @@ struct Supervisor {
   void on_network();
   void on_deadline();
   void on_child_exit();
+  void on_audit_listener(std::vector<UniqueFd>& fds);
   void loop();
   int finish(int* killed_by);
 };
@@ -358,6 +376,19 @@ void Supervisor::on_channel(bool nonblocking) {
     status.started(info_object(child.pid, m->text, spec, plan));
   if (m->type == MsgType::LockFds)
     for (auto& f : m->fds) held.push_back(std::move(f));
+  if (m->type == MsgType::AuditListener) on_audit_listener(m->fds);
+}
+
+// --audit-fd: the command's listener, answered from now on. Its notifications wait in the
+// kernel until then (the child sends it right after loading the filter).
+void Supervisor::on_audit_listener(std::vector<UniqueFd>& fds) {
+  if (!audit || !plan.seccomp_audit || fds.size() != 1 || seccomp_audit) {
+    fail("--audit-fd: the sandbox handed over an unexpected seccomp listener");
+    return;
+  }
+  seccomp_audit = std::make_unique<SeccompAuditor>(
+      std::move(fds[0]), plan.seccomp_programs.at(plan.seccomp_audit->index),
+      plan.seccomp_audit->profile, plan.seccomp_audit->errno_rules, *audit);
 }
 
 // Signals for the command are passed on; SIGCHLD only wakes the loop (on_child_exit).
@@ -413,12 +444,15 @@ void Supervisor::loop() {
   while (!exited) {
     std::vector<pollfd> fds = {{sigfd, POLLIN, 0},
                                {channel_open && watch_channel ? channel.get() : -1, POLLIN, 0}};
+    fds.push_back({seccomp_audit ? seccomp_audit->fd() : -1, POLLIN, 0});
     if (network)
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
     }
+    // Notifications first: a denied call waits for its answer.
+    if (fds[2].revents && !seccomp_audit->on_ready()) seccomp_audit.reset();
     if (fds[1].revents) on_channel();
     if (fds[0].revents & POLLIN) on_signal();
     on_network();
@@ -428,12 +462,17 @@ void Supervisor::loop() {
   // Anything the child said before it died (its error, at the latest) is already queued;
   // never block here: a process the command left behind may still hold the channel.
   while (channel_open) on_channel(true);
+  // What is still pending is answered; a process left behind that calls later gets
+  // ENOSYS from the kernel once the listener is closed (still denied).
+  if (seccomp_audit) seccomp_audit->on_ready();
+  seccomp_audit.reset();
   network.reset();  // stops the helper / removes the veth and NAT rules, and waits for that
 }
 
 // The exit status for `sandbox` itself, after the reasons a limit gave.
 int Supervisor::finish(int* killed_by) {
   if (killed_by) *killed_by = 0;
+  if (audit) audit->finish();  // the summary line, also when the command never ran
   if (setup_error) {
     log::error(*setup_error);
     return 1;  // no exit-code: the command never ran
@@ -471,7 +510,7 @@ int run(const Spec& spec, Plan& plan, const HostFacts& host, int* killed_by) {
   auto programs = seccomp_programs(plan, flags);
   // Joined namespaces before the clone: the child's new ones are owned by / nested in them.
   enter_joined_namespaces(flags);
-  ChildContext ctx = child_context(channel.second.get(), flags, std::move(programs));
+  ChildContext ctx = child_context(channel.second.get(), flags, std::move(programs), plan);
 
   // Cgroup leaves with their limits before the child, which is born in the v2 one where
   // the kernel can (otherwise it waits for Go until it has been moved).
@@ -491,6 +530,7 @@ int run(const Spec& spec, Plan& plan, const HostFacts& host, int* killed_by) {
   Supervisor sup{spec, plan, std::move(child), std::move(channel.first), signals.fd.get(),
                  flags.watch_channel, std::move(cgroups),
                  StatusWriter(plan.fds)};
+  if (int fd = plan.fds.get(FdRole::Audit); fd >= 0) sup.audit = std::make_unique<AuditWriter>(fd);
   if (ctx.await_go) sup.release(place.into_cgroup, place.raise_rlimits, plan.rlimits);
   sup.start_network();
   sup.on_network();

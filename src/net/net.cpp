@@ -329,7 +329,8 @@ void run_teardown(const std::function<void()>& teardown) {
 
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
-                   const std::function<void()>& before_exec) {
+                   const std::function<void()>& before_exec,
+                   const std::vector<int>& keeper_fds) {
   pid_t supervisor = ::getpid();
   pid_t keeper = ::fork();
   if (keeper < 0) throw_errno("Can't fork the network keeper");
@@ -349,6 +350,7 @@ pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector
   // supervisor's setup channel, signalfd and locks must not outlive it here.
   std::vector<int> keep = fds;
   keep.insert(keep.end(), {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO});
+  keep.insert(keep.end(), keeper_fds.begin(), keeper_fds.end());
   close_all_except(keep);
 
   pid_t helper = -1;

@@ -157,10 +157,15 @@ std::string modes_with(bool ModeRow::*feature);
 // (the helper) with `fds` placed at 0, 1, 2, 3... (nothing else open) and is stopped before the teardown; the
 // keeper exits when it does. `before_exec`, when set, runs in the helper's process once the
 // descriptors are in place (a message on stderr and a non-zero exit if it throws). Returns
-// the keeper's pid.
+// the keeper's pid. `keeper_fds` stay open in the keeper (for its teardown), never in the helper.
 pid_t spawn_keeper(const std::vector<std::string>& child_argv, const std::vector<int>& fds,
                    const std::function<void()>& teardown,
-                   const std::function<void()>& before_exec = {});
+                   const std::function<void()>& before_exec = {},
+                   const std::vector<int>& keeper_fds = {});
+
+// True for a name the user-mode stacks' private directory can have: "sandbox-net-" and
+// mkdtemp's six letters or digits (what the sweep of stale directories considers).
+bool is_private_dir_name(std::string_view name);
 // Asks the keeper to stop the helper and clean up (SIGTERM) and waits until it has; nothing
 // when `keeper` is not a pid.
 void stop_keeper(pid_t keeper);

@@ -15,10 +15,12 @@
 // the caller's uid) for as long as the helper starts; the child opened its own and sent them
 // (MsgType::NetNs). A process's own /proc/self/fd is open to it whatever its capabilities,
 // so pasta as root (three capabilities left) reaches them too.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +30,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #include "net/net.hpp"
@@ -41,33 +44,137 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 
-// A private directory (0700) for the PID FIFO and the API socket.
-std::string make_private_dir() {
-  std::string base = "/tmp";
+// The private directory (0700) for pasta's PID FIFO and slirp4netns' API socket, named
+// BASE/sandbox-net-XXXXXX. Nothing of it should outlive the setup: the supervisor removes it
+// as soon as the helper has reported ready (and the ports are published), the keeper removes
+// it if the setup ends early. What only SIGKILL of both (a cgroup or OOM kill, kill -9 of
+// everything named sandbox) can leave, the next run sweeps: every process that uses such a
+// directory holds an flock on it for its whole life, so a directory of the caller's uid that
+// is unlocked and older than kStaleAfter has no owner left.
+constexpr const char* kPrivatePrefix = "sandbox-net-";
+constexpr auto kStaleAfter = std::chrono::seconds(30);  // > kStartTimeout: an old build's setup
+
+struct PrivateDir {
+  UniqueFd base;  // BASE, where the directory's entry lives
+  UniqueFd fd;    // the directory itself, flocked (shared with the keeper, never the helper)
+  std::string name;
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+std::string private_dir_base() {
   if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && x[0] == '/') {
     struct stat st;
     if (::stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::getuid() &&
         ::access(x, W_OK) == 0)
-      base = x;
+      return x;
   }
-  std::string tmpl = base + "/sandbox-net-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw_errno("Can't create a directory in " + base);
-  return tmpl;
+  return "/tmp";
 }
 
-// Never silent: a directory left behind is reported once (from the keeper, whose stderr is
-// the caller's), with what and why.
-void remove_private_dir(const std::string& dir) {
+// Removes the entries the helpers make (never anything else: a file of unknown origin keeps
+// the directory, and is reported by the keeper) and then the directory, through descriptors.
+// Returns "" or what failed.
+std::string remove_dir_at(int base, int dir, const std::string& name, dev_t dev, ino_t ino,
+                          const std::string& path) {
   std::string failed;
   for (const char* f : {"pid", "api.sock"}) {
-    std::string path = dir + "/" + f;
-    if (::unlink(path.c_str()) < 0 && errno != ENOENT && failed.empty())
-      failed = "can't remove " + path + ": " + std::strerror(errno);
+    // Security: relative to the directory's own descriptor, never a path through BASE that
+    // another process could have replaced since; unlinkat never follows a final symlink.
+    if (::unlinkat(dir, f, 0) < 0 && errno != ENOENT && failed.empty())
+      failed = "can't remove " + path + "/" + f + ": " + std::strerror(errno);
   }
-  if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && failed.empty())
-    failed = "can't remove the directory " + dir + ": " + std::strerror(errno);
+  struct stat st;
+  // Security: only the entry that still is our directory goes (AT_SYMLINK_NOFOLLOW: a symlink
+  // of that name is another inode). In a sticky BASE nobody else can rename or replace our
+  // entry between this check and the unlinkat; the sweep holds the flock meanwhile.
+  if (::fstatat(base, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno != ENOENT && failed.empty())
+      failed = "can't check the directory " + path + ": " + std::strerror(errno);
+    return failed;
+  }
+  if (st.st_dev != dev || st.st_ino != ino) return failed;  // already gone, the name reused
+  // Security: AT_REMOVEDIR removes an empty directory only, never follows a symlink.
+  if (::unlinkat(base, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT && failed.empty())
+    failed = "can't remove the directory " + path + ": " + std::strerror(errno);
+  return failed;
+}
+
+// Never silent when `report`: a directory left behind is reported once (from the keeper,
+// whose stderr is the caller's), with what and why.
+void report_left(const std::string& failed, const std::string& path) {
   if (!failed.empty())
-    log::warning("network clean-up: " + failed + "; remove it with `rm -r " + dir + "`");
+    log::warning("network clean-up: " + failed + "; remove it with `rm -r " + path + "`");
+}
+
+void remove_private_dir(const PrivateDir& d, bool report) {
+  if (!d.fd) return;
+  std::string failed = remove_dir_at(d.base.get(), d.fd.get(), d.name, d.dev, d.ino, d.path);
+  if (report) report_left(failed, d.path);
+}
+
+// Removes the caller's own directories that a SIGKILLed sandbox left in `base`.
+void sweep_stale_dirs(int base) {
+  int scan = ::openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (scan < 0) return;
+  DIR* d = ::fdopendir(scan);
+  if (!d) {
+    ::close(scan);
+    return;
+  }
+  const time_t now = ::time(nullptr);
+  while (dirent* e = ::readdir(d)) {
+    if (!is_private_dir_name(e->d_name)) continue;
+    // Security: O_NOFOLLOW|O_DIRECTORY: a symlink (or anything but a directory) named like
+    // ours is never followed, so its target is never touched.
+    UniqueFd fd(::openat(base, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) continue;
+    struct stat st;
+    // Security: only the caller's own directories; root's sweep skips every other user's.
+    if (::fstat(fd.get(), &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+      continue;
+    // A directory just made by mkdtemp is not locked yet: only old ones are candidates.
+    if (now - st.st_mtime < kStaleAfter.count()) continue;
+    // Security: a running sandbox (supervisor or keeper) holds the lock; held, it stays.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) continue;
+    std::string failed = remove_dir_at(base, fd.get(), e->d_name, st.st_dev, st.st_ino, e->d_name);
+    if (!failed.empty()) log::info("stale network directory left: " + failed);
+  }
+  ::closedir(d);
+}
+
+PrivateDir make_private_dir() {
+  PrivateDir d;
+  std::string base = private_dir_base();
+  d.base.reset(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d.base) throw_errno("Can't open " + base);
+  std::string tmpl = base + "/" + kPrivatePrefix + "XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw_errno("Can't create a directory in " + base);
+  d.path = tmpl;
+  d.name = tmpl.substr(base.size() + 1);
+  // Security: O_NOFOLLOW and the owner check: the descriptor is the directory mkdtemp made
+  // (in a sticky /tmp nobody else can have replaced it).
+  d.fd.reset(::openat(d.base.get(), d.name.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st;
+  if (!d.fd || ::fstat(d.fd.get(), &st) < 0 || st.st_uid != ::geteuid()) {
+    int err = errno;
+    ::rmdir(d.path.c_str());
+    errno = err;
+    throw_errno("Can't open " + d.path);
+  }
+  d.dev = st.st_dev;
+  d.ino = st.st_ino;
+  // Held for the directory's whole life (by the supervisor and the keeper, which share this
+  // open file): the sweep of another run leaves a locked directory alone.
+  if (::flock(d.fd.get(), LOCK_EX | LOCK_NB) < 0) {
+    int err = errno;
+    ::rmdir(d.path.c_str());
+    errno = err;
+    throw_errno("Can't lock " + d.path);
+  }
+  return d;
 }
 
 // The name of the helper's inherited descriptor `fd`.
@@ -155,11 +262,15 @@ class UserModeSession : public Session {
     name_ = mode_row(plan.net).name;
     publish_ = spec.publish;
     deadline = Clock::now() + kStartTimeout;
-    dir_ = make_private_dir();
+    // Every run sweeps what SIGKILLed runs left, whether it needs a directory or not.
+    if (UniqueFd base{::open(private_dir_base().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)})
+      sweep_stale_dirs(base.get());
+    // slirp4netns needs a directory for its API socket only (--publish).
+    if (plan.net == NetMode::Pasta || !spec.publish.empty()) dir_ = make_private_dir();
     try {
       launch(spec, ns);
     } catch (...) {
-      remove_private_dir(dir_);
+      remove_private_dir(dir_, true);
       throw;
     }
   }
@@ -196,6 +307,10 @@ class UserModeSession : public Session {
         return fail();
       }
       ready_.reset();
+      // The helper has written its PID file, its API socket has served: nothing of the
+      // directory is needed any more, and nothing is left if everything is SIGKILLed later.
+      // Quietly: what cannot go now, the keeper retries and reports at the end.
+      remove_private_dir(dir_, false);
       return state_ = State::Ready;
     }
     if (Clock::now() >= deadline) {
@@ -223,10 +338,10 @@ class UserModeSession : public Session {
     std::vector<std::string> argv;
     UniqueFd ready_w, exit_r;
     if (plan_.net == NetMode::Pasta) {
-      std::string fifo = dir_ + "/pid";
-      if (::mkfifo(fifo.c_str(), 0600) < 0) throw_errno("Can't create " + fifo);
+      std::string fifo = dir_.path + "/pid";
+      if (::mkfifoat(dir_.fd.get(), "pid", 0600) < 0) throw_errno("Can't create " + fifo);
       // Read-write: opening never blocks, and pasta's open for writing never waits either.
-      ready_.reset(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+      ready_.reset(::openat(dir_.fd.get(), "pid", O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
       if (!ready_) throw_errno("Can't open " + fifo);
       // spawn_keeper dups them to these numbers in pasta's process only (O_CLOEXEC here).
       fds.push_back(ns.net);  // 3
@@ -246,10 +361,18 @@ class UserModeSession : public Session {
       fds.push_back(exit_r.get());   // 4: --exit-fd
       fds.push_back(ns.net);         // 5
       if (userns) fds.push_back(ns.user);  // 6
-      argv = slirp_argv(spec, plan_, 5, userns ? 6 : -1, dir_ + "/api.sock");
+      argv = slirp_argv(spec, plan_, 5, userns ? 6 : -1, dir_.path + "/api.sock");
     }
-    std::string dir = dir_;
-    keeper_ = spawn_keeper(argv, fds, [dir] { remove_private_dir(dir); });
+    // The keeper keeps the directory's descriptors (and so its lock) until its teardown.
+    std::vector<int> keeper_fds;
+    if (dir_.fd) keeper_fds = {dir_.base.get(), dir_.fd.get()};
+    keeper_ = spawn_keeper(
+        argv, fds,
+        [base = dir_.base.get(), fd = dir_.fd.get(), name = dir_.name, dev = dir_.dev,
+         ino = dir_.ino, path = dir_.path] {
+          if (fd >= 0) report_left(remove_dir_at(base, fd, name, dev, ino, path), path);
+        },
+        {}, keeper_fds);
   }
 
   bool is_ready() {
@@ -299,7 +422,7 @@ class UserModeSession : public Session {
 
   // slirp4netns' API: one JSON request per connection, answered with one JSON object.
   void add_hostfwd(const PortForward& p) {
-    std::string path = dir_ + "/api.sock";
+    std::string path = dir_.path + "/api.sock";
     std::string req = std::string("{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"") +
                       (p.udp ? "udp" : "tcp") + "\", \"host_addr\": \"" + p.host_addr +
                       "\", \"host_port\": " + std::to_string(p.host_port) +
@@ -342,7 +465,7 @@ class UserModeSession : public Session {
   NetPlan plan_;
   std::string name_;
   std::vector<PortForward> publish_;
-  std::string dir_;
+  PrivateDir dir_;
   pid_t keeper_ = -1;
   UniqueFd ready_;
   UniqueFd err_;
@@ -352,6 +475,14 @@ class UserModeSession : public Session {
 };
 
 }  // namespace
+
+bool is_private_dir_name(std::string_view name) {
+  const std::string_view prefix = kPrivatePrefix;
+  if (name.size() != prefix.size() + 6 || name.substr(0, prefix.size()) != prefix) return false;
+  for (char c : name.substr(prefix.size()))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
 
 std::unique_ptr<Session> start_user_mode(const Spec& spec, const NetPlan& plan, pid_t,
                                          const SandboxNs& ns) {

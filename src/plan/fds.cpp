@@ -23,6 +23,10 @@ void check_fd_uses(const std::vector<FdUse>& uses) {
       if (is(FdRole::Info, FdRole::JsonStatus))
         throw Error("--info-fd and --json-status-fd name the same descriptor " +
                     std::to_string(a.fd) + "; give each its own");
+      // The same for --audit-fd's lines after the --info-fd object.
+      if (is(FdRole::Info, FdRole::Audit))
+        throw Error("--info-fd and --audit-fd name the same descriptor " +
+                    std::to_string(a.fd) + "; give each its own");
       // bwrap closes each descriptor once it has read it, so the same fd twice cannot work.
       if (is(FdRole::Seccomp, FdRole::Seccomp))
         throw Error("Can't read seccomp data: fd " + std::to_string(a.fd) +
@@ -83,7 +87,8 @@ void InheritedFds::done(FdRole role) {
 void InheritedFds::keep_for_supervisor() {
   close_if([](const Held& h) {
     return std::none_of(h.roles.begin(), h.roles.end(), [](FdRole r) {
-      return r == FdRole::Info || r == FdRole::JsonStatus || r == FdRole::Sync;
+      return r == FdRole::Info || r == FdRole::JsonStatus || r == FdRole::Audit ||
+             r == FdRole::Sync;
     });
   });
 }

@@ -87,6 +87,11 @@ Prepared prepare(const Spec& spec) {
   if (!spec.seccomp_profiles.empty() || spec.seccomp_log)
     p.compiled_profiles =
         security::compile_spec_seccomp(spec, ::getuid() == 0, security::current_caps());
+  if (spec.audit_fd) {
+    if (auto a = security::compile_spec_seccomp_audit(spec, ::getuid() == 0, security::current_caps()))
+      p.seccomp_audit = Plan::SeccompAudit{0, std::move(a->notify_program), std::move(a->profile),
+                                           std::move(a->errno_rules)};
+  }
   return p;
 }
 
@@ -96,6 +101,12 @@ Plan make_plan(const Spec& spec, const HostFacts& host, Prepared prepared) {
   // Compiled programs are read now, so a bad one fails before anything is created; they
   // stack in command-line order with the --seccomp-profile programs.
   plan.seccomp_programs = security::seccomp_programs_in_order(spec, prepared.compiled_profiles);
+  if (prepared.seccomp_audit) {
+    // The one profile's place among the stacked programs: after the --seccomp/
+    // --add-seccomp-fd programs given before it.
+    plan.seccomp_audit = std::move(prepared.seccomp_audit);
+    plan.seccomp_audit->index = spec.seccomp_profiles.front().after_fds;
+  }
   // --net pasta/slirp4netns: /etc/resolv.conf names the DNS forwarder, an op after the
   // caller's so that it lands on whatever /etc they built (best effort: skipped when the
   // new root has no /etc).

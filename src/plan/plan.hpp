@@ -6,6 +6,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "limits/limits.hpp"
 #include "net/net.hpp"
 #include "plan/fds.hpp"
+#include "security/seccomp.hpp"
 #include "spec/spec.hpp"
 
 namespace sb {
@@ -31,6 +33,16 @@ struct Plan : net::NetPlan, limits::LimitsPlan {
   // Seccomp programs for the command, in command-line order: --seccomp-profile compiled,
   // --seccomp/--add-seccomp-fd read.
   std::vector<std::string> seccomp_programs;
+  // --audit-fd: the command loads `notify_program` (the profile's errno rules turned into
+  // SCMP_ACT_NOTIFY) in place of seccomp_programs[index], with a listener the supervisor
+  // answers; init and the supervisor keep the plain program (its errno is the answer).
+  struct SeccompAudit {
+    size_t index = 0;
+    std::string notify_program;
+    std::string profile;
+    std::vector<security::SeccompLibRule> errno_rules;  // to name the rule in each line
+  };
+  std::optional<SeccompAudit> seccomp_audit;
   // Filesystem operations planning adds after the Spec's (--net pasta/slirp4netns: the
   // DNS forwarder's /etc/resolv.conf, from resolv_conf_data), and what they read.
   std::vector<FsOp> derived_fs;
@@ -50,6 +62,7 @@ namespace planning {
 struct Prepared {
   InheritedFds fds;
   std::vector<std::string> compiled_profiles;
+  std::optional<Plan::SeccompAudit> seccomp_audit;  // --audit-fd (index set by make_plan)
 };
 Prepared prepare(const Spec& spec);
 

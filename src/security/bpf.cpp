@@ -37,12 +37,29 @@ void check_bpf_program_not_empty(const std::string& program, int fd, const std::
                 " is empty (a compiled program is an array of 8-byte struct sock_filter)");
 }
 
-void load_bpf_programs(const std::vector<std::string>& programs) {
+void load_bpf_programs(const std::vector<std::string>& programs, int listener,
+                       const std::function<void(int)>& on_listener) {
   for (size_t i = 0; i < programs.size(); ++i) {
     const std::string& program = programs[i];
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(program.size() / sizeof(sock_filter));
     prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program.data()));
+    if (static_cast<int>(i) == listener) {
+      // --audit-fd: only seccomp(2) takes the flag; the kernel makes the listener O_CLOEXEC.
+      long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+      if (fd < 0) {
+        int err = errno;
+        std::string msg = "--audit-fd: can't load seccomp program " + std::to_string(i + 1) +
+                          " of " + std::to_string(programs.size()) +
+                          " with a listener: seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): " +
+                          std::strerror(err);
+        if (err == EBUSY) msg += "\n(an earlier filter of this process already has a listener)";
+        else if (i > 0) msg += "\n(an earlier program may deny seccomp(2), which --audit-fd needs)";
+        throw Error(msg);
+      }
+      if (on_listener) on_listener(static_cast<int>(fd));
+      continue;
+    }
     // bwrap's documented contract for stacked programs: each is installed with
     // prctl(PR_SET_SECCOMP), so every program but the last must allow prctl (and may deny
     // seccomp(2)). No load flags are needed: the programs are used exactly as compiled.

@@ -4,6 +4,8 @@
 #include "security/seccomp.hpp"
 
 #include <dirent.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -431,6 +433,92 @@ std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, CapSe
     out.push_back(std::move(prog.bpf));
   }
   return out;
+}
+
+namespace {
+
+// The kernel's own answer (SECCOMP_GET_ACTION_AVAIL, Linux 5.0+ for USER_NOTIF), not a
+// guess from its version: 0 when it has SECCOMP_RET_USER_NOTIF, else the errno.
+int user_notif_error() {
+  uint32_t action = SECCOMP_RET_USER_NOTIF;
+  return ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+std::optional<SeccompAudit> compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet current,
+                                                       const std::function<int()>& has_user_notif) {
+  if (spec.seccomp_profiles.empty())
+    throw Error("--audit-fd requires --seccomp-profile (the denials it reports are the profile's)");
+  // The kernel lets one filter of a process have a listener (EBUSY for a second), and a
+  // notify filter without one answers ENOSYS: so exactly one profile can be audited.
+  if (spec.seccomp_profiles.size() > 1)
+    throw Error("--audit-fd: " + std::to_string(spec.seccomp_profiles.size()) +
+                " --seccomp-profile given; it audits one (the kernel allows one listener)");
+  if (spec.seccomp_log)
+    throw Error("--audit-fd and --seccomp-log exclude each other (a logged call is allowed, "
+                "so nothing is denied to report)");
+  // Without user notification --audit-fd cannot see a denial: an error, unless asked
+  // for best-effort (then the command runs with the plain profile, unreported).
+  if (int err = has_user_notif ? has_user_notif() : user_notif_error()) {
+    const std::string why = std::string("--audit-fd: this kernel has no seccomp user notification "
+                                        "(SECCOMP_GET_ACTION_AVAIL SECCOMP_RET_USER_NOTIF: ") +
+                            std::strerror(err) + ")";
+    if (!spec.audit_best_effort) throw Error(why);
+    log::warning(why + "; denied calls are not reported (--audit-mode best-effort)");
+    return std::nullopt;
+  }
+  SeccompCompileOptions o;
+  o.notify = true;
+  o.caps = resolve_caps(spec.caps, root, current, all_caps());
+  const auto& src = spec.seccomp_profiles.front();
+  std::string path;
+  try {
+    path = find_seccomp_profile(src.name, seccomp_profile_dirs());
+  } catch (const Error& e) {
+    throw Error(std::string("--seccomp-profile: ") + e.what());
+  }
+  const SeccompProfile profile = load_seccomp_profile(path);
+  SeccompProgram prog = compile_seccomp_profile(profile, o);
+  SeccompAudit out{src.name, std::move(prog.bpf), {}};
+  // Which rule denied a call, for its line: the errno rules as translated against an
+  // allowing default, so that a rule with the default's own errno (which compiles to
+  // nothing) is still named; the plain translation where that one cannot be made.
+  o.notify = false;
+  SeccompTranslation t;
+  try {
+    SeccompProfile named = profile;
+    named.default_action = SCMP_ACT_ALLOW;
+    t = translate_seccomp_profile(named, o);
+  } catch (const Error&) {
+    t = translate_seccomp_profile(profile, o);
+  }
+  for (auto& r : t.rules)
+    if ((r.action & 0xffff0000U) == SCMP_ACT_ERRNO(0)) out.errno_rules.push_back(std::move(r));
+  return out;
+}
+
+const SeccompLibRule* seccomp_matching_rule(const std::vector<SeccompLibRule>& rules,
+                                            uint32_t arch, const std::string& name,
+                                            const std::array<uint64_t, 6>& args) {
+  auto holds = [&](const scmp_arg_cmp& c) {
+    if (c.arg >= args.size()) return false;
+    const uint64_t v = args[c.arg];
+    switch (c.op) {
+      case SCMP_CMP_NE: return v != c.datum_a;
+      case SCMP_CMP_LT: return v < c.datum_a;
+      case SCMP_CMP_LE: return v <= c.datum_a;
+      case SCMP_CMP_EQ: return v == c.datum_a;
+      case SCMP_CMP_GE: return v >= c.datum_a;
+      case SCMP_CMP_GT: return v > c.datum_a;
+      case SCMP_CMP_MASKED_EQ: return (v & c.datum_a) == c.datum_b;
+      default: return false;
+    }
+  };
+  for (const auto& r : rules)
+    if (r.arch == arch && r.name == name && std::all_of(r.args.begin(), r.args.end(), holds))
+      return &r;
+  return nullptr;
 }
 
 std::vector<std::string> seccomp_programs_in_order(const Spec& spec,

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ struct SeccompCompileOptions {
   uint64_t caps = 0;  // capabilities the command runs with (includes/excludes "caps")
   std::string kernel_release;  // uname -r for "minKernel"; empty: the running kernel
   bool log = false;  // --seccomp-log: every denial becomes SCMP_ACT_LOG
+  // --audit-fd: every errno action becomes SCMP_ACT_NOTIFY (seccomp user notification), so
+  // that the supervisor sees each denied call and answers it with the errno itself.
+  bool notify = false;
   int optimize = 2;  // SCMP_FLTATR_CTL_OPTIMIZE: 2 = binary tree, 1 = linear (priority)
 };
 
@@ -100,6 +104,12 @@ struct SeccompTranslation {
   std::vector<SeccompLibRule> rules;
   std::vector<std::string> warnings;  // one line each, ready to print
 };
+
+// Pure: the action a rule compiles to. --seccomp-log: every denial (errno, kill, trap,
+// trace) becomes SCMP_ACT_LOG. --audit-fd (`notify`): every SCMP_ACT_ERRNO becomes
+// SCMP_ACT_NOTIFY; kill, trap and trace stay as they are (a killed process has nothing to
+// be answered, and the kernel's own action is kept).
+uint32_t seccomp_effective_action(uint32_t action, bool log, bool notify);
 
 // Pure: which libseccomp rules the profile means on these architectures.
 SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
@@ -129,6 +139,27 @@ std::vector<uint32_t> seccomp_compat_arches(uint32_t native);
 // `current` (the caller's), printing warnings. One program per profile, in order. Throws
 // sb::Error naming the option.
 std::vector<std::string> compile_spec_seccomp(const Spec& spec, bool root, uint64_t current);
+
+// --audit-fd: the one --seccomp-profile compiled again with notify (its errno rules become
+// SCMP_ACT_NOTIFY), for the command only; init and the supervisor keep the plain program.
+// Checks first that the kernel has SECCOMP_RET_USER_NOTIF (its own answer, not a version
+// guess). Throws sb::Error naming --audit-fd.
+struct SeccompAudit {
+  std::string profile;         // the --seccomp-profile NAME|PATH as given
+  std::string notify_program;  // the command's version of it
+  std::vector<SeccompLibRule> errno_rules;  // the plain translation's errno rules
+};
+
+// Pure: the first of `rules` for syscall `name` on `arch` whose argument comparisons all
+// hold for `args` (what the kernel matched), or nullptr (the profile's default action).
+const SeccompLibRule* seccomp_matching_rule(const std::vector<SeccompLibRule>& rules,
+                                            uint32_t arch, const std::string& name,
+                                            const std::array<uint64_t, 6>& args);
+// nullopt: the kernel has no user notification and --audit-mode best-effort was given
+// (warned). `has_user_notif` replaces the kernel's answer (tests).
+std::optional<SeccompAudit> compile_spec_seccomp_audit(
+    const Spec& spec, bool root, uint64_t current,
+    const std::function<int()>& has_user_notif = {});
 
 // Every seccomp program for the command in command-line order: `compiled` (one per
 // --seccomp-profile, from compile_spec_seccomp) and the programs read from the --seccomp /

@@ -74,9 +74,8 @@ bool multiplexes(uint32_t arch) {
 
 bool permissive(uint32_t action) { return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG; }
 
-// --seccomp-log: every denial (errno, kill, trap, trace) allows the call and logs it.
-uint32_t effective(uint32_t action, bool log) {
-  return log && !permissive(action) ? SCMP_ACT_LOG : action;
+uint32_t effective(uint32_t action, const SeccompCompileOptions& o) {
+  return seccomp_effective_action(action, o.log, o.notify);
 }
 
 std::string action_name(uint32_t a) {
@@ -86,6 +85,7 @@ std::string action_name(uint32_t a) {
   if (a == SCMP_ACT_KILL) return "SCMP_ACT_KILL";
   if (a == SCMP_ACT_KILL_PROCESS) return "SCMP_ACT_KILL_PROCESS";
   if (a == SCMP_ACT_TRAP) return "SCMP_ACT_TRAP";
+  if (a == SCMP_ACT_NOTIFY) return "SCMP_ACT_NOTIFY";
   if ((a & 0xffff0000U) == SCMP_ACT_ERRNO(0)) return "SCMP_ACT_ERRNO(" + std::to_string(data) + ")";
   if ((a & 0xffff0000U) == SCMP_ACT_TRACE(0)) return "SCMP_ACT_TRACE(" + std::to_string(data) + ")";
   char buf[32];
@@ -346,6 +346,12 @@ std::string export_to_memory(void* ctx, Export fn, const char* what) {
 
 }  // namespace
 
+uint32_t seccomp_effective_action(uint32_t action, bool log, bool notify) {
+  if (log && !permissive(action)) return SCMP_ACT_LOG;
+  if (notify && (action & 0xffff0000U) == SCMP_ACT_ERRNO(0)) return SCMP_ACT_NOTIFY;
+  return action;
+}
+
 uint32_t seccomp_arch_from_name(const std::string& name) {
   std::string n = name;
   if (n.size() > 10 && strncasecmp(n.c_str(), "SCMP_ARCH_", 10) == 0) n = n.substr(10);
@@ -379,7 +385,7 @@ std::vector<uint32_t> seccomp_compat_arches(uint32_t native) {
 SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
                                              const SeccompCompileOptions& opts) {
   SeccompTranslation t;
-  t.default_action = effective(profile.default_action, opts.log);
+  t.default_action = effective(profile.default_action, opts);
   t.arches = filter_arches(profile, opts);
   const auto kernel = kernel_version(opts.kernel_release);
   HeldRules held(profile.file);
@@ -387,7 +393,7 @@ SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
   for (uint32_t arch : t.arches) {
     for (const auto& rule : profile.rules) {
       if (!applies(rule, arch, opts.caps, kernel)) continue;
-      uint32_t action = effective(rule.action, opts.log);
+      uint32_t action = effective(rule.action, opts);
       // libseccomp refuses rules with the default action; they change nothing anyway.
       if (action == t.default_action) continue;
       const auto groups = arg_groups(rule);

@@ -110,6 +110,7 @@ enum class FdRole {
   Args,         // --args: read while parsing
   Info,         // --info-fd: written by the supervisor once
   JsonStatus,   // --json-status-fd: written by the supervisor
+  Audit,        // --audit-fd: JSON lines written by the supervisor
   Sync,         // --sync-fd: held open for the sandbox's lifetime, never read
   Block,        // --block-fd: waited on by the child
   UsernsBlock,  // --userns-block-fd: waited on by the child
@@ -224,6 +225,8 @@ struct Spec {
   // order, is in `fds`, from which planning takes them over.
   std::optional<int> info_fd;
   std::optional<int> json_status_fd;
+  std::optional<int> audit_fd;  // --audit-fd: one JSON line per denied action
+  bool audit_best_effort = false;  // --audit-mode best-effort
   std::optional<int> sync_fd;
   std::optional<int> block_fd;
   std::optional<int> userns_block_fd;

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -383,34 +384,261 @@ TEST_P(UserModeNetTest, HelperGoneAfterSandboxIsKilled) {
   kill_with_token(token);
 }
 
-// A clean-up that fails is never silent (issue 13, item 6): the test puts a file of its
-// own into the helper's private directory while the sandbox runs, so that it cannot be
-// removed; the keeper says so once on the caller's stderr, and the exit status stays the
-// command's. (--publish: slirp4netns names the directory on its command line only then.)
-TEST_P(UserModeNetTest, PrivateDirThatCannotBeRemovedIsReported) {
-  std::string token = sleep_token();
-  auto p = spawn(with_root(cat({net_args(), {"--publish", std::to_string(free_port()) + ":8080"},
-                                sh("sleep " + token + "; exit 5")})),
-                 opts_);
-  std::vector<ProcInfo> helpers;
-  bool started = eventually([&] {
-    helpers = helpers_below(p->pid());
-    return !helpers.empty() && !pids_running("sleep", token).empty();
-  }, 10s);
-  if (!started) FAIL() << "the sandbox did not start with its helper: " << p->wait(1s);
-  std::string dir = private_dir_of(cmdline(helpers[0].pid));
-  dir = dir.substr(dir.find('/'));  // "--api-socket=/tmp/..." for slirp4netns
-  ASSERT_TRUE(exists(dir)) << dir;
-  write_file(dir + "/left-by-the-test", "x");
-  for (pid_t s : pids_running("sleep", token)) ::kill(s, SIGKILL);  // the command goes on: exit 5
-  auto r = p->wait(10s);
+// ---- The private directory (BASE/sandbox-net-XXXXXX) ----------------------------------------
+//
+// The sandbox makes it in $XDG_RUNTIME_DIR when that is the caller's, else /tmp. These tests
+// give every run a private XDG_RUNTIME_DIR, so that they look only at directories they made
+// themselves (the sweep of /tmp would otherwise touch other runs' and this machine's).
+
+// A private runtime directory owned by the caller (what the sandbox requires of it).
+class RuntimeDir {
+ public:
+  explicit RuntimeDir(uid_t uid) {
+    if (::chown(dir_.path().c_str(), uid, static_cast<gid_t>(-1)) != 0) ok_ = false;
+  }
+  const std::string& path() const { return dir_.path(); }
+  std::string operator/(const std::string& n) const { return dir_ / n; }
+  bool ok() const { return ok_; }
+  // The names of the private directories (and anything named like them) in it.
+  std::vector<std::string> net_dirs() const {
+    std::vector<std::string> v;
+    for (const auto& e : dir_.entries())
+      if (e.rfind("sandbox-net-", 0) == 0) v.push_back(e);
+    return v;
+  }
+
+ private:
+  TempDir dir_{0700};
+  bool ok_ = true;
+};
+
+// Sets the modification time of `path` (not following a symlink) `age` into the past.
+bool backdate(const std::string& path, std::chrono::seconds age) {
+  timespec ts[2];
+  ::clock_gettime(CLOCK_REALTIME, &ts[0]);
+  ts[0].tv_sec -= age.count();
+  ts[1] = ts[0];
+  return ::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// A directory as a SIGKILLed sandbox leaves it: named like one, `uid`'s, `age` old, holding
+// an empty `pid` file.
+void make_stale_dir(const std::string& path, uid_t uid, std::chrono::seconds age) {
+  ASSERT_EQ(::mkdir(path.c_str(), 0700), 0) << path;
+  write_file(path + "/pid", "", 0600);
+  ASSERT_EQ(::chown((path + "/pid").c_str(), uid, static_cast<gid_t>(-1)), 0);
+  ASSERT_EQ(::chown(path.c_str(), uid, static_cast<gid_t>(-1)), 0);
+  ASSERT_TRUE(backdate(path, age)) << path;
+}
+
+// The pids of the processes named `comm` whose parent is `parent`.
+std::vector<pid_t> children_named(pid_t parent, const std::string& comm) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  while (dirent* e = d ? ::readdir(d) : nullptr) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    auto info = proc_info(std::stoi(e->d_name));
+    if (info && info->ppid == parent && info->comm == comm) out.push_back(info->pid);
+  }
+  if (d) ::closedir(d);
+  return out;
+}
+
+class UserModeDirTest : public UserModeNetTest {
+ protected:
+  void SetUp() override {
+    UserModeNetTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    // Control: the helper works on this machine at all (else there is nothing to test).
+    RuntimeDir rt(caller());
+    auto r = run(with_root(cat({net_args(), {"--", "true"}})), with_runtime(rt));
+    if (r.exit_code != 0)
+      GTEST_SKIP() << "--net " << GetParam().helper << " does not work here: " << r.err;
+  }
+  uid_t caller() const { return is_root() ? (GetParam().root ? 0 : unpriv_uid()) : ::getuid(); }
+  RunOpts with_runtime(const RuntimeDir& rt, const std::string& path_dir = "") const {
+    RunOpts o = opts_;
+    o.env = {"XDG_RUNTIME_DIR=" + rt.path()};
+    if (!path_dir.empty())
+      o.env.push_back("PATH=" + path_dir + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    return o;
+  }
+  // A run that works (the next run after a kill, which sweeps).
+  RunResult run_ok(const RuntimeDir& rt) {
+    return run(with_root(cat({net_args(), {"--", "true"}})), with_runtime(rt));
+  }
+  // slirp4netns has a directory only with --publish.
+  Args dir_args() {
+    Args a = net_args();
+    if (GetParam().helper == "slirp4netns")
+      a.insert(a.end(), {"--publish", std::to_string(free_port()) + ":8080"});
+    return a;
+  }
+};
+
+// Nothing is left however the sandbox ends once it runs: the directory is gone as soon as the
+// helper is ready. Even SIGKILL of everything (supervisor, keeper, the command: a cgroup or
+// OOM kill) then leaves nothing. During the setup, SIGKILL of the sandbox's process group
+// alone leaves nothing either (the keeper, in a group of its own, removes it); SIGKILL of the
+// keeper as well leaves the directory (the control: the only case the sweep is for), and the
+// next run removes it.
+TEST_P(UserModeDirTest, KilledSandboxLeavesNothingOrTheNextRunRemovesIt) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  {
+    SCOPED_TRACE("killed while running");
+    std::string token = sleep_token();
+    auto p = spawn(with_root(cat({dir_args(), {"--", "sleep", token}})), with_runtime(rt));
+    bool started = eventually([&] { return !pids_running("sleep", token).empty(); }, 10s);
+    if (!started) FAIL() << "the sandbox did not start: " << p->wait(1s);
+    EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{}) << "the directory outlives the setup";
+    ::kill(-p->pid(), SIGKILL);
+    kill_with_token(token);  // the keeper too (it has the supervisor's command line)
+    p->wait(5s);
+    EXPECT_TRUE(eventually([&] { return pids_with_token(token).empty(); }, 3s));
+    EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{});
+  }
+  // A helper that never gets ready: the setup waits (up to 10 s) with the directory made.
+  TempDir bin(0755);
+  const std::string stall_token = sleep_token();
+  write_file(bin / GetParam().helper, "#!/bin/sh\nexec sleep " + stall_token + "\n", 0755);
+  auto start_stalled = [&](const std::string& token) {
+    auto p = spawn(with_root(cat({dir_args(), {"--", "sleep", token}})), with_runtime(rt, bin.path()));
+    bool up = eventually([&] {
+      return !rt.net_dirs().empty() && !pids_running("sleep", stall_token).empty();
+    }, 5s);
+    return std::make_pair(std::move(p), up);
+  };
+  {
+    SCOPED_TRACE("process group killed during the setup");
+    std::string token = sleep_token();
+    auto [p, up] = start_stalled(token);
+    ASSERT_TRUE(up) << "no directory while the helper starts: " << p->wait(1s);
+    ::kill(-p->pid(), SIGKILL);
+    auto r = p->wait(5s);
+    EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r;
+    EXPECT_TRUE(eventually([&] { return rt.net_dirs().empty(); }, 3s))
+        << "the keeper left " << rt.net_dirs().size() << " directory";
+    kill_with_token(stall_token);
+    kill_with_token(token);
+  }
+  std::string left;
+  {
+    SCOPED_TRACE("process group and keeper killed during the setup");
+    std::string token = sleep_token();
+    auto [p, up] = start_stalled(token);
+    ASSERT_TRUE(up) << "no directory while the helper starts: " << p->wait(1s);
+    // The keeper first: killed after the supervisor, it would get its SIGTERM and clean up.
+    auto keepers = children_named(p->pid(), "sandbox-net");
+    ASSERT_EQ(keepers.size(), 1u);
+    ::kill(keepers[0], SIGKILL);
+    ::kill(-p->pid(), SIGKILL);
+    kill_with_token(token);
+    kill_with_token(stall_token);
+    p->wait(5s);
+    ASSERT_TRUE(eventually([&] { return pids_with_token(token).empty(); }, 3s));
+    auto dirs = rt.net_dirs();
+    ASSERT_EQ(dirs.size(), 1u) << "control: nobody was left to remove it";
+    left = dirs[0];
+  }
+  // Just left, it is too young to sweep (it could be a run's that has not locked it yet).
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{left}) << "a fresh directory was swept";
+  ASSERT_TRUE(backdate(rt / left, std::chrono::seconds(3600)));
+  r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{}) << "the stale directory stays";
+}
+
+// The sweep removes only what has no owner left: a directory whose lock is held (a running
+// sandbox's) stays, however old; the same directory unlocked is the control.
+TEST_P(UserModeDirTest, SweepKeepsALockedDirectory) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  make_stale_dir(rt / "sandbox-net-Locked", caller(), std::chrono::seconds(3600));
+  make_stale_dir(rt / "sandbox-net-Unlock", caller(), std::chrono::seconds(3600));
+  struct Lock {
+    int fd;
+    ~Lock() { if (fd >= 0) ::close(fd); }
+  } lock{::open((rt / "sandbox-net-Locked").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  ASSERT_GE(lock.fd, 0);
+  ASSERT_EQ(::flock(lock.fd, LOCK_EX | LOCK_NB), 0);
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{"sandbox-net-Locked"});
+  EXPECT_TRUE(exists(rt / "sandbox-net-Locked/pid")) << "its contents were removed";
+}
+
+// Root's sweep (and anyone's) leaves other users' directories alone: another uid's stale
+// directory stays, the caller's own next to it (the control) goes.
+TEST_P(UserModeDirTest, SweepKeepsAnotherUsersDirectory) {
+  IT_REQUIRE_ROOT();  // to make a directory of another uid
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  const uid_t other = caller() == 0 ? unpriv_uid() : caller() + 1;
+  make_stale_dir(rt / "sandbox-net-Others", other, std::chrono::seconds(3600));
+  make_stale_dir(rt / "sandbox-net-MyOwn0", caller(), std::chrono::seconds(3600));
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{"sandbox-net-Others"});
+  EXPECT_TRUE(exists(rt / "sandbox-net-Others/pid"));
+}
+
+// A symlink named like a stale directory is never followed: it and its target (with files
+// named like the helper's, all old and the caller's) stay. The control: a real directory
+// with the same contents goes.
+TEST_P(UserModeDirTest, SweepDoesNotFollowASymlink) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  TempDir elsewhere(0755);
+  const std::string target = elsewhere / "sandbox-net-Target";
+  make_stale_dir(target, caller(), std::chrono::seconds(3600));
+  write_file(target + "/api.sock", "", 0600);
+  ASSERT_EQ(::chown((target + "/api.sock").c_str(), caller(), static_cast<gid_t>(-1)), 0);
+  ASSERT_TRUE(backdate(target, std::chrono::seconds(3600)));
+  ASSERT_EQ(::symlink(target.c_str(), (rt / "sandbox-net-Symlnk").c_str()), 0);
+  ASSERT_EQ(::lchown((rt / "sandbox-net-Symlnk").c_str(), caller(), static_cast<gid_t>(-1)), 0);
+  ASSERT_TRUE(backdate(rt / "sandbox-net-Symlnk", std::chrono::seconds(3600)));
+  make_stale_dir(rt / "sandbox-net-RealDr", caller(), std::chrono::seconds(3600));
+  auto r = run_ok(rt);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(rt.net_dirs(), std::vector<std::string>{"sandbox-net-Symlnk"});
+  EXPECT_TRUE(exists(target + "/pid")) << "the symlink was followed";
+  EXPECT_TRUE(exists(target + "/api.sock")) << "the symlink was followed";
+  EXPECT_TRUE(exists(target)) << "the symlink was followed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Helpers, UserModeDirTest,
+                         ::testing::Values(UserModeParam{"pasta", false},
+                                           UserModeParam{"pasta", true},
+                                           UserModeParam{"slirp4netns", false},
+                                           UserModeParam{"slirp4netns", true}),
+                         user_mode_name);
+
+// A clean-up that fails is never silent (issue 13, item 6): a helper named like the real
+// one, first on PATH, puts a file of the test's into the private directory before it
+// becomes the real helper, so that the directory cannot be removed; the supervisor's removal
+// once the helper is ready leaves it quietly, the keeper says so once on the caller's stderr,
+// and the exit status stays the command's.
+TEST_P(UserModeDirTest, PrivateDirThatCannotBeRemovedIsReported) {
+  RuntimeDir rt(caller());
+  ASSERT_TRUE(rt.ok());
+  TempDir bin(0755);
+  write_file(bin / GetParam().helper,
+             "#!/bin/sh\nfor d in '" + rt.path() + "'/sandbox-net-*; do echo x > \"$d/left-by-the-test\"; done\n"
+             "exec /usr/bin/" + GetParam().helper + " \"$@\"\n",
+             0755);
+  auto r = run(with_root(cat({dir_args(), sh("exit 5")})), with_runtime(rt, bin.path()));
   EXPECT_EQ(r.exit_code, 5) << "the command's status, whatever the clean-up" << r;
+  auto dirs = rt.net_dirs();
+  ASSERT_EQ(dirs.size(), 1u) << r;
+  const std::string dir = rt / dirs[0];
+  EXPECT_TRUE(exists(dir + "/left-by-the-test")) << r;
   const std::string msg = invoked_name() + ": network clean-up: can't remove the directory " + dir +
                           ": Directory not empty; remove it with `rm -r " + dir + "`";
   EXPECT_TRUE(contains(r.err, msg)) << r;
   EXPECT_EQ(r.err.find(msg), r.err.rfind(msg)) << "reported twice" << r;
-  ::unlink((dir + "/left-by-the-test").c_str());
-  ::rmdir(dir.c_str());
 }
 
 // `--publish HOSTPORT:80` with a server on port 80 works without root inside: the sandbox

@@ -393,6 +393,19 @@ TEST_F(FdTest, ProcessFdOptions) {
   EXPECT_EQ(consumed(s), (std::vector<int>{fd(0), fd(1), fd(2)}));
 }
 
+TEST_F(FdTest, AuditOptions) {
+  Spec s = P({"--audit-fd", fds(0), "--seccomp-profile", "default", "t"});
+  EXPECT_EQ(s.audit_fd, std::optional<int>(fd(0)));
+  EXPECT_FALSE(s.audit_best_effort);
+  s = P({"--audit-mode", "best-effort", "--audit-fd", fds(1), "t"});
+  EXPECT_EQ(s.audit_fd, std::optional<int>(fd(1)));
+  EXPECT_TRUE(s.audit_best_effort);
+  s = P({"--audit-mode", "best-effort", "--audit-mode", "required", "t"});
+  EXPECT_FALSE(s.audit_best_effort);
+  EXPECT_FALSE(s.audit_fd.has_value());
+  EXPECT_TRUE(ParseFails({"--audit-mode", "maybe", "t"}, "--audit-mode: 'maybe' is neither"));
+}
+
 TEST_F(FdTest, RepeatedFdOptionReplaces) {
   Spec s = P({"--info-fd", fds(0), "--info-fd", fds(1), "t"});
   EXPECT_EQ(s.info_fd, std::optional<int>(fd(1)));
@@ -407,7 +420,7 @@ TEST_F(FdTest, BadFdValuesUseBwrapWordsFirst) {
 TEST_F(FdTest, BadFdValuesNameTheOption) {
   for (const char* opt : {"--userns", "--userns2", "--pidns", "--userns-block-fd", "--sync-fd",
                           "--block-fd", "--info-fd", "--json-status-fd", "--seccomp",
-                          "--add-seccomp-fd", "--args"}) {
+                          "--add-seccomp-fd", "--args", "--audit-fd"}) {
     EXPECT_TRUE(ParseFails({opt, "abc", "t"}, opt)) << opt;
     EXPECT_TRUE(ParseFails({opt, "-1", "t"}, opt)) << opt;
     EXPECT_TRUE(ParseFails({opt, "2147483648", "t"}, opt)) << opt;
@@ -1220,7 +1233,7 @@ TEST(CliTable, EveryOptionIsCoveredHere) {
       "--clearenv", "--argv0", "--new-session", "--die-with-parent", "--as-pid-1", "--lock-file",
       "--sync-fd", "--block-fd", "--info-fd", "--json-status-fd", "--seccomp",
       "--add-seccomp-fd", "--exec-label", "--file-label", "--cap-add", "--cap-drop",
-      "--net", "--publish", "--subnet", "--net-host-loopback",
+      "--net", "--publish", "--subnet", "--net-host-loopback", "--audit-fd", "--audit-mode",
       // in seccomp_test.cpp:
       "--seccomp-profile", "--seccomp-log",
       // in landlock_test.cpp (LandlockCli.OptionsFillTheRequest):

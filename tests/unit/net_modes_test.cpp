@@ -229,3 +229,15 @@ TEST_F(NetPlan, OptionsCheckedAgainstTheMode) {
 
 }  // namespace
 }  // namespace sb::net
+
+// The sweep of stale private directories considers exactly mkdtemp's names.
+TEST(NetPrivateDir, NameIsThePrefixAndSixLettersOrDigits) {
+  EXPECT_TRUE(sb::net::is_private_dir_name("sandbox-net-aZ09xQ"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("sandbox-net-"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("sandbox-net-abcde"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("sandbox-net-abcdefg"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("sandbox-net-abc/ef"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("sandbox-net-..abcd"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("sandbox-nex-abcdef"));
+  EXPECT_FALSE(sb::net::is_private_dir_name("xsandbox-net-abcdef"));
+}
