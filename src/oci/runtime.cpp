@@ -372,6 +372,8 @@ Created create(const Global& g, const Args& a, const std::string& id) {
   }
   c.fd.reset(::open(c.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
   if (!c.fd) throw_errno("Can't open " + c.dir);
+  pid_t sup = 0, child = 0;  // once started: stopped again if create fails after all
+  uint64_t child_start = 0;
   try {
     lock(c, id);
     Spec& spec = cfg.spec;
@@ -402,7 +404,7 @@ Created create(const Global& g, const Args& a, const std::string& id) {
     spec.fds.push_back({info_w.get(), "create", FdRole::Info});
 
     std::fflush(nullptr);
-    pid_t sup = ::fork();
+    sup = ::fork();
     if (sup < 0) throw_errno("fork");
     if (sup == 0) {
       // The lock stays with `create` (flock belongs to the open file, shared until every
@@ -420,11 +422,13 @@ Created create(const Global& g, const Args& a, const std::string& id) {
     held.clear();
     Created out;
     out.supervisor = sup;
-    pid_t child = read_child_pid(info_r.get());
+    child = read_child_pid(info_r.get());
     if (child <= 0) {
       int st = 0;
+      child = 0;
       while (::waitpid(sup, &st, 0) < 0 && errno == EINTR) {
       }
+      sup = 0;  // reaped
       throw Reported{WIFEXITED(st) && WEXITSTATUS(st) != 0 ? WEXITSTATUS(st) : 1};
     }
     State& s = out.state;
@@ -433,6 +437,7 @@ Created create(const Global& g, const Args& a, const std::string& id) {
     s.created = now_rfc3339();
     s.pid = child;
     s.pid_start = start_time(child).value_or(0);
+    child_start = s.pid_start;
     s.supervisor = sup;
     s.supervisor_start = start_time(sup).value_or(0);
     c.save(s);
@@ -443,6 +448,24 @@ Created create(const Global& g, const Args& a, const std::string& id) {
     }
     return out;
   } catch (...) {
+    // Nothing half made stays: the container's process (through a pidfd, checked against
+    // its start time: never a process that reused its pid), then its supervisor.
+    if (child > 0 && child_start > 0) {
+      State s;
+      s.id = id;
+      s.pid = child;
+      s.pid_start = child_start;
+      try {
+        signal_container(s, SIGKILL);
+      } catch (const Error&) {
+        // Already gone.
+      }
+    }
+    if (sup > 0) {
+      ::kill(sup, SIGKILL);
+      while (::waitpid(sup, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
     c.remove();
     throw;
   }
