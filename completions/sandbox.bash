@@ -157,17 +157,17 @@ _sandbox()
     local opts='--help --version --args --profile --list-profiles --print-args --verbose
         --level-prefix --unshare-user --unshare-user-try --unshare-ipc --unshare-pid
         --unshare-net --unshare-uts --unshare-cgroup --unshare-cgroup-try --unshare-all
-        --share-net --net --publish --net-host-loopback --subnet --uid --gid --userns
-        --userns2 --pidns --userns-block-fd --disable-userns --assert-userns-disabled
-        --hostname --bind --bind-try --dev-bind --dev-bind-try --ro-bind --ro-bind-try
-        --remount-ro --proc --dev --tmpfs --mqueue --dir --symlink --chmod --file
-        --bind-data --ro-bind-data --bind-fd --ro-bind-fd --overlay-src --overlay
-        --tmp-overlay --ro-overlay --perms --size --chdir --setenv --unsetenv --clearenv
-        --argv0 --new-session --die-with-parent --as-pid-1 --lock-file --sync-fd --block-fd
-        --info-fd --json-status-fd --audit-fd --audit-mode --seccomp --add-seccomp-fd
-        --exec-label --file-label --cap-add --cap-drop --seccomp-profile --seccomp-log
-        --landlock --landlock-mode --landlock-scope --memory --memory-swap --pids --cpus
-        --cpu-weight --io-weight --cgroup-parent --rlimit --timeout --limits'
+        --share-net --net --publish --net-host-loopback --allow-net --subnet --uid --gid
+        --userns --userns2 --pidns --userns-block-fd --disable-userns
+        --assert-userns-disabled --hostname --bind --bind-try --dev-bind --dev-bind-try
+        --ro-bind --ro-bind-try --remount-ro --proc --dev --tmpfs --mqueue --dir --symlink
+        --chmod --file --bind-data --ro-bind-data --bind-fd --ro-bind-fd --overlay-src
+        --overlay --tmp-overlay --ro-overlay --perms --size --chdir --setenv --unsetenv
+        --clearenv --argv0 --new-session --die-with-parent --as-pid-1 --lock-file --sync-fd
+        --block-fd --info-fd --json-status-fd --audit-fd --audit-mode --seccomp
+        --add-seccomp-fd --exec-label --file-label --cap-add --cap-drop --seccomp-profile
+        --seccomp-log --landlock --landlock-mode --landlock-scope --memory --memory-swap
+        --pids --cpus --cpu-weight --io-weight --cgroup-parent --rlimit --timeout --limits'
     local caps='ALL CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID
         CAP_KILL CAP_SETGID CAP_SETUID CAP_SETPCAP CAP_LINUX_IMMUTABLE CAP_NET_BIND_SERVICE
         CAP_NET_BROADCAST CAP_NET_ADMIN CAP_NET_RAW CAP_IPC_LOCK CAP_IPC_OWNER
@@ -213,10 +213,10 @@ _sandbox()
             |--net-host-loopback|--disable-userns|--assert-userns-disabled|--clearenv \
             |--new-session|--die-with-parent|--as-pid-1|--seccomp-log|--landlock)
                 n=0 ;;
-            --args|--profile|--net|--publish|--subnet|--uid|--gid|--userns|--userns2 \
-            |--pidns|--userns-block-fd|--hostname|--remount-ro|--proc|--dev|--tmpfs \
-            |--mqueue|--dir|--overlay-src|--tmp-overlay|--ro-overlay|--perms|--size \
-            |--chdir|--unsetenv|--argv0|--lock-file|--sync-fd|--block-fd|--info-fd \
+            --args|--profile|--net|--publish|--allow-net|--subnet|--uid|--gid|--userns \
+            |--userns2|--pidns|--userns-block-fd|--hostname|--remount-ro|--proc|--dev \
+            |--tmpfs|--mqueue|--dir|--overlay-src|--tmp-overlay|--ro-overlay|--perms \
+            |--size|--chdir|--unsetenv|--argv0|--lock-file|--sync-fd|--block-fd|--info-fd \
             |--json-status-fd|--audit-fd|--audit-mode|--seccomp|--add-seccomp-fd \
             |--exec-label|--file-label|--cap-add|--cap-drop|--seccomp-profile \
             |--landlock-mode|--landlock-scope|--memory|--memory-swap|--pids|--cpus \

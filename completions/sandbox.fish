@@ -46,12 +46,12 @@ function __sandbox_state
                 set kinds file file
             case '--overlay'
                 set kinds file file file
-            case '--args' '--publish' '--subnet' '--uid' '--gid' '--userns' '--userns2' \
-                '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' '--unsetenv' \
-                '--argv0' '--sync-fd' '--block-fd' '--info-fd' '--json-status-fd' \
-                '--audit-fd' '--seccomp' '--add-seccomp-fd' '--exec-label' '--file-label' \
-                '--memory' '--memory-swap' '--pids' '--cpus' '--cpu-weight' '--io-weight' \
-                '--timeout'
+            case '--args' '--publish' '--allow-net' '--subnet' '--uid' '--gid' '--userns' \
+                '--userns2' '--pidns' '--userns-block-fd' '--hostname' '--perms' '--size' \
+                '--unsetenv' '--argv0' '--sync-fd' '--block-fd' '--info-fd' \
+                '--json-status-fd' '--audit-fd' '--seccomp' '--add-seccomp-fd' \
+                '--exec-label' '--file-label' '--memory' '--memory-swap' '--pids' '--cpus' \
+                '--cpu-weight' '--io-weight' '--timeout'
                 set kinds none
             case '--symlink' '--chmod' '--file' '--bind-data' '--ro-bind-data' '--bind-fd' \
                 '--ro-bind-fd'
@@ -143,6 +143,7 @@ complete -c sandbox -n '__sandbox_expect start' -l share-net -d 'Keep the host n
 complete -c sandbox -n '__sandbox_expect start' -l net -d 'Network: none (loopback only), host, pasta or slirp4netns (a user-mode stack run outside, gateway 10.0.2.2), user (pasta, else slirp4netns), veth (root: bridge sandbox0 with NAT)'
 complete -c sandbox -n '__sandbox_expect start' -l publish -d 'Forward a host port into the sandbox: SPEC is [HOSTADDR:]HOSTPORT:SANDBOXPORT[/tcp|/udp], HOSTADDR 127.0.0.1 unless given (repeatable; --net pasta, slirp4netns, user or veth)'
 complete -c sandbox -n '__sandbox_expect start' -l net-host-loopback -d 'Let the gateway 10.0.2.2 reach services listening on the host\'s 127.0.0.1 (--net pasta, slirp4netns or user; off by default)'
+complete -c sandbox -n '__sandbox_expect start' -l allow-net -d 'Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network, IPv6 with a port as [ADDR]:PORT; or a DNS name, *.NAME for its subdomains: the sandbox then resolves only allowed names and may reach what they resolve to), on PORT or a PORT-PORT range if given; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth; names: not veth)'
 complete -c sandbox -n '__sandbox_expect start' -l subnet -d 'IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)'
 complete -c sandbox -n '__sandbox_expect start' -l uid -d 'User id inside the sandbox (default: the caller\'s)'
 complete -c sandbox -n '__sandbox_expect start' -l gid -d 'Group id inside the sandbox (default: the caller\'s)'
@@ -191,7 +192,7 @@ complete -c sandbox -n '__sandbox_expect start' -l sync-fd -d 'Keep FD open for 
 complete -c sandbox -n '__sandbox_expect start' -l block-fd -d 'Wait until data (or EOF) can be read from FD before running the command'
 complete -c sandbox -n '__sandbox_expect start' -l info-fd -d 'Write a JSON object with child-pid and the namespace ids to FD when the command starts'
 complete -c sandbox -n '__sandbox_expect start' -l json-status-fd -d 'Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end'
-complete -c sandbox -n '__sandbox_expect start' -l audit-fd -d 'Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end'
+complete -c sandbox -n '__sandbox_expect start' -l audit-fd -d 'Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno) and each connection --allow-net rejects (address, port, protocol), rate-limited, and a summary line at the end'
 complete -c sandbox -n '__sandbox_expect start' -l audit-mode -d 'Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp -d 'Load the compiled seccomp BPF program read from FD (once; not with --add-seccomp-fd)'
 complete -c sandbox -n '__sandbox_expect start' -l add-seccomp-fd -d 'Load another compiled seccomp BPF program from FD; programs stack in order'
@@ -201,7 +202,7 @@ complete -c sandbox -n '__sandbox_expect start' -l cap-add -d 'Keep capability C
 complete -c sandbox -n '__sandbox_expect start' -l cap-drop -d 'Drop capability CAP (name or ALL) in the sandbox'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp-profile -d 'Filter syscalls with an OCI/Docker JSON seccomp profile: an installed NAME (default, build, flatpak-like) or a PATH containing \'/\' (once)'
 complete -c sandbox -n '__sandbox_expect start' -l seccomp-log -d 'Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles'
-complete -c sandbox -n '__sandbox_expect start' -l landlock -d 'Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope)'
+complete -c sandbox -n '__sandbox_expect start' -l landlock -d 'Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope); with --allow-net (ABI 4), TCP connect only to the ports its rules allow and 53'
 complete -c sandbox -n '__sandbox_expect start' -l landlock-mode -d 'Implies --landlock. Whether a kernel without Landlock (or below ABI 3, which cannot stop truncate(2) outside the tree) is an error before anything runs (required, the default) or a warning'
 complete -c sandbox -n '__sandbox_expect start' -l landlock-scope -d 'Implies --landlock. What the command may not reach outside its Landlock domain (ABI 6): signal, abstract-socket (comma-separated) or none; default both where the kernel has them. Without --unshare-net, abstract-socket cuts off the host\'s abstract sockets (X11, D-Bus) that bwrap leaves reachable'
 complete -c sandbox -n '__sandbox_expect start' -l memory -d 'Memory limit of the whole sandbox (cgroup memory.max; K, M, G, T suffixes); swap is 0 unless --memory-swap'

@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (ASan+UBSan, into build-fuzz/) and runs each one
 # for SECONDS (default 60), starting from the seed corpus in tests/fuzz/corpus/<target>/.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: cli seccomp profile exec bpf (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: cli seccomp profile exec bpf dns (default: all)
 #   FUZZ_BUILD_DIR=/tmp/f scripts/fuzz.sh 600 cli
 #
 # New inputs go to <build>/corpus/<target>/ (kept between runs), crashes to
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(cli seccomp profile exec bpf)
+[ ${#targets[@]} -gt 0 ] || targets=(cli seccomp profile exec bpf dns)
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSANDBOX_WERROR=ON \

@@ -11,6 +11,7 @@
 
 #include "cli/profile.hpp"
 #include "limits/limits.hpp"
+#include "net/egress.hpp"
 #include "net/net.hpp"
 #include "security/caps.hpp"
 #include "util/error.hpp"
@@ -184,6 +185,9 @@ const std::vector<OptionDef> kTable = {
     {"--net-host-loopback", {}, Section::Namespaces,
      "Let the gateway 10.0.2.2 reach services listening on the host's 127.0.0.1 (--net pasta, slirp4netns or user; off by default)",
      H(p.spec.net_host_loopback = true)},
+    {"--allow-net", {{"HOST[:PORT[-PORT]]", ArgKind::Text}}, Section::Namespaces,
+     "Deny outbound traffic except to HOST (an IPv4/IPv6 address or CIDR network, IPv6 with a port as [ADDR]:PORT; or a DNS name, *.NAME for its subdomains: the sandbox then resolves only allowed names and may reach what they resolve to), on PORT or a PORT-PORT range if given; denied connections fail at once (repeatable; --net pasta, slirp4netns, user or veth; names: not veth)",
+     H(p.spec.allow_net.push_back(net::parse_allow_net(a[0])))},
     {"--subnet", {{"CIDR", ArgKind::Text}}, Section::Namespaces,
      "IPv4 network of --net veth (default 10.231.0.0/24; the bridge takes its first address)",
      H(p.spec.subnet = net::parse_subnet(a[0]))},
@@ -369,7 +373,7 @@ const std::vector<OptionDef> kTable = {
      "Write JSON lines to FD: child-pid and namespace ids at start, exit-code (and the limit that ended it) at the end",
      H(set_once(p.spec.json_status_fd, p, "--json-status-fd", a[0], FdRole::JsonStatus))},
     {"--audit-fd", {{"FD", ArgKind::Number}}, Section::Process,
-     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno), rate-limited, and a summary line at the end",
+     "Write a JSON line to FD for each call the --seccomp-profile denies (seccomp user notification: name, number, arguments, pid, errno) and each connection --allow-net rejects (address, port, protocol), rate-limited, and a summary line at the end",
      H(set_once(p.spec.audit_fd, p, "--audit-fd", a[0], FdRole::Audit))},
     {"--audit-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Whether a kernel without seccomp user notification makes --audit-fd an error before anything runs (required, the default) or a warning, the profile then denying without reporting", H({
@@ -423,7 +427,7 @@ const std::vector<OptionDef> kTable = {
      "Log the calls the --seccomp-profile denies (SCMP_ACT_LOG) instead of denying them, to write profiles",
      H(p.spec.seccomp_log = true)},
     {"--landlock", {}, Section::Process,
-     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope)",
+     "Confine the command with Landlock to the tree it was given: read where bound read-only, write where bound writable, nothing elsewhere, whatever the path or inherited descriptor; also scopes signals and abstract unix sockets (see --landlock-scope); with --allow-net (ABI 4), TCP connect only to the ports its rules allow and 53",
      H(p.spec.landlock.enabled = true)},
     {"--landlock-mode", {{"required|best-effort", ArgKind::Name, "required best-effort"}}, Section::Process,
      "Implies --landlock. Whether a kernel without Landlock (or below ABI 3, which cannot stop truncate(2) outside the tree) is an error before anything runs (required, the default) or a warning", H({

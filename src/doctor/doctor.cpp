@@ -1,6 +1,7 @@
 #include "doctor/doctor.hpp"
 
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <linux/sched.h>
@@ -34,6 +35,7 @@
 #include "limits/cgroup.hpp"
 #include "net/net.hpp"
 #include "ns/userns.hpp"
+#include "net/egress.hpp"
 #include "security/landlock.hpp"
 #include "util/error.hpp"
 #include "util/fd.hpp"
@@ -483,6 +485,38 @@ Line check_tun(bool root) {
   return {Verdict::Warn, "tun", err_text(o) + ": --net pasta/slirp4netns/user will fail" + fix};
 }
 
+// --allow-net: decided by loading the real egress table (every expression kind it uses:
+// ct, reject, log...) into a fresh network namespace, as the setup child will, and binding
+// its NFLOG group (--audit-fd). Not a version guess: a kernel without nf_tables, or one that
+// refuses it in an unprivileged user namespace, says so here.
+Line check_allow_net(bool root) {
+  Outcome table = in_child(!root, [] {
+    if (::unshare(CLONE_NEWNET) < 0) return fail_errno("unshare(CLONE_NEWNET)");
+    UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
+    if (!nl) return fail_errno("socket(NETLINK_NETFILTER)");
+    net::load_egress(nl.get(), net::egress_table({net::parse_allow_net("192.0.2.1:443"),
+                                                  net::parse_allow_net("198.51.100.0/24")},
+                                                 net::kEgressLogGroup));
+    return kWorks;
+  });
+  if (!table.ok)
+    return {Verdict::Warn, "allow-net",
+            err_text(table) + ": --allow-net will fail (it needs nf_tables in the sandbox's "
+            "network namespace: CONFIG_NF_TABLES_INET, nft_ct, nft_reject_inet)"};
+  Outcome log = in_child(!root, [] {
+    if (::unshare(CLONE_NEWNET) < 0) return fail_errno("unshare(CLONE_NEWNET)");
+    UniqueFd fd = net::open_egress_log(net::kEgressLogGroup);
+    return kWorks;
+  });
+  if (!log.ok)
+    return {Verdict::Warn, "allow-net",
+            "nf_tables takes the egress table in a new network namespace, but NFLOG does not (" +
+                err_text(log) + "): --allow-net with --audit-fd will fail (nfnetlink_log)"};
+  return {Verdict::Ok, "allow-net",
+          "nf_tables takes the egress table in a new network namespace (--allow-net), and "
+          "NFLOG reports rejected connections (--audit-fd)"};
+}
+
 Line check_seccomp() {
   int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
   if (mode < 0)
@@ -575,6 +609,7 @@ int doctor_main(const HostRoots& roots) {
   lines.push_back(check_systemd(root));
   lines.push_back(check_net_helper());
   lines.push_back(needs_userns("tun", [&] { return check_tun(root); }));
+  lines.push_back(needs_userns("allow-net", [&] { return check_allow_net(root); }));
   lines.push_back(check_seccomp());
   lines.push_back(check_landlock());
   lines.push_back(check_clone3());

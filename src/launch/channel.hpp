@@ -22,9 +22,11 @@ namespace sb::launch {
 // explanation without the host), fds the sandbox's root, working directory and mount
 // namespace, for the supervisor to explain what is missing compared with the host.
 // AuditListener (--audit-fd): fd the seccomp listener of the command's audited filter.
+// EgressLog (--audit-fd with --allow-net): fd the NFLOG socket of rejected connections.
 enum class MsgType : char {
   Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G',
-  ExecFailed = 'X', NetNs = 'S', AuditListener = 'A'
+  ExecFailed = 'X', NetNs = 'S', AuditListener = 'A',
+  EgressLog = 'F'
 };
 
 struct Message {

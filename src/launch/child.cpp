@@ -1,11 +1,14 @@
 // Setup stages inside the new namespaces, in the order security needs (see child_main).
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/keyctl.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,6 +25,8 @@
 #include "launch/exec_diag.hpp"
 #include "launch/launch.hpp"
 #include "limits/limits.hpp"
+#include "net/dnsfilter.hpp"
+#include "net/egress.hpp"
 #include "net/net.hpp"
 #include "ns/net.hpp"
 #include "ns/userns.hpp"
@@ -147,13 +152,42 @@ void assert_userns_disabled() {
 // helper it starts. Security: opened by ourselves (a process may always open its own
 // /proc/self/ns/*), so nothing outside ever needs our /proc/PID/ns, and we can stay
 // non-dumpable throughout. /proc is still the caller's here, before any pivot.
-void send_netns(int channel) {
+void send_netns(int channel, const Plan& plan) {
   UniqueFd net(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!net) throw_errno("--net: can't open /proc/self/ns/net");
   UniqueFd user(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
   if (!user) throw_errno("--net: can't open /proc/self/ns/user");
-  if (!send_message(channel, MsgType::NetNs, "", {net.get(), user.get()}))
+  std::vector<int> fds{net.get(), user.get()};
+  // --allow-net NAME: the sandbox's DNS socket and a netfilter socket, made here while we
+  // hold CAP_NET_ADMIN over the namespace: the supervisor answers the one and adds the
+  // answers' addresses to the egress table through the other (net/dnsfilter.hpp).
+  std::pair<UniqueFd, UniqueFd> dns;
+  if (plan.egress_dns) {
+    dns = net::open_dns_filter_sockets();
+    fds.push_back(dns.first.get());
+    fds.push_back(dns.second.get());
+  }
+  if (!send_message(channel, MsgType::NetNs, "", fds))
     throw_errno("--net: can't hand the sandbox's namespaces to the supervisor");
+}
+
+// --allow-net: loads the egress table; with --audit-fd, its rejected packets go to an NFLOG
+// group whose socket the supervisor reads. Security: the socket is bound here, where we
+// hold CAP_NET_ADMIN; the command cannot bind the group (nfnetlink wants CAP_NET_ADMIN)
+// and never holds this fd (O_CLOEXEC, closed once handed over).
+void load_egress_rules(const Spec& spec, const ChildContext& ctx) {
+  std::optional<uint16_t> log_group;
+  if (spec.audit_fd) log_group = net::kEgressLogGroup;
+  const net::EgressTable table = net::egress_table(spec.allow_net, log_group);
+  if (log::verbose()) log::step("--allow-net: the egress table\n" + net::egress_ruleset(table));
+  UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
+  if (!nl) throw_errno("--allow-net: can't open a netfilter netlink socket");
+  net::load_egress(nl.get(), table);
+  log::step("--allow-net: egress rules loaded");
+  if (!log_group) return;
+  UniqueFd nflog = net::open_egress_log(*log_group);
+  if (!send_message(ctx.channel, MsgType::EgressLog, "", {nflog.get()}))
+    throw_errno("--audit-fd: can't hand the rejected connections' socket to the supervisor");
 }
 
 // Waits for MsgType::NetReady from the supervisor (which gives up on the helper after 10 s
@@ -286,10 +320,23 @@ void start_exec_init(const Spec& spec, const ChildContext& ctx) {
 void settle_privileges(const Spec& spec, const HostFacts& host) {
   // Capabilities: after every mount (they need CAP_SYS_ADMIN) and before exec.
   // A root caller with no --cap-add/--cap-drop keeps its set untouched (as bwrap does).
-  if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns)) {
+  // Security (--allow-net): the command never holds CAP_NET_ADMIN (it could flush the
+  // egress table) or CAP_NET_RAW (packet sockets skip netfilter) over the network: asked
+  // for by --cap-add it is an error, kept by a root caller it is dropped.
+  const security::CapSet egress_denied =
+      spec.allow_net.empty() ? 0 : (security::CapSet{1} << CAP_NET_ADMIN) |
+                                       (security::CapSet{1} << CAP_NET_RAW);
+  if (!(host.is_root() && spec.caps.empty() && !spec.userns_fd && !spec.disable_userns) ||
+      egress_denied) {
     security::CapSet caps = security::resolve_caps(spec.caps, host.is_root(),
                                                    security::current_caps(),
                                                    security::all_caps());
+    for (const CapEdit& e : spec.caps)
+      if (e.add && (e.cap < 0 || (egress_denied & (security::CapSet{1} << e.cap))))
+        if (caps & egress_denied)
+          throw Error("--allow-net: --cap-add would give the command CAP_NET_ADMIN or "
+                      "CAP_NET_RAW, with which it could remove or bypass the egress rules");
+    caps &= ~egress_denied;
     security::apply_caps(caps, ::getuid() != 0);  // ambient only matters for non-root
     log::step("capabilities set");
   } else {
@@ -429,7 +476,7 @@ void enter_early_stages(const Spec& spec, const Plan& plan, const ChildContext& 
   if (!spec.userns_block_fd && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     throw_errno("prctl(PR_SET_DUMPABLE)");
   // The supervisor waits for this first message before it starts the network helper.
-  if (net::needs_ns_fds(plan)) send_netns(ctx.channel);
+  if (net::needs_ns_fds(plan)) send_netns(ctx.channel, plan);
 
   // 0. Limits first: until the supervisor has placed us in the sandbox's cgroups we run
   //    nothing, then the cgroup namespace (--unshare-cgroup) is rooted at our own leaf.
@@ -580,6 +627,11 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
       ns::loopback_up();
       ns::allow_unprivileged_low_ports();
     }
+    // --allow-net: the egress table, loaded while we hold CAP_NET_ADMIN over our network
+    //    namespace: before the network is up and before the command, which runs without
+    //    the capability and so can never flush or change it. One nfnetlink batch, sent by
+    //    ourselves (net/egress.hpp: why not nft).
+    if (plan.egress) load_egress_rules(spec, ctx);
 
     auto [old_umask, cwd] = build_new_root(spec, plan, ctx);
 

@@ -35,6 +35,8 @@
 #include "launch/status.hpp"
 #include "limits/cgroup.hpp"
 #include "limits/limits.hpp"
+#include "net/dnsfilter.hpp"
+#include "net/egress.hpp"
 #include "net/net.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
@@ -269,11 +271,14 @@ struct Supervisor {
   std::optional<std::string> setup_error;  // the first reason setup failed
   std::vector<UniqueFd> held;              // lock-file descriptors, held for the sandbox's lifetime
   std::unique_ptr<net::Session> network;
+  std::unique_ptr<net::DnsFilter> dns;  // --allow-net NAME
   bool net_pending = false;  // the child waits for NetReady
   Deadline deadline;
   // --audit-fd: the writer (every kind) and the command's seccomp listener, once handed over.
   std::unique_ptr<AuditWriter> audit;
   std::unique_ptr<SeccompAuditor> seccomp_audit;
+  UniqueFd egress_log;  // --audit-fd with --allow-net: NFLOG socket of rejected connections
+  bool egress_log_overrun = false;
   int wait_status = 0;
   bool exited = false;
 
@@ -293,6 +298,7 @@ struct Supervisor {
   void on_deadline();
   void on_child_exit();
   void on_audit_listener(std::vector<UniqueFd>& fds);
+  void on_egress_log();
   void loop();
   int finish(int* killed_by);
 };
@@ -321,9 +327,14 @@ void Supervisor::start_network() {
     if (net::needs_ns_fds(plan) && !setup_error) {
       auto m = recv_message(channel.get());
       if (m && m->type == MsgType::Error) throw Error(m->text);
-      if (!m || m->type != MsgType::NetNs || m->fds.size() != 2)
+      const size_t expected = plan.egress_dns ? 4 : 2;
+      if (!m || m->type != MsgType::NetNs || m->fds.size() != expected)
         throw Error("--net: the sandbox did not hand over its namespaces");
       ns_fds = std::move(m->fds);
+      if (plan.egress_dns) {
+        dns = net::start_dns_filter(spec.allow_net, std::move(ns_fds[2]), std::move(ns_fds[3]));
+        ns_fds.resize(2);
+      }
     }
     net::SandboxNs ns;
     if (ns_fds.size() == 2) ns = {ns_fds[0].get(), ns_fds[1].get()};
@@ -377,6 +388,27 @@ void Supervisor::on_channel(bool nonblocking) {
   if (m->type == MsgType::LockFds)
     for (auto& f : m->fds) held.push_back(std::move(f));
   if (m->type == MsgType::AuditListener) on_audit_listener(m->fds);
+  if (m->type == MsgType::EgressLog) {
+    if (!audit || m->fds.size() != 1 || egress_log)
+      fail("--audit-fd: the sandbox handed over an unexpected NFLOG socket");
+    else
+      egress_log = std::move(m->fds[0]);
+  }
+}
+
+// --audit-fd with --allow-net: one "connect" line per connection the egress rules
+// rejected. Bounded: at most 64 datagrams a turn (the loop stays fair); what the kernel
+// could not queue while we lagged is lost there (packets are never held up for it), which
+// is said once.
+void Supervisor::on_egress_log() {
+  if (!egress_log || !audit) return;
+  for (const auto& p : net::read_egress_log(egress_log.get(), 64, egress_log_overrun))
+    audit->record("connect", [&] { return net::egress_audit_line(p); });
+  if (egress_log_overrun) {
+    log::warning("--audit-fd: some rejected connections were not reported (the kernel's "
+                 "NFLOG queue was full)");
+    egress_log_overrun = false;
+  }
 }
 
 // --audit-fd: the command's listener, answered from now on. Its notifications wait in the
@@ -445,8 +477,12 @@ void Supervisor::loop() {
     std::vector<pollfd> fds = {{sigfd, POLLIN, 0},
                                {channel_open && watch_channel ? channel.get() : -1, POLLIN, 0}};
     fds.push_back({seccomp_audit ? seccomp_audit->fd() : -1, POLLIN, 0});
+    fds.push_back({egress_log ? egress_log.get() : -1, POLLIN, 0});
     if (network)
       for (int fd : network->fds()) fds.push_back({fd, POLLIN, 0});
+    const size_t dns_at = fds.size();
+    if (dns)
+      for (int fd : dns->fds()) fds.push_back({fd, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
       if (errno == EINTR) continue;
       throw_errno("poll");
@@ -454,14 +490,20 @@ void Supervisor::loop() {
     // Notifications first: a denied call waits for its answer.
     if (fds[2].revents && !seccomp_audit->on_ready()) seccomp_audit.reset();
     if (fds[1].revents) on_channel();
+    if (fds[3].revents) on_egress_log();
     if (fds[0].revents & POLLIN) on_signal();
     on_network();
+    bool dns_ready = false;
+    for (size_t i = dns_at; i < fds.size(); ++i) dns_ready |= fds[i].revents != 0;
+    if (dns && dns_ready) dns->step();
     on_deadline();
     on_child_exit();
   }
   // Anything the child said before it died (its error, at the latest) is already queued;
   // never block here: a process the command left behind may still hold the channel.
   while (channel_open) on_channel(true);
+  // Connections rejected right before the command ended: their reports are queued.
+  for (int i = 0; i < 16 && egress_log; ++i) on_egress_log();
   // What is still pending is answered; a process left behind that calls later gets
   // ENOSYS from the kernel once the listener is closed (still denied).
   if (seccomp_audit) seccomp_audit->on_ready();

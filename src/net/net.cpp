@@ -195,9 +195,10 @@ std::string format_ipv4(uint32_t addr) {
   return s;
 }
 
-std::optional<std::string> find_program(std::string_view name) {
+std::optional<std::string> find_program(std::string_view name, std::string_view fallback_dirs) {
   const char* env = std::getenv("PATH");
   std::string path = env ? env : kDefaultPath;
+  if (!fallback_dirs.empty()) path += ":" + std::string(fallback_dirs);
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find(':', start);
@@ -250,10 +251,30 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out) {
   if (spec.net_host_loopback && !row.host_loopback)
     throw Error("--net-host-loopback requires --net " + modes_with(&ModeRow::host_loopback) +
                 " (the network is '" + row.name + "')");
+  if (!spec.allow_net.empty()) {
+    // Fail closed: an allowlist on a network we do not route (the host's, or none) would
+    // be silently meaningless.
+    if (!row.allow_net)
+      throw Error("--allow-net requires --net " + modes_with(&ModeRow::allow_net) +
+                  " (the network is '" + row.name + "')");
+    for (const NetAllow& a : spec.allow_net) {
+      if (a.kind != NetAllow::Kind::Name) continue;
+      // The DNS filter's sockets travel with the namespaces the child hands over.
+      if (!row.ns_fds || !row.resolv_conf)
+        throw Error("--allow-net: '" + a.text + "' names a DNS name, which needs --net " +
+                    modes_with(&ModeRow::ns_fds) + " (the network is '" + row.name + "')");
+      out.egress_dns = true;
+    }
+    // The setup child loads the table itself over nfnetlink (egress.hpp): no nft needed.
+    out.egress = true;
+  }
 }
 
 std::optional<std::string> resolv_conf(const NetPlan& plan) {
   if (!mode_row(plan.net).resolv_conf) return std::nullopt;
+  if (plan.egress_dns)
+    return std::string("# Written by sandbox --allow-net: its DNS filter, which answers only the\n"
+                       "# allowed names.\nnameserver 127.0.0.1\n");
   return std::string("# Written by sandbox --net: the DNS forwarder of the user-mode network,\n"
                      "# which asks the host's resolver.\nnameserver ") +
          kUserModeDns + "\n";

@@ -44,6 +44,8 @@ struct NetPlan {
   // Networking, resolved: None (loopback only), Host, Pasta, Slirp4netns or Veth.
   NetMode net = NetMode::Host;
   std::string net_helper;  // absolute path of pasta, slirp4netns or nft (veth)
+  bool egress = false;     // --allow-net: the setup child loads the egress table
+  bool egress_dns = false; // --allow-net NAME: the supervisor answers the sandbox's DNS
 };
 // Resolves the mode (the later of --net and --share-net/--unshare-net wins), checks the
 // combinations and finds the helper program. Throws sb::Error.
@@ -52,8 +54,9 @@ void plan(const Spec& spec, const HostFacts& host, NetPlan& out);
 // EPERM: its mode), "" when nothing helps: the one advice --net's error and `sandbox
 // doctor` give.
 std::string tun_fix(int err);
-// Absolute path of `name` found on $PATH (a default PATH when unset); nullopt if none.
-std::optional<std::string> find_program(std::string_view name);
+// Absolute path of `name` found on $PATH (a default PATH when unset), then in
+// `fallback_dirs` (colon-separated); nullopt if none.
+std::optional<std::string> find_program(std::string_view name, std::string_view fallback_dirs = "");
 
 // ---- In the child. ----
 // Content for /etc/resolv.conf inside, when the mode provides a DNS forwarder.
@@ -134,6 +137,7 @@ struct ModeRow {
   bool publish_ipv6 = false;   // --publish [IPv6]:...
   bool host_loopback = false;  // --net-host-loopback
   bool subnet = false;         // --subnet
+  bool allow_net = false;      // --allow-net (a namespace whose traffic leaves through us)
   // ---- Start (supervisor and child).
   StartFn start = nullptr;  // the supervisor's session; nullptr: nothing runs outside
   bool ns_fds = false;      // the child hands its namespaces over (MsgType::NetNs)

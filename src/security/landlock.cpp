@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <type_traits>
@@ -39,6 +40,12 @@ struct RulesetAttr {
   uint64_t handled_access_fs;
   uint64_t handled_access_net;
   uint64_t scoped;
+};
+constexpr int kRuleNetPort = 2;
+// struct landlock_net_port_attr.
+struct NetPortAttr {
+  uint64_t allowed_access;
+  uint64_t port;
 };
 // struct landlock_path_beneath_attr (packed in the uapi).
 struct __attribute__((packed)) PathBeneathAttr {
@@ -275,10 +282,31 @@ LandlockPlan landlock_decide(const LandlockRequest& req, int abi) {
   return plan;
 }
 
+std::optional<std::vector<uint16_t>> landlock_connect_ports(const std::vector<NetAllow>& rules) {
+  if (rules.empty()) return std::nullopt;
+  std::vector<uint16_t> ports{53};
+  for (const NetAllow& r : rules) {
+    if (r.any_port()) return std::nullopt;
+    if (static_cast<size_t>(r.port_hi - r.port_lo) >= kLandlockMaxPorts) return std::nullopt;
+    for (unsigned p = r.port_lo; p <= r.port_hi; ++p) ports.push_back(static_cast<uint16_t>(p));
+  }
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  if (ports.size() > kLandlockMaxPorts) return std::nullopt;
+  return ports;
+}
+
 LandlockPlan landlock_prepare(const Spec& spec, int landlock_abi) {
   LandlockPlan plan = landlock_decide(spec.landlock, landlock_abi);
   for (const auto& w : plan.warnings) log::warning(w);
   if (!plan.enforce) return plan;
+  // Security: a second fence for --allow-net's ports, per process rather than per packet:
+  // a TCP connect to a port no rule allows fails (EACCES) even where the egress table lets
+  // the packet through (the sandbox's own loopback). Below ABI 4 the table alone holds.
+  if (auto ports = landlock_connect_ports(spec.allow_net); ports && plan.abi >= kLandlockNetAbi) {
+    plan.handled_net = ll::kNetConnectTcp;
+    plan.connect_ports = std::move(*ports);
+  }
   // A -try bind whose source is missing mounts nothing: its destination keeps what was
   // there, which must not gain the bind's access. Asked of the caller's tree, as the new
   // root's builder does next.
@@ -293,7 +321,7 @@ LandlockPlan landlock_prepare(const Spec& spec, int landlock_abi) {
 
 void landlock_enforce(const LandlockPlan& plan) {
   if (!plan.enforce) return;
-  RulesetAttr attr{plan.handled_fs, 0, plan.scopes};
+  RulesetAttr attr{plan.handled_fs, plan.handled_net, plan.scopes};
   // The prefix of the struct this ABI knows (net rights from ABI 4, scopes from 6).
   size_t size = plan.abi >= kLandlockScopeAbi ? sizeof attr
                 : plan.abi >= 4               ? 2 * sizeof(uint64_t)
@@ -358,13 +386,21 @@ void landlock_enforce(const LandlockPlan& plan) {
       throw_errno("--landlock: can't add the rule for " + o.rule->path);
     ++added;
   }
+  // --allow-net: the TCP ports connect may reach (struct landlock_net_port_attr).
+  for (uint16_t port : plan.handled_net ? plan.connect_ports : std::vector<uint16_t>{}) {
+    NetPortAttr np{ll::kNetConnectTcp, port};
+    if (::syscall(SYS_landlock_add_rule, ruleset.get(), kRuleNetPort, &np, 0) < 0)
+      throw_errno("--landlock: can't add the rule for TCP port " + std::to_string(port));
+  }
   // Security: from here on this process and everything it starts reach only what the rules
   // grant, through any path or descriptor opened later. Needs no_new_privs (set before).
   if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0) < 0)
     throw_errno("--landlock: landlock_restrict_self");
   if (log::verbose())
     log::step("landlock: ABI " + std::to_string(plan.abi) + ", " + std::to_string(added) +
-              " rules" + (plan.scopes ? ", signals/abstract sockets scoped" : ""));
+              " rules" + (plan.scopes ? ", signals/abstract sockets scoped" : "") +
+              (plan.handled_net ? ", TCP connect to " + std::to_string(plan.connect_ports.size()) +
+                                      " port(s)" : ""));
 }
 
 }  // namespace sb::security

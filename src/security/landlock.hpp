@@ -6,11 +6,13 @@
 //
 // The core is pure: landlock_rules() turns the ordered FsOp list into (path, access) rules,
 // landlock_decide() turns the request and the kernel's ABI answer into what is enforced.
-// Network rules (TCP bind/connect, ABI 4) belong to the egress policy (--allow-net) and are
-// not handled here: TCP stays unrestricted by Landlock.
+// Network (ABI 4): with --allow-net, TCP connect is limited to the ports its rules allow
+// (plus 53, DNS over TCP), landlock_connect_ports(); bind stays free (a server inside
+// the sandbox, a --publish'ed port). Without --allow-net TCP stays unrestricted.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,9 @@ constexpr uint64_t kMakeSym = 1ULL << 12;
 constexpr uint64_t kRefer = 1ULL << 13;     // ABI 2: rename/link across directories
 constexpr uint64_t kTruncate = 1ULL << 14;  // ABI 3
 constexpr uint64_t kIoctlDev = 1ULL << 15;  // ABI 5: ioctl on device files
+
+constexpr uint64_t kNetBindTcp = 1ULL << 0;     // ABI 4
+constexpr uint64_t kNetConnectTcp = 1ULL << 1;  // ABI 4
 
 constexpr uint64_t kScopeAbstractUnix = 1ULL << 0;  // ABI 6
 constexpr uint64_t kScopeSignal = 1ULL << 1;        // ABI 6
@@ -97,9 +102,22 @@ struct LandlockPlan {
   int abi = 0;
   uint64_t handled_fs = 0;  // rights denied unless a rule grants them
   uint64_t scopes = 0;
+  uint64_t handled_net = 0;             // ll::kNetConnectTcp or 0
+  std::vector<uint16_t> connect_ports;  // with handled_net: the TCP ports connect may reach
   std::vector<std::string> warnings;  // best-effort: what is missing
   std::vector<LandlockRule> rules;
 };
+
+// Landlock's network fence needs ABI 4 (Linux 6.7).
+inline constexpr int kLandlockNetAbi = 4;
+// More ports than this (wide --allow-net ranges) are not restricted by Landlock: one rule
+// per port, and the egress table already holds the ranges.
+inline constexpr size_t kLandlockMaxPorts = 1024;
+
+// Pure: the TCP ports the command may connect to under Landlock with these --allow-net
+// rules: every port of every rule, and 53 (DNS over TCP to the sandbox's resolver);
+// nullopt (no restriction) when a rule allows every port, or more than kLandlockMaxPorts.
+std::optional<std::vector<uint16_t>> landlock_connect_ports(const std::vector<NetAllow>& rules);
 
 // Pure: the plan for `req` on a kernel whose landlock_abi() answered `abi` (rules not
 // filled). Throws Error naming --landlock (or --landlock-scope) when something required

@@ -448,8 +448,12 @@ int user_notif_error() {
 
 std::optional<SeccompAudit> compile_spec_seccomp_audit(const Spec& spec, bool root, CapSet current,
                                                        const std::function<int()>& has_user_notif) {
-  if (spec.seccomp_profiles.empty())
-    throw Error("--audit-fd requires --seccomp-profile (the denials it reports are the profile's)");
+  if (spec.seccomp_profiles.empty()) {
+    // --allow-net alone: only rejected connections are reported (launch/supervisor.cpp).
+    if (!spec.allow_net.empty()) return std::nullopt;
+    throw Error("--audit-fd requires --seccomp-profile or --allow-net (the denials it reports "
+                "are theirs)");
+  }
   // The kernel lets one filter of a process have a listener (EBUSY for a second), and a
   // notify filter without one answers ENOSYS: so exactly one profile can be audited.
   if (spec.seccomp_profiles.size() > 1)

@@ -5,6 +5,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -146,6 +147,19 @@ struct Ipv4Subnet {
   unsigned prefix = 0;
 };
 
+// --allow-net HOST[:PORT[-PORT]] (src/net/egress): one destination the sandbox may reach.
+struct NetAllow {
+  enum class Kind { Name, Ipv4, Ipv6 };
+  Kind kind = Kind::Ipv4;
+  std::string name;                 // Name: lower case, no trailing dot
+  bool wildcard = false;            // Name given as "*.NAME": NAME's subdomains (not NAME)
+  std::array<uint8_t, 16> addr{};   // Ipv4/Ipv6: network byte order (Ipv4: first 4 bytes)
+  unsigned prefix = 0;              // Ipv4/Ipv6: prefix length (32/128: one address)
+  uint16_t port_lo = 0, port_hi = 0;  // 0, 0: every port
+  std::string text;                 // as given, for diagnostics
+  bool any_port() const { return port_lo == 0; }
+};
+
 // ---- Resource limits (--memory, --pids, --cpus, --rlimit, --timeout...; src/limits/). ----
 // --rlimit NAME=SOFT[:HARD]; kUnlimited stands for "unlimited" (RLIM_INFINITY).
 struct RlimitSetting {
@@ -203,6 +217,7 @@ struct Spec {
   std::vector<PortForward> publish;   // --publish, in order
   std::optional<Ipv4Subnet> subnet;   // --subnet (veth)
   bool net_host_loopback = false;     // --net-host-loopback (pasta, slirp4netns)
+  std::vector<NetAllow> allow_net;    // --allow-net, in order (any: outbound is denied but these)
 
   // New root.
   std::vector<FsOp> fs;

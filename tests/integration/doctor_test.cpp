@@ -60,7 +60,7 @@ TEST_P(DoctorTest, PrintsOneLinePerCheck) {
   EXPECT_TRUE(result().err.empty()) << result();
   for (const char* c : {"userns", "mountns", "overlay", "mount-api", "cgroup2", "cgroup2.cpu",
                         "cgroup2.memory", "cgroup2.pids", "cgroup2.io", "systemd",
-                        "net-helper", "tun", "seccomp", "landlock", "clone3"})
+                        "net-helper", "tun", "allow-net", "seccomp", "landlock", "clone3"})
     EXPECT_NE(verdict(c), "(missing)") << c << "\n" << result();
 }
 
@@ -156,6 +156,17 @@ TEST_P(DoctorTest, NetworkVerdictsMatchNetUser) {
   auto r = run(with_root({"--net", "user", "--", "true"}), opts());
   bool doctor_ok = verdict("net-helper") == "OK" && verdict("tun") == "OK";
   EXPECT_EQ(doctor_ok, r.exit_code == 0) << result() << r;
+}
+
+// --allow-net (with --audit-fd: its NFLOG socket too) works exactly when the doctor says
+// OK, as root and unprivileged.
+TEST_P(DoctorTest, AllowNetVerdictMatchesTheSandbox) {
+  if (verdict("net-helper") != "OK" || verdict("tun") != "OK")
+    GTEST_SKIP() << "no user-mode network here to try --allow-net with\n" << result();
+  auto r = run(with_root({"--net", "user", "--allow-net", "192.0.2.1:443", "--audit-fd", "2",
+                          "--", "true"}),
+               opts());
+  EXPECT_EQ(verdict("allow-net") == "OK", r.exit_code == 0) << result() << r;
 }
 
 TEST_P(DoctorTest, SystemdWithoutRuntimeDirIsAWarningThatSaysWhy) {

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -37,11 +38,12 @@ const std::string kNft = "/usr/sbin/nft";
 // A TCP server on the host's 127.0.0.1 (random port) that greets every client, in a thread.
 class HostServer {
  public:
-  explicit HostServer(std::string greeting) : greeting_(std::move(greeting)) {
+  explicit HostServer(std::string greeting, in_addr_t bind_addr = INADDR_LOOPBACK)
+      : greeting_(std::move(greeting)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_addr.s_addr = htonl(bind_addr);
     socklen_t len = sizeof a;
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
@@ -248,7 +250,11 @@ class HostDns {
       if (type_a) {
         const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
         r.append(reinterpret_cast<const char*>(rr), sizeof rr);
-        r.append(reinterpret_cast<const char*>(&answer_), 4);
+        // Names starting "egress-" (the --allow-net tests) get the user-mode gateway, the
+        // host's loopback, whichever instance answers: instances share the port.
+        const bool egress = end > 20 && std::memcmp(q + 13, "egress-", 7) == 0;
+        const in_addr_t addr = egress ? inet_addr("10.0.2.2") : answer_;
+        r.append(reinterpret_cast<const char*>(&addr), 4);
       }
       ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
     }
@@ -740,6 +746,300 @@ TEST_P(UserModeNetTest, UnpublishedPortIsNotForwarded) {
   }
 }
 
+// ---- --allow-net: the egress allowlist ---------------------------------------------------
+
+// A Python script that connects to 10.0.2.2 (the host's loopback, --net-host-loopback) on
+// each of `ports` and prints NAME=ok:GREETING, or NAME=ERRNO:fast|slow (slow: 3 s or more,
+// a silent drop waiting for a timeout); then a UDP datagram to the last port
+// (udp=ERRNO:fast|slow, or udp=sent when nothing refused it).
+std::string egress_probe(const std::vector<std::pair<std::string, int>>& ports,
+                         const std::string& host = "10.0.2.2") {
+  std::string s =
+      "import socket, errno, time\n"
+      "def probe(name, port):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        c = socket.create_connection(('" + host + "', port), timeout=10)\n"
+      "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
+      "              ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+  for (const auto& [name, port] : ports) s += "probe('" + name + "', " + std::to_string(port) + ")\n";
+  s += "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)\n"
+       "t = time.monotonic()\n"
+       "try:\n"
+       "    u.connect(('" + host + "', " + std::to_string(ports.back().second) + "))\n"
+       "    u.send(b'x'); u.send(b'x'); print('udp=sent', flush=True)\n"
+       "except OSError as e:\n"
+       "    print('udp=' + errno.errorcode.get(e.errno, str(e.errno)) + ':' +\n"
+       "          ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n";
+  return s;
+}
+
+// Control: without --allow-net both host servers answer (behaviour unchanged). With
+// --allow-net 10.0.2.2:A only A answers; B (another port) is refused at once with a TCP
+// reset, and a datagram is refused at once too. With --allow-net naming another address
+// (and every port), 10.0.2.2 is refused on both.
+TEST_P(UserModeNetTest, AllowNetAllowsOnlyTheRules) {
+  IT_REQUIRE_FILE(kNft);
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script = egress_probe({{"a", a.port()}, {"b", b.port()}});
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--", kPython, "-c", script}})),
+               opts_);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["a"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "10.0.2.2:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_TRUE(kv["udp"] == "EPERM:fast" || kv["udp"] == "EHOSTUNREACH:fast" ||
+              kv["udp"] == "ECONNREFUSED:fast") << r;
+
+  r = go({"--allow-net", "10.0.2.3", "--allow-net", "[::1]:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+
+  // A CIDR and a port range that hold both.
+  r = go({"--allow-net", "10.0.2.0/24:" + std::to_string(std::min(a.port(), b.port())) + "-" +
+                             std::to_string(std::max(a.port(), b.port()))});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ok:hello-b") << r;
+  EXPECT_EQ(a.accepted(), 3);  // control, the port rule, the range
+  EXPECT_EQ(b.accepted(), 2);  // control, the range
+}
+
+// The command cannot flush or change the rules: nft and ip fail (no CAP_NET_ADMIN), and
+// the denied port stays denied. Control: the same nft command works for a command given
+// CAP_NET_ADMIN (so the attack is real); --cap-add CAP_NET_ADMIN with --allow-net is an
+// error before anything runs.
+TEST_P(UserModeNetTest, AllowNetRulesCannotBeChangedInside) {
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/usr/sbin/ip");
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(b.port(), 0);
+  const std::string attack =
+      kNft + " flush ruleset; echo nft-flush=$?; " + kNft +
+      " add table inet x; echo nft-add=$?; /usr/sbin/ip link set lo down; echo ip=$?; " +
+      kPython + " -c \"" + egress_probe({{"b", b.port()}}) + "\"";
+  auto control = run(with_root(cat({net_args(), {"--cap-add", "CAP_NET_ADMIN"},
+                                    {"--", "/bin/sh", "-c", kNft + " flush ruleset; echo nft-flush=$?"}})),
+                     opts_);
+  ASSERT_EQ(key_values(control.out)["nft-flush"], "0") << "control: " << control;
+
+  auto r = run(with_root(cat({net_args(), {"--net-host-loopback", "--allow-net",
+                                           "10.0.2.2:" + std::to_string(a.port())},
+                              {"--", "/bin/sh", "-c", attack}})),
+               opts_);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_NE(kv["nft-flush"], "0") << r;
+  EXPECT_NE(kv["nft-add"], "0") << r;
+  EXPECT_NE(kv["ip"], "0") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(b.accepted(), 0);
+
+  auto e = run(with_root(cat({net_args(), {"--allow-net", "10.0.2.2", "--cap-add", "CAP_NET_ADMIN"},
+                              {"--", "/bin/true"}})),
+               opts_);
+  EXPECT_EQ(e.exit_code, 1) << e;
+  EXPECT_TRUE(contains(e.err, "--allow-net: --cap-add would give the command CAP_NET_ADMIN")) << e;
+}
+
+// --allow-net NAME: the sandbox's resolver (127.0.0.1, sandbox's DNS filter) answers the
+// allowed name, from the host's resolver (a test server on 127.0.0.1:53), and the address
+// it resolved to becomes reachable on the rule's port only, and only once resolved; a
+// name not allowed does not resolve, at once. Control: without --allow-net both names
+// resolve and both ports answer.
+TEST_P(UserModeNetTest, AllowNetNamesResolveOnlyWhenAllowed) {
+  IT_REQUIRE_ROOT();  // to serve port 53 and give the caller its own /etc/resolv.conf
+  IT_REQUIRE_FILE(kNft);
+  IT_REQUIRE_FILE("/etc/resolv.conf");
+  HostDns dns(inet_addr("10.9.8.7"));
+  if (!dns.ok()) GTEST_SKIP() << "127.0.0.1:53 (UDP) is in use on this host";
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  TempDir dir(0755);
+  RunOpts o = opts_;
+  o.in_child = private_mounts(dir.path(), !GetParam().root && !host_tun_usable_by_others(),
+                              "nameserver 127.0.0.1\n");
+  std::string script = egress_probe({{"before", a.port()}});
+  script +=
+      "print('resolv=' + open('/etc/resolv.conf').read().split('nameserver')[-1].strip())\n"
+      "def resolve(key, name):\n"
+      "    t = time.monotonic()\n"
+      "    try:\n"
+      "        print(key + '=' + socket.gethostbyname(name), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(key + '=failed:' + ('fast' if time.monotonic() - t < 3 else 'slow'), flush=True)\n"
+      "resolve('allowed', 'egress-allowed.test')\n"
+      "probe('a', " + std::to_string(a.port()) + ")\n"
+      "probe('b', " + std::to_string(b.port()) + ")\n"
+      "resolve('blocked', 'egress-blocked.test')\n";
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({net_args(), {"--net-host-loopback"}, allow,
+                              {"--dir", "/etc", "--", kPython, "-c", script}})),
+               o);
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["allowed"], "10.0.2.2") << "control: " << control;
+  ASSERT_EQ(kv["blocked"], "10.0.2.2") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = go({"--allow-net", "egress-allowed.test:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["resolv"], "127.0.0.1") << r;
+  EXPECT_EQ(kv["before"], "ECONNREFUSED:fast") << "reachable before the name resolved: " << r;
+  EXPECT_EQ(kv["allowed"], "10.0.2.2") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(kv["blocked"], "failed:fast") << r;
+}
+
+// --allow-net with --audit-fd: a rejected connection appears once in the audit stream
+// with its address, port and protocol (and in the summary's counts); an allowed one does
+// not. The command holds no netlink socket (the NFLOG socket stays with the supervisor)
+// and cannot bind the NFLOG group itself (EPERM: no CAP_NET_ADMIN); control: the same
+// bind works for a command given CAP_NET_ADMIN without --allow-net, and without a policy
+// the rejected port answers.
+TEST_P(UserModeNetTest, AllowNetRejectedConnectionsAreAudited) {
+  HostServer a("hello-a\n"), b("hello-b\n");
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script =
+      "import socket, struct, os, errno\n"
+      "nl = 0\n"
+      "for fd in os.listdir('/proc/self/fd'):\n"
+      "    try:\n"
+      "        so = socket.socket(fileno=int(fd))\n"
+      "        nl += so.family == socket.AF_NETLINK\n"
+      "        so.detach()\n"
+      "    except OSError:\n"
+      "        pass\n"
+      "print('netlink_fds=%d' % nl, flush=True)\n"
+      "s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)\n"  // NETLINK_NETFILTER
+      "s.bind((0, 0))\n"
+      // NFULNL_MSG_CONFIG (subsystem ULOG) for group 1: NFULA_CFG_CMD BIND, with an ack.
+      "body = struct.pack('=BBH', 0, 0, socket.htons(1)) + struct.pack('=HHB3x', 5, 1, 1)\n"
+      "s.send(struct.pack('=IHHII', 16 + len(body), (4 << 8) | 1, 1 | 4, 1, 0) + body)\n"
+      "err = struct.unpack('=i', s.recv(4096)[16:20])[0]\n"
+      "print('bind=' + ('ok' if err == 0 else errno.errorcode[-err]), flush=True)\n"
+      "for name, port in (('a', " + std::to_string(a.port()) + "), ('b', " +
+      std::to_string(b.port()) + ")):\n"
+      "    try:\n"
+      "        c = socket.create_connection(('10.0.2.2', port), timeout=10)\n"
+      "        print(name + '=ok:' + c.recv(100).decode().strip(), flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + errno.errorcode.get(e.errno, str(e.errno)), flush=True)\n";
+  TempDir d;
+  const std::string path = d / "audit";
+  RunOpts o = opts_;
+  auto outer = o.in_child;
+  o.in_child = [outer, path] {
+    if (outer && !outer()) return false;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);  // no O_CLOEXEC
+    return fd >= 0 && (fd == 5 || (::dup2(fd, 5) == 5 && ::close(fd) == 0));
+  };
+  auto control = run(with_root(cat({net_args(), {"--proc", "/proc", "--net-host-loopback", "--cap-add", "CAP_NET_ADMIN",
+                                                 "--", kPython, "-c", script}})),
+                     o);
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["bind"], "ok") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+
+  auto r = run(with_root(cat({net_args(), {"--proc", "/proc", "--net-host-loopback", "--allow-net",
+                                           "10.0.2.2:" + std::to_string(a.port()), "--audit-fd", "5",
+                                           "--", kPython, "-c", script}})),
+               o);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["netlink_fds"], "0") << r;
+  EXPECT_EQ(kv["bind"], "EPERM") << r;
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED") << r;
+  const std::string audit = read_file(path);
+  const std::string rejected = "{\"type\":\"connect\",\"address\":\"10.0.2.2\",\"port\":" +
+                               std::to_string(b.port()) + ",\"proto\":\"tcp\"}\n";
+  size_t n = 0;
+  for (size_t at = audit.find(rejected); at != std::string::npos; at = audit.find(rejected, at + 1)) ++n;
+  EXPECT_EQ(n, 1u) << audit;
+  EXPECT_FALSE(contains(audit, "\"port\":" + std::to_string(a.port()) + ",")) << audit;
+  // Nothing else was rejected: one connect line, counted in the summary.
+  size_t connects = 0;
+  for (size_t at = audit.find("\"type\":\"connect\""); at != std::string::npos;
+       at = audit.find("\"type\":\"connect\"", at + 1))
+    ++connects;
+  EXPECT_EQ(connects, 1u) << audit;
+  EXPECT_TRUE(contains(audit, "\"connect\":1")) << audit;
+}
+
+// --landlock with --allow-net (Landlock ABI 4+): TCP connect is limited to the rules' ports
+// (and 53), a second fence the egress table does not give: a server on the sandbox's own
+// loopback (which the table lets through) is refused with EACCES. Controls: without
+// --landlock the same connect works; with --landlock, a rule on every port leaves connect
+// free, and the allowed port on the host still answers. bind stays free.
+TEST_P(UserModeNetTest, AllowNetWithLandlockLimitsTcpConnectPorts) {
+  const long abi = ::syscall(444 /* landlock_create_ruleset */, nullptr, 0, 1U);
+  if (abi < 4) GTEST_SKIP() << "Landlock ABI " << abi << " here; TCP rules need 4";
+  HostServer a("hello-a\n");
+  ASSERT_NE(a.port(), 0);
+  const std::string script =
+      "import socket\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('127.0.0.1', 8080)); s.listen()\n"
+      "print('bind=ok', flush=True)\n"
+      "for name, host, port in (('loop', '127.0.0.1', 8080), ('a', '10.0.2.2', " +
+      std::to_string(a.port()) + ")):\n"
+      "    try:\n"
+      "        c = socket.create_connection((host, port), timeout=10)\n"
+      "        print(name + '=ok', flush=True)\n"
+      "    except OSError as e:\n"
+      "        print(name + '=' + str(e.errno), flush=True)\n";
+  auto go = [&](const Args& extra, const std::string& rule) {
+    return run(with_root(cat({net_args(), {"--proc", "/proc", "--tmpfs", "/tmp",
+                                           "--net-host-loopback", "--allow-net", rule},
+                              extra, {"--", kPython, "-c", script}})),
+               opts_);
+  };
+  const std::string rule = "10.0.2.2:" + std::to_string(a.port());
+  auto control = go({}, rule);
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["loop"], "ok") << "control (egress table only): " << control;
+  ASSERT_EQ(kv["a"], "ok") << "control: " << control;
+
+  auto r = go({"--landlock"}, rule);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["bind"], "ok") << r;
+  EXPECT_EQ(kv["loop"], std::to_string(EACCES)) << r;
+  EXPECT_EQ(kv["a"], "ok") << r;
+
+  r = go({"--landlock"}, "10.0.2.2");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["loop"], "ok") << "a rule on every port leaves connect free: " << r;
+  EXPECT_EQ(kv["a"], "ok") << r;
+}
+
 INSTANTIATE_TEST_SUITE_P(Helpers, UserModeNetTest,
                          ::testing::Values(UserModeParam{"pasta", true},
                                            UserModeParam{"pasta", false},
@@ -833,6 +1133,19 @@ TEST_F(NetErrorTest, VethNeedsRoot) {
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_FALSE(contains(r.out, "RAN")) << r;
   EXPECT_TRUE(contains(r.err, "--net veth needs root")) << r;
+}
+
+// --allow-net on a network that does not go through us (the host's, or none) is refused,
+// as is a bad value, before anything runs.
+TEST_F(NetErrorTest, AllowNetNeedsAForwardingNetwork) {
+  for (const Args& net : {Args{}, Args{"--unshare-net"}, Args{"--net", "host"}}) {
+    auto r = run(with_root(cat({net, {"--allow-net", "10.0.0.0/8", "--", "/bin/true"}})), unpriv());
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_TRUE(contains(r.err, "--allow-net requires --net pasta, slirp4netns, veth or user")) << r;
+  }
+  auto r = run(with_root({"--net", "none", "--allow-net", "10.1.2.3/8", "--", "/bin/true"}), unpriv());
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--allow-net: '10.1.2.3/8' has host bits set")) << r;
 }
 
 TEST_F(NetErrorTest, PublishNeedsAForwardingNetwork) {
@@ -992,6 +1305,29 @@ TEST_F(VethTest, HostLoopbackStaysUnreachableThroughTheBridge) {
   ssize_t n = ::recv(fd, buf, sizeof buf, 0);
   ::close(fd);
   EXPECT_LT(n, 0) << "a datagram from the sandbox reached the host's 127.0.0.1";
+}
+
+// --allow-net with --net veth (root): the host's address on the bridge answers on the
+// allowed port only; another port is refused at once. Control: both answer without it.
+TEST_F(VethTest, AllowNetAllowsOnlyTheRules) {
+  HostServer a("hello-a\n", INADDR_ANY), b("hello-b\n", INADDR_ANY);
+  ASSERT_NE(a.port(), 0);
+  ASSERT_NE(b.port(), 0);
+  const std::string script = egress_probe({{"a", a.port()}, {"b", b.port()}}, "10.231.0.1");
+  auto go = [&](const Args& allow) {
+    return run(with_root(cat({{"--net", "veth"}, allow, {"--", kPython, "-c", script}})));
+  };
+  auto control = go({});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto kv = key_values(control.out);
+  ASSERT_EQ(kv["a"], "ok:hello-a") << "control: " << control;
+  ASSERT_EQ(kv["b"], "ok:hello-b") << "control: " << control;
+  auto r = go({"--allow-net", "10.231.0.1:" + std::to_string(a.port())});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  kv = key_values(r.out);
+  EXPECT_EQ(kv["a"], "ok:hello-a") << r;
+  EXPECT_EQ(kv["b"], "ECONNREFUSED:fast") << r;
+  EXPECT_EQ(b.accepted(), 1) << "only the control reached b";
 }
 
 // A clean-up that fails is never silent (issue 13, item 6). The failure is injected with an

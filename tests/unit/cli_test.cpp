@@ -1045,6 +1045,23 @@ TEST(CliNet, HostLoopbackIsOptIn) {
   EXPECT_TRUE(P({"--net", "pasta", "--net-host-loopback", "t"}).net_host_loopback);
 }
 
+// --allow-net: repeatable, kept in order; a bad value names the option and the value.
+TEST(CliNet, AllowNet) {
+  Spec s = P({"--net", "pasta", "--allow-net", "10.0.0.0/8:443", "--allow-net", "*.pypi.org",
+              "--allow-net", "[::1]:80-81", "t"});
+  ASSERT_EQ(s.allow_net.size(), 3u);
+  EXPECT_EQ(s.allow_net[0].kind, NetAllow::Kind::Ipv4);
+  EXPECT_EQ(s.allow_net[0].prefix, 8u);
+  EXPECT_EQ(s.allow_net[0].port_lo, 443);
+  EXPECT_EQ(s.allow_net[1].kind, NetAllow::Kind::Name);
+  EXPECT_TRUE(s.allow_net[1].wildcard);
+  EXPECT_EQ(s.allow_net[2].kind, NetAllow::Kind::Ipv6);
+  EXPECT_EQ(s.allow_net[2].port_hi, 81);
+  EXPECT_TRUE(P({"--net", "pasta", "t"}).allow_net.empty());
+  EXPECT_TRUE(ParseFails({"--allow-net", "1.2.3.4:99999", "t"}, "--allow-net: '1.2.3.4:99999'"));
+  EXPECT_TRUE(ParseFails({"--allow-net", "a..b", "t"}, "--allow-net: 'a..b'"));
+}
+
 // ---- option table -----------------------------------------------------------------------
 
 // Every option in the table has assertions on its effect in this file. When an option is
@@ -1233,7 +1250,8 @@ TEST(CliTable, EveryOptionIsCoveredHere) {
       "--clearenv", "--argv0", "--new-session", "--die-with-parent", "--as-pid-1", "--lock-file",
       "--sync-fd", "--block-fd", "--info-fd", "--json-status-fd", "--seccomp",
       "--add-seccomp-fd", "--exec-label", "--file-label", "--cap-add", "--cap-drop",
-      "--net", "--publish", "--subnet", "--net-host-loopback", "--audit-fd", "--audit-mode",
+      "--net", "--publish", "--subnet", "--net-host-loopback", "--allow-net", "--audit-fd",
+      "--audit-mode",
       // in seccomp_test.cpp:
       "--seccomp-profile", "--seccomp-log",
       // in landlock_test.cpp (LandlockCli.OptionsFillTheRequest):

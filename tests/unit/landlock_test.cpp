@@ -226,3 +226,32 @@ TEST(LandlockSummary, NamesWhatTheAbiGives) {
 
 }  // namespace
 }  // namespace sb::security
+
+#include "net/egress.hpp"
+
+namespace sb::security {
+namespace {
+
+std::vector<NetAllow> allows(std::initializer_list<const char*> v) {
+  std::vector<NetAllow> out;
+  for (const char* s : v) out.push_back(net::parse_allow_net(s));
+  return out;
+}
+
+// --landlock with --allow-net: TCP connect limited to the rules' ports and 53.
+TEST(LandlockNet, ConnectPortsFollowTheAllowlist) {
+  EXPECT_EQ(landlock_connect_ports(allows({"10.0.0.1:443", "pypi.org:80-82", "[::1]:443"})),
+            (std::vector<uint16_t>{53, 80, 81, 82, 443}));
+  // A rule on every port (address or name): Landlock does not restrict connect.
+  EXPECT_FALSE(landlock_connect_ports(allows({"10.0.0.1:443", "192.0.2.1"})));
+  EXPECT_FALSE(landlock_connect_ports(allows({"10.0.0.1:443", "example.com"})));
+  // No --allow-net: no restriction either.
+  EXPECT_FALSE(landlock_connect_ports({}));
+  // Wide ranges are left to the egress table.
+  EXPECT_EQ(landlock_connect_ports(allows({"10.0.0.1:1-1023"}))->size(), 1023u);
+  EXPECT_FALSE(landlock_connect_ports(allows({"10.0.0.1:1-1024", "10.0.0.2:2000"})));
+  EXPECT_FALSE(landlock_connect_ports(allows({"10.0.0.1:1000-65535"})));
+}
+
+}  // namespace
+}  // namespace sb::security

@@ -3,6 +3,7 @@
 // found on PATH, and the option checks.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "net/egress.hpp"
 #include "net/net.hpp"
 #include "plan/plan.hpp"
 #include "util/error.hpp"
@@ -225,6 +227,48 @@ TEST_F(NetPlan, OptionsCheckedAgainstTheMode) {
   EXPECT_EQ(error_of([&] { plan(s, root, p); }),
             "--net-host-loopback requires --net pasta, slirp4netns or user (the network is "
             "'host')");
+}
+
+TEST_F(NetPlan, AllowNetNeedsARoutedModeNotNft) {
+  install("slirp4netns");
+  Spec s;
+  s.allow_net = {parse_allow_net("10.0.0.0/8:443")};
+  HostFacts root;
+  Plan p;
+  // Fail closed: an allowlist on the host's network, or on none, is refused.
+  for (NetMode m : {NetMode::Host, NetMode::None}) {
+    s.net = m;
+    s.unshare_net = m != NetMode::Host;
+    EXPECT_EQ(error_of([&] { plan(s, root, p); }),
+              std::string("--allow-net requires --net pasta, slirp4netns, veth or user (the "
+                          "network is '") + mode_row(m).name + "')");
+  }
+  s.net = NetMode::Slirp4netns;
+  s.unshare_net = true;
+  // The table is loaded over nfnetlink by the setup child: no nft is looked for (an empty
+  // PATH without nft still plans).
+  p = Plan{};
+  plan(s, root, p);
+  EXPECT_TRUE(p.egress);
+  EXPECT_FALSE(p.egress_dns);
+  // DNS names: the filter needs the namespaces handed over (not veth); resolv.conf names it.
+  s.allow_net.push_back(parse_allow_net("*.pypi.org:443"));
+  p = Plan{};
+  plan(s, root, p);
+  EXPECT_TRUE(p.egress_dns);
+  EXPECT_NE(resolv_conf(p).value_or("").find("nameserver 127.0.0.1\n"), std::string::npos);
+  install("nft");  // --net veth itself runs nft
+  s.net = NetMode::Veth;
+  EXPECT_EQ(error_of([&] { plan(s, root, p); }),
+            "--allow-net: '*.pypi.org:443' names a DNS name, which needs --net pasta, slirp4netns "
+            "or user (the network is 'veth')");
+  // Without --allow-net no table.
+  Spec none;
+  none.net = NetMode::Slirp4netns;
+  none.unshare_net = true;
+  Plan q;
+  plan(none, root, q);
+  EXPECT_FALSE(q.egress);
 }
 
 }  // namespace
