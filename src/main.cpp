@@ -9,6 +9,7 @@
 #include "cli/subcommands.hpp"
 #include "host/probe.hpp"
 #include "launch/launch.hpp"
+#include "oci/runtime.hpp"
 #include "plan/plan.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
@@ -20,6 +21,12 @@ int main(int argc, char** argv) {
   // The sandbox's own pid 1, exec'd by the setup (launch/child.cpp); never an option.
   if (argc > 1 && std::string_view(argv[1]) == sb::launch::kInitExecArg)
     return sb::launch::init_exec_main(argc, argv);
+  // The OCI runtime: a second name of the binary, because engines exec the runtime by path
+  // with runc's command line (`sandbox-runc create ...`), and `sandbox oci ...` for people.
+  if (sb::log::program_name() == "sandbox-runc")
+    return sb::oci::runtime_main(std::vector<std::string>(argv + 1, argv + argc));
+  if (argc > 1 && std::string_view(argv[1]) == "oci")
+    return sb::oci::runtime_main(std::vector<std::string>(argv + 2, argv + argc));
   // `sandbox doctor ...`, `sandbox seccomp-compile ...`: their own option tables.
   if (const sb::cli::SubcommandTable* sub = argc > 1 ? sb::cli::find_subcommand(argv[1]) : nullptr)
     return sb::cli::run_subcommand(*sub, std::vector<std::string>(argv + 2, argv + argc));

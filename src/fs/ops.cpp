@@ -67,9 +67,10 @@ mode_t parent_mode_for(unsigned perms) {
   return mode;
 }
 
-uint64_t bind_attrs(BindOp::Mode mode, bool by_fd) {
+uint64_t bind_attrs(BindOp::Mode mode, bool by_fd, bool noexec) {
   // Security: binds never honour setuid bits, and only --dev-bind may expose devices.
   uint64_t attrs = MOUNT_ATTR_NOSUID;
+  if (noexec) attrs |= MOUNT_ATTR_NOEXEC;
   if (by_fd || mode != BindOp::Mode::Devices) attrs |= MOUNT_ATTR_NODEV;
   if (mode == BindOp::Mode::ReadOnly) attrs |= MOUNT_ATTR_RDONLY;
   return attrs;
@@ -124,7 +125,7 @@ void OpApplier::op(const BindOp& o) {
   struct stat st;
   if (::fstat(src.get(), &st) < 0) throw_errno("Can't stat " + o.source);
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, S_ISDIR(st.st_mode));
-  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, false),
+  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, false, o.noexec),
             "Can't bind mount " + o.source + " on " + o.dest);
 }
 
@@ -146,7 +147,7 @@ void OpApplier::bind_fd(const BindOp& o) {
     throw Error(o.option + ": " + o.source + " (" + path +
                 ") was moved or replaced; refusing to bind a different file");
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, S_ISDIR(want.st_mode));
-  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, true),
+  mnt_.bind(src.get(), mp.get(), true, bind_attrs(o.mode, true, o.noexec),
             "Can't bind mount " + path + " on " + o.dest);
 }
 
@@ -156,10 +157,42 @@ void OpApplier::op(const RemountRoOp& o) {
   mnt_.remount_ro(fd.get(), "Can't remount " + o.dest + " read-only");
 }
 
+void OpApplier::op(const CoverOp& o) {
+  UniqueFd fd = roots_.open_new(o.dest, O_PATH);
+  if (!fd) {
+    if (errno == ENOENT) return;  // as runc: a path this root (or kernel) does not have
+    throw_errno("Can't find " + o.dest + " to " +
+                (o.kind == CoverOp::Kind::ReadOnly ? "make read-only" : "mask"));
+  }
+  if (o.kind == CoverOp::Kind::ReadOnly) {
+    // Bound onto itself, so that a path that is not a mount point can be made read-only;
+    // recursive, so nothing below it stays writable.
+    mnt_.bind(fd.get(), fd.get(), true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+              "Can't make " + o.dest + " read-only");
+    return;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) throw_errno("Can't stat " + o.dest);
+  const std::string what = "Can't mask " + o.dest;
+  if (S_ISDIR(st.st_mode)) {
+    // Security: an empty, read-only tmpfs hides the directory's content.
+    mnt_.mount_fs("tmpfs", {{"mode", "0555"}},
+                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                  fd.get(), what);
+    return;
+  }
+  // Anything else reads as the host's /dev/null (a device node, so not nodev), read-only.
+  UniqueFd null = roots_.open_source("/dev/null");
+  if (!null) throw_errno(what + ": can't open /dev/null");
+  mnt_.bind(null.get(), fd.get(), false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+            what);
+}
+
 void OpApplier::op(const TmpfsOp& o) {
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, true);
   mnt_.mount_fs("tmpfs", tmpfs_options(o.perms.value_or(0755), o.size, env_.file_label),
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(), "Can't mount tmpfs on " + o.dest);
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (o.noexec ? MOUNT_ATTR_NOEXEC : 0),
+                mp.get(), "Can't mount tmpfs on " + o.dest);
 }
 
 void OpApplier::op(const ProcOp& o) {
@@ -203,8 +236,9 @@ void OpApplier::cover_proc_knobs(const std::string& dest) {
 
 void OpApplier::op(const DevOp& o) {
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, true);
-  mnt_.mount_fs("tmpfs", tmpfs_options(0755, std::nullopt, env_.file_label),
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, mp.get(), "Can't mount tmpfs on " + o.dest);
+  mnt_.mount_fs("tmpfs", tmpfs_options(0755, o.size, env_.file_label),
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (o.noexec ? MOUNT_ATTR_NOEXEC : 0), mp.get(),
+                "Can't mount tmpfs on " + o.dest);
   UniqueFd dev = roots_.open_new(o.dest, O_PATH | O_DIRECTORY);
   if (!dev) throw_errno("Can't open " + o.dest);
   dev_nodes(dev.get(), o.dest);

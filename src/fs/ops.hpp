@@ -40,6 +40,7 @@ class OpApplier {
   void op(const BindOp& o);
   void bind_fd(const BindOp& o);
   void op(const RemountRoOp& o);
+  void op(const CoverOp& o);
   void op(const TmpfsOp& o);
   void op(const ProcOp& o);
   void cover_proc_knobs(const std::string& dest);
@@ -62,8 +63,9 @@ unsigned op_perms(const FsOp& op);
 // less the other bits likewise.
 mode_t parent_mode_for(unsigned perms);
 // MOUNT_ATTR_* of a bind: never setuid, devices only for --dev-bind, read-only for
-// --ro-bind. A --bind-fd/--ro-bind-fd (`by_fd`) never exposes devices.
-uint64_t bind_attrs(BindOp::Mode mode, bool by_fd);
+// --ro-bind. A --bind-fd/--ro-bind-fd (`by_fd`) never exposes devices. `noexec`: an OCI
+// mount's option of that name.
+uint64_t bind_attrs(BindOp::Mode mode, bool by_fd, bool noexec = false);
 // Options of a --tmpfs (or --dev's tmpfs with perms 0755 and no size).
 FsOptions tmpfs_options(unsigned perms, std::optional<uint64_t> size,
                         const std::optional<std::string>& label);

@@ -651,7 +651,7 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     // 6. With a PID namespace we are pid 1: stay as init and let a child run the command.
     int init_ready = -1;
     if (spec.unshare_pid && !spec.as_pid_1 && !init_started) init_ready = fork_init(spec, ctx);
-    exec_command(spec, plan, host, ctx, cwd, old_umask, before.proc_self, before.nested_userns.release(),
+    exec_command(spec, plan, host, ctx, cwd, spec.umask.value_or(old_umask), before.proc_self, before.nested_userns.release(),
                  init_ready, ns_ids, before.landlock);
   } catch (const std::exception& e) {
     // Never silent: if the supervisor cannot be told, the caller's stderr is.

@@ -42,8 +42,10 @@ struct ChildContext {
 
 // Runs the sandbox and returns the exit status for `sandbox` itself: the command's status
 // (128+N when signal N killed it), or 1 when setup failed. The plan's descriptors are
-// handed out here: the supervisor and the child each keep only their own.
-int run(const Spec& spec, Plan& plan, const HostFacts& host);
+// handed out here: the supervisor and the child each keep only their own. When the command
+// ran and a signal killed it, `killed_by` (if given) receives the signal's number, so that
+// a caller that must die the same way (the OCI runtime's supervisor) can; 0 otherwise.
+int run(const Spec& spec, Plan& plan, const HostFacts& host, int* killed_by = nullptr);
 
 // In the cloned child: every setup stage, then exec. Never returns.
 [[noreturn]] void child_main(const Spec& spec, Plan& plan, const HostFacts& host,

@@ -300,7 +300,7 @@ struct Supervisor {
   void on_audit_listener(std::vector<UniqueFd>& fds);
   void on_egress_log();
   void loop();
-  int finish();
+  int finish(int* killed_by);
 };
 
 // The child waits for Go when the supervisor must first move it into its cgroups (cgroup
@@ -520,7 +520,8 @@ void Supervisor::loop() {
 }
 
 // The exit status for `sandbox` itself, after the reasons a limit gave.
-int Supervisor::finish() {
+int Supervisor::finish(int* killed_by) {
+  if (killed_by) *killed_by = 0;
   if (audit) audit->finish();  // the summary line, also when the command never ran
   if (setup_error) {
     log::error(*setup_error);
@@ -536,6 +537,7 @@ int Supervisor::finish() {
              : WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status)
                                         : 1;
   if (deadline.timed_out) code = limits::kTimeoutExitCode;
+  else if (killed_by && WIFSIGNALED(wait_status)) *killed_by = WTERMSIG(wait_status);
   if (log::verbose()) log::step("command finished, exit status " + std::to_string(code));
   status.finished(exit_object(code, report));
   return code;
@@ -543,7 +545,7 @@ int Supervisor::finish() {
 
 }  // namespace
 
-int run(const Spec& spec, Plan& plan, const HostFacts& host) {
+int run(const Spec& spec, Plan& plan, const HostFacts& host, int* killed_by) {
   if (spec.die_with_parent) {
     pid_t original_parent = ::getppid();
     // The supervisor dies with its own parent too, which takes the sandbox with it.
@@ -584,7 +586,7 @@ int run(const Spec& spec, Plan& plan, const HostFacts& host) {
   sup.on_network();
   sup.loop();
   ::sigprocmask(SIG_SETMASK, &signals.old_mask, nullptr);
-  return sup.finish();
+  return sup.finish(killed_by);
 }
 
 }  // namespace sb::launch

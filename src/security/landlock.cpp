@@ -109,6 +109,10 @@ OpEffect effect(const FsOp& op) {
                                                          : kRead | kWrite | kIoctlDev;
         } else if constexpr (std::is_same_v<T, RemountRoOp>) {
           e.remount_ro = true;
+        } else if constexpr (std::is_same_v<T, CoverOp>) {
+          // Read-only: as a remount; masked: an empty read-only mount (where it exists).
+          if (o.kind == CoverOp::Kind::ReadOnly) e.remount_ro = true;
+          else e.mounts = true, e.access = kRead;
         } else if constexpr (std::is_same_v<T, ProcOp>) {
           e.mounts = true;
           e.access = kProc;

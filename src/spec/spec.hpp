@@ -23,6 +23,7 @@ struct BindOp {
   bool allow_missing = false;  // the -try variants
   std::string option;          // the option that asked for it, for diagnostics
   int source_fd = -1;          // --bind-fd/--ro-bind-fd: bind exactly this inode, never a path
+  bool noexec = false;         // OCI mounts' "noexec" (no option of ours sets it)
 };
 // --file / --bind-data / --ro-bind-data: the content of FD becomes a file at DEST.
 struct DataOp {
@@ -44,12 +45,17 @@ struct OverlayOp {
 };
 struct RemountRoOp { std::string dest; };
 struct ProcOp { std::string dest; };
-struct DevOp { std::string dest; };
+struct DevOp {
+  std::string dest;
+  std::optional<uint64_t> size;  // OCI's size= on a /dev tmpfs (no option of ours sets it)
+  bool noexec = false;           // OCI's noexec on it
+};
 struct MqueueOp { std::string dest; };
 struct TmpfsOp {
   std::string dest;
   std::optional<unsigned> perms;  // default 0755
   std::optional<uint64_t> size;   // bytes; default: tmpfs default
+  bool noexec = false;            // OCI mounts' "noexec" (no option of ours sets it)
 };
 struct DirOp {
   std::string dest;
@@ -63,8 +69,15 @@ struct ChmodOp {
   unsigned mode = 0;
   std::string path;
 };
+// OCI's linux.readonlyPaths / maskedPaths (no option of ours): DEST, where it exists in the
+// new root, is bound onto itself read-only, or hidden (an empty read-only tmpfs on a
+// directory, /dev/null on anything else). Skipped when DEST does not exist.
+struct CoverOp {
+  enum class Kind { ReadOnly, Mask } kind = Kind::ReadOnly;
+  std::string dest;
+};
 using FsOp = std::variant<BindOp, RemountRoOp, ProcOp, DevOp, MqueueOp, TmpfsOp, DirOp, SymlinkOp,
-                          ChmodOp, DataOp, OverlayOp>;
+                          ChmodOp, DataOp, OverlayOp, CoverOp>;
 
 // Destination of any op (for diagnostics and validation).
 const std::string& fs_op_dest(const FsOp& op);
@@ -213,6 +226,7 @@ struct Spec {
   // Process.
   std::vector<EnvEdit> env;
   std::optional<std::string> chdir;
+  std::optional<mode_t> umask;  // OCI's process.user.umask; default: the caller's
   std::optional<std::string> argv0;
   bool new_session = false;
   bool die_with_parent = false;

@@ -117,6 +117,9 @@ TEST(FsRules, BindsNeverHonourSetuidAndOnlyDevBindShowsDevices) {
   EXPECT_EQ(bind_attrs(BindOp::Mode::Devices, true), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   EXPECT_EQ(bind_attrs(BindOp::Mode::ReadOnly, true),
             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY);
+  // An OCI mount's "noexec" adds to them.
+  EXPECT_EQ(bind_attrs(BindOp::Mode::ReadWrite, false, true),
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 }
 
 TEST(FsRules, TmpfsOptions) {

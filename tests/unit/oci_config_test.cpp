@@ -1,0 +1,472 @@
+// config.json -> Spec (src/oci/config.cpp): each mapped member, and members refused with
+// their JSON path.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "oci/config.hpp"
+#include "oci/runtime.hpp"
+#include "security/caps.hpp"
+
+namespace sb::oci {
+namespace {
+
+using json = nlohmann::json;
+
+json base() {
+  return json::parse(R"({
+    "ociVersion": "1.0.2",
+    "root": {"path": "rootfs"},
+    "process": {"args": ["sh", "-c", "true"], "cwd": "/", "env": ["PATH=/bin", "A=b=c"],
+                "user": {"uid": 0, "gid": 0}},
+    "linux": {"namespaces": [{"type": "mount"}, {"type": "user"}]}
+  })");
+}
+
+const MapInput kIn{"/bundle", 1000, 1000};
+
+Config map(const json& j, const MapInput& in = kIn) { return map_config(j.dump(), in); }
+
+// The JSON path of the ConfigError map() throws, or "" when it throws none.
+std::string refused(const json& j, const MapInput& in = kIn) {
+  try {
+    map(j, in);
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("config.json: " + e.path() + ": "), std::string::npos)
+        << e.what();
+    return e.path();
+  }
+  return "";
+}
+
+template <class T>
+std::vector<T> ops_of(const Spec& s) {
+  std::vector<T> out;
+  for (const auto& op : s.fs)
+    if (auto* o = std::get_if<T>(&op)) out.push_back(*o);
+  return out;
+}
+
+TEST(OciConfig, RootBecomesTheFirstBindAndReadonlyTheLastRemount) {
+  json j = base();
+  j["root"]["readonly"] = true;
+  j["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}};
+  Config c = map(j);
+  EXPECT_EQ(c.rootfs, "/bundle/rootfs");
+  ASSERT_EQ(c.spec.fs.size(), 3u);
+  auto* b = std::get_if<BindOp>(&c.spec.fs.front());
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->source, "/bundle/rootfs");
+  EXPECT_EQ(b->dest, "/");
+  EXPECT_TRUE(std::holds_alternative<ProcOp>(c.spec.fs[1]));
+  auto* ro = std::get_if<RemountRoOp>(&c.spec.fs.back());
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(ro->dest, "/");
+  j["root"]["path"] = "/abs/root";
+  EXPECT_EQ(map(j).rootfs, "/abs/root");
+  j["root"].erase("path");
+  EXPECT_EQ(refused(j), "root.path");
+}
+
+TEST(OciConfig, ProcessArgsEnvCwd) {
+  Config c = map(base());
+  EXPECT_EQ(c.spec.command, (std::vector<std::string>{"sh", "-c", "true"}));
+  ASSERT_EQ(c.spec.env.size(), 3u);
+  EXPECT_EQ(c.spec.env[0].kind, EnvEdit::Kind::Clear);  // none of the caller's
+  EXPECT_EQ(c.spec.env[2].name, "A");
+  EXPECT_EQ(c.spec.env[2].value, "b=c");
+  EXPECT_EQ(apply_env({"HOME=/root"}, c.spec.env),
+            (std::vector<std::string>{"PATH=/bin", "A=b=c"}));
+  EXPECT_EQ(c.spec.chdir, "/");
+  EXPECT_TRUE(c.spec.new_session);
+  json j = base();
+  j["process"]["env"].push_back("NOEQUALS");
+  EXPECT_EQ(refused(j), "process.env[2]");
+  j = base();
+  j["process"]["cwd"] = "relative";
+  EXPECT_EQ(refused(j), "process.cwd");
+  j = base();
+  j["process"]["args"] = json::array();
+  EXPECT_EQ(refused(j), "process.args");
+  j = base();
+  j["process"]["args"] = {"sh", 3};
+  EXPECT_EQ(refused(j), "process.args[1]");
+}
+
+TEST(OciConfig, UserIdsThroughTheSingleMap) {
+  json j = base();
+  j["process"]["user"] = {{"uid", 5}, {"gid", 6}};
+  Config c = map(j);
+  EXPECT_EQ(c.spec.uid, 5u);
+  EXPECT_EQ(c.spec.gid, 6u);
+  EXPECT_TRUE(c.spec.unshare_user);
+  // A map of our own id names the id inside, which process.user must use.
+  j["linux"]["uidMappings"] = {{{"containerID", 5}, {"hostID", 1000}, {"size", 1}}};
+  j["linux"]["gidMappings"] = {{{"containerID", 6}, {"hostID", 1000}, {"size", 1}}};
+  EXPECT_EQ(map(j).spec.uid, 5u);
+  j["process"]["user"]["uid"] = 0;
+  EXPECT_EQ(refused(j), "process.user.uid");
+  j = base();
+  j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1001}, {"size", 1}}};
+  EXPECT_EQ(refused(j), "linux.uidMappings[0].hostID");
+  j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 65536}}};
+  EXPECT_EQ(refused(j), "linux.uidMappings[0].size");
+  j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}},
+                               {{"containerID", 1}, {"hostID", 100000}, {"size", 10}}};
+  EXPECT_EQ(refused(j), "linux.uidMappings");
+  j = base();
+  j["process"]["user"]["additionalGids"] = {5};
+  EXPECT_EQ(refused(j), "process.user.additionalGids");
+  j = base();
+  j["process"]["user"]["umask"] = 18;  // 022
+  EXPECT_EQ(map(j).spec.umask, 022u);
+  EXPECT_FALSE(map(base()).spec.umask);  // the caller's
+  j["process"]["user"]["umask"] = 01000;
+  EXPECT_EQ(refused(j), "process.user.umask");
+}
+
+TEST(OciConfig, WithoutAUserNamespaceTheIdsAreTheCallers) {
+  json j = base();
+  j["linux"]["namespaces"] = {{{"type", "mount"}}};
+  MapInput root{"/b", 0, 0};
+  Config c = map(j, root);
+  EXPECT_FALSE(c.spec.unshare_user);
+  j["process"]["user"]["uid"] = 7;
+  EXPECT_EQ(refused(j, root), "process.user");
+  j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 1}}};
+  EXPECT_EQ(refused(j, root), "linux.uidMappings");
+}
+
+TEST(OciConfig, Namespaces) {
+  json j = base();
+  j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "pid"}}, {{"type", "network"}},
+                              {{"type", "ipc"}},   {{"type", "uts"}}, {{"type", "cgroup"}},
+                              {{"type", "user"}}};
+  Config c = map(j);
+  EXPECT_TRUE(c.spec.unshare_pid);
+  EXPECT_TRUE(c.spec.as_pid_1);  // the process is pid 1, as with runc
+  EXPECT_TRUE(c.spec.unshare_net);
+  EXPECT_TRUE(c.spec.unshare_ipc);
+  EXPECT_TRUE(c.spec.unshare_uts);
+  EXPECT_TRUE(c.spec.unshare_cgroup);
+  EXPECT_TRUE(c.spec.unshare_user);
+  // Joining by path: user and pid, opened by the runtime.
+  j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "user"}, {"path", "/proc/1/ns/user"}},
+                              {{"type", "pid"}, {"path", "/proc/1/ns/pid"}}};
+  c = map(j);
+  ASSERT_EQ(c.joins.size(), 2u);
+  EXPECT_EQ(c.joins[0].type, "user");
+  EXPECT_EQ(c.joins[0].path, "/proc/1/ns/user");
+  EXPECT_EQ(c.joins[1].where, "linux.namespaces[2].path");
+  EXPECT_FALSE(c.spec.unshare_user);
+  EXPECT_FALSE(c.spec.unshare_pid);
+  EXPECT_FALSE(c.spec.as_pid_1);
+  EXPECT_FALSE(c.spec.uid);  // the joined namespace's maps decide
+  j["linux"]["namespaces"][1] = {{"type", "network"}, {"path", "/run/netns/x"}};
+  EXPECT_EQ(refused(j), "linux.namespaces[1].path");
+  j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "time"}}};
+  EXPECT_EQ(refused(j), "linux.namespaces[1].type");
+  j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "mount"}}};
+  EXPECT_EQ(refused(j), "linux.namespaces[1]");
+  j["linux"]["namespaces"] = {{{"type", "user"}}};
+  EXPECT_EQ(refused(j), "linux.namespaces");
+}
+
+TEST(OciConfig, Hostname) {
+  json j = base();
+  j["hostname"] = "box";
+  EXPECT_EQ(refused(j), "hostname");  // no uts namespace
+  j["linux"]["namespaces"].push_back({{"type", "uts"}});
+  EXPECT_EQ(map(j).spec.hostname, "box");
+  j["domainname"] = "example.org";
+  EXPECT_EQ(refused(j), "domainname");
+}
+
+TEST(OciConfig, Mounts) {
+  json j = base();
+  j["mounts"] = json::parse(R"([
+    {"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro", "noexec"]},
+    {"destination": "/opt", "source": "/opt", "options": ["bind", "nosuid", "nodev", "rprivate"]},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777", "size=1m", "noexec"]},
+    {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["ro"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
+  ])");
+  Config c = map(j);
+  auto binds = ops_of<BindOp>(c.spec);
+  ASSERT_EQ(binds.size(), 4u);  // root, /data, /opt, /sys
+  EXPECT_EQ(binds[1].source, "/bundle/data");
+  EXPECT_EQ(binds[1].mode, BindOp::Mode::ReadOnly);
+  EXPECT_TRUE(binds[1].noexec);
+  EXPECT_EQ(binds[2].source, "/opt");
+  EXPECT_EQ(binds[2].mode, BindOp::Mode::ReadWrite);
+  EXPECT_FALSE(binds[2].noexec);
+  EXPECT_EQ(binds[3].source, "/sys");  // the host's, read-only
+  EXPECT_EQ(binds[3].mode, BindOp::Mode::ReadOnly);
+  EXPECT_TRUE(binds[3].noexec);
+  ASSERT_EQ(ops_of<DevOp>(c.spec).size(), 1u);  // devpts is part of it
+  auto tmp = ops_of<TmpfsOp>(c.spec);
+  ASSERT_EQ(tmp.size(), 1u);
+  EXPECT_EQ(tmp[0].perms, 01777u);
+  EXPECT_EQ(tmp[0].size, 1024u * 1024u);
+  EXPECT_TRUE(tmp[0].noexec);
+  EXPECT_EQ(ops_of<ProcOp>(c.spec).size(), 1u);
+  EXPECT_EQ(ops_of<MqueueOp>(c.spec).size(), 1u);
+  auto ro = ops_of<RemountRoOp>(c.spec);
+  ASSERT_EQ(ro.size(), 1u);
+  EXPECT_EQ(ro[0].dest, "/dev/mqueue");
+  // A bind with "dev" keeps device nodes usable (--dev-bind).
+  j["mounts"] = {{{"destination", "/d"}, {"type", "bind"}, {"source", "/dev/null"}, {"options", {"dev"}}}};
+  EXPECT_EQ(ops_of<BindOp>(map(j).spec)[1].mode, BindOp::Mode::Devices);
+}
+
+// What Podman 4.3 sends for /dev, /sys/fs/cgroup and /dev/shm.
+TEST(OciConfig, PodmansDevCgroupAndShmMounts) {
+  json j = base();
+  j["mounts"] = json::parse(R"([
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+     "options": ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/shm", "type": "bind", "source": "/run/shm",
+     "options": ["bind", "rprivate", "nosuid", "noexec", "nodev"]},
+    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+     "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}
+  ])");
+  Config c = map(j);
+  auto dev = ops_of<DevOp>(c.spec);
+  ASSERT_EQ(dev.size(), 1u);
+  EXPECT_EQ(dev[0].size, 65536u * 1024u);
+  EXPECT_TRUE(dev[0].noexec);
+  auto binds = ops_of<BindOp>(c.spec);
+  ASSERT_EQ(binds.size(), 3u);
+  EXPECT_EQ(binds[1].dest, "/dev/shm");
+  EXPECT_TRUE(binds[1].noexec);
+  EXPECT_EQ(binds[2].source, "/sys/fs/cgroup");  // the host's, read-only (no cgroup namespace)
+  EXPECT_EQ(binds[2].mode, BindOp::Mode::ReadOnly);
+  EXPECT_TRUE(binds[2].noexec);
+  EXPECT_TRUE(ops_of<RemountRoOp>(c.spec).empty());  // ro is the bind's own
+}
+
+TEST(OciConfig, MountsRefused) {
+  auto one = [](json m) {
+    json j = base();
+    j["mounts"] = {m};
+    return refused(j);
+  };
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "bind"}, {"source", "/x"}, {"options", {"suid"}}}),
+            "mounts[0].options[0]");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"mand"}}}),
+            "mounts[0].options[0]");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"nosuid", "suid"}}}),
+            "mounts[0].options[1]");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"mode=9z"}}}),
+            "mounts[0].options[0]");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "proc"}, {"options", {"nosuid", "hidepid=2"}}}),
+            "mounts[0].options[1]");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "overlay"}}), "mounts[0].type");
+  EXPECT_EQ(one({{"destination", "/x"}}), "mounts[0].type");
+  EXPECT_EQ(one({{"destination", "x"}, {"type", "tmpfs"}}), "mounts[0].destination");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "bind"}}), "mounts[0].source");
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "tmpfs"}, {"uidMappings", json::array()}}),
+            "mounts[0].uidMappings");
+  // devpts only as part of sandbox's /dev.
+  EXPECT_EQ(one({{"destination", "/dev/pts"}, {"type", "devpts"}}), "mounts[0].type");
+  EXPECT_EQ(one({{"destination", "/dev"}, {"type", "tmpfs"}, {"options", {"uid=5"}}}),
+            "mounts[0].options[0]");
+  EXPECT_EQ(one({{"destination", "/dev"}, {"type", "tmpfs"}, {"options", {"mode=777"}}}),
+            "mounts[0].options[0]");
+  // A cgroup mount in a new cgroup namespace would show only its part: not a bind.
+  json j = base();
+  j["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  j["mounts"] = {{{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}}};
+  EXPECT_EQ(refused(j), "mounts[0].type");
+}
+
+TEST(OciConfig, MaskedAndReadonlyPathsAfterTheMounts) {
+  json j = base();
+  j["root"]["readonly"] = true;
+  j["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}}};
+  j["linux"]["maskedPaths"] = {"/proc/kcore", "/proc/acpi"};
+  j["linux"]["readonlyPaths"] = {"/proc/sys"};
+  Config c = map(j);
+  auto covers = ops_of<CoverOp>(c.spec);
+  ASSERT_EQ(covers.size(), 3u);
+  EXPECT_EQ(covers[0].kind, CoverOp::Kind::ReadOnly);
+  EXPECT_EQ(covers[0].dest, "/proc/sys");
+  EXPECT_EQ(covers[1].kind, CoverOp::Kind::Mask);
+  EXPECT_EQ(covers[1].dest, "/proc/kcore");
+  // Root bind, proc, the three covers, then the root's read-only remount.
+  ASSERT_EQ(c.spec.fs.size(), 6u);
+  EXPECT_TRUE(std::holds_alternative<ProcOp>(c.spec.fs[1]));
+  EXPECT_TRUE(std::holds_alternative<CoverOp>(c.spec.fs[2]));
+  EXPECT_TRUE(std::holds_alternative<RemountRoOp>(c.spec.fs[5]));
+  j["linux"]["maskedPaths"] = {"relative"};
+  EXPECT_EQ(refused(j), "linux.maskedPaths[0]");
+  j["linux"]["maskedPaths"] = "/proc/kcore";
+  EXPECT_EQ(refused(j), "linux.maskedPaths");
+}
+
+TEST(OciConfig, Capabilities) {
+  json j = base();
+  Config c = map(j);  // none listed: none at all
+  ASSERT_EQ(c.spec.caps.size(), 1u);
+  EXPECT_EQ(c.spec.caps[0].add, false);
+  EXPECT_EQ(c.spec.caps[0].cap, -1);
+  j["process"]["capabilities"] = {{"bounding", {"CAP_KILL", "CAP_CHOWN"}},
+                                  {"effective", {"CAP_CHOWN", "CAP_KILL"}},
+                                  {"permitted", {"CAP_KILL", "CAP_CHOWN"}}};
+  c = map(j);
+  ASSERT_EQ(c.spec.caps.size(), 3u);
+  EXPECT_TRUE(c.spec.caps[1].add);
+  security::CapSet got = security::resolve_caps(c.spec.caps, false, 0, ~0ULL);
+  EXPECT_EQ(got, (1ULL << security::capability_from_name("kill")) |
+                     (1ULL << security::capability_from_name("chown")));
+  j["process"]["capabilities"]["effective"] = {"CAP_KILL"};
+  EXPECT_EQ(refused(j), "process.capabilities.effective");
+  j["process"]["capabilities"]["effective"] = {"CAP_KILL", "CAP_CHOWN"};
+  j["process"]["capabilities"]["ambient"] = {"CAP_KILL"};
+  EXPECT_EQ(refused(j), "process.capabilities.ambient");
+  j["process"]["capabilities"]["ambient"] = {"CAP_KILL", "CAP_CHOWN"};
+  EXPECT_EQ(refused(j), "");
+  // A uid other than 0 keeps them only as ambient capabilities: the config must say so.
+  j["process"]["user"]["uid"] = 5;
+  EXPECT_EQ(refused(j), "");
+  j["process"]["capabilities"].erase("ambient");
+  EXPECT_EQ(refused(j), "process.capabilities.ambient");
+  j = base();
+  j["process"]["capabilities"] = {{"bounding", {"CAP_NOPE"}}};
+  EXPECT_EQ(refused(j), "process.capabilities.bounding[0]");
+}
+
+TEST(OciConfig, RlimitsAndNoNewPrivileges) {
+  json j = base();
+  j["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 100}, {"hard", 200}},
+                             {{"type", "RLIMIT_CORE"}, {"soft", 0}, {"hard", 0}}};
+  j["process"]["noNewPrivileges"] = false;  // accepted: sandbox always sets it (stricter)
+  Config c = map(j);
+  ASSERT_EQ(c.spec.limits.rlimits.size(), 2u);
+  EXPECT_EQ(c.spec.limits.rlimits[0].resource, RLIMIT_NOFILE);
+  EXPECT_EQ(c.spec.limits.rlimits[0].soft, 100u);
+  EXPECT_EQ(c.spec.limits.rlimits[0].hard, 200u);
+  EXPECT_EQ(c.spec.limits.rlimits[1].resource, RLIMIT_CORE);
+  j["process"]["rlimits"] = {{{"type", "RLIMIT_BOGUS"}, {"soft", 1}, {"hard", 1}}};
+  EXPECT_EQ(refused(j), "process.rlimits[0]");
+  j["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 100}}};
+  EXPECT_EQ(refused(j), "process.rlimits[0].hard");
+}
+
+TEST(OciConfig, Resources) {
+  json j = base();
+  j["linux"]["resources"] = json::parse(R"({
+    "devices": [{"allow": false, "access": "rwm"}],
+    "memory": {"limit": 67108864, "swap": 134217728},
+    "pids": {"limit": 32},
+    "cpu": {"quota": 50000, "period": 200000, "shares": 1024}
+  })");
+  Config c = map(j);
+  EXPECT_EQ(c.spec.limits.memory, 64u << 20);
+  EXPECT_EQ(c.spec.limits.memory_swap, 64u << 20);  // OCI's swap counts memory too
+  EXPECT_EQ(c.spec.limits.pids, 32u);
+  EXPECT_EQ(c.spec.limits.cpu_quota_us, 25000u);  // a quarter of a CPU
+  EXPECT_EQ(c.spec.limits.cpu_weight, 39u);       // runc's shares -> weight
+  j["linux"]["resources"]["pids"]["limit"] = -1;  // unlimited: no limit
+  EXPECT_FALSE(map(j).spec.limits.pids);
+  j["linux"]["resources"]["devices"].push_back({{"allow", true}, {"type", "c"}, {"major", 1}});
+  EXPECT_EQ(refused(j), "linux.resources.devices[1]");
+  j = base();
+  j["linux"]["resources"] = {{"memory", {{"limit", 100}, {"swap", 50}}}};
+  EXPECT_EQ(refused(j), "linux.resources.memory.swap");
+  j["linux"]["resources"] = {{"memory", {{"reservation", 100}}}};
+  EXPECT_EQ(refused(j), "linux.resources.memory.reservation");
+  j["linux"]["resources"] = {{"cpu", {{"cpus", "0-1"}}}};
+  EXPECT_EQ(refused(j), "linux.resources.cpu.cpus");
+  j["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 1}}}}};
+  EXPECT_EQ(refused(j), "linux.resources.hugepageLimits");
+}
+
+TEST(OciConfig, SeccompIsHandedOverAsItsJson) {
+  json j = base();
+  j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", json::array()}};
+  Config c = map(j);
+  ASSERT_TRUE(c.seccomp_json);
+  EXPECT_EQ(json::parse(*c.seccomp_json), j["linux"]["seccomp"]);
+  j["linux"]["seccomp"] = "x";
+  EXPECT_EQ(refused(j), "linux.seccomp");
+}
+
+TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
+  auto with = [](const std::string& ptr, json v) {
+    json j = base();
+    j[json::json_pointer(ptr)] = v;
+    return refused(j);
+  };
+  EXPECT_EQ(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}}), "hooks");
+  EXPECT_EQ(with("/linux/sysctl", {{"net.ipv4.ip_forward", "1"}}), "linux.sysctl");
+  EXPECT_EQ(with("/linux/cgroupsPath", "/x"), "linux.cgroupsPath");
+  EXPECT_EQ(with("/linux/devices", {{{"path", "/dev/fuse"}}}), "linux.devices");
+  EXPECT_EQ(with("/linux/rootfsPropagation", "shared"), "linux.rootfsPropagation");
+  EXPECT_EQ(with("/linux/somethingNew", 1), "linux.somethingNew");
+  EXPECT_EQ(with("/process/terminal", true), "process.terminal");
+  EXPECT_EQ(with("/process/apparmorProfile", "x"), "process.apparmorProfile");
+  EXPECT_EQ(with("/process/oomScoreAdj", 100), "process.oomScoreAdj");
+  EXPECT_EQ(with("/process/bogus", 1), "process.bogus");
+  EXPECT_EQ(with("/vm", json::object({{"x", 1}})), "vm");
+  EXPECT_EQ(with("/ociVersion", "2.0.0"), "ociVersion");
+  // Empty ones ask for nothing.
+  EXPECT_EQ(with("/linux/devices", json::array()), "");
+  EXPECT_EQ(with("/hooks", json::object()), "");
+  EXPECT_EQ(with("/annotations", {{"org.example", "x"}}), "");  // informational
+  EXPECT_EQ(refused(json::parse("[]")), "(document)");
+  try {
+    map_config("{not json", kIn);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.path(), "(document)");
+  }
+}
+
+TEST(OciConfig, SignalNames) {
+  EXPECT_EQ(signal_from_name("TERM"), SIGTERM);
+  EXPECT_EQ(signal_from_name("SIGKILL"), SIGKILL);
+  EXPECT_EQ(signal_from_name("hup"), SIGHUP);
+  EXPECT_EQ(signal_from_name("9"), 9);
+  EXPECT_EQ(signal_from_name("RTMIN+1"), SIGRTMIN + 1);
+  EXPECT_EQ(signal_from_name("SIGRTMAX"), SIGRTMAX);
+  EXPECT_EQ(signal_from_name("NOPE"), -1);
+  EXPECT_EQ(signal_from_name("0"), -1);
+  EXPECT_EQ(signal_from_name("99"), -1);
+}
+
+TEST(OciRuntime, ContainerIds) {
+  EXPECT_TRUE(valid_container_id("abc-1.2_x+y"));
+  EXPECT_TRUE(valid_container_id(std::string(64, 'f')));
+  EXPECT_FALSE(valid_container_id(""));
+  EXPECT_FALSE(valid_container_id(".."));
+  EXPECT_FALSE(valid_container_id("a/b"));
+  EXPECT_FALSE(valid_container_id("-rf"));
+  EXPECT_FALSE(valid_container_id(std::string(1025, 'a')));
+}
+
+TEST(OciRuntime, StateDocument) {
+  json s = json::parse(state_json("c1", "running", 42, "/b", "2026-01-01T00:00:00Z"));
+  EXPECT_EQ(s["ociVersion"], "1.2.0");
+  EXPECT_EQ(s["id"], "c1");
+  EXPECT_EQ(s["status"], "running");
+  EXPECT_EQ(s["pid"], 42);
+  EXPECT_EQ(s["bundle"], "/b");
+  json f = json::parse(features_json());
+  EXPECT_EQ(f["ociVersionMax"], "1.2.0");
+  EXPECT_EQ(f["linux"]["seccomp"]["enabled"], true);
+  EXPECT_NE(std::find(f["linux"]["namespaces"].begin(), f["linux"]["namespaces"].end(), "user"),
+            f["linux"]["namespaces"].end());
+  EXPECT_NE(std::find(f["linux"]["capabilities"].begin(), f["linux"]["capabilities"].end(),
+                      "CAP_SYS_ADMIN"),
+            f["linux"]["capabilities"].end());
+}
+
+}  // namespace
+}  // namespace sb::oci
