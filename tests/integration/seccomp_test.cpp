@@ -506,6 +506,10 @@ TEST_F(seccompTest, SyscallListedTwiceWithTheSameActionIsAccepted) {
   auto compile_refused = run({"seccomp-compile", bad}, unpriv());
   EXPECT_EQ(compile_refused.exit_code, 1);
   EXPECT_TRUE(contains(compile_refused.err, "'setns' already has an unconditional")) << compile_refused;
+  auto compile_cap = run({"seccomp-compile", "--cap-add", "CAP_SYS_ADMIN", bad}, unpriv());
+  EXPECT_EQ(compile_cap.exit_code, 0) << compile_cap.err;
+  EXPECT_EQ(compile_cap.out.size() % 8, 0u);
+  EXPECT_FALSE(compile_cap.out.empty());
   // With CAP_SYS_ADMIN the denying rule does not apply: the two allow rules agree.
   auto with_cap = probe({"--ro-bind", dir.path(), dir.path(), "--cap-add", "CAP_SYS_ADMIN",
                          "--seccomp-profile", bad});
@@ -540,6 +544,13 @@ TEST_F(seccompTest, PodmanDefaultProfile) {
   auto no_cap = run(cat({root(), {"--seccomp-profile", file, "--", "true"}}), unpriv());
   EXPECT_EQ(no_cap.exit_code, 1) << no_cap;
   EXPECT_TRUE(contains(no_cap.err, "'setns' already has an unconditional SCMP_ACT_ALLOW rule")) << no_cap;
+  // seccomp-compile alike: refused for a command without capabilities, compiled for one
+  // with CAP_SYS_ADMIN.
+  EXPECT_EQ(run({"seccomp-compile", file}, unpriv()).exit_code, 1);
+  auto compiled = run({"seccomp-compile", "--cap-add", "CAP_SYS_ADMIN", file}, unpriv());
+  EXPECT_EQ(compiled.exit_code, 0) << compiled.err;
+  EXPECT_FALSE(compiled.out.empty());
+  EXPECT_EQ(compiled.out.size() % 8, 0u);
 }
 
 TEST_F(seccompTest, DockerStyleProfileWithIncludesAndUnknownNames) {
