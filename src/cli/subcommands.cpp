@@ -201,9 +201,35 @@ std::string subcommand_synopsis(const SubcommandTable& t) {
 
 std::string subcommand_usage(const SubcommandTable& t, std::string_view prog) {
   std::string head = std::string(prog) + " " + std::string(t.name);
-  std::string synopsis = subcommand_synopsis(t);
-  std::string s = "usage: " + head + (synopsis.empty() ? "" : " " + synopsis) +
-                  std::string(t.usage_suffix) + "\n";
+  // The synopsis wrapped before 88 columns between its items ("[--arch ARCH]..." stays
+  // whole), continuation lines under the first item.
+  std::vector<std::string> items;
+  if (t.positional) items.emplace_back(t.positional->name);
+  for (const auto& o : t.options) {
+    if (o.ends || o.internal) continue;
+    items.push_back("[" + std::string(o.name) + (o.arg.empty() ? "" : " " + std::string(o.arg)) +
+                    "]" + (o.repeatable ? "..." : ""));
+  }
+  if (std::string_view suffix = t.usage_suffix; !suffix.empty()) {
+    if (suffix.front() == ' ') suffix.remove_prefix(1);
+    if (!items.empty()) items.back() += " " + std::string(suffix);  // "[--pfc] > filter.bpf"
+    else items.emplace_back(suffix);
+  }
+  std::string s = "usage: " + head;
+  const size_t indent = s.size() + 1;
+  size_t line = s.size();
+  for (const auto& item : items) {
+    if (line >= indent && line + 1 + item.size() > 88) {
+      s += "\n" + std::string(indent, ' ');
+      line = indent;
+    } else {
+      s += ' ';
+      ++line;
+    }
+    s += item;
+    line += item.size();
+  }
+  s += "\n";
   // An option that ends the parsing and is not --help is a way of its own to call it.
   for (const auto& o : t.options)
     if (o.ends && o.name != kHelp.name) s += "       " + head + " " + std::string(o.name) + "\n";
