@@ -184,12 +184,14 @@ _sandbox()
             doctor)
                 sub_opts='--help' ;;
             seccomp-compile)
-                sub_opts='--arch --pfc --list --help' positional=seccomp
+                sub_opts='--arch --cap-add --pfc --list --help' positional=seccomp
                 case ${words[cword - 1]} in
                     --arch)
                         kind=values values='x86_64 x86 x32 aarch64 arm mips mipsel mips64
                             mipsel64 mips64n32 mipsel64n32 ppc ppc64 ppc64le s390 s390x
                             parisc parisc64 riscv64' ;;
+                    --cap-add)
+                        kind=cap ;;
                 esac ;;
         esac
         if [[ -n $sub_opts ]]; then

@@ -555,7 +555,7 @@ const std::vector<OptionDef>& option_table() { return kTable; }
 const std::vector<SubcommandDef>& subcommands() {
   static const std::vector<SubcommandDef> s = {
       {"doctor", "", "Check what this host allows, one line each, and how to fix it"},
-      {"seccomp-compile", "PROFILE [--arch ARCH]... [--pfc]",
+      {"seccomp-compile", "PROFILE [--arch ARCH]... [--cap-add CAP]... [--pfc]",
        "Compile a seccomp profile to BPF for --seccomp FD"},
   };
   return s;

@@ -1,5 +1,6 @@
 #include "cli/subcommands.hpp"
 
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "host/apparmor.hpp"
 #include "doctor/doctor.hpp"
+#include "security/caps.hpp"
 #include "security/seccomp.hpp"
 #include "util/log.hpp"
 
@@ -17,6 +19,18 @@ void check_arch(const std::string& name) {
   if (!security::seccomp_arch_from_name(name))
     throw Error("unknown architecture '" + name + "'");
 }
+
+// seccomp-compile --cap-add: CAP_SYS_ADMIN, sys_admin or ALL (-1), as the main option takes it.
+int cap_number(const std::string& v) {
+  if (strcasecmp(v.c_str(), "ALL") == 0) return -1;
+  std::string name = v;
+  if (name.size() > 4 && strncasecmp(name.c_str(), "CAP_", 4) == 0) name = name.substr(4);
+  int cap = security::capability_from_name(name);
+  if (cap < 0 || cap > 63) throw Error("unknown capability '" + v + "'");
+  return cap;
+}
+
+void check_cap(const std::string& v) { (void)cap_number(v); }
 
 int run_doctor(const SubcommandTable& t, const std::vector<std::string>& args);
 int run_seccomp_compile(const SubcommandTable& t, const std::vector<std::string>& args);
@@ -65,13 +79,17 @@ const std::vector<SubcommandTable> kTables = {
                          "(x86, x32 on x86_64) the profile lists. Others are killed",
                  .values = security::seccomp_arch_names, .repeatable = true,
                  .check = check_arch},
+                {.name = "--cap-add", .arg = "CAP", .kind = ArgKind::Cap,
+                 .help = "Compile for a command holding CAP (CAP_SYS_ADMIN..., or ALL): the "
+                         "profile's \"caps\" conditions see it; repeatable",
+                 .repeatable = true, .check = check_cap},
                 {.name = "--pfc", .help = "Write libseccomp's readable pseudo filter code instead"},
                 {.name = "--list", .help = "List the installed profile NAMEs (what --seccomp-profile accepts) and exit",
                  .ends = true},
                 kHelp,
             },
-        .notes = "The compiled filter assumes no capabilities (profile \"caps\" conditions) and this\n"
-                 "kernel's version (\"minKernel\").\n",
+        .notes = "The compiled filter assumes the capabilities given with --cap-add, none by default\n"
+                 "(profile \"caps\" conditions), and this kernel's version (\"minKernel\").\n",
         .run = run_seccomp_compile,
     },
 };
@@ -183,9 +201,35 @@ std::string subcommand_synopsis(const SubcommandTable& t) {
 
 std::string subcommand_usage(const SubcommandTable& t, std::string_view prog) {
   std::string head = std::string(prog) + " " + std::string(t.name);
-  std::string synopsis = subcommand_synopsis(t);
-  std::string s = "usage: " + head + (synopsis.empty() ? "" : " " + synopsis) +
-                  std::string(t.usage_suffix) + "\n";
+  // The synopsis wrapped before 88 columns between its items ("[--arch ARCH]..." stays
+  // whole), continuation lines under the first item.
+  std::vector<std::string> items;
+  if (t.positional) items.emplace_back(t.positional->name);
+  for (const auto& o : t.options) {
+    if (o.ends || o.internal) continue;
+    items.push_back("[" + std::string(o.name) + (o.arg.empty() ? "" : " " + std::string(o.arg)) +
+                    "]" + (o.repeatable ? "..." : ""));
+  }
+  if (std::string_view suffix = t.usage_suffix; !suffix.empty()) {
+    if (suffix.front() == ' ') suffix.remove_prefix(1);
+    if (!items.empty()) items.back() += " " + std::string(suffix);  // "[--pfc] > filter.bpf"
+    else items.emplace_back(suffix);
+  }
+  std::string s = "usage: " + head;
+  const size_t indent = s.size() + 1;
+  size_t line = s.size();
+  for (const auto& item : items) {
+    if (line >= indent && line + 1 + item.size() > 88) {
+      s += "\n" + std::string(indent, ' ');
+      line = indent;
+    } else {
+      s += ' ';
+      ++line;
+    }
+    s += item;
+    line += item.size();
+  }
+  s += "\n";
   // An option that ends the parsing and is not --help is a way of its own to call it.
   for (const auto& o : t.options)
     if (o.ends && o.name != kHelp.name) s += "       " + head + " " + std::string(o.name) + "\n";
@@ -234,6 +278,10 @@ int run_seccomp_compile(const SubcommandTable& t, const std::vector<std::string>
     req.pfc = a.has("--pfc");
     for (const auto& name : a.values("--arch"))
       req.options.arches.push_back(security::seccomp_arch_from_name(name));
+    for (const auto& name : a.values("--cap-add")) {
+      const int cap = cap_number(name);
+      req.options.caps |= cap < 0 ? security::all_caps() : security::CapSet{1} << cap;
+    }
     return security::seccomp_compile_main(req);
   } catch (const std::exception& e) {
     log::error(std::string("seccomp-compile: ") + e.what());

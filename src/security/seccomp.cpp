@@ -146,6 +146,26 @@ std::optional<uint64_t> optional_uint(const Reader& r, const json& obj, const ch
   return r.unsigned_int(*it, Reader::key_path(path, key));
 }
 
+// containers/common (Podman) writes the errno twice: "errnoRet": 1 and "errno": "EPERM"
+// (and "defaultErrnoRet" / "defaultErrno"). The name alone is its errno; with both they
+// must agree, since runc reads one and containers/common the other: fail closed.
+std::optional<uint64_t> optional_errno(const Reader& r, const json& obj, const char* ret_key,
+                                       const char* name_key, const std::string& path) {
+  std::optional<uint64_t> ret = optional_uint(r, obj, ret_key, path);
+  auto it = obj.find(name_key);
+  if (it == obj.end() || it->is_null()) return ret;
+  const std::string npath = Reader::key_path(path, name_key);
+  const std::string name = r.string(*it, npath);
+  std::optional<uint64_t> named;
+  for (int e = 1; e < 4096 && !named; ++e)
+    if (const char* n = ::strerrorname_np(e); n && name == n) named = static_cast<uint64_t>(e);
+  if (!named) r.fail(npath, "'" + name + "' is not an errno name like EPERM");
+  if (ret && *ret != *named)
+    r.fail(npath, "'" + name + "' is errno " + std::to_string(*named) + " but " + ret_key +
+                      " says " + std::to_string(*ret));
+  return named;
+}
+
 scmp_compare parse_op(const Reader& r, const std::string& op, const std::string& path) {
   static const std::pair<const char*, scmp_compare> ops[] = {
       {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
@@ -239,7 +259,8 @@ uint32_t parse_arch(const Reader& r, const std::string& name, const std::string&
 
 SeccompRule parse_rule(const Reader& r, const json& j, const std::string& path) {
   r.object(j, path);
-  r.only_keys(j, path, {"names", "name", "action", "errnoRet", "args", "comment", "includes", "excludes"});
+  r.only_keys(j, path, {"names", "name", "action", "errnoRet", "errno", "args", "comment", "includes",
+                        "excludes"});
   SeccompRule rule;
   rule.where = path;
   bool has_names = j.contains("names") && !j["names"].is_null();
@@ -259,8 +280,8 @@ SeccompRule parse_rule(const Reader& r, const json& j, const std::string& path) 
   if (!j.contains("action")) r.fail(path, "missing \"action\"");
   std::string apath = Reader::key_path(path, "action");
   rule.action = parse_action(r, r.string(j["action"], apath), apath,
-                             optional_uint(r, j, "errnoRet", path),
-                             Reader::key_path(path, "errnoRet"));
+                             optional_errno(r, j, "errnoRet", "errno", path),
+                             Reader::key_path(path, j.contains("errnoRet") ? "errnoRet" : "errno"));
   const json& args = r.array_or_null(j, "args", path);
   for (size_t i = 0; i < args.size(); ++i)
     rule.args.push_back(parse_arg(r, args[i], Reader::index_path(Reader::key_path(path, "args"), i)));
@@ -302,14 +323,15 @@ SeccompProfile parse_seccomp_profile(const std::string& text, const std::string&
     r.fail("", "invalid JSON: " + why);
   }
   r.object(doc, "(top level)");
-  r.only_keys(doc, "", {"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
-                        "comment", "flags", "listenerPath", "listenerMetadata"});
+  r.only_keys(doc, "", {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures", "archMap",
+                        "syscalls", "comment", "flags", "listenerPath", "listenerMetadata"});
   SeccompProfile p;
   p.file = file;
   if (!doc.contains("defaultAction")) r.fail("", "missing \"defaultAction\"");
   p.default_action = parse_action(r, r.string(doc["defaultAction"], "defaultAction"),
-                                  "defaultAction", optional_uint(r, doc, "defaultErrnoRet", ""),
-                                  "defaultErrnoRet");
+                                  "defaultAction",
+                                  optional_errno(r, doc, "defaultErrnoRet", "defaultErrno", ""),
+                                  doc.contains("defaultErrnoRet") ? "defaultErrnoRet" : "defaultErrno");
   if (doc.contains("comment") && !doc["comment"].is_null()) r.string(doc["comment"], "comment");
 
   // Load flags and notification listeners act when the filter is loaded, not in the BPF

@@ -192,8 +192,20 @@ bool exists_on(uint32_t arch, const std::string& name) {
 }
 
 // Per architecture and syscall number: what libseccomp already holds, to refuse the
-// combinations it would silently reduce (an unconditional rule swallows conditional rules
-// with another action, whichever comes first).
+// combinations it would silently reduce. libseccomp keeps one unconditional action per
+// syscall: a second unconditional rule replaces the first (2.5: the last one wins) and an
+// unconditional rule swallows every conditional rule of the syscall, whatever their order.
+// The OCI format gives no precedence between rules (runc and crun add them in order and
+// take what libseccomp makes of it), so two rules that could give one call two different
+// actions have no single meaning: those stay errors. What is accepted (and reduced by
+// reduce_covered below) keeps the meaning exactly, since every call of the syscall gets
+// the same action whichever rule libseccomp or a reader takes as matching:
+// - the same unconditional action twice (Podman's and Docker's profiles list a syscall in
+//   the general allow list and again in an includes.caps / arches / minKernel rule):
+//   one rule;
+// - an unconditional action beside conditional rules of the SAME action: the conditions
+//   only select calls the unconditional rule already gives that action, so the
+//   conditional ones are dropped.
 class HeldRules {
  public:
   explicit HeldRules(const std::string& file) : file_(file) {}
@@ -204,7 +216,10 @@ class HeldRules {
     if (!conditional) {
       if (h.uncond && h.uncond->first != action)
         throw Error(file_ + ": " + where + ": '" + name + "' already has an unconditional " +
-                    action_name(h.uncond->first) + " rule (" + h.uncond->second + ")");
+                    action_name(h.uncond->first) + " rule (" + h.uncond->second +
+                    "), and this one gives it " + action_name(action) +
+                    "; the format orders no rule before another, so the call has no single "
+                    "action (check the rules' includes/excludes for these capabilities)");
       for (const auto& [a, w] : h.cond)
         if (a != action) conflict(name, where, action, where, a, w);
       h.uncond = {action, where};
@@ -233,6 +248,21 @@ class HeldRules {
   const std::string& file_;
   std::map<std::pair<uint32_t, int>, Held> held_;
 };
+
+// After HeldRules accepted `rules`: a syscall with an unconditional rule keeps that one
+// rule; its other rules all have the same action (any other was an error), so they are
+// covered by it (see HeldRules).
+void reduce_covered(std::vector<SeccompLibRule>& rules) {
+  std::set<std::pair<uint32_t, int>> uncond;
+  for (const auto& r : rules)
+    if (r.args.empty()) uncond.insert({r.arch, r.nr});
+  std::set<std::pair<uint32_t, int>> kept;
+  std::erase_if(rules, [&](const SeccompLibRule& r) {
+    const std::pair<uint32_t, int> key{r.arch, r.nr};
+    if (!uncond.count(key)) return false;
+    return !r.args.empty() || !kept.insert(key).second;
+  });
+}
 
 // Names unknown on every architecture libseccomp knows. Skipping one leaves its calls to
 // the default action: fine when that is no more permissive than the rule; an error when
@@ -413,6 +443,7 @@ SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
       }
     }
   }
+  reduce_covered(t.rules);
   if (auto w = unknown.warning()) t.warnings.push_back(*w);
   return t;
 }

@@ -439,6 +439,120 @@ TEST_F(seccompTest, BadProfileFailsBeforeTheCommandRuns) {
   EXPECT_TRUE(contains(twice.err, "--seccomp-profile given twice")) << twice;
 }
 
+// The shape of Podman's and Docker's profiles: a syscall in the general allow list and again
+// in a rule that the capabilities (or the architecture) select, an unconditional rule beside
+// conditional ones of the same action. One rule each, the calls get what the profile says.
+// The same profile with a conflicting action (denied without CAP_SYS_ADMIN while the general
+// list allows it) has no single meaning: refused before the command runs, unless the
+// capability makes the denying rule not apply.
+const char* kListedTwice = R"({
+    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "defaultErrno": "ENOSYS",
+    "syscalls": [
+      {"names": ["access", "arch_prctl", "brk", "close", "dup", "dup2", "dup3", "execve", "exit",
+                 "exit_group", "faccessat", "faccessat2", "fcntl", "fstat", "futex", "getcwd",
+                 "getdents64", "getegid", "geteuid", "getgid", "getpgrp", "getpid", "getppid",
+                 "getrandom", "gettid", "getuid", "ioctl", "lseek", "lstat", "madvise", "mmap",
+                 "mprotect", "munmap", "newfstatat", "open", "openat", "pipe", "pipe2",
+                 "pread64", "prlimit64", "read", "readlink", "rseq", "rt_sigaction",
+                 "rt_sigprocmask", "rt_sigreturn", "set_robust_list", "set_tid_address",
+                 "sigaltstack", "stat", "statx", "sysinfo", "uname", "wait4", "write",
+                 "setns", "personality"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["setns"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+       "args": [{"index": 0, "value": 262144, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EPERM"},
+      {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "includes": {"arches": ["amd64"]}}@EXTRA@
+    ]})";
+std::string listed_twice(const std::string& extra) {
+  std::string p = kListedTwice;
+  return p.replace(p.find("@EXTRA@"), 7, extra);
+}
+
+TEST_F(seccompTest, SyscallListedTwiceWithTheSameActionIsAccepted) {
+  TempDir dir;
+  const std::string file = dir / "listed-twice.json";
+  write_file(file, listed_twice(""));
+  for (const Args& caps : {Args{}, Args{"--cap-add", "CAP_SYS_ADMIN"}}) {
+    auto r = probe(cat({{"--ro-bind", dir.path(), dir.path(), "--seccomp-profile", file}, caps}));
+    ASSERT_EQ(r.exit_code, 0) << r;
+    auto kv = key_values(r.out);
+    EXPECT_EQ(kv["getppid"], "0") << r;
+    EXPECT_EQ(kv["setns"], "9") << r;        // EBADF: the kernel saw setns(-1)
+    EXPECT_EQ(kv["personality"], "0") << r;  // the unconditional allow covers the conditional one
+    EXPECT_EQ(kv["keyctl"], "1") << r;       // EPERM from the rule (the kernel answers 0)
+    EXPECT_EQ(kv["unshare"], "38") << r;     // unlisted: the default ENOSYS
+    EXPECT_EQ(kv["mount"], "38") << r;
+    EXPECT_EQ(r.err, "") << r;
+  }
+  // seccomp-compile (no capabilities) takes it too.
+  auto c = run({"seccomp-compile", file}, unpriv());
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_FALSE(c.out.empty());
+  EXPECT_EQ(c.out.size() % 8, 0u);
+
+  // A conflicting action for the same call is still refused, before the command runs.
+  const std::string bad = dir / "conflict.json";
+  write_file(bad, listed_twice(R"(,
+      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "excludes": {"caps": ["CAP_SYS_ADMIN"]}})"));
+  const std::string marker = dir / "ran";
+  auto refused = run(cat({root(), {"--bind", dir.path(), dir.path(), "--seccomp-profile", bad, "--",
+                                   "touch", marker}}),
+                     unpriv());
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_FALSE(exists(marker));
+  EXPECT_TRUE(contains(refused.err, bad + ": syscalls[5].names[0]: 'setns' already has an "
+                                          "unconditional SCMP_ACT_ALLOW rule (syscalls[0].names[55])"))
+      << refused;
+  auto compile_refused = run({"seccomp-compile", bad}, unpriv());
+  EXPECT_EQ(compile_refused.exit_code, 1);
+  EXPECT_TRUE(contains(compile_refused.err, "'setns' already has an unconditional")) << compile_refused;
+  auto compile_cap = run({"seccomp-compile", "--cap-add", "CAP_SYS_ADMIN", bad}, unpriv());
+  EXPECT_EQ(compile_cap.exit_code, 0) << compile_cap.err;
+  EXPECT_EQ(compile_cap.out.size() % 8, 0u);
+  EXPECT_FALSE(compile_cap.out.empty());
+  // With CAP_SYS_ADMIN the denying rule does not apply: the two allow rules agree.
+  auto with_cap = probe({"--ro-bind", dir.path(), dir.path(), "--cap-add", "CAP_SYS_ADMIN",
+                         "--seccomp-profile", bad});
+  ASSERT_EQ(with_cap.exit_code, 0) << with_cap;
+  EXPECT_EQ(key_values(with_cap.out)["setns"], "9") << with_cap;
+}
+
+// Podman's default profile (containers-common), when installed: CI does not install it.
+TEST_F(seccompTest, PodmanDefaultProfile) {
+  const std::string file = "/usr/share/containers/seccomp.json";
+  if (!exists(file)) GTEST_SKIP() << file << " is not installed (containers-common)";
+  // Control: without the profile the probed calls reach the kernel.
+  auto control = probe({"--cap-add", "CAP_SYS_ADMIN"});
+  ASSERT_EQ(control.exit_code, 0) << control;
+  auto ckv = key_values(control.out);
+  ASSERT_EQ(ckv["userfaultfd"], "22") << control;
+  ASSERT_EQ(ckv["kexec_load"], "38") << control;
+  ASSERT_EQ(ckv["add_key"], "19") << control;
+  // With CAP_SYS_ADMIN its rules agree (setns and the rest listed twice, allowed).
+  auto r = probe({"--cap-add", "CAP_SYS_ADMIN", "--seccomp-profile", file});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  auto kv = key_values(r.out);
+  EXPECT_EQ(kv["getppid"], "0") << r;
+  EXPECT_EQ(kv["keyctl"], "0") << r;        // allowed
+  EXPECT_EQ(kv["setns"], "9") << r;         // allowed (general list and CAP_SYS_ADMIN rule)
+  EXPECT_EQ(kv["userfaultfd"], "1") << r;   // its EPERM list
+  EXPECT_EQ(kv["kexec_load"], "1") << r;    // its EPERM list (the kernel says ENOSYS here)
+  EXPECT_EQ(kv["add_key"], "38") << r;      // not listed: its default ENOSYS
+  EXPECT_EQ(r.err, "") << r;
+  // Without CAP_SYS_ADMIN it gives setns two actions (the general list allows it, the rule
+  // for commands without the capability answers EPERM): refused, naming both rules.
+  auto no_cap = run(cat({root(), {"--seccomp-profile", file, "--", "true"}}), unpriv());
+  EXPECT_EQ(no_cap.exit_code, 1) << no_cap;
+  EXPECT_TRUE(contains(no_cap.err, "'setns' already has an unconditional SCMP_ACT_ALLOW rule")) << no_cap;
+  // seccomp-compile alike: refused for a command without capabilities, compiled for one
+  // with CAP_SYS_ADMIN.
+  EXPECT_EQ(run({"seccomp-compile", file}, unpriv()).exit_code, 1);
+  auto compiled = run({"seccomp-compile", "--cap-add", "CAP_SYS_ADMIN", file}, unpriv());
+  EXPECT_EQ(compiled.exit_code, 0) << compiled.err;
+  EXPECT_FALSE(compiled.out.empty());
+  EXPECT_EQ(compiled.out.size() % 8, 0u);
+}
+
 TEST_F(seccompTest, DockerStyleProfileWithIncludesAndUnknownNames) {
   // The shape of Docker's default profile: archMap, includes/excludes on caps and arches,
   // and names this libseccomp may not know (a warning: they stay denied).

@@ -192,6 +192,22 @@ TEST(seccompParse, EveryField) {
   EXPECT_EQ(p.rules[4].action, SCMP_ACT_KILL_PROCESS);
 }
 
+// containers/common's "errno" / "defaultErrno" names beside the numbers.
+TEST(seccompParse, ErrnoNames) {
+  auto p = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "defaultErrno": "ENOSYS",
+      "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EPERM"},
+                   {"names": ["umount2"], "action": "SCMP_ACT_ERRNO", "errno": "EINVAL"}]})");
+  EXPECT_EQ(p.default_action, SCMP_ACT_ERRNO(ENOSYS));
+  EXPECT_EQ(p.rules[0].action, SCMP_ACT_ERRNO(EPERM));
+  EXPECT_EQ(p.rules[1].action, SCMP_ACT_ERRNO(EINVAL));
+  EXPECT_EQ(parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "EACCES"})").default_action,
+            SCMP_ACT_ERRNO(EACCES));
+  EXPECT_EQ(parse_error(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "defaultErrno": "ENOSYS"})"),
+            "p.json: defaultErrno: 'ENOSYS' is errno 38 but defaultErrnoRet says 1");
+  EXPECT_EQ(parse_error(with_rules(R"({"names": ["read"], "action": "SCMP_ACT_ERRNO", "errno": "ENOPE"})")),
+            "p.json: syscalls[0].errno: 'ENOPE' is not an errno name like EPERM");
+}
+
 TEST(seccompParse, ActionsMapped) {
   struct {
     const char* json;
@@ -263,7 +279,7 @@ TEST(seccompParse, BadTopLevel) {
             "p.json: defaultErrnoRet: must not be negative (-1)");
   EXPECT_EQ(parse_error(R"({"defaultAction": "SCMP_ACT_ALLOW", "defaultAktion": 1})"),
             "p.json: defaultAktion: unknown field (known fields here: defaultAction, "
-            "defaultErrnoRet, architectures, archMap, syscalls, comment, flags, listenerPath, "
+            "defaultErrnoRet, defaultErrno, architectures, archMap, syscalls, comment, flags, listenerPath, "
             "listenerMetadata)");
   EXPECT_EQ(parse_error(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": {}})"),
             "p.json: syscalls: must be an array, not an object");
@@ -326,7 +342,7 @@ TEST(seccompParse, BadRules) {
        "p.json: syscalls[0].errnoRet: trace data 70000 is out of range (0 to 65535)"},
       {R"({"names": ["read"], "action": "SCMP_ACT_ALLOW", "arg": []})",
        "p.json: syscalls[0].arg: unknown field (known fields here: names, name, action, "
-       "errnoRet, args, comment, includes, excludes)"},
+       "errnoRet, errno, args, comment, includes, excludes)"},
       {R"({"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": {}})",
        "p.json: syscalls[0].args: must be an array, not an object"},
       {R"({"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 1, "op": "SCMP_CMP_EQUAL"}]})",
@@ -574,14 +590,89 @@ TEST(seccompTranslate, RulesLibseccompWouldSilentlyDropAreErrors) {
               "(syscalls[0].names[0]) and a conditional SCMP_ACT_ERRNO(22) rule "
               "(syscalls[1].names[0]); libseccomp would silently drop the conditional one");
   }
-  // Conditional rules with different actions, or an unconditional rule with the same
-  // action as conditional ones, are fine.
+  // The same refusal with the conditional rule first.
+  auto cond_first = parse(with_rules(R"(
+      {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+       "args": [{"index": 1, "value": 21522, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW"})"));
+  EXPECT_THROW(translate_seccomp_profile(cond_first, native_only()), Error);
+  // Conditional rules with different actions are kept as they are; an unconditional rule
+  // with the same action as conditional ones covers them: it alone is kept.
   auto ok = parse(with_rules(R"(
       {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
       {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GT"}]},
       {"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GT"}]},
       {"names": ["read"], "action": "SCMP_ACT_ALLOW"})"));
-  EXPECT_EQ(translate_seccomp_profile(ok, native_only()).rules.size(), 4u);
+  auto t = translate_seccomp_profile(ok, native_only());
+  ASSERT_EQ(t.rules.size(), 3u);
+  EXPECT_EQ(t.rules[2].name, "read");
+  EXPECT_TRUE(t.rules[2].args.empty());
+  EXPECT_EQ(t.rules[2].where, "syscalls[3].names[0]");
+}
+
+// Podman's / Docker's shape: a syscall in the general allow list and again in a rule the
+// command's capabilities (or architecture, or kernel) select.
+TEST(seccompTranslate, SameUnconditionalActionTwiceIsOneRule) {
+  auto p = parse(with_rules(R"(
+      {"names": ["read", "setns"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["setns"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["setns"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}})"));
+  auto o = native_only();
+  o.caps = uint64_t{1} << 21;  // CAP_SYS_ADMIN
+  auto t = translate_seccomp_profile(p, o);
+  ASSERT_EQ(t.rules.size(), 2u);
+  EXPECT_EQ(t.rules[1].name, "setns");
+  EXPECT_EQ(t.rules[1].action, SCMP_ACT_ALLOW);
+  EXPECT_EQ(t.rules[1].where, "syscalls[0].names[1]");
+  // Same errno twice: one rule too; and it compiles.
+  auto e = parse(with_rules(R"(
+      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errno": "EPERM"})", "SCMP_ACT_ALLOW"));
+  EXPECT_EQ(translate_seccomp_profile(e, native_only()).rules.size(), 1u);
+  EXPECT_FALSE(compile_seccomp_profile(e, native_only()).bpf.empty());
+}
+
+TEST(seccompTranslate, UnconditionalCoversConditionalOfSameActionEitherOrder) {
+  for (bool uncond_first : {true, false}) {
+    const std::string uncond = R"({"names": ["personality"], "action": "SCMP_ACT_ALLOW"})";
+    const std::string cond =
+        R"({"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+           {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]})";
+    auto p = parse(with_rules(uncond_first ? uncond + "," + cond : cond + "," + uncond));
+    auto t = translate_seccomp_profile(p, native_only());
+    ASSERT_EQ(t.rules.size(), 1u) << uncond_first;
+    EXPECT_TRUE(t.rules[0].args.empty());
+    EXPECT_EQ(t.rules[0].where, uncond_first ? "syscalls[0].names[0]" : "syscalls[2].names[0]");
+  }
+}
+
+TEST(seccompTranslate, ConflictingUnconditionalActionsStayErrors) {
+  // Podman's profile without CAP_SYS_ADMIN: setns allowed by the general list and denied
+  // by the rule for commands without the capability. No single meaning: refused.
+  auto p = parse(with_rules(R"(
+      {"names": ["setns"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["setns"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "excludes": {"caps": ["CAP_SYS_ADMIN"]}})",
+      "SCMP_ACT_KILL_PROCESS"));
+  try {
+    translate_seccomp_profile(p, native_only());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "p.json: syscalls[2].names[0]: 'setns' already has an unconditional SCMP_ACT_ALLOW "
+              "rule (syscalls[0].names[0]), and this one gives it SCMP_ACT_ERRNO(1); the format "
+              "orders no rule before another, so the call has no single action (check the "
+              "rules' includes/excludes for these capabilities)");
+  }
+  // With the capability the two allow rules agree and the errno rule does not apply.
+  auto o = native_only();
+  o.caps = uint64_t{1} << 21;
+  EXPECT_EQ(translate_seccomp_profile(p, o).rules.size(), 1u);
+  // Two different errnos are a conflict too.
+  auto e = parse(with_rules(R"(
+      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})", "SCMP_ACT_ALLOW"));
+  EXPECT_THROW(translate_seccomp_profile(e, native_only()), Error);
 }
 
 // ---- lookup --------------------------------------------------------------------------------

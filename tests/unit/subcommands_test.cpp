@@ -132,14 +132,16 @@ TEST(Subcommands, DoctorFakeRoot) {
 
 TEST(Subcommands, SynopsisLeavesOutEndingAndInternalOptions) {
   EXPECT_EQ(sb::cli::subcommand_synopsis(table("seccomp-compile")),
-            "PROFILE [--arch ARCH]... [--pfc]");
+            "PROFILE [--arch ARCH]... [--cap-add CAP]... [--pfc]");
   EXPECT_EQ(sb::cli::subcommand_synopsis(table("doctor")), "");
 }
 
 TEST(Subcommands, UsageListsEveryOption) {
   std::string u = sb::cli::subcommand_usage(table("seccomp-compile"), "sandbox");
-  EXPECT_EQ(u.rfind("usage: sandbox seccomp-compile PROFILE [--arch ARCH]... [--pfc] > "
-                    "filter.bpf\n       sandbox seccomp-compile --list\n\n",
+  // Wrapped between items, under the first one.
+  EXPECT_EQ(u.rfind("usage: sandbox seccomp-compile PROFILE [--arch ARCH]... [--cap-add CAP]...\n"
+                    "                               [--pfc] > filter.bpf\n"
+                    "       sandbox seccomp-compile --list\n\n",
                     0),
             0u)
       << u;
