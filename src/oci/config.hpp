@@ -4,7 +4,7 @@
 // mapping names), so every mapped and every refused field is unit tested.
 //
 // Every member the mapping does not implement is an error naming its JSON path
-// ("config.json: linux.sysctl: not supported yet"), never silently ignored; the only
+// ("config.json: linux.devices: not supported yet"), never silently ignored; the only
 // members read and not acted on are the informational ones (annotations, ociVersion,
 // process.consoleSize, mount "type" where the options already say "bind").
 #pragma once

@@ -353,22 +353,22 @@ TEST_P(Oci, MaskedAndReadonlyPaths) {
 
 TEST_P(Oci, UnsupportedMemberIsRefusedWithItsPath) {
   auto b = bundle();
-  b->config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  b->config["linux"]["personality"] = {{"domain", "LINUX32"}};
   b->write();
   const std::string cid = id("refused");
   std::string log = b->out / "log.json";
   RunResult r = runtime({"--log", log, "--log-format", "json", "create", "--bundle",
                          b->dir.path(), cid});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "sandbox-runc: config.json: linux.sysctl: not supported yet")) << r;
+  EXPECT_TRUE(contains(r.err, "sandbox-runc: config.json: linux.personality: not supported yet")) << r;
   // The log file gets the same message, as a JSON line (what conmon reads back).
   json line = json::parse(first_line(read_file(log)));
   EXPECT_EQ(line["level"], "error");
-  EXPECT_EQ(line["msg"], "config.json: linux.sysctl: not supported yet");
+  EXPECT_EQ(line["msg"], "config.json: linux.personality: not supported yet");
   EXPECT_FALSE(exists(state_ + "/" + cid));  // nothing left behind
 
   // A setup failure in the launch itself: create fails and leaves nothing either.
-  b->config["linux"].erase("sysctl");
+  b->config["linux"].erase("personality");
   b->config["mounts"].push_back(
       {{"destination", "/nope"}, {"type", "bind"}, {"source", b->dir / "missing"}, {"options", {"rbind"}}});
   b->write();
@@ -376,6 +376,51 @@ TEST_P(Oci, UnsupportedMemberIsRefusedWithItsPath) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "missing")) << r;
   EXPECT_FALSE(exists(state_ + "/" + cid));
+}
+
+// linux.sysctl: set inside the container's own namespaces, the host's settings untouched;
+// one that is not a namespace's is refused before anything runs.
+TEST_P(Oci, SysctlsAreSetInTheContainersNamespaces) {
+  const std::string host_pgr = read_file("/proc/sys/net/ipv4/ping_group_range");
+  const std::string host_msgmax = read_file("/proc/sys/kernel/msgmax");
+  const std::string host_domain = read_file("/proc/sys/kernel/domainname");
+  auto b = bundle();
+  b->config["linux"]["namespaces"].push_back({{"type", "network"}});
+  b->config["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"},
+                                  {"kernel.msgmax", "4321"},
+                                  {"kernel.domainname", "ctr.example"}};
+  b->script("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/msgmax "
+            "/proc/sys/kernel/domainname > /out/sysctl");
+  b->write();
+  RunResult r = runtime({"run", "--bundle", b->dir.path(), id("sysctl")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(read_file(b->out / "sysctl"), "0\t0\n4321\nctr.example\n");
+  // Control: the host's values were other than these, and still are.
+  EXPECT_NE(host_pgr, "0\t0\n");
+  EXPECT_NE(host_msgmax, "4321\n");
+  EXPECT_EQ(read_file("/proc/sys/net/ipv4/ping_group_range"), host_pgr);
+  EXPECT_EQ(read_file("/proc/sys/kernel/msgmax"), host_msgmax);
+  EXPECT_EQ(read_file("/proc/sys/kernel/domainname"), host_domain);
+
+  // A system-wide setting is refused with its JSON path, before the command runs.
+  b->script("echo ran > /out/ran");
+  b->config["linux"]["sysctl"] = {{"kernel.panic", "10"}};
+  b->write();
+  const std::string cid = id("sysctl-refused");
+  r = runtime({"run", "--bundle", b->dir.path(), cid});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "config.json: linux.sysctl[\"kernel.panic\"]: not a namespaced sysctl")) << r;
+  EXPECT_FALSE(exists(b->out / "ran"));
+  EXPECT_FALSE(exists(state_ + "/" + cid));
+  // A namespaced one without its namespace: the host's would change.
+  b->config["linux"]["namespaces"].erase(b->config["linux"]["namespaces"].size() - 1);
+  b->config["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}};
+  b->write();
+  r = runtime({"run", "--bundle", b->dir.path(), cid});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "linux.sysctl[\"net.ipv4.ping_group_range\"]: needs a new network namespace")) << r;
+  EXPECT_FALSE(exists(b->out / "ran"));
+  EXPECT_EQ(read_file("/proc/sys/net/ipv4/ping_group_range"), host_pgr);
 }
 
 TEST_P(Oci, FeaturesAndHelp) {
