@@ -589,7 +589,7 @@ struct Mapper {
                             "maskedPaths", "readonlyPaths", "devices", "cgroupsPath", "sysctl",
                             "rootfsPropagation", "mountLabel", "intelRdt", "personality",
                             "timeOffsets", "memoryPolicy", "netDevices"});
-    for (const char* k : {"devices", "cgroupsPath",
+    for (const char* k : {"devices",
                           "rootfsPropagation", "mountLabel", "intelRdt", "personality",
                           "timeOffsets", "memoryPolicy", "netDevices"})
       must_be_empty(j, k, "linux");
@@ -597,6 +597,13 @@ struct Mapper {
     if (!ns) throw ConfigError("linux.namespaces", "missing (a mount namespace is required)");
     namespaces(*ns);
     if (const json* s = member(j, "sysctl")) sysctl(*s);
+    if (const json* c = member(j, "cgroupsPath")) {
+      // Accepted, never used to place the container (runtime.cpp notes it in --log): the
+      // limits of linux.resources go to sandbox's own cgroup under the caller's, as
+      // --memory's, and fail closed where none can be made; with no limit, no cgroup.
+      std::string path = string(*c, "linux.cgroupsPath");
+      if (!path.empty()) out.cgroups_path = path;
+    }
     if (const json* m = member(j, "uidMappings"))
       mapped_uid = single_map(*m, "linux.uidMappings", in.uid, "uid");
     if (const json* m = member(j, "gidMappings"))

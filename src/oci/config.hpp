@@ -52,6 +52,8 @@ struct Config {
   std::optional<std::string> seccomp_json;  // linux.seccomp as text: the runtime writes it
                                             // to a file the Spec names as a profile
   bool terminal = false;
+  // linux.cgroupsPath as given: not where the container goes (see map_config's note).
+  std::optional<std::string> cgroups_path;
 };
 
 // Maps the parsed config.json. Throws ConfigError. `json_text` is config.json's content.

@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -421,6 +422,71 @@ TEST_P(Oci, SysctlsAreSetInTheContainersNamespaces) {
   EXPECT_TRUE(contains(r.err, "linux.sysctl[\"net.ipv4.ping_group_range\"]: needs a new network namespace")) << r;
   EXPECT_FALSE(exists(b->out / "ran"));
   EXPECT_EQ(read_file("/proc/sys/net/ipv4/ping_group_range"), host_pgr);
+}
+
+// linux.cgroupsPath (Podman sends one with every container) is accepted and places
+// nothing there; linux.resources limits go through sandbox's cgroup code and fail closed
+// exactly where the command line's --memory does.
+TEST_P(Oci, CgroupsPathIsAcceptedAndLimitsFailClosedAsTheCli) {
+  auto b = bundle();
+  const std::string leaf = "sandbox-oci-test-" + unique_suffix();
+  b->config["linux"]["cgroupsPath"] = "/" + leaf + "/libpod-x";
+  b->script("echo ran > /out/ran");
+  b->write();
+  std::string log = b->out / "log.json";
+  RunResult r = runtime({"--log", log, "--log-format", "json", "run", "--bundle", b->dir.path(), id("cgpath")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(read_file(b->out / "ran"), "ran\n");
+  EXPECT_EQ(r.err, "");  // a note for --log, not an error
+  json line = json::parse(first_line(read_file(log)));
+  EXPECT_EQ(line["level"], "info");
+  EXPECT_TRUE(contains(line["msg"].get<std::string>(), "not used to place the container")) << line;
+  for (const char* m : {"/sys/fs/cgroup/", "/sys/fs/cgroup/unified/", "/sys/fs/cgroup/memory/"})
+    EXPECT_FALSE(exists(std::string(m) + leaf)) << m << leaf;
+
+  // With a memory limit: the same outcome as the command line's --memory with a user
+  // namespace (the control), on this host, in this mode.
+  ::unlink((b->out / "ran").c_str());
+  RunResult cli = run({"--unshare-user", "--cap-drop", "ALL", "--ro-bind", kBusybox, kBusybox,
+                       "--memory", "64M", kBusybox, "true"}, opts());
+  b->config["linux"]["resources"] = {{"memory", {{"limit", 64 << 20}}}};
+  b->script("echo ran > /out/ran; sleep 30");
+  b->write();
+  const std::string cid = id("cgmem");
+  r = runtime({"create", "--bundle", b->dir.path(), cid});
+  if (cli.exit_code != 0) {
+    EXPECT_EQ(r.exit_code, 1) << r << "control: " << cli;
+    EXPECT_TRUE(contains(r.err, "can't be enforced")) << r;
+    EXPECT_FALSE(exists(b->out / "ran"));
+    EXPECT_FALSE(exists(state_ + "/" + cid));
+    if (r.exit_code == 0) runtime({"delete", "--force", cid});
+    std::printf("(no enforceable memory limit here, as the control shows; checked it fails closed)\n");
+    return;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r;
+  pid_t pid = state(cid)["pid"].get<pid_t>();
+  // The container's memory cgroup, read from the host: it or the cgroup above it (sandbox's
+  // own, which holds the limit over its leaves) has the config's limit.
+  std::string limit;
+  std::istringstream cgroups(read_file("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string l; std::getline(cgroups, l);) {
+    size_t c1 = l.find(':'), c2 = l.find(':', c1 + 1);
+    std::string ctrls = l.substr(c1 + 1, c2 - c1 - 1), path = l.substr(c2 + 1);
+    EXPECT_EQ(path.find(leaf), std::string::npos) << l;  // never under cgroupsPath
+    std::vector<std::string> files;
+    if (ctrls == "memory") files.push_back("/sys/fs/cgroup/memory%/memory.limit_in_bytes");
+    if (ctrls.empty())
+      for (const char* v2 : {"/sys/fs/cgroup%/memory.max", "/sys/fs/cgroup/unified%/memory.max"})
+        files.push_back(v2);
+    for (std::string f : files)
+      for (std::string p = path; !p.empty() && p != "/"; p = p.substr(0, p.rfind('/'))) {
+        std::string file = f;
+        file.replace(file.find('%'), 1, p);
+        if (exists(file) && read_file(file) == std::to_string(64 << 20) + "\n") limit = read_file(file);
+      }
+  }
+  EXPECT_EQ(limit, std::to_string(64 << 20) + "\n");
+  EXPECT_EQ(runtime({"delete", "--force", cid}).exit_code, 0);
 }
 
 TEST_P(Oci, FeaturesAndHelp) {

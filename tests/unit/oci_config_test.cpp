@@ -405,7 +405,7 @@ TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
     return refused(j);
   };
   EXPECT_EQ(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}}), "hooks");
-  EXPECT_EQ(with("/linux/cgroupsPath", "/x"), "linux.cgroupsPath");
+  EXPECT_EQ(with("/linux/cgroupsPath", 1), "linux.cgroupsPath");  // a string, when given
   EXPECT_EQ(with("/linux/devices", {{{"path", "/dev/fuse"}}}), "linux.devices");
   EXPECT_EQ(with("/linux/rootfsPropagation", "shared"), "linux.rootfsPropagation");
   EXPECT_EQ(with("/linux/somethingNew", 1), "linux.somethingNew");
@@ -426,6 +426,23 @@ TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.path(), "(document)");
   }
+}
+
+// linux.cgroupsPath is accepted and kept for the runtime's note; it changes no limit.
+TEST(OciConfig, CgroupsPathIsAcceptedAndPlacesNothing) {
+  json j = base();
+  j["linux"]["cgroupsPath"] = "user.slice:libpod:abc";
+  Config c = map(j);
+  EXPECT_EQ(c.cgroups_path, "user.slice:libpod:abc");
+  EXPECT_FALSE(c.spec.limits.wants_cgroup());
+  EXPECT_FALSE(c.spec.limits.cgroup_parent);
+  j["linux"]["cgroupsPath"] = "";
+  EXPECT_FALSE(map(j).cgroups_path);
+  j["linux"]["cgroupsPath"] = "/libpod_parent/libpod-abc";
+  j["linux"]["resources"] = {{"memory", {{"limit", 67108864}}}};
+  c = map(j);
+  EXPECT_EQ(c.spec.limits.memory, 67108864u);  // through sandbox's limits code
+  EXPECT_FALSE(c.spec.limits.cgroup_parent);    // never under the path given
 }
 
 TEST(OciConfig, SysctlsOfTheNewNamespaces) {
