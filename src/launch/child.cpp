@@ -177,10 +177,13 @@ void send_netns(int channel, const Plan& plan) {
 // group whose socket the supervisor reads. Security: the socket is bound here, where we
 // hold CAP_NET_ADMIN; the command cannot bind the group (nfnetlink wants CAP_NET_ADMIN)
 // and never holds this fd (O_CLOEXEC, closed once handed over).
-void load_egress_rules(const Spec& spec, const ChildContext& ctx) {
+void load_egress_rules(const Spec& spec, const Plan& plan, const ChildContext& ctx) {
   std::optional<uint16_t> log_group;
   if (spec.audit_fd) log_group = net::kEgressLogGroup;
-  const net::EgressTable table = net::egress_table(spec.allow_net, log_group);
+  // Inbound connections (published ports, a veth peer) need conntrack for their replies.
+  const bool inbound = !spec.publish.empty() || plan.net == NetMode::Veth;
+  const net::EgressTable table = net::egress_table(spec.allow_net, log_group,
+                                                   net::egress_needs_state(spec.allow_net, inbound));
   if (log::verbose()) log::step("--allow-net: the egress table\n" + net::egress_ruleset(table));
   UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
   if (!nl) throw_errno("--allow-net: can't open a netfilter netlink socket");
@@ -641,7 +644,7 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     //    namespace: before the network is up and before the command, which runs without
     //    the capability and so can never flush or change it. One nfnetlink batch, sent by
     //    ourselves (net/egress.hpp: why not nft).
-    if (plan.egress) load_egress_rules(spec, ctx);
+    if (plan.egress) load_egress_rules(spec, plan, ctx);
 
     auto [old_umask, cwd] = build_new_root(spec, plan, ctx);
 

@@ -266,12 +266,19 @@ std::string ports_text(uint16_t lo, uint16_t hi) {
 
 }  // namespace
 
-EgressTable egress_table(const std::vector<NetAllow>& rules, std::optional<uint16_t> log_group) {
+bool egress_needs_state(const std::vector<NetAllow>& rules, bool inbound) {
+  return inbound || std::any_of(rules.begin(), rules.end(), [](const NetAllow& r) {
+           return r.kind == NetAllow::Kind::Name;
+         });
+}
+
+EgressTable egress_table(const std::vector<NetAllow>& rules, std::optional<uint16_t> log_group,
+                         bool stateful) {
   // Any-port destinations go in one interval set per family, and destinations with ports
   // in one set per family and port range: one lookup per range however many rules (1,000
   // rules on port 443 load as fast as one set); overlapping networks are merged (the
-  // kernel refuses overlapping intervals). The rules only see a connection's first packet:
-  // replies and later packets are accepted by conntrack first.
+  // kernel refuses overlapping intervals). With `stateful`, the rules only see a
+  // connection's first packet: replies and later packets are accepted by conntrack first.
   using Kind = EgressRule::Kind;
   EgressTable t;
   struct Pending {
@@ -357,8 +364,10 @@ EgressTable egress_table(const std::vector<NetAllow>& rules, std::optional<uint1
   // not on it: pasta and slirp4netns reach it through the gateway address, which is
   // denied unless a rule allows it.)
   t.rules.push_back({Kind::Loopback});
-  // Replies (to --publish'ed services) and later packets of allowed connections.
-  t.rules.push_back({Kind::Established});
+  // Replies (to --publish'ed services, veth peers) and later packets of allowed connections
+  // (also after a learned address expired). Left out when nothing needs it: every packet of
+  // an allowed connection then matches its set again, with no conntrack to pay.
+  if (stateful) t.rules.push_back({Kind::Established});
   // IPv6 works only with neighbour discovery; these never leave the link.
   for (uint8_t type : {133, 135, 136, 131, 143}) {
     EgressRule r{Kind::Icmp6Type};

@@ -74,8 +74,14 @@ struct EgressTable {
 inline constexpr uint16_t kEgressLogGroup = 1;
 // Bytes of each rejected packet sent to NFLOG: an IPv6 header and the ports.
 inline constexpr uint32_t kEgressLogSnaplen = 64;
+// `stateful`: a `ct state established,related accept` rule, so that replies to inbound
+// connections (--publish, veth) and connections to a DNS-learned address whose set element
+// has expired keep working. It turns conntrack on in the namespace, which every packet then
+// pays; without it (addresses only, nothing inbound) each packet costs the set lookups alone.
 EgressTable egress_table(const std::vector<NetAllow>& rules,
-                         std::optional<uint16_t> log_group = std::nullopt);
+                         std::optional<uint16_t> log_group = std::nullopt, bool stateful = true);
+// Pure: whether the sandbox's table needs `stateful` (see egress_table).
+bool egress_needs_state(const std::vector<NetAllow>& rules, bool inbound);
 
 // The table as nft text (`nft -f` reads it; what `nft list table` prints). Pure.
 std::string egress_ruleset(const EgressTable& table);

@@ -138,6 +138,25 @@ TEST(AllowNet, NoneAllowsNothingAndOthersAddToIt) {
   EXPECT_EQ(parse_allow_net("None").kind, NetAllow::Kind::Name);
 }
 
+// Conntrack only where something needs it: DNS names (a learned address expires while its
+// connection lives) or inbound connections (--publish, veth). Addresses alone: no ct rule,
+// the rest of the table unchanged.
+TEST(EgressRuleset, StatelessWhenNothingNeedsConntrack) {
+  const std::vector<NetAllow> addrs = {parse_allow_net("192.0.2.7:443")};
+  EXPECT_FALSE(egress_needs_state(addrs, false));
+  EXPECT_TRUE(egress_needs_state(addrs, true));
+  EXPECT_TRUE(egress_needs_state({parse_allow_net("pypi.org:443")}, false));
+  EXPECT_FALSE(egress_needs_state({parse_allow_net("none")}, false));
+  const std::string with = egress_ruleset(egress_table(addrs, std::nullopt, true));
+  const std::string without = egress_ruleset(egress_table(addrs, std::nullopt, false));
+  EXPECT_TRUE(has(with, "ct state established,related accept")) << with;
+  EXPECT_FALSE(has(without, "ct state")) << without;
+  std::string expected = with;
+  expected.erase(expected.find("\t\tct state established,related accept\n"),
+                 std::string("\t\tct state established,related accept\n").size());
+  EXPECT_EQ(without, expected);
+}
+
 TEST(EgressRuleset, AddressesGoInSetsPortsInRules) {
   std::string s = egress_ruleset(rules({"192.0.2.1", "10.0.0.0/8", "2001:db8::/32",
                                         "127.0.0.1:8080", "[::1]:80-90", "192.0.2.1",
