@@ -29,6 +29,7 @@
 #include "net/egress.hpp"
 #include "net/net.hpp"
 #include "ns/net.hpp"
+#include "ns/sysctl.hpp"
 #include "ns/userns.hpp"
 #include "security/bpf.hpp"
 #include "security/caps.hpp"
@@ -627,6 +628,14 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     // 3. Namespaces that need capabilities over themselves, while we hold them.
     if (spec.hostname && ::sethostname(spec.hostname->data(), spec.hostname->size()) < 0)
       throw_errno("Can't set hostname " + *spec.hostname);
+    // Namespaced sysctls (linux.sysctl), now that we are in the new namespaces and hold
+    //    the capabilities over them, and before the new root: its readonlyPaths may cover
+    //    /proc/sys. The files show the writer's namespaces (plan.cpp checked each is new).
+    if (!spec.sysctls.empty()) {
+      UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!proc) throw_errno("linux.sysctl: can't open /proc");
+      ns::write_sysctls(proc.get(), spec.sysctls);
+    }
     if (spec.unshare_net) {
       ns::loopback_up();
       ns::allow_unprivileged_low_ports();

@@ -589,13 +589,21 @@ struct Mapper {
                             "maskedPaths", "readonlyPaths", "devices", "cgroupsPath", "sysctl",
                             "rootfsPropagation", "mountLabel", "intelRdt", "personality",
                             "timeOffsets", "memoryPolicy", "netDevices"});
-    for (const char* k : {"devices", "cgroupsPath", "sysctl",
+    for (const char* k : {"devices",
                           "rootfsPropagation", "mountLabel", "intelRdt", "personality",
                           "timeOffsets", "memoryPolicy", "netDevices"})
       must_be_empty(j, k, "linux");
     const json* ns = member(j, "namespaces");
     if (!ns) throw ConfigError("linux.namespaces", "missing (a mount namespace is required)");
     namespaces(*ns);
+    if (const json* s = member(j, "sysctl")) sysctl(*s);
+    if (const json* c = member(j, "cgroupsPath")) {
+      // Accepted, never used to place the container (runtime.cpp notes it in --log): the
+      // limits of linux.resources go to sandbox's own cgroup under the caller's, as
+      // --memory's, and fail closed where none can be made; with no limit, no cgroup.
+      std::string path = string(*c, "linux.cgroupsPath");
+      if (!path.empty()) out.cgroups_path = path;
+    }
     if (const json* m = member(j, "uidMappings"))
       mapped_uid = single_map(*m, "linux.uidMappings", in.uid, "uid");
     if (const json* m = member(j, "gidMappings"))
@@ -617,6 +625,36 @@ struct Mapper {
         if (dest.empty() || dest[0] != '/') throw ConfigError(where, "must be an absolute path");
         covers.push_back(CoverOp{kind, dest});
       }
+    }
+  }
+
+  // linux.sysctl: only the settings of a namespace the container gets new (as runc):
+  // anything else would change the host's.
+  void sysctl(const json& j) {
+    object(j, "linux.sysctl");
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const std::string& key = it.key();
+      const std::string where = "linux.sysctl[\"" + key + "\"]";
+      std::string value = string(*it, where);
+      if (!valid_sysctl_key(key))
+        throw ConfigError(where, "not a sysctl name (dot-separated letters, digits, '_', '-')");
+      switch (sysctl_namespace(key)) {
+        case SysctlNs::None:
+          throw ConfigError(where, "not a namespaced sysctl (it would change the host's)");
+        case SysctlNs::Net:
+          if (!ns_new.count("network"))
+            throw ConfigError(where, "needs a new network namespace (linux.namespaces)");
+          break;
+        case SysctlNs::Ipc:
+          if (!ns_new.count("ipc"))
+            throw ConfigError(where, "needs a new ipc namespace (linux.namespaces)");
+          break;
+        case SysctlNs::Uts:
+          if (!ns_new.count("uts"))
+            throw ConfigError(where, "needs a new uts namespace (linux.namespaces)");
+          break;
+      }
+      out.spec.sysctls.emplace_back(key, value);
     }
   }
 

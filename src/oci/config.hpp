@@ -4,7 +4,7 @@
 // mapping names), so every mapped and every refused field is unit tested.
 //
 // Every member the mapping does not implement is an error naming its JSON path
-// ("config.json: linux.sysctl: not supported yet"), never silently ignored; the only
+// ("config.json: linux.devices: not supported yet"), never silently ignored; the only
 // members read and not acted on are the informational ones (annotations, ociVersion,
 // process.consoleSize, mount "type" where the options already say "bind").
 #pragma once
@@ -52,6 +52,8 @@ struct Config {
   std::optional<std::string> seccomp_json;  // linux.seccomp as text: the runtime writes it
                                             // to a file the Spec names as a profile
   bool terminal = false;
+  // linux.cgroupsPath as given: not where the container goes (see map_config's note).
+  std::optional<std::string> cgroups_path;
 };
 
 // Maps the parsed config.json. Throws ConfigError. `json_text` is config.json's content.

@@ -51,8 +51,7 @@ struct Reported {
 
 // Errors go to stderr and, with --log, to that file as well (what Podman's conmon reads
 // back when the runtime fails), one JSON object per line with --log-format json.
-void report(const Global& g, const std::string& msg) {
-  log::error(msg);
+void log_line(const Global& g, const char* level, const std::string& msg) {
   if (g.log_file.empty()) return;
   UniqueFd fd(::open(g.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd) return;
@@ -61,10 +60,22 @@ void report(const Global& g, const std::string& msg) {
   std::tm tm{};
   ::gmtime_r(&now, &tm);
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::string line = g.json_log ? json{{"level", "error"}, {"msg", msg}, {"time", when}}.dump()
-                                : std::string("time=\"") + when + "\" level=error msg=" +
+  std::string line = g.json_log ? json{{"level", level}, {"msg", msg}, {"time", when}}.dump()
+                                : std::string("time=\"") + when + "\" level=" + level + " msg=" +
                                       json(msg).dump();
   io::write_all(fd.get(), line + "\n");
+}
+
+void report(const Global& g, const std::string& msg) {
+  log::error(msg);
+  log_line(g, "error", msg);
+}
+
+// What the runtime did differently from what an engine may assume, without failing: in
+// --log (level info) and with --debug on stderr; never on stderr otherwise.
+void note(const Global& g, const std::string& msg) {
+  log::info(msg);
+  log_line(g, "info", msg);
 }
 
 std::string default_root() {
@@ -362,6 +373,13 @@ Created create(const Global& g, const Args& a, const std::string& id) {
   auto text = io::read_file(bundle + "/config.json");
   if (!text) throw_errno("Can't read " + bundle + "/config.json");
   Config cfg = map_config(*text, {bundle, ::getuid(), ::getgid()});
+  if (cfg.cgroups_path)
+    note(g, "config.json: linux.cgroupsPath " + *cfg.cgroups_path +
+                ": not used to place the container; " +
+                (cfg.spec.limits.wants_cgroup()
+                     ? "the limits of linux.resources apply in sandbox's own cgroup under the "
+                       "caller's"
+                     : "linux.resources sets no cgroup limit, so no cgroup is made"));
 
   mkdir_p(g.root, 0700);
   Container c{g.root + "/" + id, {}};
@@ -640,7 +658,7 @@ std::string runtime_usage(const std::string& prog) {
          "  --log FILE           Also append errors to FILE\n"
          "  --log-format FORMAT  text (default) or json, for --log\n"
          "  --systemd-cgroup     Accepted for compatibility; no effect (linux.cgroupsPath is\n"
-         "                       refused)\n"
+         "                       accepted and not used: limits apply in sandbox's own cgroup)\n"
          "  --debug              Verbose: sandbox's setup steps on stderr\n"
          "\n"
          "Commands:\n"
@@ -695,7 +713,7 @@ int runtime_main(const std::vector<std::string>& args) {
         g.json_log = f == "json";
       } else if (w == "--systemd-cgroup") {
         // Accepted: engines pass it with systemd hosts; sandbox places nothing by
-        // linux.cgroupsPath (a config that names one is refused), so there is nothing to do.
+        // linux.cgroupsPath (accepted and not used), so there is nothing to do.
       } else if (w == "--debug") {
         log::set_verbose(true);
       } else {

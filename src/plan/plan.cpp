@@ -53,6 +53,14 @@ Plan validate(const Spec& spec, const HostFacts& host) {
 
   if (spec.hostname && !spec.unshare_uts)
     throw Error("Specifying --hostname requires --unshare-uts");
+  // Security: a sysctl is written only into a namespace of the sandbox's own; one without
+  // it would change the host's (the caller's) setting.
+  for (const auto& [key, value] : spec.sysctls) {
+    SysctlNs ns = valid_sysctl_key(key) ? sysctl_namespace(key) : SysctlNs::None;
+    bool own = (ns == SysctlNs::Net && spec.unshare_net) || (ns == SysctlNs::Ipc && spec.unshare_ipc) ||
+               (ns == SysctlNs::Uts && spec.unshare_uts);
+    if (!own) throw Error("sysctl " + key + ": not a setting of a namespace the sandbox creates");
+  }
   if (spec.as_pid_1 && !spec.unshare_pid)
     throw Error("Specifying --as-pid-1 requires --unshare-pid");
   // One descriptor named by two options that cannot share it (plan/fds.hpp); checked here

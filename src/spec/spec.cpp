@@ -1,5 +1,6 @@
 #include "spec/spec.hpp"
 
+#include <cctype>
 
 namespace sb {
 
@@ -13,6 +14,34 @@ const std::string& fs_op_dest(const FsOp& op) {
           return o.dest;
       },
       op);
+}
+
+bool valid_sysctl_key(const std::string& key) {
+  if (key.empty() || key.size() > 255) return false;
+  bool component_empty = true;
+  for (char ch : key) {
+    if (ch == '.') {
+      if (component_empty) return false;  // leading dot, "..", or an empty component
+      component_empty = true;
+    } else if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-') {
+      component_empty = false;
+    } else {
+      return false;  // '/', spaces, anything that could name another path
+    }
+  }
+  return !component_empty;
+}
+
+SysctlNs sysctl_namespace(const std::string& key) {
+  auto starts = [&](const char* p) { return key.rfind(p, 0) == 0; };
+  // The kernel keeps these per network namespace (net/sysctl_net.c)...
+  if (starts("net.")) return SysctlNs::Net;
+  // ...these per IPC namespace (ipc/ipc_sysctl.c, ipc/mq_sysctl.c)...
+  if (starts("kernel.shm") || starts("kernel.msg") || key == "kernel.sem" || starts("fs.mqueue."))
+    return SysctlNs::Ipc;
+  // ...and these per UTS namespace (kernel/utsname_sysctl.c).
+  if (key == "kernel.hostname" || key == "kernel.domainname") return SysctlNs::Uts;
+  return SysctlNs::None;
 }
 
 std::vector<std::string> apply_env(const std::vector<std::string>& environ_in,

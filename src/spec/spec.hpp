@@ -88,6 +88,14 @@ struct EnvEdit {
   std::string name;
   std::string value;
 };
+// The namespace a sysctl belongs to (by the kernel's rules: the settings it keeps per
+// namespace), None for one that is system-wide and so never to be set for a sandbox.
+enum class SysctlNs { None, Net, Ipc, Uts };
+SysctlNs sysctl_namespace(const std::string& key);
+// True for a key that names a file under /proc/sys and nothing else: dot-separated
+// components of [A-Za-z0-9_-] (no '/', no "..", no empty component).
+bool valid_sysctl_key(const std::string& key);
+
 std::vector<std::string> apply_env(const std::vector<std::string>& environ_in,
                                    const std::vector<EnvEdit>& edits);
 
@@ -214,6 +222,9 @@ struct Spec {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::optional<std::string> hostname;
+  // Namespaced sysctls (OCI's linux.sysctl), "net.ipv4.ping_group_range" -> "0 0", in
+  // order: written in the new namespaces before the command runs (ns/sysctl.hpp).
+  std::vector<std::pair<std::string, std::string>> sysctls;
   NetMode net = NetMode::Default;     // --net (unshare_net says whether a namespace is made)
   std::vector<PortForward> publish;   // --publish, in order
   std::optional<Ipv4Subnet> subnet;   // --subnet (veth)

@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -353,22 +354,22 @@ TEST_P(Oci, MaskedAndReadonlyPaths) {
 
 TEST_P(Oci, UnsupportedMemberIsRefusedWithItsPath) {
   auto b = bundle();
-  b->config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  b->config["linux"]["personality"] = {{"domain", "LINUX32"}};
   b->write();
   const std::string cid = id("refused");
   std::string log = b->out / "log.json";
   RunResult r = runtime({"--log", log, "--log-format", "json", "create", "--bundle",
                          b->dir.path(), cid});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "sandbox-runc: config.json: linux.sysctl: not supported yet")) << r;
+  EXPECT_TRUE(contains(r.err, "sandbox-runc: config.json: linux.personality: not supported yet")) << r;
   // The log file gets the same message, as a JSON line (what conmon reads back).
   json line = json::parse(first_line(read_file(log)));
   EXPECT_EQ(line["level"], "error");
-  EXPECT_EQ(line["msg"], "config.json: linux.sysctl: not supported yet");
+  EXPECT_EQ(line["msg"], "config.json: linux.personality: not supported yet");
   EXPECT_FALSE(exists(state_ + "/" + cid));  // nothing left behind
 
   // A setup failure in the launch itself: create fails and leaves nothing either.
-  b->config["linux"].erase("sysctl");
+  b->config["linux"].erase("personality");
   b->config["mounts"].push_back(
       {{"destination", "/nope"}, {"type", "bind"}, {"source", b->dir / "missing"}, {"options", {"rbind"}}});
   b->write();
@@ -376,6 +377,116 @@ TEST_P(Oci, UnsupportedMemberIsRefusedWithItsPath) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "missing")) << r;
   EXPECT_FALSE(exists(state_ + "/" + cid));
+}
+
+// linux.sysctl: set inside the container's own namespaces, the host's settings untouched;
+// one that is not a namespace's is refused before anything runs.
+TEST_P(Oci, SysctlsAreSetInTheContainersNamespaces) {
+  const std::string host_pgr = read_file("/proc/sys/net/ipv4/ping_group_range");
+  const std::string host_msgmax = read_file("/proc/sys/kernel/msgmax");
+  const std::string host_domain = read_file("/proc/sys/kernel/domainname");
+  auto b = bundle();
+  b->config["linux"]["namespaces"].push_back({{"type", "network"}});
+  b->config["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"},
+                                  {"kernel.msgmax", "4321"},
+                                  {"kernel.domainname", "ctr.example"}};
+  b->script("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/msgmax "
+            "/proc/sys/kernel/domainname > /out/sysctl");
+  b->write();
+  RunResult r = runtime({"run", "--bundle", b->dir.path(), id("sysctl")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(read_file(b->out / "sysctl"), "0\t0\n4321\nctr.example\n");
+  // Control: the host's values were other than these, and still are.
+  EXPECT_NE(host_pgr, "0\t0\n");
+  EXPECT_NE(host_msgmax, "4321\n");
+  EXPECT_EQ(read_file("/proc/sys/net/ipv4/ping_group_range"), host_pgr);
+  EXPECT_EQ(read_file("/proc/sys/kernel/msgmax"), host_msgmax);
+  EXPECT_EQ(read_file("/proc/sys/kernel/domainname"), host_domain);
+
+  // A system-wide setting is refused with its JSON path, before the command runs.
+  b->script("echo ran > /out/ran");
+  b->config["linux"]["sysctl"] = {{"kernel.panic", "10"}};
+  b->write();
+  const std::string cid = id("sysctl-refused");
+  r = runtime({"run", "--bundle", b->dir.path(), cid});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "config.json: linux.sysctl[\"kernel.panic\"]: not a namespaced sysctl")) << r;
+  EXPECT_FALSE(exists(b->out / "ran"));
+  EXPECT_FALSE(exists(state_ + "/" + cid));
+  // A namespaced one without its namespace: the host's would change.
+  b->config["linux"]["namespaces"].erase(b->config["linux"]["namespaces"].size() - 1);
+  b->config["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}};
+  b->write();
+  r = runtime({"run", "--bundle", b->dir.path(), cid});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "linux.sysctl[\"net.ipv4.ping_group_range\"]: needs a new network namespace")) << r;
+  EXPECT_FALSE(exists(b->out / "ran"));
+  EXPECT_EQ(read_file("/proc/sys/net/ipv4/ping_group_range"), host_pgr);
+}
+
+// linux.cgroupsPath (Podman sends one with every container) is accepted and places
+// nothing there; linux.resources limits go through sandbox's cgroup code and fail closed
+// exactly where the command line's --memory does.
+TEST_P(Oci, CgroupsPathIsAcceptedAndLimitsFailClosedAsTheCli) {
+  auto b = bundle();
+  const std::string leaf = "sandbox-oci-test-" + unique_suffix();
+  b->config["linux"]["cgroupsPath"] = "/" + leaf + "/libpod-x";
+  b->script("echo ran > /out/ran");
+  b->write();
+  std::string log = b->out / "log.json";
+  RunResult r = runtime({"--log", log, "--log-format", "json", "run", "--bundle", b->dir.path(), id("cgpath")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(read_file(b->out / "ran"), "ran\n");
+  EXPECT_EQ(r.err, "");  // a note for --log, not an error
+  json line = json::parse(first_line(read_file(log)));
+  EXPECT_EQ(line["level"], "info");
+  EXPECT_TRUE(contains(line["msg"].get<std::string>(), "not used to place the container")) << line;
+  for (const char* m : {"/sys/fs/cgroup/", "/sys/fs/cgroup/unified/", "/sys/fs/cgroup/memory/"})
+    EXPECT_FALSE(exists(std::string(m) + leaf)) << m << leaf;
+
+  // With a memory limit: the same outcome as the command line's --memory with a user
+  // namespace (the control), on this host, in this mode.
+  ::unlink((b->out / "ran").c_str());
+  RunResult cli = run({"--unshare-user", "--cap-drop", "ALL", "--ro-bind", kBusybox, kBusybox,
+                       "--memory", "64M", kBusybox, "true"}, opts());
+  b->config["linux"]["resources"] = {{"memory", {{"limit", 64 << 20}}}};
+  b->script("echo ran > /out/ran; sleep 30");
+  b->write();
+  const std::string cid = id("cgmem");
+  r = runtime({"create", "--bundle", b->dir.path(), cid});
+  if (cli.exit_code != 0) {
+    EXPECT_EQ(r.exit_code, 1) << r << "control: " << cli;
+    EXPECT_TRUE(contains(r.err, "can't be enforced")) << r;
+    EXPECT_FALSE(exists(b->out / "ran"));
+    EXPECT_FALSE(exists(state_ + "/" + cid));
+    if (r.exit_code == 0) runtime({"delete", "--force", cid});
+    std::printf("(no enforceable memory limit here, as the control shows; checked it fails closed)\n");
+    return;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r;
+  pid_t pid = state(cid)["pid"].get<pid_t>();
+  // The container's memory cgroup, read from the host: it or the cgroup above it (sandbox's
+  // own, which holds the limit over its leaves) has the config's limit.
+  std::string limit;
+  std::istringstream cgroups(read_file("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string l; std::getline(cgroups, l);) {
+    size_t c1 = l.find(':'), c2 = l.find(':', c1 + 1);
+    std::string ctrls = l.substr(c1 + 1, c2 - c1 - 1), path = l.substr(c2 + 1);
+    EXPECT_EQ(path.find(leaf), std::string::npos) << l;  // never under cgroupsPath
+    std::vector<std::string> files;
+    if (ctrls == "memory") files.push_back("/sys/fs/cgroup/memory%/memory.limit_in_bytes");
+    if (ctrls.empty())
+      for (const char* v2 : {"/sys/fs/cgroup%/memory.max", "/sys/fs/cgroup/unified%/memory.max"})
+        files.push_back(v2);
+    for (std::string f : files)
+      for (std::string p = path; !p.empty() && p != "/"; p = p.substr(0, p.rfind('/'))) {
+        std::string file = f;
+        file.replace(file.find('%'), 1, p);
+        if (exists(file) && read_file(file) == std::to_string(64 << 20) + "\n") limit = read_file(file);
+      }
+  }
+  EXPECT_EQ(limit, std::to_string(64 << 20) + "\n");
+  EXPECT_EQ(runtime({"delete", "--force", cid}).exit_code, 0);
 }
 
 TEST_P(Oci, FeaturesAndHelp) {

@@ -405,8 +405,7 @@ TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
     return refused(j);
   };
   EXPECT_EQ(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}}), "hooks");
-  EXPECT_EQ(with("/linux/sysctl", {{"net.ipv4.ip_forward", "1"}}), "linux.sysctl");
-  EXPECT_EQ(with("/linux/cgroupsPath", "/x"), "linux.cgroupsPath");
+  EXPECT_EQ(with("/linux/cgroupsPath", 1), "linux.cgroupsPath");  // a string, when given
   EXPECT_EQ(with("/linux/devices", {{{"path", "/dev/fuse"}}}), "linux.devices");
   EXPECT_EQ(with("/linux/rootfsPropagation", "shared"), "linux.rootfsPropagation");
   EXPECT_EQ(with("/linux/somethingNew", 1), "linux.somethingNew");
@@ -427,6 +426,70 @@ TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.path(), "(document)");
   }
+}
+
+// linux.cgroupsPath is accepted and kept for the runtime's note; it changes no limit.
+TEST(OciConfig, CgroupsPathIsAcceptedAndPlacesNothing) {
+  json j = base();
+  j["linux"]["cgroupsPath"] = "user.slice:libpod:abc";
+  Config c = map(j);
+  EXPECT_EQ(c.cgroups_path, "user.slice:libpod:abc");
+  EXPECT_FALSE(c.spec.limits.wants_cgroup());
+  EXPECT_FALSE(c.spec.limits.cgroup_parent);
+  j["linux"]["cgroupsPath"] = "";
+  EXPECT_FALSE(map(j).cgroups_path);
+  j["linux"]["cgroupsPath"] = "/libpod_parent/libpod-abc";
+  j["linux"]["resources"] = {{"memory", {{"limit", 67108864}}}};
+  c = map(j);
+  EXPECT_EQ(c.spec.limits.memory, 67108864u);  // through sandbox's limits code
+  EXPECT_FALSE(c.spec.limits.cgroup_parent);    // never under the path given
+}
+
+TEST(OciConfig, SysctlsOfTheNewNamespaces) {
+  json j = base();
+  j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "user"}}, {{"type", "network"}},
+                              {{"type", "ipc"}}, {{"type", "uts"}}};
+  j["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"},
+                          {"kernel.shmmax", "65536"},
+                          {"kernel.msgmax", "8192"},
+                          {"kernel.sem", "250 32000 32 128"},
+                          {"fs.mqueue.msg_max", "20"},
+                          {"kernel.domainname", "example"},
+                          {"net.ipv4.conf.all.forwarding", "1"}};
+  Spec s = map(j).spec;
+  ASSERT_EQ(s.sysctls.size(), 7u);
+  // nlohmann's object keeps its keys sorted: the order they are written in.
+  EXPECT_EQ(s.sysctls[0], (std::pair<std::string, std::string>{"fs.mqueue.msg_max", "20"}));
+  EXPECT_EQ(s.sysctls.back(),
+            (std::pair<std::string, std::string>{"net.ipv4.ping_group_range", "0 0"}));
+
+  auto only = [](json namespaces, const std::string& key, json value = "1") {
+    json c = base();
+    c["linux"]["namespaces"] = namespaces;
+    c["linux"]["sysctl"] = {{key, value}};
+    return refused(c);
+  };
+  const json all = {{{"type", "mount"}}, {{"type", "user"}}, {{"type", "network"}},
+                    {{"type", "ipc"}}, {{"type", "uts"}}};
+  const json none = {{{"type", "mount"}}, {{"type", "user"}}};
+  // Each namespaced one needs its namespace new.
+  EXPECT_EQ(only(none, "net.ipv4.ip_forward"), "linux.sysctl[\"net.ipv4.ip_forward\"]");
+  EXPECT_EQ(only(none, "kernel.shmall"), "linux.sysctl[\"kernel.shmall\"]");
+  EXPECT_EQ(only(none, "fs.mqueue.queues_max"), "linux.sysctl[\"fs.mqueue.queues_max\"]");
+  EXPECT_EQ(only(none, "kernel.hostname", "x"), "linux.sysctl[\"kernel.hostname\"]");
+  EXPECT_EQ(only(all, "net.ipv4.ip_forward"), "");
+  EXPECT_EQ(only(all, "kernel.hostname", "x"), "");
+  // A system-wide one is refused even with every namespace.
+  EXPECT_EQ(only(all, "kernel.panic"), "linux.sysctl[\"kernel.panic\"]");
+  EXPECT_EQ(only(all, "vm.overcommit_memory"), "linux.sysctl[\"vm.overcommit_memory\"]");
+  EXPECT_EQ(only(all, "fs.file-max"), "linux.sysctl[\"fs.file-max\"]");
+  EXPECT_EQ(only(all, "kernel.shm_next_id_but_not"), "");  // kernel.shm*: the ipc namespace's
+  // Never a path: '/', "..", empty components.
+  for (const char* bad : {"net/ipv4/ip_forward", "net.ipv4/../../kernel/panic", "net..ipv4",
+                          ".net.ipv4", "net.ipv4.", "net.ipv4.a b", ""})
+    EXPECT_EQ(only(all, bad), std::string("linux.sysctl[\"") + bad + "\"]") << bad;
+  // Values are strings.
+  EXPECT_EQ(only(all, "net.ipv4.ip_forward", 1), "linux.sysctl[\"net.ipv4.ip_forward\"]");
 }
 
 TEST(OciConfig, SignalNames) {

@@ -218,6 +218,27 @@ TEST(PlanMakePlan, ValidateAloneOwnsNothing) {
   ::close(fd);
 }
 
+// A sysctl is written only into a namespace the sandbox creates (for a Spec made by other
+// means than oci/config.cpp, which refuses the same with the JSON path).
+TEST(PlanMakePlan, SysctlsOnlyInTheSandboxsOwnNamespaces) {
+  HostFacts host;
+  host.uid = 1000;
+  auto with = [&](std::vector<std::string> args, const std::string& key) {
+    args.push_back("true");
+    Spec s = test::parse_spec(args);
+    s.sysctls.emplace_back(key, "1");
+    return error_of([&] { validate(s, host); });
+  };
+  EXPECT_EQ(with({"--unshare-user", "--unshare-net"}, "net.ipv4.ip_forward"), "");
+  EXPECT_EQ(with({"--unshare-user", "--unshare-ipc"}, "kernel.msgmax"), "");
+  EXPECT_EQ(with({"--unshare-user", "--unshare-uts"}, "kernel.hostname"), "");
+  EXPECT_EQ(with({"--unshare-user"}, "net.ipv4.ip_forward"),
+            "sysctl net.ipv4.ip_forward: not a setting of a namespace the sandbox creates");
+  EXPECT_NE(with({"--unshare-user", "--unshare-net"}, "kernel.msgmax"), "");
+  EXPECT_NE(with({"--unshare-all"}, "kernel.panic"), "");
+  EXPECT_NE(with({"--unshare-all"}, "net/ipv4/ip_forward"), "");
+}
+
 // --net pasta's /etc/resolv.conf is an op of the Plan, after the Spec's, reading a memfd the
 // Plan owns: the Spec stays as asked.
 TEST(PlanMakePlan, ResolvConfIsADerivedOp) {
