@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "net/egress.hpp"
+#include "net/nfnl.hpp"
 #include "util/error.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
@@ -39,57 +40,9 @@ uint64_t dns_timeout_ms(uint32_t ttl) {
   return static_cast<uint64_t>(std::clamp<uint32_t>(ttl, kMinDnsTtl, 86400)) * 1000;
 }
 
-namespace {
-
-// Appends netlink structures to a buffer, 4-byte aligned.
-struct NlBuilder {
-  std::string buf;
-  void pad() { buf.resize((buf.size() + 3) & ~size_t{3}, '\0'); }
-  size_t begin_msg(uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id, uint32_t seq) {
-    pad();
-    size_t at = buf.size();
-    nlmsghdr h{};
-    h.nlmsg_type = type;
-    h.nlmsg_flags = flags;
-    h.nlmsg_seq = seq;
-    nfgenmsg g{};
-    g.nfgen_family = family;
-    g.version = NFNETLINK_V0;
-    g.res_id = htons(res_id);
-    buf.append(reinterpret_cast<const char*>(&h), sizeof h);
-    buf.append(reinterpret_cast<const char*>(&g), sizeof g);
-    return at;
-  }
-  void end_msg(size_t at) {
-    pad();
-    uint32_t len = static_cast<uint32_t>(buf.size() - at);
-    std::memcpy(buf.data() + at, &len, sizeof len);  // nlmsg_len comes first
-  }
-  void attr(uint16_t type, const void* data, size_t len) {
-    pad();
-    nlattr a{static_cast<uint16_t>(NLA_HDRLEN + len), type};
-    buf.append(reinterpret_cast<const char*>(&a), sizeof a);
-    buf.append(static_cast<const char*>(data), len);
-    pad();
-  }
-  void str(uint16_t type, const std::string& s) { attr(type, s.c_str(), s.size() + 1); }
-  size_t nest() {
-    pad();
-    size_t at = buf.size();
-    buf.append(NLA_HDRLEN, '\0');
-    return at;
-  }
-  void end_nest(size_t at, uint16_t type) {
-    nlattr a{static_cast<uint16_t>(buf.size() - at), static_cast<uint16_t>(type | NLA_F_NESTED)};
-    std::memcpy(buf.data() + at, &a, sizeof a);
-  }
-};
-
-}  // namespace
-
 std::string nft_add_element_batch(const std::string& set, const uint8_t* addr, size_t len,
                                   uint64_t timeout_ms, uint32_t seq) {
-  NlBuilder b;
+  nfnl::Builder b;
   size_t m = b.begin_msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, seq);
   b.end_msg(m);
   m = b.begin_msg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
@@ -101,8 +54,7 @@ std::string nft_add_element_batch(const std::string& set, const uint8_t* addr, s
   size_t key = b.nest();
   b.attr(NFTA_DATA_VALUE, addr, len);
   b.end_nest(key, NFTA_SET_ELEM_KEY);
-  uint64_t t = htobe64(timeout_ms);
-  b.attr(NFTA_SET_ELEM_TIMEOUT, &t, sizeof t);
+  b.be64(NFTA_SET_ELEM_TIMEOUT, timeout_ms);
   b.end_nest(elem, NFTA_LIST_ELEM);
   b.end_nest(elems, NFTA_SET_ELEM_LIST_ELEMENTS);
   b.end_msg(m);
