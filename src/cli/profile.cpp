@@ -14,6 +14,7 @@
 #include "cli/options.hpp"
 #include "util/datadir.hpp"
 #include "util/error.hpp"
+#include "util/path.hpp"
 #include "util/log.hpp"
 #include "util/suggest.hpp"
 
@@ -102,14 +103,10 @@ bool uses_var(const std::vector<std::string>& words, const std::string& name) {
                      [&](const std::string& w) { return w.find(ref) != std::string::npos; });
 }
 
-// Pure: whether directory `dir` is `path` or one of its parents (both absolute; trailing
-// slashes ignored).
-bool dir_contains(std::string dir, std::string path) {
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  if (dir == "/" || dir == path) return true;
-  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-         path[dir.size()] == '/';
+// Without trailing slashes (but "/"), as path_at_or_below compares.
+std::string_view without_trailing_slashes(std::string_view p) {
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  return p;
 }
 
 // "refuse-cwd-containing PATH...": a profile that makes the current directory writable
@@ -128,7 +125,7 @@ void refuse_cwd_containing(const std::vector<std::string>& words,
     char real[PATH_MAX];
     if (::realpath(p.c_str(), real)) p = real;
     // Security: a profile that binds ${PWD} writable would expose all of `p` from here.
-    if (dir_contains(pwd->second, p))
+    if (path_at_or_below(without_trailing_slashes(p), without_trailing_slashes(pwd->second)))
       throw Error(where + ": this profile makes the current directory writable, and " +
                   (pwd->second == p ? "it is " + p : "it (" + pwd->second + ") contains " + p) +
                   "; run it from the project's own directory");

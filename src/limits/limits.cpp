@@ -13,6 +13,7 @@
 #include "limits/cgroup.hpp"
 #include "security/caps.hpp"
 #include "util/error.hpp"
+#include "util/path.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
 #include "util/mountinfo.hpp"
@@ -200,13 +201,6 @@ void unenforceable(const Limits& l, const std::string& what) {
   log::warning(what + " (--limits best-effort: running anyway)");
 }
 
-// `path` is `dir` or below it.
-bool within(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                         path[dir.size()] == '/');
-}
-
 std::vector<std::string> caller_proc_mounts() {
   std::vector<std::string> out;
   for (const auto& m : mountinfo::parse(io::read_file("/proc/self/mountinfo").value_or("")))
@@ -244,7 +238,7 @@ std::string host_process_reach(const Spec& spec, const std::vector<std::string>&
                    std::holds_alternative<TmpfsOp>(op) || std::holds_alternative<DevOp>(op) ||
                    std::holds_alternative<MqueueOp>(op) || std::holds_alternative<OverlayOp>(op);
       if (auto* c = std::get_if<BindOp>(&op); c && c->allow_missing) mount = false;  // maybe none
-      if (mount && within(path, fs_op_dest(op))) return true;
+      if (mount && path_at_or_below(path, fs_op_dest(op))) return true;
     }
     return false;
   };
@@ -258,9 +252,9 @@ std::string host_process_reach(const Spec& spec, const std::vector<std::string>&
       // Binds are recursive: a procfs at or below the source comes along (at `lands`); a
       // source inside one is part of it.
       std::string lands;
-      if (within(m, src))
+      if (path_at_or_below(m, src))
         lands = (b->dest == "/" ? "" : b->dest) + m.substr(src == "/" ? 0 : src.size());
-      else if (within(src, m))
+      else if (path_at_or_below(src, m))
         lands = b->dest;
       else
         continue;

@@ -49,14 +49,6 @@ constexpr const char* kStateDir = "/run/sandbox/veth";
 constexpr const char* kBridgeMarker = "sandbox: created by sandbox --net veth, removed when unused";
 constexpr const char* kInnerIfname = "eth0";
 
-void mkdir_p(const std::string& path, mode_t mode) {
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos < path.size() && path[pos] != '/') continue;
-    std::string part = path.substr(0, pos);
-    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST) throw_errno("Can't create " + part);
-  }
-}
-
 // Serializes bridge creation/removal between concurrent sandboxes.
 class BridgeLock {
  public:
@@ -332,7 +324,7 @@ class VethSession : public Session {
     names_ = {plan.net_helper, table_name(), "sbv" + std::to_string(::getpid())};
     Ipv4Subnet subnet = spec.subnet ? *spec.subnet : parse_subnet(kDefaultSubnet);
     uint32_t gateway = subnet.network + 1;
-    mkdir_p(kStateDir, 0700);
+    io::make_dirs(kStateDir, 0700);
     uint32_t addr;
     {
       BridgeLock lock;  // see teardown(): lock files are removed under it

@@ -214,19 +214,6 @@ Container open_container(const Global& g, const std::string& id) {
   return c;
 }
 
-void mkdir_p(const std::string& path, mode_t mode) {
-  std::string cur;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i + 1);
-    if (j == std::string::npos) j = path.size();
-    cur = path.substr(0, j);
-    if (!cur.empty() && ::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
-      throw_errno("Can't create " + cur);
-    i = j;
-  }
-}
-
 // Signals `s`'s process, never a later one with its pid: a pidfd, then the start time.
 void signal_container(const State& s, int sig) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0)));
@@ -381,7 +368,7 @@ Created create(const Global& g, const Args& a, const std::string& id) {
                        "caller's"
                      : "linux.resources sets no cgroup limit, so no cgroup is made"));
 
-  mkdir_p(g.root, 0700);
+  io::make_dirs(g.root, 0700);
   Container c{g.root + "/" + id, {}};
   // The directory is the claim on the id: mkdir either creates it or fails.
   if (::mkdir(c.dir.c_str(), 0700) < 0) {

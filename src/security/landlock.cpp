@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "util/error.hpp"
+#include "util/path.hpp"
 #include "util/fd.hpp"
 #include "util/log.hpp"
 
@@ -71,13 +72,6 @@ std::string normalize(const std::string& p) {
   std::string out;
   for (const auto& part : parts) out += "/" + part;
   return out.empty() ? "/" : out;
-}
-
-// `path` is `dir` or lies below it.
-bool at_or_below(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                         path[dir.size()] == '/');
 }
 
 struct Entry {
@@ -222,12 +216,12 @@ std::vector<LandlockRule> landlock_rules(const std::vector<FsOp>& ops,
     const std::string dest = normalize(fs_op_dest(ops[i]));
     if (e.remount_ro) {
       for (auto& en : entries)
-        if (at_or_below(en.path, dest)) en.access &= ~ll::kWrite;
+        if (path_at_or_below(en.path, dest)) en.access &= ~ll::kWrite;
       continue;
     }
     if (e.mounts) {
       // Hidden under the new mount: what was at or below its destination.
-      std::erase_if(entries, [&](const Entry& en) { return at_or_below(en.path, dest); });
+      std::erase_if(entries, [&](const Entry& en) { return path_at_or_below(en.path, dest); });
       entries.push_back({dest, e.access, false, true});
     } else if (e.creates) {
       // Writable only when made on the root tmpfs; elsewhere it has the access of the
@@ -235,7 +229,7 @@ std::vector<LandlockRule> landlock_rules(const std::vector<FsOp>& ops,
       // one on a read-only mount must not add write).
       const Entry* cover = nullptr;
       for (const auto& en : entries)
-        if (at_or_below(dest, en.path) && (!cover || en.path.size() > cover->path.size()))
+        if (path_at_or_below(dest, en.path) && (!cover || en.path.size() > cover->path.size()))
           cover = &en;
       if (cover && cover->root_tmpfs && cover->path != dest)
         entries.push_back({dest, e.access, false, false});

@@ -1,6 +1,7 @@
 #include "util/io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +77,14 @@ bool write_kernel_file_if_present_at(int dirfd, const std::string& name, std::st
 
 void write_kernel_file(const std::string& path, std::string_view data) {
   write_kernel_file_at(AT_FDCWD, path, data, path);
+}
+
+void make_dirs(const std::string& path, mode_t mode) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos < path.size() && path[pos] != '/') continue;
+    std::string part = path.substr(0, pos);
+    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST) throw_errno("Can't create " + part);
+  }
 }
 
 }  // namespace sb::io

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/types.h>
+
 namespace sb::io {
 
 // Appends what `fd` holds up to end of file to `out`, retrying reads a signal interrupted.
@@ -35,5 +37,9 @@ void write_kernel_file_at(int dirfd, const std::string& name, std::string_view d
 // this kernel, controller or I/O scheduler may lack.
 bool write_kernel_file_if_present_at(int dirfd, const std::string& name, std::string_view data,
                                      const std::string& shown);
+
+// mkdir -p: every missing directory on the way to the absolute `path` made with `mode`
+// (existing ones are left as they are). Throws SysError "Can't create DIR: ...".
+void make_dirs(const std::string& path, mode_t mode);
 
 }  // namespace sb::io
