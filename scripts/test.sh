@@ -72,7 +72,10 @@ stage_plain() {
 stage_asan() {
   # -fno-sanitize-recover=undefined (CMakeLists.txt) makes every UBSan report abort the
   # process with a failing status, as ASan does; the options below only add stack traces.
-  scripts/build.sh build-asan -DSANDBOX_SANITIZE=ON -DSANDBOX_WERROR=ON &&
+  # -O1 -g1 (ASan's usual level; line tables are enough for its stack traces): the plain
+  # -O2 -g builds of the same sources took ~40% longer, and CI must stay under 30 minutes.
+  scripts/build.sh build-asan -DSANDBOX_SANITIZE=ON -DSANDBOX_WERROR=ON \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" &&
     (cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --output-on-failure -j2 --timeout 300 -E 'docs\.|vm\.')
 }
