@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
@@ -191,77 +192,205 @@ bool exists_on(uint32_t arch, const std::string& name) {
   return !(arch_nr == __NR_SCMP_ERROR || arch_nr <= -10000 || (arch_nr < 0 && !multiplexes(arch)));
 }
 
-// Per architecture and syscall number: what libseccomp already holds, to refuse the
-// combinations it would silently reduce. libseccomp keeps one unconditional action per
-// syscall: a second unconditional rule replaces the first (2.5: the last one wins) and an
-// unconditional rule swallows every conditional rule of the syscall, whatever their order.
-// The OCI format gives no precedence between rules (runc and crun add them in order and
-// take what libseccomp makes of it), so two rules that could give one call two different
-// actions have no single meaning: those stay errors. What is accepted (and reduced by
-// reduce_covered below) keeps the meaning exactly, since every call of the syscall gets
-// the same action whichever rule libseccomp or a reader takes as matching:
-// - the same unconditional action twice (Podman's and Docker's profiles list a syscall in
-//   the general allow list and again in an includes.caps / arches / minKernel rule):
-//   one rule;
-// - an unconditional action beside conditional rules of the SAME action: the conditions
-//   only select calls the unconditional rule already gives that action, so the
-//   conditional ones are dropped.
-class HeldRules {
- public:
-  explicit HeldRules(const std::string& file) : file_(file) {}
+// ---- Several rules for one syscall -------------------------------------------------------
+//
+// The OCI format orders no rule before another, and libseccomp keeps one unconditional action
+// per syscall (2.5.4: the FIRST unconditional rule added stays, later ones are ignored) and
+// lets an unconditional rule swallow every conditional rule of the syscall, whatever their
+// order; runc and crun add the rules in order and take what libseccomp makes of it. Profiles
+// that engines resolve (Podman's: `setns` in the general allow list and again, with EPERM,
+// for commands without CAP_SYS_ADMIN) mean the later, narrower rule. sandbox gives every
+// call the MORE RESTRICTIVE of the actions of the rules that match it, in the kernel's own
+// precedence (KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > USER_NOTIF > TRACE > LOG > ALLOW;
+// between two errnos or two trace codes, the later rule's): fail closed, and the meaning the
+// kernel gives two stacked filters. Each syscall's rules are resolved here into rules that
+// libseccomp cannot reduce (one unconditional rule, or conditional rules that never give
+// one call two actions); what cannot be expressed that way is refused, naming the rules.
 
-  void add(uint32_t arch, int nr, const std::string& name, const std::string& where,
-           uint32_t action, bool conditional) {
-    Held& h = held_[{arch, nr}];
-    if (!conditional) {
-      if (h.uncond && h.uncond->first != action)
-        throw Error(file_ + ": " + where + ": '" + name + "' already has an unconditional " +
-                    action_name(h.uncond->first) + " rule (" + h.uncond->second +
-                    "), and this one gives it " + action_name(action) +
-                    "; the format orders no rule before another, so the call has no single "
-                    "action (check the rules' includes/excludes for these capabilities)");
-      for (const auto& [a, w] : h.cond)
-        if (a != action) conflict(name, where, action, where, a, w);
-      h.uncond = {action, where};
-    } else {
-      if (h.uncond && h.uncond->first != action)
-        conflict(name, where, h.uncond->first, h.uncond->second, action, where);
-      h.cond.emplace_back(action, where);
+// The kernel's precedence between filter results (seccomp(2), "multiple filters").
+int severity(uint32_t a) {
+  if (a == SCMP_ACT_KILL_PROCESS) return 7;
+  if (a == SCMP_ACT_KILL_THREAD) return 6;
+  if (a == SCMP_ACT_TRAP) return 5;
+  if ((a & 0xffff0000U) == SCMP_ACT_ERRNO(0)) return 4;
+  if (a == SCMP_ACT_NOTIFY) return 3;
+  if ((a & 0xffff0000U) == SCMP_ACT_TRACE(0)) return 2;
+  if (a == SCMP_ACT_LOG) return 1;
+  if (a == SCMP_ACT_ALLOW) return 0;
+  return 8;  // unknown: the parser makes none; treated as the strongest (fail closed)
+}
+
+// Whether `later` (a rule after `earlier` in the profile) decides a call both match.
+bool overrides(uint32_t later, uint32_t earlier) {
+  if (later == earlier) return false;  // the same action: the first rule stays (its name)
+  return severity(later) >= severity(earlier);
+}
+
+// One comparison's set of 64-bit argument values, for disjointness: a union of closed
+// intervals (every op but MASKED_EQ).
+using Intervals = std::vector<std::pair<uint64_t, uint64_t>>;
+constexpr uint64_t kMax = ~uint64_t{0};
+
+// (MASKED_EQ: not an interval list; callers handle it first.)
+Intervals intervals(const scmp_arg_cmp& c) {
+  const uint64_t v = c.datum_a;
+  switch (c.op) {
+    case SCMP_CMP_EQ: return Intervals{{v, v}};
+    case SCMP_CMP_NE: {
+      Intervals r;
+      if (v > 0) r.push_back({0, v - 1});
+      if (v < kMax) r.push_back({v + 1, kMax});
+      return r;
+    }
+    case SCMP_CMP_LT: return v == 0 ? Intervals{} : Intervals{{0, v - 1}};
+    case SCMP_CMP_LE: return Intervals{{0, v}};
+    case SCMP_CMP_GT: return v == kMax ? Intervals{} : Intervals{{v + 1, kMax}};
+    case SCMP_CMP_GE: return Intervals{{v, kMax}};
+    default: return Intervals{{0, kMax}};
+  }
+}
+
+// MASKED_EQ (arg & mask) == value never holds when value has bits outside the mask.
+bool never(const scmp_arg_cmp& c) {
+  if (c.op == SCMP_CMP_MASKED_EQ) return (c.datum_b & ~c.datum_a) != 0;
+  return intervals(c).empty();
+}
+
+// True when no argument value satisfies both comparisons (of the same argument). False
+// when they may share one (MASKED_EQ against a range is not worked out: assumed to).
+bool disjoint(const scmp_arg_cmp& a, const scmp_arg_cmp& b) {
+  if (never(a) || never(b)) return true;
+  if (a.op == SCMP_CMP_MASKED_EQ && b.op == SCMP_CMP_MASKED_EQ)
+    return ((a.datum_b ^ b.datum_b) & a.datum_a & b.datum_a) != 0;
+  if (a.op == SCMP_CMP_MASKED_EQ || b.op == SCMP_CMP_MASKED_EQ) {
+    const scmp_arg_cmp& m = a.op == SCMP_CMP_MASKED_EQ ? a : b;
+    const scmp_arg_cmp& o = a.op == SCMP_CMP_MASKED_EQ ? b : a;
+    if (o.op == SCMP_CMP_EQ) return (o.datum_a & m.datum_a) != m.datum_b;
+    return false;
+  }
+  const Intervals ia = intervals(a), ib = intervals(b);
+  for (const auto& [lo1, hi1] : ia)
+    for (const auto& [lo2, hi2] : ib)
+      if (lo1 <= hi2 && lo2 <= hi1) return false;
+  return true;
+}
+
+// Two conjunctions of comparisons (one per argument at most, see arg_groups) select no call
+// in common when some argument's comparisons are disjoint.
+bool groups_disjoint(const std::vector<scmp_arg_cmp>& a, const std::vector<scmp_arg_cmp>& b) {
+  for (const auto& x : a) {
+    if (never(x)) return true;
+    for (const auto& y : b)
+      if (x.arg == y.arg && disjoint(x, y)) return true;
+  }
+  return std::any_of(b.begin(), b.end(), never);
+}
+
+bool same_group(std::vector<scmp_arg_cmp> a, std::vector<scmp_arg_cmp> b) {
+  auto key = [](const scmp_arg_cmp& c) { return std::tuple(c.arg, c.op, c.datum_a, c.datum_b); };
+  auto less = [&](const scmp_arg_cmp& x, const scmp_arg_cmp& y) { return key(x) < key(y); };
+  std::sort(a.begin(), a.end(), less);
+  std::sort(b.begin(), b.end(), less);
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](const scmp_arg_cmp& x, const scmp_arg_cmp& y) { return key(x) == key(y); });
+}
+
+// The calls a conjunction does NOT select, as a union of single comparisons (exact:
+// EQ<->NE, LT<->GE, LE<->GT; (arg & m) != v as "some bit of m differs from v's").
+std::vector<std::vector<scmp_arg_cmp>> complement(const std::vector<scmp_arg_cmp>& group) {
+  std::vector<std::vector<scmp_arg_cmp>> out;
+  auto add = [&](scmp_arg_cmp c) {
+    if (!never(c)) out.push_back({c});
+  };
+  for (const auto& c : group) {
+    scmp_arg_cmp n = c;
+    switch (c.op) {
+      case SCMP_CMP_EQ: n.op = SCMP_CMP_NE; add(n); break;
+      case SCMP_CMP_NE: n.op = SCMP_CMP_EQ; add(n); break;
+      case SCMP_CMP_LT: n.op = SCMP_CMP_GE; add(n); break;
+      case SCMP_CMP_GE: n.op = SCMP_CMP_LT; add(n); break;
+      case SCMP_CMP_LE: n.op = SCMP_CMP_GT; add(n); break;
+      case SCMP_CMP_GT: n.op = SCMP_CMP_LE; add(n); break;
+      case SCMP_CMP_MASKED_EQ:
+        for (int bit = 0; bit < 64; ++bit) {
+          const uint64_t b = uint64_t{1} << bit;
+          if (c.datum_a & b) add(scmp_arg_cmp{c.arg, SCMP_CMP_MASKED_EQ, b, ~c.datum_b & b});
+        }
+        break;
+      default: break;
     }
   }
+  return out;
+}
 
- private:
-  struct Held {
-    std::optional<std::pair<uint32_t, std::string>> uncond;  // action, where
-    std::vector<std::pair<uint32_t, std::string>> cond;
-  };
-
-  [[noreturn]] void conflict(const std::string& name, const std::string& where, uint32_t uncond,
-                             const std::string& uncond_where, uint32_t cond,
-                             const std::string& cond_where) const {
-    throw Error(file_ + ": " + where + ": '" + name + "' has an unconditional " +
-                action_name(uncond) + " rule (" + uncond_where + ") and a conditional " +
-                action_name(cond) + " rule (" + cond_where +
-                "); libseccomp would silently drop the conditional one");
-  }
-
-  const std::string& file_;
-  std::map<std::pair<uint32_t, int>, Held> held_;
+// A rule of one syscall on one architecture, in profile order.
+struct Candidate {
+  uint32_t action = 0;
+  std::vector<scmp_arg_cmp> args;  // empty: unconditional
+  std::string where;
+  size_t seq = 0;  // position in the profile (rule, name, argument group)
 };
 
-// After HeldRules accepted `rules`: a syscall with an unconditional rule keeps that one
-// rule; its other rules all have the same action (any other was an error), so they are
-// covered by it (see HeldRules).
-void reduce_covered(std::vector<SeccompLibRule>& rules) {
-  std::set<std::pair<uint32_t, int>> uncond;
-  for (const auto& r : rules)
-    if (r.args.empty()) uncond.insert({r.arch, r.nr});
-  std::set<std::pair<uint32_t, int>> kept;
-  std::erase_if(rules, [&](const SeccompLibRule& r) {
-    const std::pair<uint32_t, int> key{r.arch, r.nr};
-    if (!uncond.count(key)) return false;
-    return !r.args.empty() || !kept.insert(key).second;
-  });
+// The rules that give each call of `name` the most restrictive action of the candidates
+// matching it. Rules with the default action are left out afterwards (the default gives it).
+std::vector<Candidate> resolve(const std::string& file, const std::string& name,
+                               const std::vector<Candidate>& cands, uint32_t default_action) {
+  std::optional<Candidate> uncond;
+  std::vector<Candidate> conds;
+  for (const auto& c : cands) {
+    // A condition no call meets (MASKED_EQ with a value outside its mask) selects nothing.
+    if (std::any_of(c.args.begin(), c.args.end(), never)) continue;
+    if (c.args.empty()) {
+      if (!uncond || overrides(c.action, uncond->action)) uncond = c;
+      continue;
+    }
+    // The same conditions twice: one rule, the stronger (or later) action.
+    auto same = std::find_if(conds.begin(), conds.end(),
+                             [&](const Candidate& d) { return same_group(d.args, c.args); });
+    if (same == conds.end()) conds.push_back(c);
+    else if (overrides(c.action, same->action)) *same = c;
+  }
+  auto named = [&](const Candidate& c) { return action_name(c.action) + " (" + c.where + ")"; };
+  std::vector<Candidate> out;
+  if (uncond) {
+    // Conditional rules that the unconditional one does not override decide their calls.
+    std::vector<Candidate> winners;
+    for (const auto& c : conds) {
+      bool c_later = c.seq > uncond->seq;
+      bool wins = c.action != uncond->action &&
+                  (severity(c.action) > severity(uncond->action) ||
+                   (severity(c.action) == severity(uncond->action) && c_later));
+      if (wins) winners.push_back(c);
+    }
+    if (winners.empty()) return {*uncond};
+    if (winners.size() > 1)
+      throw Error(file + ": " + winners[1].where + ": '" + name + "' has an unconditional " +
+                  named(*uncond) + " rule and more than one conditional rule that is more "
+                  "restrictive (" + named(winners[0]) + ", " + named(winners[1]) +
+                  "); sandbox expresses one such exception per syscall (libseccomp lets an "
+                  "unconditional rule swallow the conditional ones), so this has no filter");
+    // Security: the unconditional rule's action only for the calls the stronger
+    // conditional rule does not select (libseccomp would otherwise drop the latter).
+    out.push_back(winners[0]);
+    for (auto& g : complement(winners[0].args)) out.push_back({uncond->action, g, uncond->where, uncond->seq});
+    return out;
+  }
+  // Only conditional rules: libseccomp tests them in its own order, not the profile's, so
+  // two that can match one call with different actions must not both reach it; fine when
+  // the weaker one has the default action (it is left out, the stronger one decides).
+  for (size_t i = 0; i < conds.size(); ++i)
+    for (size_t j = i + 1; j < conds.size(); ++j) {
+      const Candidate& a = conds[i];
+      const Candidate& b = conds[j];
+      if (a.action == b.action || groups_disjoint(a.args, b.args)) continue;
+      const Candidate& loser = overrides(b.action, a.action) ? a : b;
+      if (loser.action == default_action) continue;
+      throw Error(file + ": " + b.where + ": '" + name + "' has conditional rules " + named(a) +
+                  " and " + named(b) + " that can both match one call; libseccomp would "
+                  "pick one by its own order, not the more restrictive one, so this has no "
+                  "filter (make the conditions exclusive)");
+    }
+  return conds;
 }
 
 // Names unknown on every architecture libseccomp knows. Skipping one leaves its calls to
@@ -418,14 +547,15 @@ SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
   t.default_action = effective(profile.default_action, opts);
   t.arches = filter_arches(profile, opts);
   const auto kernel = kernel_version(opts.kernel_release);
-  HeldRules held(profile.file);
   UnknownNames unknown(profile.file, t.default_action);
   for (uint32_t arch : t.arches) {
+    // Each syscall's applicable rules in profile order, syscalls in order of appearance.
+    std::vector<std::pair<std::string, int>> order;
+    std::map<int, std::vector<Candidate>> cands;
+    size_t seq = 0;
     for (const auto& rule : profile.rules) {
       if (!applies(rule, arch, opts.caps, kernel)) continue;
       uint32_t action = effective(rule.action, opts);
-      // libseccomp refuses rules with the default action; they change nothing anyway.
-      if (action == t.default_action) continue;
       const auto groups = arg_groups(rule);
       for (size_t i = 0; i < rule.names.size(); ++i) {
         const std::string& name = rule.names[i];
@@ -436,14 +566,16 @@ SeccompTranslation translate_seccomp_profile(const SeccompProfile& profile,
           continue;
         }
         if (!exists_on(arch, name)) continue;
-        for (const auto& g : groups) {
-          held.add(arch, nr, name, where, action, !g.empty());
-          t.rules.push_back({arch, name, nr, action, g, where});
-        }
+        if (!cands.count(nr)) order.emplace_back(name, nr);
+        for (const auto& g : groups) cands[nr].push_back({action, g, where, seq++});
       }
     }
+    for (const auto& [name, nr] : order)
+      for (auto& c : resolve(profile.file, name, cands[nr], t.default_action))
+        // libseccomp refuses rules with the default action; they change nothing anyway.
+        if (c.action != t.default_action)
+          t.rules.push_back({arch, name, nr, c.action, std::move(c.args), std::move(c.where)});
   }
-  reduce_covered(t.rules);
   if (auto w = unknown.warning()) t.warnings.push_back(*w);
   return t;
 }

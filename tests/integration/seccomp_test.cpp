@@ -490,31 +490,44 @@ TEST_F(seccompTest, SyscallListedTwiceWithTheSameActionIsAccepted) {
   EXPECT_FALSE(c.out.empty());
   EXPECT_EQ(c.out.size() % 8, 0u);
 
-  // A conflicting action for the same call is still refused, before the command runs.
-  const std::string bad = dir / "conflict.json";
-  write_file(bad, listed_twice(R"(,
+  // A conflicting action for the same call (denied without CAP_SYS_ADMIN while the general
+  // list allows it, Podman's shape): the more restrictive action wins.
+  const std::string strict = dir / "conflict.json";
+  write_file(strict, listed_twice(R"(,
       {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "excludes": {"caps": ["CAP_SYS_ADMIN"]}})"));
+  auto denied = probe({"--ro-bind", dir.path(), dir.path(), "--seccomp-profile", strict});
+  ASSERT_EQ(denied.exit_code, 0) << denied;
+  EXPECT_EQ(key_values(denied.out)["setns"], "1") << denied;  // EPERM, not the kernel's EBADF
+  EXPECT_EQ(key_values(denied.out)["getppid"], "0") << denied;
+  auto compiled = run({"seccomp-compile", strict}, unpriv());
+  EXPECT_EQ(compiled.exit_code, 0) << compiled.err;
+  EXPECT_EQ(compiled.out.size() % 8, 0u);
+  // With CAP_SYS_ADMIN the denying rule does not apply: the two allow rules agree.
+  auto with_cap = probe({"--ro-bind", dir.path(), dir.path(), "--cap-add", "CAP_SYS_ADMIN",
+                         "--seccomp-profile", strict});
+  ASSERT_EQ(with_cap.exit_code, 0) << with_cap;
+  EXPECT_EQ(key_values(with_cap.out)["setns"], "9") << with_cap;
+
+  // Conditional rules of two actions that can meet one call have no filter that gives the
+  // more restrictive one (libseccomp orders them itself): refused before the command runs.
+  const std::string bad = dir / "overlap.json";
+  write_file(bad, listed_twice(R"(,
+      {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 2, "value": 0, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [{"index": 3, "value": 0, "op": "SCMP_CMP_EQ"}]})"));
   const std::string marker = dir / "ran";
   auto refused = run(cat({root(), {"--bind", dir.path(), dir.path(), "--seccomp-profile", bad, "--",
                                    "touch", marker}}),
                      unpriv());
   EXPECT_EQ(refused.exit_code, 1) << refused;
   EXPECT_FALSE(exists(marker));
-  EXPECT_TRUE(contains(refused.err, bad + ": syscalls[5].names[0]: 'setns' already has an "
-                                          "unconditional SCMP_ACT_ALLOW rule (syscalls[0].names[55])"))
+  EXPECT_TRUE(contains(refused.err, bad + ": syscalls[6].names[0]: 'mount' has conditional rules "
+                                          "SCMP_ACT_ALLOW (syscalls[5].names[0]) and "
+                                          "SCMP_ACT_ERRNO(1) (syscalls[6].names[0]) that can both "
+                                          "match one call"))
       << refused;
   auto compile_refused = run({"seccomp-compile", bad}, unpriv());
   EXPECT_EQ(compile_refused.exit_code, 1);
-  EXPECT_TRUE(contains(compile_refused.err, "'setns' already has an unconditional")) << compile_refused;
-  auto compile_cap = run({"seccomp-compile", "--cap-add", "CAP_SYS_ADMIN", bad}, unpriv());
-  EXPECT_EQ(compile_cap.exit_code, 0) << compile_cap.err;
-  EXPECT_EQ(compile_cap.out.size() % 8, 0u);
-  EXPECT_FALSE(compile_cap.out.empty());
-  // With CAP_SYS_ADMIN the denying rule does not apply: the two allow rules agree.
-  auto with_cap = probe({"--ro-bind", dir.path(), dir.path(), "--cap-add", "CAP_SYS_ADMIN",
-                         "--seccomp-profile", bad});
-  ASSERT_EQ(with_cap.exit_code, 0) << with_cap;
-  EXPECT_EQ(key_values(with_cap.out)["setns"], "9") << with_cap;
+  EXPECT_TRUE(contains(compile_refused.err, "'mount' has conditional rules")) << compile_refused;
 }
 
 // Podman's default profile (containers-common), when installed: CI does not install it.
@@ -539,18 +552,22 @@ TEST_F(seccompTest, PodmanDefaultProfile) {
   EXPECT_EQ(kv["kexec_load"], "1") << r;    // its EPERM list (the kernel says ENOSYS here)
   EXPECT_EQ(kv["add_key"], "38") << r;      // not listed: its default ENOSYS
   EXPECT_EQ(r.err, "") << r;
-  // Without CAP_SYS_ADMIN it gives setns two actions (the general list allows it, the rule
-  // for commands without the capability answers EPERM): refused, naming both rules.
-  auto no_cap = run(cat({root(), {"--seccomp-profile", file, "--", "true"}}), unpriv());
-  EXPECT_EQ(no_cap.exit_code, 1) << no_cap;
-  EXPECT_TRUE(contains(no_cap.err, "'setns' already has an unconditional SCMP_ACT_ALLOW rule")) << no_cap;
-  // seccomp-compile alike: refused for a command without capabilities, compiled for one
-  // with CAP_SYS_ADMIN.
-  EXPECT_EQ(run({"seccomp-compile", file}, unpriv()).exit_code, 1);
-  auto compiled = run({"seccomp-compile", "--cap-add", "CAP_SYS_ADMIN", file}, unpriv());
-  EXPECT_EQ(compiled.exit_code, 0) << compiled.err;
-  EXPECT_FALSE(compiled.out.empty());
-  EXPECT_EQ(compiled.out.size() % 8, 0u);
+  // Without CAP_SYS_ADMIN its general list allows setns and a rule for commands without the
+  // capability answers EPERM: the more restrictive action wins (as Podman means it).
+  auto no_cap = probe({"--seccomp-profile", file});
+  ASSERT_EQ(no_cap.exit_code, 0) << no_cap;
+  auto nkv = key_values(no_cap.out);
+  EXPECT_EQ(nkv["setns"], "1") << no_cap;
+  EXPECT_EQ(nkv["getppid"], "0") << no_cap;
+  EXPECT_EQ(nkv["userfaultfd"], "1") << no_cap;
+  EXPECT_EQ(no_cap.err, "") << no_cap;
+  // seccomp-compile alike, with and without the capability.
+  for (const Args& caps : {Args{}, Args{"--cap-add", "CAP_SYS_ADMIN"}}) {
+    auto compiled = run(cat({{"seccomp-compile"}, caps, {file}}), unpriv());
+    EXPECT_EQ(compiled.exit_code, 0) << compiled.err;
+    EXPECT_FALSE(compiled.out.empty());
+    EXPECT_EQ(compiled.out.size() % 8, 0u);
+  }
 }
 
 TEST_F(seccompTest, DockerStyleProfileWithIncludesAndUnknownNames) {

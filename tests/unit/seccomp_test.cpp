@@ -577,37 +577,159 @@ TEST(seccompTranslate, UnknownNames) {
   EXPECT_TRUE(translate_seccomp_profile(other, native_only()).rules.empty());
 }
 
-TEST(seccompTranslate, RulesLibseccompWouldSilentlyDropAreErrors) {
-  auto p = parse(with_rules(R"({"names": ["ioctl", "read"], "action": "SCMP_ACT_ALLOW"},
-      {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
-       "args": [{"index": 1, "value": 4294967295, "valueTwo": 21522, "op": "SCMP_CMP_MASKED_EQ"}]})"));
+// The program's answer for one call (x86_64), compiled from `p`.
+uint32_t answer(const SeccompProfile& p, int nr, std::array<uint64_t, 6> args = {},
+                SeccompCompileOptions o = native_only()) {
+  return run_bpf(compile_seccomp_profile(p, o).bpf, {nr, AUDIT_ARCH_X86_64, args});
+}
+
+std::string translate_error(const SeccompProfile& p, SeccompCompileOptions o = native_only()) {
   try {
-    translate_seccomp_profile(p, native_only());
-    FAIL();
+    translate_seccomp_profile(p, o);
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "p.json: syscalls[1].names[0]: 'ioctl' has an unconditional SCMP_ACT_ALLOW rule "
-              "(syscalls[0].names[0]) and a conditional SCMP_ACT_ERRNO(22) rule "
-              "(syscalls[1].names[0]); libseccomp would silently drop the conditional one");
+    return e.what();
   }
-  // The same refusal with the conditional rule first.
-  auto cond_first = parse(with_rules(R"(
-      {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
-       "args": [{"index": 1, "value": 21522, "op": "SCMP_CMP_EQ"}]},
-      {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW"})"));
-  EXPECT_THROW(translate_seccomp_profile(cond_first, native_only()), Error);
-  // Conditional rules with different actions are kept as they are; an unconditional rule
-  // with the same action as conditional ones covers them: it alone is kept.
-  auto ok = parse(with_rules(R"(
+  return "";
+}
+
+// An unconditional rule beside a MORE restrictive conditional one: the conditional one
+// decides its calls, the unconditional one the rest (libseccomp alone would let the
+// unconditional rule swallow the conditional one, in either order).
+TEST(seccompTranslate, StrongerConditionalRuleKeepsItsCallsBesideAnUnconditionalOne) {
+  const std::string allow = R"({"names": ["ioctl", "read"], "action": "SCMP_ACT_ALLOW"})";
+  const std::string deny = R"({"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+       "args": [{"index": 1, "value": 4294967295, "valueTwo": 21522, "op": "SCMP_CMP_MASKED_EQ"}]})";
+  for (bool allow_first : {true, false}) {
+    auto p = parse(with_rules(allow_first ? allow + "," + deny : deny + "," + allow));
+    auto t = translate_seccomp_profile(p, native_only());
+    // ioctl: the errno rule, then the allow rule for each bit of the mask that differs.
+    size_t ioctl_rules = 0;
+    for (const auto& r : t.rules) ioctl_rules += r.name == "ioctl";
+    EXPECT_EQ(ioctl_rules, 1u + 32u) << allow_first;
+    EXPECT_EQ(answer(p, SYS_ioctl, {0, 21522}), errno_ret(22)) << allow_first;     // TIOCSTI
+    EXPECT_EQ(answer(p, SYS_ioctl, {0, 21522 | (uint64_t{1} << 40)}), errno_ret(22));  // outside the mask
+    EXPECT_EQ(answer(p, SYS_ioctl, {0, 21523}), kAllow) << allow_first;
+    EXPECT_EQ(answer(p, SYS_ioctl, {0, 0}), kAllow) << allow_first;
+    EXPECT_EQ(answer(p, SYS_read), kAllow);
+  }
+  // Several comparisons: the unconditional action for calls that miss any of them.
+  auto s = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+       "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 9, "op": "SCMP_CMP_EQ"}]})"));
+  EXPECT_EQ(translate_seccomp_profile(s, native_only()).rules.size(), 3u);
+  EXPECT_EQ(answer(s, SYS_socket, {16, 3, 9}), errno_ret(22));
+  EXPECT_EQ(answer(s, SYS_socket, {16, 3, 0}), kAllow);
+  EXPECT_EQ(answer(s, SYS_socket, {2, 1, 9}), kAllow);
+  EXPECT_EQ(answer(s, SYS_socket, {1, 1, 0}), kAllow);
+  // Ranges: LT's complement is GE, LE's GT.
+  auto r = parse(with_rules(R"(
+      {"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 1, "value": 9, "op": "SCMP_CMP_LE"}]},
+      {"names": ["kill"], "action": "SCMP_ACT_ALLOW"})"));
+  EXPECT_EQ(answer(r, SYS_kill, {1, 9}), kKillProcess);
+  EXPECT_EQ(answer(r, SYS_kill, {1, 0}), kKillProcess);
+  EXPECT_EQ(answer(r, SYS_kill, {1, 10}), kAllow);
+  // A condition no call meets (a value outside the mask) takes nothing from the allow.
+  auto n = parse(with_rules(R"(
+      {"names": ["kill"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 1, "value": 1, "valueTwo": 2, "op": "SCMP_CMP_MASKED_EQ"}]})"));
+  EXPECT_EQ(translate_seccomp_profile(n, native_only()).rules.size(), 1u);
+  EXPECT_EQ(answer(n, SYS_kill, {1, 0}), kAllow);
+  EXPECT_EQ(answer(n, SYS_kill, {1, 3}), kAllow);
+}
+
+// An unconditional rule at least as restrictive as a conditional one decides every call.
+TEST(seccompTranslate, StrongerUnconditionalRuleCoversConditionalOnes) {
+  auto p = parse(with_rules(R"(
       {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
-      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GT"}]},
-      {"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GT"}]},
-      {"names": ["read"], "action": "SCMP_ACT_ALLOW"})"));
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1})",
+      "SCMP_ACT_ALLOW"));
+  auto t = translate_seccomp_profile(p, native_only());
+  ASSERT_EQ(t.rules.size(), 1u);
+  EXPECT_TRUE(t.rules[0].args.empty());
+  EXPECT_EQ(t.rules[0].where, "syscalls[2].names[0]");
+  EXPECT_EQ(answer(p, SYS_socket, {1}), kEperm);  // the allow does not open a hole
+  EXPECT_EQ(answer(p, SYS_socket, {2}), kEperm);  // same strength, and the unconditional rule is later
+  // The same strength, the conditional rule later: its errno for its calls.
+  auto later = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]})",
+      "SCMP_ACT_ALLOW"));
+  EXPECT_EQ(answer(later, SYS_socket, {2}), errno_ret(97));
+  EXPECT_EQ(answer(later, SYS_socket, {1}), kEperm);
+}
+
+// Two conditional exceptions to one unconditional rule would need the complement of their
+// union: refused, naming the rules.
+TEST(seccompTranslate, TwoStrongerConditionalRulesBesideAnUnconditionalOneAreRefused) {
+  auto p = parse(with_rules(R"(
+      {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [{"index": 1, "value": 21522, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [{"index": 1, "value": 21532, "op": "SCMP_CMP_EQ"}]})"));
+  EXPECT_EQ(translate_error(p),
+            "p.json: syscalls[2].names[0]: 'ioctl' has an unconditional SCMP_ACT_ALLOW "
+            "(syscalls[0].names[0]) rule and more than one conditional rule that is more "
+            "restrictive (SCMP_ACT_ERRNO(1) (syscalls[1].names[0]), SCMP_ACT_ERRNO(1) "
+            "(syscalls[2].names[0])); sandbox expresses one such exception per syscall "
+            "(libseccomp lets an unconditional rule swallow the conditional ones), so this has "
+            "no filter");
+  // The same exceptions as one rule with two comparisons of one argument (runc's OR) too.
+  auto ored = parse(with_rules(R"(
+      {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "args": [
+        {"index": 1, "value": 21522, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 21532, "op": "SCMP_CMP_EQ"}]})"));
+  EXPECT_NE(translate_error(ored).find("more than one conditional rule"), std::string::npos);
+}
+
+TEST(seccompTranslate, ConditionalRulesThatCanMeetOneCallWithTwoActionsAreRefused) {
+  // Disjoint conditions (Podman's socket rules): kept as they are.
+  auto ok = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+       "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 9, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 2, "value": 9, "op": "SCMP_CMP_NE"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_NE"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 2, "value": 9, "op": "SCMP_CMP_NE"}]},
+      {"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_LT"}]},
+      {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9, "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GE"}]},
+      {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2080505856, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
+      {"names": ["clone"], "action": "SCMP_ACT_TRAP", "args": [{"index": 0, "value": 268435456, "valueTwo": 268435456, "op": "SCMP_CMP_MASKED_EQ"}]})"));
   auto t = translate_seccomp_profile(ok, native_only());
-  ASSERT_EQ(t.rules.size(), 3u);
-  EXPECT_EQ(t.rules[2].name, "read");
-  EXPECT_TRUE(t.rules[2].args.empty());
-  EXPECT_EQ(t.rules[2].where, "syscalls[3].names[0]");
+  EXPECT_EQ(t.rules.size(), 7u);  // the repeated socket rule is one
+  EXPECT_EQ(answer(ok, SYS_socket, {16, 3, 9}), errno_ret(22));
+  EXPECT_EQ(answer(ok, SYS_socket, {16, 3, 0}), kAllow);
+  EXPECT_EQ(answer(ok, SYS_read, {0}), kAllow);
+  EXPECT_EQ(answer(ok, SYS_read, {3}), errno_ret(9));
+  EXPECT_EQ(answer(ok, SYS_clone, {0x10000000}), SECCOMP_RET_TRAP);
+  // Overlapping conditions with two actions: libseccomp's order would decide. Refused.
+  auto overlap = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GE"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_EQ"}]})"));
+  EXPECT_EQ(translate_error(overlap),
+            "p.json: syscalls[1].names[0]: 'socket' has conditional rules SCMP_ACT_ALLOW "
+            "(syscalls[0].names[0]) and SCMP_ACT_ERRNO(97) (syscalls[1].names[0]) that can "
+            "both match one call; libseccomp would pick one by its own order, not the more "
+            "restrictive one, so this has no filter (make the conditions exclusive)");
+  // Different arguments can always meet in one call.
+  auto args = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}]})"));
+  EXPECT_NE(translate_error(args).find("that can both match one call"), std::string::npos);
+  // Fine when the weaker of the two has the default action: it is left out.
+  auto weaker_default = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GE"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_EQ"}]})",
+      "SCMP_ACT_ALLOW"));
+  EXPECT_EQ(answer(weaker_default, SYS_socket, {10}), errno_ret(97));
+  EXPECT_EQ(answer(weaker_default, SYS_socket, {11}), kAllow);
+  // The same conditions twice with two actions: one rule, the more restrictive.
+  auto same = parse(with_rules(R"(
+      {"names": ["socket"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]},
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]})"));
+  auto st = translate_seccomp_profile(same, native_only());
+  ASSERT_EQ(st.rules.size(), 1u);
+  EXPECT_EQ(st.rules[0].action, SCMP_ACT_KILL_PROCESS);
+  EXPECT_EQ(answer(same, SYS_socket, {40}), kKillProcess);
 }
 
 // Podman's / Docker's shape: a syscall in the general allow list and again in a rule the
@@ -646,33 +768,77 @@ TEST(seccompTranslate, UnconditionalCoversConditionalOfSameActionEitherOrder) {
   }
 }
 
-TEST(seccompTranslate, ConflictingUnconditionalActionsStayErrors) {
-  // Podman's profile without CAP_SYS_ADMIN: setns allowed by the general list and denied
-  // by the rule for commands without the capability. No single meaning: refused.
+// Two unconditional actions: the more restrictive wins in the kernel's precedence; between
+// two errnos (or trace codes) the later rule's.
+TEST(seccompTranslate, ConflictingUnconditionalActionsMoreRestrictiveWins) {
+  const std::vector<std::string> strongest_first = {
+      R"("SCMP_ACT_KILL_PROCESS")", R"("SCMP_ACT_KILL_THREAD")", R"("SCMP_ACT_TRAP")",
+      R"("SCMP_ACT_ERRNO", "errnoRet": 1)", R"("SCMP_ACT_TRACE", "errnoRet": 5)",
+      R"("SCMP_ACT_LOG")", R"("SCMP_ACT_ALLOW")"};
+  for (size_t i = 0; i < strongest_first.size(); ++i)
+    for (size_t j = i + 1; j < strongest_first.size(); ++j)
+      for (bool strong_first : {true, false}) {
+        const std::string s = R"({"names": ["setns"], "action": )" + strongest_first[i] + "}";
+        const std::string w = R"({"names": ["setns"], "action": )" + strongest_first[j] + "}";
+        // The default must differ from both (libseccomp takes no rule with the default action).
+        auto p = parse(with_rules(strong_first ? s + "," + w : w + "," + s, "SCMP_ACT_ERRNO"));
+        p.default_action = SCMP_ACT_ERRNO(38);
+        auto t = translate_seccomp_profile(p, native_only());
+        ASSERT_EQ(t.rules.size(), 1u) << s << w;
+        auto expected = parse(with_rules(s)).rules[0].action;
+        EXPECT_EQ(t.rules[0].action, expected) << s << " beats " << w << " " << strong_first;
+        EXPECT_EQ(t.rules[0].where, strong_first ? "syscalls[0].names[0]" : "syscalls[1].names[0]");
+      }
+  // Two errnos: the later rule's.
+  for (const char* order : {"1,38", "38,1"}) {
+    std::string a = order[0] == '1' ? "1" : "38", b = order[0] == '1' ? "38" : "1";
+    auto e = parse(with_rules(R"({"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": )" + a +
+                              R"(}, {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": )" + b + "}",
+                              "SCMP_ACT_ALLOW"));
+    auto t = translate_seccomp_profile(e, native_only());
+    ASSERT_EQ(t.rules.size(), 1u);
+    EXPECT_EQ(t.rules[0].action, SCMP_ACT_ERRNO(std::stoi(b))) << order;
+    EXPECT_EQ(answer(e, SYS_setns), errno_ret(std::stoi(b))) << order;
+  }
+  // The winner is the default action: no rule at all (not the weaker rule's allow).
+  auto d = parse(with_rules(R"({"names": ["setns", "read"], "action": "SCMP_ACT_ALLOW"},
+                               {"names": ["setns"], "action": "SCMP_ACT_KILL_PROCESS"})",
+                            "SCMP_ACT_KILL_PROCESS"));
+  auto dt = translate_seccomp_profile(d, native_only());
+  ASSERT_EQ(dt.rules.size(), 1u);
+  EXPECT_EQ(dt.rules[0].name, "read");
+  EXPECT_EQ(answer(d, SYS_setns), kKillProcess);
+  // --seccomp-log: the denial is logged, not the allow kept.
+  auto o = native_only();
+  o.log = true;
+  auto l = parse(with_rules(R"({"names": ["setns"], "action": "SCMP_ACT_ALLOW"},
+                               {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1})"));
+  EXPECT_EQ(answer(l, SYS_setns, {}, o), kLog);
+}
+
+// Podman's resolved profile without CAP_SYS_ADMIN: setns in the general allow list and
+// again, with EPERM, for commands without the capability. EPERM wins (the later, narrower
+// rule; libseccomp alone would keep the first, the allow).
+TEST(seccompTranslate, PodmanSetnsShape) {
   auto p = parse(with_rules(R"(
-      {"names": ["setns"], "action": "SCMP_ACT_ALLOW"},
+      {"names": ["read", "setns"], "action": "SCMP_ACT_ALLOW"},
       {"names": ["setns"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
       {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "excludes": {"caps": ["CAP_SYS_ADMIN"]}})",
       "SCMP_ACT_KILL_PROCESS"));
-  try {
-    translate_seccomp_profile(p, native_only());
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "p.json: syscalls[2].names[0]: 'setns' already has an unconditional SCMP_ACT_ALLOW "
-              "rule (syscalls[0].names[0]), and this one gives it SCMP_ACT_ERRNO(1); the format "
-              "orders no rule before another, so the call has no single action (check the "
-              "rules' includes/excludes for these capabilities)");
-  }
+  auto t = translate_seccomp_profile(p, native_only());
+  ASSERT_EQ(t.rules.size(), 2u);
+  EXPECT_EQ(t.rules[1].name, "setns");
+  EXPECT_EQ(t.rules[1].action, SCMP_ACT_ERRNO(1));
+  EXPECT_EQ(t.rules[1].where, "syscalls[2].names[0]");
+  EXPECT_EQ(answer(p, SYS_setns), kEperm);
+  EXPECT_EQ(answer(p, SYS_read), kAllow);
   // With the capability the two allow rules agree and the errno rule does not apply.
   auto o = native_only();
   o.caps = uint64_t{1} << 21;
-  EXPECT_EQ(translate_seccomp_profile(p, o).rules.size(), 1u);
-  // Two different errnos are a conflict too.
-  auto e = parse(with_rules(R"(
-      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
-      {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})", "SCMP_ACT_ALLOW"));
-  EXPECT_THROW(translate_seccomp_profile(e, native_only()), Error);
+  auto tc = translate_seccomp_profile(p, o);
+  ASSERT_EQ(tc.rules.size(), 2u);
+  EXPECT_EQ(tc.rules[1].action, SCMP_ACT_ALLOW);
+  EXPECT_EQ(answer(p, SYS_setns, {}, o), kAllow);
 }
 
 // ---- lookup --------------------------------------------------------------------------------
