@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -152,12 +153,7 @@ void check_rlimits(const std::vector<RlimitSetting>& rl, bool privileged) {
 }
 
 bool may_raise_hard_limits() {
-  // capget directly: libcap-ng keeps per-process state that the child's own capability
-  // setup relies on, so it is not touched here.
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (::syscall(SYS_capget, &hdr, data) < 0) return false;
-  return data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective & CAP_TO_MASK(CAP_SYS_RESOURCE);
+  return security::effective_caps() & (security::CapSet{1} << CAP_SYS_RESOURCE);
 }
 
 void raise_hard_limits(pid_t child, const std::vector<RlimitSetting>& rl) {
@@ -278,20 +274,45 @@ void check_root_reach(const Spec& spec, const HostFacts& host, bool userns,
   const Limits& l = spec.limits;
   if (!(l.wants_cgroup() || l.timeout_ms) || !host.is_root() || userns || spec.userns_fd)
     return;
-  if (caps != 0)
-    // Security: root in the initial user namespace with any capability left (bwrap keeps
+  // Capabilities that give root nothing against its cgroup or PID namespace once it is in
+  // one of its own, without the host's procfs: the default set of Podman's containers.conf for a
+  // container (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, NET_BIND_SERVICE, SETFCAP, SETGID,
+  // SETPCAP, SETUID, SYS_CHROOT, plus NET_RAW and AUDIT_WRITE). None mounts, enters a
+  // namespace, traces, loads code, or writes a read-only mount: uid 0 already owns the
+  // cgroup files, so DAC_OVERRIDE/FOWNER add nothing a capability-less root lacks there.
+  // Not MKNOD (Docker's and Podman 4.3's compiled-in default): a node of the host's disk
+  // opened writable is the whole host, cgroups included.
+  const security::CapSet kHeld = [] {
+    security::CapSet s = 0;
+    for (int c : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL,
+                  CAP_NET_BIND_SERVICE, CAP_SETFCAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID,
+                  CAP_SYS_CHROOT, CAP_NET_RAW, CAP_AUDIT_WRITE})
+      s |= security::CapSet{1} << c;
+    return s;
+  }();
+  if (const security::CapSet beyond = caps & ~kHeld; beyond != 0) {
+    std::string names;
+    for (int c = 0; c < 64; ++c)
+      if (beyond & (security::CapSet{1} << c)) {
+        const char* n = security::capability_name(c);
+        std::string name = n ? n : std::to_string(c);
+        for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        names += (names.empty() ? "CAP_" : ", CAP_") + name;
+      }
+    // Security: root in the initial user namespace with any other capability (bwrap keeps
     // them all for a root caller) leaves its cgroup and PID namespace at will: CAP_SYS_ADMIN
     // joins the host's cgroup namespace (setns through /proc) or remounts a cgroup
     // filesystem writable, CAP_SYS_PTRACE walks into a host process's root
     // (/proc/PID/root/sys/fs/cgroup), CAP_SYS_MODULE loads anything. No cgroup limit or
-    // deadline holds against it; without capabilities, or inside a user namespace, the
-    // kernel stops all of these.
+    // deadline holds against it; without them, or inside a user namespace, the kernel
+    // stops all of these.
     return unenforceable(l, guarded_options(l) +
                                 " can't be enforced: the command runs as root in the initial user "
-                                "namespace with capabilities, with which it can leave its cgroup and "
-                                "PID namespace (setns, /proc/PID/root of host processes, remounts). "
-                                "Add --cap-drop ALL, or --unshare-user");
-  // Security: root without capabilities is still uid 0: it may ptrace, signal and open
+                                "namespace with capabilities (" + names + "), with which it can "
+                                "leave its cgroup and PID namespace (setns, /proc/PID/root of host "
+                                "processes, remounts). Add --cap-drop ALL, or --unshare-user");
+  }
+  // Security: root without capabilities (or with only those above) is still uid 0: it may ptrace, signal and open
   // /proc/PID/root of every other capability-less root process (another sandbox's
   // command, a daemon that dropped its capabilities), and find a writable cgroup
   // filesystem, a writable host root and unconfined processes there. A PID namespace of

@@ -42,13 +42,26 @@ CapSet all_caps() {
   return last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
 }
 
-CapSet current_caps() {
-  // One capget(2): libcap-ng's capng_get_caps_process() would also parse /proc/PID/status
-  // for the bounding set, which this does not need.
+namespace {
+// One capget(2) of this process: libcap-ng's capng_get_caps_process() would also parse
+// /proc/PID/status for the bounding set, and it keeps per-process state that the child's
+// own capability setup relies on, so it is not touched here.
+bool capget_self(__user_cap_data_struct (&data)[2]) {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  return ::syscall(SYS_capget, &hdr, data) == 0;
+}
+}  // namespace
+
+CapSet current_caps() {
   __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &hdr, data) < 0) throw_errno("capget");
+  if (!capget_self(data)) throw_errno("capget");
   return (data[0].permitted | (CapSet{data[1].permitted} << 32)) & all_caps();
+}
+
+CapSet effective_caps() {
+  __user_cap_data_struct data[2]{};
+  if (!capget_self(data)) return 0;
+  return data[0].effective | (CapSet{data[1].effective} << 32);  // never above cap_last_cap
 }
 
 CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,

@@ -22,6 +22,8 @@ int last_cap();
 CapSet all_caps();
 // Permitted set of the calling process.
 CapSet current_caps();
+// Effective set of the calling process (0 if capget fails).
+CapSet effective_caps();
 
 // Pure: the set the command ends with.
 CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,

@@ -132,6 +132,48 @@ TEST_F(SandboxTest, BoundCgroupFilesystemCannotLiftTheLimits) {
   }
 }
 
+// Root keeping Podman's default capability set for a container (a root `podman run` asks
+// the OCI runtime for it, with its default --pids-limit) may have limits: in a PID namespace
+// of its own, without the host's /proc, none of those capabilities leaves the cgroup.
+// Control: with the host's cgroup filesystem bound writable and no limits, DAC_OVERRIDE
+// root moves itself into another cgroup. With --memory the run is accepted, the filesystem
+// is read-only to it, mounting another is refused, and the allocation is killed.
+TEST_F(SandboxTest, PodmansDefaultCapabilitiesKeepTheLimits) {
+  REQUIRE_V1("memory");
+  OwnCgroups own;
+  ASSERT_FALSE(own.memory().empty());
+  const std::string target = own.memory() + "/cgroup.procs";
+  const Args podman_caps = {"--cap-drop", "ALL", "--cap-add", "CAP_CHOWN", "--cap-add",
+                            "CAP_DAC_OVERRIDE", "--cap-add", "CAP_FOWNER", "--cap-add", "CAP_FSETID",
+                            "--cap-add", "CAP_KILL", "--cap-add", "CAP_NET_BIND_SERVICE", "--cap-add",
+                            "CAP_SETFCAP", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP",
+                            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SYS_CHROOT"};
+  const Args root = {"--ro-bind", "/", "/", "--bind", "/sys", "/sys", "--unshare-pid",
+                     "--proc", "/proc", "--tmpfs", "/tmp"};
+  const std::string mount_try =
+      "import ctypes, errno, os\n"
+      "libc = ctypes.CDLL(None, use_errno=True)\n"
+      "r = libc.mount(b'none', b'/tmp', b'cgroup', 0, b'memory')\n"
+      "print('mount=%s' % ('ok' if r == 0 else errno.errorcode[ctypes.get_errno()]), flush=True)\n";
+  auto control = run(cat({root, podman_caps, py(kLiftThroughBind, {target})}));
+  EXPECT_EQ(key_values(control.out)["move"], "ok") << "control: no limits, no protection" << control;
+
+  auto r = run(cat({root, podman_caps, {"--memory", "64M"}, py(mount_try + kLiftThroughBind, {target})}));
+  auto m = key_values(r.out);
+  EXPECT_EQ(m["mount"], "EPERM") << r;
+  EXPECT_EQ(m["move"], "EROFS") << r;
+  EXPECT_FALSE(contains(r.out, "survived")) << r;
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r;
+  EXPECT_TRUE(own.pids(own.memory()).empty()) << "a limited sandbox moved itself out";
+
+  // One capability more (CAP_SYS_PTRACE) and the limits can't be had: refused, named.
+  auto more = run(cat({root, podman_caps, {"--cap-add", "CAP_SYS_PTRACE", "--memory", "64M"},
+                       py(kLiftThroughBind, {target})}));
+  EXPECT_EQ(more.exit_code, 1) << more;
+  EXPECT_EQ(more.out, "") << more;
+  EXPECT_TRUE(contains(more.err, "with capabilities (CAP_SYS_PTRACE)")) << more;
+}
+
 // The command has every capability in a user namespace whose uid 0 is the host's root
 // (a root caller with --unshare-user): it mounts the memory and pids hierarchies, which
 // the kernel allows inside a cgroup namespace, and writes -1 and max to what it sees. That

@@ -2,6 +2,7 @@
 // /proc/self/mountinfo, /proc/self/cgroup and the cgroup event files, and the cgroup
 // decisions (delegation, controllers, no internal processes) on a fake cgroup tree in a
 // temporary directory.
+#include <linux/capability.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -177,6 +178,46 @@ TEST(LimitsRootReach, PlanRefusesAndBestEffortWarns) {
   plan.userns = false;
   spec.limits.best_effort = true;
   EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
+}
+
+// plan(): root in the initial user namespace keeping Podman's default capability set (as a
+// root `podman run` asks of the OCI runtime) has its limits, in a PID namespace of its own;
+// one capability beyond that set (CAP_SYS_PTRACE walks into host processes) is refused,
+// named in the error.
+TEST(LimitsRootReach, PodmansDefaultCapabilitiesKeepTheLimits) {
+  Spec spec;
+  spec.limits.timeout_ms = 1000;
+  spec.limits.timeout_text = "1s";
+  spec.unshare_pid = true;
+  spec.caps.push_back(CapEdit{false, -1});  // --cap-drop ALL
+  for (int c : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_NET_BIND_SERVICE,
+                CAP_SETFCAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_CHROOT})
+    spec.caps.push_back(CapEdit{true, c});
+  HostFacts host;
+  host.uid = 0;
+  Plan plan;
+  EXPECT_NO_THROW(limits::plan(spec, host, plan.userns, plan));
+  spec.unshare_pid = false;  // still uid 0: the host's processes are in reach
+  EXPECT_THROW(limits::plan(spec, host, plan.userns, plan), Error);
+  spec.unshare_pid = true;
+  for (int extra : {CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_DAC_READ_SEARCH}) {
+    Spec more = spec;
+    more.caps.push_back(CapEdit{true, extra});
+    try {
+      limits::plan(more, host, plan.userns, plan);
+      ADD_FAILURE() << "capability " << extra << " was accepted with limits";
+    } catch (const Error& e) {
+      std::string m = e.what();
+      EXPECT_NE(m.find("with capabilities (CAP_"), std::string::npos) << m;
+      EXPECT_NE(m.find(std::string("CAP_") +
+                       (extra == CAP_SYS_PTRACE  ? "SYS_PTRACE"
+                        : extra == CAP_SYS_ADMIN ? "SYS_ADMIN"
+                        : extra == CAP_SYS_MODULE ? "SYS_MODULE"
+                                                  : "DAC_READ_SEARCH")),
+                std::string::npos)
+          << m;
+    }
+  }
 }
 
 TEST(LimitsCpus, QuotaPerPeriod) {
