@@ -13,23 +13,6 @@ namespace sb::launch {
 constexpr size_t kMaxFds = 64;
 constexpr size_t kMaxText = 8192;
 
-namespace {
-// The SCM_RIGHTS descriptors of a received message, in order.
-std::vector<UniqueFd> received_fds(msghdr& msg) {
-  std::vector<UniqueFd> fds;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int f;
-      std::memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-      fds.emplace_back(f);
-    }
-  }
-  return fds;
-}
-}  // namespace
-
 std::pair<UniqueFd, UniqueFd> make_channel() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+struct msghdr;
+
 namespace sb {
 
 class UniqueFd {
@@ -45,5 +47,8 @@ inline void close_all_except(std::vector<int> keep) {
   }
   ::close_range(next, ~0U, 0);
 }
+
+// The SCM_RIGHTS descriptors of a received message (recvmsg), in order, owned.
+std::vector<UniqueFd> received_fds(msghdr& msg);
 
 }  // namespace sb
