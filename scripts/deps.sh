@@ -11,11 +11,16 @@ PKGS+=(bubblewrap)
 PKGS+=(zsh fish)
 # strace: bwrap_compat_test injects a failing prctl (the bounding-set drop must fail closed).
 PKGS+=(strace)
+# uidmap: newuidmap/newgidmap write the OCI runtime's multi-range id maps for an unprivileged caller.
+PKGS+=(uidmap)
 # apparmor: apparmor_parser checks the AppArmor profile we ship (apparmor/sandbox.in);
 # dpkg-dev: dpkg-shlibdeps for the .deb's Depends (scripts/package-test.sh).
 PKGS+=(apparmor dpkg-dev)
 # clang + libclang-rt-dev: the libFuzzer targets (scripts/fuzz.sh).
 PKGS+=(clang libclang-rt-dev)
+# podman drives sandbox-runc in tests/integration/podman_test.cpp, as root and rootless:
+# uidmap (above) for its user namespace, catatonit for its pause process.
+PKGS+=(podman catatonit)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

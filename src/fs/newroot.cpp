@@ -139,7 +139,8 @@ std::string enter_cwd(const std::optional<std::string>& chdir, const std::string
 
 RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
                       const std::string& home, const CgroupfsPolicy& cgroupfs,
-                      const std::vector<FsOp>& derived) {
+                      const std::vector<FsOp>& derived,
+                      const std::function<void()>& before_pivot) {
   // Chosen once for the whole sequence: every primitive of every op goes the same way.
   const auto mnt = make_mount_backend(select_mount_api(have_new_mount_api()), kOldProc);
   Roots roots{Resolver(have_openat2())};
@@ -165,6 +166,9 @@ RootResult build_root(const Spec& spec, const std::string& host_tty, const std::
   RootResult res;
   res.lock_fds = lock_files(roots, spec.lock_files);
   roots.close();  // no fd to a host directory crosses the pivot
+  // An embedder's hooks (OCI createRuntime/createContainer): the mounts are made, the host's
+  // root is still at kOldRoot for a hook that resolves its paths there.
+  if (before_pivot) before_pivot();
   pivot_into_new_root();
   res.cwd = enter_cwd(spec.chdir, host_cwd, home);
   return res;

@@ -1,6 +1,7 @@
 // The new-root builder: a private staging tmpfs, every FsOp in command-line order, then
 // pivot_root into the result with the old root detached.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct CgroupfsPolicy {
 // `derived` ops (the Plan's, e.g. --net's resolv.conf) apply after the Spec's.
 RootResult build_root(const Spec& spec, const std::string& host_tty, const std::string& host_cwd,
                       const std::string& home, const CgroupfsPolicy& cgroupfs = {},
-                      const std::vector<FsOp>& derived = {});
+                      const std::vector<FsOp>& derived = {},
+                      const std::function<void()>& before_pivot = {});
 
 }  // namespace sb::fs

@@ -23,10 +23,15 @@ namespace sb::launch {
 // namespace, for the supervisor to explain what is missing compared with the host.
 // AuditListener (--audit-fd): fd the seccomp listener of the command's audited filter.
 // EgressLog (--audit-fd with --allow-net): fd the NFLOG socket of rejected connections.
+// MapsWanted: the child waits for the id maps written from outside (Plan::maps_from_outside).
+// MapsWritten (parent to child): they are written.
+// BeforePivot (Spec::setup_hooks): every mount is made, the pivot is next; fds the child's
+// user and mount namespaces. PivotGo (parent to child): before_pivot returned; text what it
+// returned, for before_exec.
 enum class MsgType : char {
   Error = 'E', LockFds = 'L', EarlyInfo = 'I', Ready = 'R', NetReady = 'N', Go = 'G',
   ExecFailed = 'X', NetNs = 'S', AuditListener = 'A',
-  EgressLog = 'F'
+  EgressLog = 'F', MapsWanted = 'M', MapsWritten = 'W', BeforePivot = 'P', PivotGo = 'p'
 };
 
 struct Message {

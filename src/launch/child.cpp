@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "fs/newroot.hpp"
+#include "fs/roots.hpp"
 #include "host/probe.hpp"
 #include "launch/channel.hpp"
 #include "launch/exec_diag.hpp"
@@ -37,6 +38,7 @@
 #include "util/error.hpp"
 #include "util/io.hpp"
 #include "util/log.hpp"
+#include "util/pty.hpp"
 #include "util/syscalls.hpp"
 
 extern char** environ;
@@ -356,6 +358,32 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
   log::step("no_new_privs set");
 }
 
+// What execvp(`cmd`) would fail with for want of the file or of execute permission (0
+// when it would find one): an absolute name as it is, a bare one in each directory of
+// `path` (empty entries and relative names are left to execvp itself).
+int command_lookup_error(const std::string& cmd, const std::string& path) {
+  auto check = [](const std::string& f) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) < 0) return errno;
+    if (!S_ISREG(st.st_mode)) return EACCES;
+    return ::access(f.c_str(), X_OK) == 0 ? 0 : errno;
+  };
+  if (cmd.empty()) return ENOENT;
+  if (cmd.find('/') != std::string::npos) return cmd[0] == '/' ? check(cmd) : 0;
+  int err = ENOENT;
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = path.substr(start, end - start);
+    start = end + 1;
+    if (dir.empty() || dir[0] != '/') return 0;
+    int e = check(dir + "/" + cmd);
+    if (e == 0) return 0;
+    if (e == EACCES) err = EACCES;  // as execvp: a later one may still be found
+  }
+  return err;
+}
+
 // After a failed execvp. Never returns.
 [[noreturn]] void report_exec_failure(const Spec& spec, const ChildContext& ctx, int err) {
   // The supervisor, outside, explains what is missing against the host's tree, which
@@ -387,7 +415,8 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
                                const ChildContext& ctx, const std::string& cwd, mode_t umask_,
                                int proc_self, int nested_userns, int init_ready,
                                const std::string& ns_ids,
-                               const security::LandlockPlan& landlock) {
+                               const security::LandlockPlan& landlock,
+                               const std::string& hook_text) {
   try {
     std::vector<std::string> env = apply_env(current_env(), spec.env);
     std::erase_if(env, [](const std::string& kv) { return kv.rfind("PWD=", 0) == 0; });
@@ -401,6 +430,26 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
       ::close(nested_userns);
     }
 
+    // The terminal (OCI process.terminal) before `create` returns, as runc: the engine
+    // holds the master before `start`. Here /dev is the sandbox's own, so the pty is on
+    // its devpts instance. The socket is used once and closed before the command runs.
+    if (int console = plan.fds.get(FdRole::Console); console >= 0) {
+      UniqueFd sock(::fcntl(console, F_DUPFD_CLOEXEC, 3));
+      if (!sock) throw_errno("--console-socket: fcntl(F_DUPFD_CLOEXEC)");
+      plan.fds.done(FdRole::Console);
+      pty::send_pty_master(sock.release(), spec.console_rows, spec.console_cols);
+    }
+
+    // Before `create` learns the pid (Ready): a command that cannot run fails it.
+    if (spec.resolve_command_before_block) {
+      std::string path = "/bin:/usr/bin";  // execvp's default
+      for (const std::string& kv : env)
+        if (kv.rfind("PATH=", 0) == 0) path = kv.substr(5);
+      if (int err = command_lookup_error(spec.command[0], path)) {
+        ::setenv("PATH", path.c_str(), 1);  // the explanation searches the command's PATH
+        report_exec_failure(spec, ctx, err);
+      }
+    }
     // Tell the supervisor (--info-fd, --json-status-fd) before waiting on --block-fd, so a
     // caller can read the child's pid and then release it. Without those options nobody
     // reads the namespace ids: skipping them saves six nsfs lookups and a wake-up of the
@@ -409,6 +458,9 @@ void settle_privileges(const Spec& spec, const HostFacts& host) {
       if (!send_message(ctx.channel, MsgType::Ready, ns_ids))
         throw_errno("Can't tell the supervisor that the sandbox is ready");
     if (spec.block_fd) wait_readable(*spec.block_fd, "--block-fd");
+    // An embedder's hooks (OCI startContainer): inside the new root, released, and still
+    // before the command's privileges, filters and exec.
+    if (spec.setup_hooks.before_exec) spec.setup_hooks.before_exec(hook_text);
 
     if (spec.assert_userns_disabled) assert_userns_disabled();
 
@@ -529,6 +581,19 @@ std::string settle_identity(const Spec& spec, const Plan& plan, const HostFacts&
       throw_errno("--userns-block-fd: can't tell the supervisor the namespaces exist");
     wait_readable(*spec.userns_block_fd, "--userns-block-fd");
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_DUMPABLE)");
+  } else if (plan.maps_from_outside) {
+    {
+      // Dumpable while they are written: newuidmap writes only for a process whose /proc
+      // entry is its caller's, and the kernel gives a non-dumpable process's to root.
+      DumpableForMaps dumpable;
+      if (!send_message(ctx.channel, MsgType::MapsWanted, ""))
+        throw_errno("Can't ask the supervisor for the id maps");
+      auto m = recv_message(ctx.channel);
+      if (!m || m->type != MsgType::MapsWritten) ::_exit(1);  // the supervisor reports why
+    }
+    ns::enter_mapped_ids(plan.sandbox_uid, plan.sandbox_gid, spec.groups, spec.groups_origin);
+    log::step(std::string("uid and gid maps written by ") +
+              (plan.maps_by_helper ? "newuidmap and newgidmap" : "the supervisor"));
   } else if (plan.write_maps) {
     try {
       DumpableForMaps dumpable;
@@ -542,6 +607,8 @@ std::string settle_identity(const Spec& spec, const Plan& plan, const HostFacts&
                   host::explain_userns_failure(e.err(), host::self_exe()) + ")");
     }
   }
+  // Without a user namespace, supplementary groups are the host's (as root's).
+  if (!plan.userns && spec.groups) ns::set_groups(*spec.groups, spec.groups_origin);
   return ns_ids;
 }
 
@@ -583,7 +650,8 @@ BeforeRoot prepare_before_root(const Spec& spec, const Plan& plan, const HostFac
 // Step 4 of child_main: the new root, and the pivot. Returns the umask the command gets
 // back (we create modes exactly as asked) and the sandbox's working directory.
 std::pair<mode_t, std::string> build_new_root(const Spec& spec, const Plan& plan,
-                                              const ChildContext& ctx) {
+                                              const ChildContext& ctx,
+                                              const std::function<void()>& before_pivot) {
   // 4. The new root. Modes we create are exactly those asked for.
   mode_t old_umask = ::umask(0);
   std::string home;
@@ -593,7 +661,7 @@ std::pair<mode_t, std::string> build_new_root(const Spec& spec, const Plan& plan
   double fs_start = log::verbose() ? log::ms_since_start() : 0;
   fs::RootResult root = fs::build_root(spec, ctx.host_tty, ctx.host_cwd, home,
                                        {plan.cgroupfs_read_only, plan.cgroupfs_refuse},
-                                       plan.derived_fs);
+                                       plan.derived_fs, before_pivot);
   if (log::verbose()) {
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.3f", log::ms_since_start() - fs_start);
@@ -646,7 +714,31 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     //    ourselves (net/egress.hpp: why not nft).
     if (plan.egress) load_egress_rules(spec, plan, ctx);
 
-    auto [old_umask, cwd] = build_new_root(spec, plan, ctx);
+    // An embedder's hooks (OCI createRuntime/createContainer) run in the supervisor once
+    //    every mount is made, before the pivot: it gets our user and mount namespaces
+    //    (opened now, through the caller's /proc; nsfs handles, not directories, and closed
+    //    once sent) and answers with text for before_exec. We wait for that answer.
+    std::string hook_text;
+    std::function<void()> before_pivot;
+    UniqueFd hook_userns, hook_mntns;
+    if (spec.setup_hooks.before_pivot) {
+      hook_userns.reset(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+      hook_mntns.reset(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+      if (!hook_userns || !hook_mntns) throw_errno("Can't open our namespaces for the hooks");
+      before_pivot = [&] {
+        if (!send_message(ctx.channel, MsgType::BeforePivot, fs::kOldRoot,
+                          {hook_userns.get(), hook_mntns.get()}))
+          throw_errno("Can't tell the supervisor that the new root is ready");
+        hook_userns.reset();
+        hook_mntns.reset();
+        auto m = recv_message(ctx.channel);
+        if (!m) ::_exit(1);  // the supervisor failed (a hook did) and says why
+        if (m->type != MsgType::PivotGo)
+          throw Error("Unexpected message from the supervisor before the pivot");
+        hook_text = m->text;
+      };
+    }
+    auto [old_umask, cwd] = build_new_root(spec, plan, ctx, before_pivot);
 
     // --net pasta/slirp4netns/veth: the supervisor configures the network from outside
     // while we set up; the command never runs before it is there. Waited for here, before
@@ -664,7 +756,7 @@ void child_main(const Spec& spec, Plan& plan, const HostFacts& host,
     int init_ready = -1;
     if (spec.unshare_pid && !spec.as_pid_1 && !init_started) init_ready = fork_init(spec, ctx);
     exec_command(spec, plan, host, ctx, cwd, spec.umask.value_or(old_umask), before.proc_self, before.nested_userns.release(),
-                 init_ready, ns_ids, before.landlock);
+                 init_ready, ns_ids, before.landlock, hook_text);
   } catch (const std::exception& e) {
     // Never silent: if the supervisor cannot be told, the caller's stderr is.
     if (!send_message(ctx.channel, MsgType::Error, e.what())) log::error(e.what());

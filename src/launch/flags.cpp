@@ -26,6 +26,7 @@ LaunchFlags launch_flags(const Spec& spec, const Plan& plan, const HostFacts& ho
   // or nested in (--pidns) them.
   f.enter_userns = spec.userns_fd;
   f.enter_pidns = spec.pidns_fd;
+  f.enter_ns = spec.join_ns;
   // The child has its own copies; the supervisor keeps only what it writes to, and
   // --sync-fd, which stays open until the sandbox is gone (bwrap's outer process holds it
   // too; without a PID namespace there is no init to hold it).
@@ -43,7 +44,9 @@ LaunchFlags launch_flags(const Spec& spec, const Plan& plan, const HostFacts& ho
   // Without a status fd or a lock file the messages (a setup error) wait in the socket until
   // the child exits, and the supervisor is not woken when the command's exec closes the
   // channel: one wake-up per launch instead of two.
-  f.watch_channel = spec.info_fd || spec.json_status_fd || spec.audit_fd || !spec.lock_files.empty();
+  f.watch_channel = spec.info_fd || spec.json_status_fd || spec.audit_fd || !spec.lock_files.empty() ||
+                    static_cast<bool>(spec.setup_hooks.before_pivot) ||
+                    plan.maps_from_outside;  // the child asks for its maps
   f.explain_userns_failure = plan.userns && !host.is_root();
   return f;
 }

@@ -27,6 +27,9 @@ struct LaunchFlags {
   // Joined namespaces, entered by the supervisor itself before the clone (--userns, --pidns).
   std::optional<int> enter_userns;
   std::optional<int> enter_pidns;
+  // Other joined namespaces (Spec::join_ns: network, ipc, uts, cgroup), entered by the
+  // supervisor before the clone, around --userns (see enter_joined_namespaces).
+  std::vector<Spec::NsJoin> enter_ns;
   // Descriptors consumed by options that only the child needs: the supervisor closes its
   // copies right after the clone. It keeps --info-fd, --json-status-fd and --sync-fd.
   std::vector<int> close_after_clone;

@@ -38,10 +38,12 @@
 #include "net/dnsfilter.hpp"
 #include "net/egress.hpp"
 #include "net/net.hpp"
+#include "ns/userns.hpp"
 #include "security/bpf.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/nsfs.hpp"
 #include "util/syscalls.hpp"
 
 namespace sb::launch {
@@ -166,10 +168,37 @@ std::vector<std::string> seccomp_programs(const Plan& plan, const LaunchFlags& f
 }
 
 // Joined namespaces: entered by the supervisor itself, so that the child's new namespaces
-// are owned by (--userns) or nested in (--pidns) them.
+// are owned by (--userns) or nested in (--pidns) them, and the child is in the others
+// (Spec::join_ns) from its birth. The supervisor stays in them: it only waits, signals and
+// reads /proc and the cgroup files from now on, none of which those namespaces change
+// (validate() refuses --net helpers and a cgroup leaf with them).
 void enter_joined_namespaces(const LaunchFlags& flags) {
+  // Security/order: setns needs CAP_SYS_ADMIN over the namespace's owning user namespace
+  // (and in our own). A namespace owned by the caller's user namespace can only be joined
+  // before we enter a joined one (or clone a new one: the child's would hold no privilege
+  // over it), and one owned by the joined user namespace only after entering it. So, as
+  // nsenter: every one that can be joined now, then the user namespace, then the rest;
+  // one that still fails is an error naming it. Never a fallback to a new namespace.
+  std::vector<const Spec::NsJoin*> later;
+  for (const auto& j : flags.enter_ns) {
+    if (::setns(j.fd, j.type) == 0) continue;
+    if (errno == EPERM && flags.enter_userns) {
+      later.push_back(&j);
+      continue;
+    }
+    throw_errno(j.what + ": can't join the " + nsfs::type_name(j.type) + " namespace");
+  }
+  // Security: in a joined user namespace its other processes may hold CAP_SYS_PTRACE over
+  // our credentials; non-dumpable, our mm (the caller's user namespace) keeps them from
+  // tracing us or opening /proc/PID/{fd,mem}, from where the caller's mount namespace and
+  // descriptors are. The child inherits it and sets its own as its steps need.
+  if (flags.enter_userns && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    throw_errno("--userns: prctl(PR_SET_DUMPABLE)");
   if (flags.enter_userns && ::setns(*flags.enter_userns, CLONE_NEWUSER) < 0)
     throw_errno("--userns: can't enter the user namespace");
+  for (const auto* j : later)
+    if (::setns(j->fd, j->type) < 0)
+      throw_errno(j->what + ": can't join the " + nsfs::type_name(j->type) + " namespace");
   if (flags.enter_pidns && ::setns(*flags.enter_pidns, CLONE_NEWPID) < 0)
     throw_errno("--pidns: can't enter the PID namespace");
 }
@@ -298,7 +327,9 @@ struct Supervisor {
   void on_deadline();
   void on_child_exit();
   void on_audit_listener(std::vector<UniqueFd>& fds);
+  void on_maps_wanted();
   void on_egress_log();
+  void on_before_pivot(const std::string& host_root, std::vector<UniqueFd>& fds);
   void loop();
   int finish(int* killed_by);
 };
@@ -394,7 +425,9 @@ void Supervisor::on_channel(bool nonblocking) {
     status.started(info_object(child.pid, m->text, spec, plan));
   if (m->type == MsgType::LockFds)
     for (auto& f : m->fds) held.push_back(std::move(f));
+  if (m->type == MsgType::MapsWanted) on_maps_wanted();
   if (m->type == MsgType::AuditListener) on_audit_listener(m->fds);
+  if (m->type == MsgType::BeforePivot) on_before_pivot(m->text, m->fds);
   if (m->type == MsgType::EgressLog) {
     if (!audit || m->fds.size() != 1 || egress_log)
       fail("--audit-fd: the sandbox handed over an unexpected NFLOG socket");
@@ -418,6 +451,24 @@ void Supervisor::on_egress_log() {
   }
 }
 
+// The child waits in its new user namespace for maps it cannot write itself
+// (Plan::maps_from_outside): written from here, the parent namespace, then it carries on.
+// A map refused (by the kernel or newuidmap) ends the sandbox before anything ran.
+void Supervisor::on_maps_wanted() {
+  if (!plan.maps_from_outside) {
+    fail("The sandbox asked for id maps it was not to get");
+    return;
+  }
+  try {
+    ns::write_maps_from_outside(child.pid, spec.id_maps, plan.maps_by_helper);
+    if (log::verbose()) log::step("id maps written for pid " + std::to_string(child.pid));
+    if (!send_message(channel.get(), MsgType::MapsWritten, ""))
+      throw_errno("Can't tell the sandbox that its id maps are written");
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
+}
+
 // --audit-fd: the command's listener, answered from now on. Its notifications wait in the
 // kernel until then (the child sends it right after loading the filter).
 void Supervisor::on_audit_listener(std::vector<UniqueFd>& fds) {
@@ -428,6 +479,25 @@ void Supervisor::on_audit_listener(std::vector<UniqueFd>& fds) {
   seccomp_audit = std::make_unique<SeccompAuditor>(
       std::move(fds[0]), plan.seccomp_programs.at(plan.seccomp_audit->index),
       plan.seccomp_audit->profile, plan.seccomp_audit->errno_rules, *audit);
+}
+
+// Spec::setup_hooks: the child's mounts are made and it waits before its pivot_root; the
+// embedder's before_pivot runs here, outside (the OCI runtime's createRuntime and
+// createContainer hooks), and its answer releases the child. Signals wait meanwhile.
+void Supervisor::on_before_pivot(const std::string& host_root, std::vector<UniqueFd>& fds) {
+  if (!spec.setup_hooks.before_pivot || fds.size() != 2) {
+    fail("The sandbox asked for a pivot_root hook nobody set");
+    return;
+  }
+  try {
+    std::string text =
+        spec.setup_hooks.before_pivot({child.pid, fds[0].get(), fds[1].get(), host_root});
+    fds.clear();
+    if (!send_message(channel.get(), MsgType::PivotGo, text))
+      throw_errno("Can't release the sandbox before its pivot_root");
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
 }
 
 // Signals for the command are passed on; SIGCHLD only wakes the loop (on_child_exit).
@@ -558,6 +628,11 @@ int run(const Spec& spec, Plan& plan, const HostFacts& host, int* killed_by) {
   auto channel = make_channel();
   const LaunchFlags flags = launch_flags(spec, plan, host);
   auto programs = seccomp_programs(plan, flags);
+  // Hard limits above ours need CAP_SYS_RESOURCE in the initial user namespace: once the
+  // supervisor has entered a joined user namespace (--userns, OCI's user path) it has lost
+  // that, so it raises its own now and the child inherits them (without one, it raises the
+  // child's after the clone, release() below).
+  if (flags.enter_userns && must_raise_hard_limits(plan)) limits::raise_hard_limits(0, plan.rlimits);
   // Joined namespaces before the clone: the child's new ones are owned by / nested in them.
   enter_joined_namespaces(flags);
   ChildContext ctx = child_context(channel.second.get(), flags, std::move(programs), plan);

@@ -40,7 +40,8 @@ bool may_raise_hard_limits();
 
 // Supervisor, right after clone: raises the child's hard limits where the plan asks for more
 // than it inherited (needs CAP_SYS_RESOURCE in the initial user namespace, which the
-// child no longer has once it is in a new user namespace).
+// child no longer has once it is in a new user namespace). `child` 0: the caller's own
+// (the supervisor, before it enters a joined user namespace).
 void raise_hard_limits(pid_t child, const std::vector<RlimitSetting>& rl);
 // The child, right before exec: sets each limit. Throws naming the limit.
 void apply_rlimits(const std::vector<RlimitSetting>& rl);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "limits/limits.hpp"
+#include "ns/idmap.hpp"
 #include "security/caps.hpp"
 #include "util/parse.hpp"
 
@@ -80,15 +81,75 @@ std::string absolute_in(const std::string& dir, const std::string& p) {
   return dir + "/" + p;
 }
 
+// hooks.KIND[i]: path absolute, args and env strings ("NAME=value"), timeout > 0 seconds.
+Hook hook(const json& j, const std::string& path) {
+  object(j, path);
+  only_known(j, path, {"path", "args", "env", "timeout"});
+  Hook h;
+  h.where = path;
+  const json* p = member(j, "path");
+  if (!p) throw ConfigError(key_path(path, "path"), "missing");
+  h.path = string(*p, key_path(path, "path"));
+  // The runtime's cwd and PATH are no business of the engine's: only an absolute path says
+  // which program runs.
+  if (h.path.empty() || h.path[0] != '/')
+    throw ConfigError(key_path(path, "path"), "must be an absolute path");
+  for (const char* list : {"args", "env"}) {
+    const json* a = member(j, list);
+    if (!a) continue;
+    array(*a, key_path(path, list));
+    for (size_t i = 0; i < a->size(); ++i) {
+      std::string where = index_path(key_path(path, list), i);
+      std::string v = string((*a)[i], where);
+      if (std::string(list) == "env") {
+        if (v.find('=') == std::string::npos || v[0] == '=')
+          throw ConfigError(where, "must be NAME=value");
+        h.env.push_back(v);
+      } else {
+        h.args.push_back(v);
+      }
+    }
+  }
+  if (const json* t = member(j, "timeout")) {
+    int64_t s = signed_int(*t, key_path(path, "timeout"));
+    if (s <= 0) throw ConfigError(key_path(path, "timeout"), "must be greater than zero (seconds)");
+    if (s > 86400) throw ConfigError(key_path(path, "timeout"), "more than a day (86400 s)");
+    h.timeout_s = static_cast<int>(s);
+  }
+  return h;
+}
+
+Hooks hooks(const json& j) {
+  object(j, "hooks");
+  only_known(j, "hooks", {"prestart", "createRuntime", "createContainer", "startContainer",
+                          "poststart", "poststop"});
+  Hooks out;
+  auto list = [&](const char* kind, std::vector<Hook>& to) {
+    const json* a = member(j, kind);
+    if (!a) return;
+    std::string path = key_path("hooks", kind);
+    array(*a, path);
+    for (size_t i = 0; i < a->size(); ++i) to.push_back(hook((*a)[i], index_path(path, i)));
+  };
+  list("prestart", out.prestart);
+  list("createRuntime", out.create_runtime);
+  list("createContainer", out.create_container);
+  list("startContainer", out.start_container);
+  list("poststart", out.poststart);
+  list("poststop", out.poststop);
+  return out;
+}
+
 struct Mapper {
   const MapInput& in;
   Config out;
-  // Namespaces asked for without a path.
-  std::set<std::string> ns_new;
+  // Namespaces asked for without a path, and with one.
+  std::set<std::string> ns_new, ns_joined;
   bool userns = false;
   std::optional<uid_t> mapped_uid;  // containerID of the single uid map
   std::optional<gid_t> mapped_gid;
   std::optional<uint64_t> user_uid;  // process.user.uid
+  std::vector<gid_t> groups;         // process.user.additionalGids
 
   void root(const json& j) {
     object(j, "root");
@@ -249,9 +310,9 @@ struct Mapper {
       // Without a cgroup namespace a new cgroup mount shows the whole host hierarchy, as
       // the host's own /sys/fs/cgroup bound read-only does; with one, it would show only
       // the namespace's part, which a bind cannot (refused until cgroup2 is mounted).
-      if (out.spec.unshare_cgroup)
-        throw ConfigError(key_path(path, "type"), "a cgroup mount in a new cgroup namespace is "
-                                                  "not supported yet");
+      if (out.spec.unshare_cgroup || ns_joined.count("cgroup"))
+        throw ConfigError(key_path(path, "type"), "a cgroup mount in a cgroup namespace of the "
+                                                  "container's is not supported yet");
       always({"nosuid", "nodev"}, "cgroup", true);
       BindOp b{"/sys/fs/cgroup", dest, BindOp::Mode::ReadOnly, false, path};
       b.noexec = noexec;
@@ -292,11 +353,16 @@ struct Mapper {
         throw ConfigError(path, "namespace '" + type + "' given twice");
       if (const json* p = member(j[i], "path")) {
         std::string nspath = string(*p, key_path(path, "path"));
-        if (type != "user" && type != "pid")
+        if (type == "mount")
+          // The container's root is always built in a new mount namespace (pivot_root into
+          // the bundle's root); joining another one would leave none of that in place.
           throw ConfigError(key_path(path, "path"),
-                            "joining an existing " + type + " namespace is not supported yet "
-                            "(only user and pid)");
+                            "joining an existing mount namespace is not supported (sandbox "
+                            "builds the container's root in a new one)");
+        if (nspath.empty() || nspath[0] != '/')
+          throw ConfigError(key_path(path, "path"), "must be an absolute path");
         out.joins.push_back({type, nspath, key_path(path, "path")});
+        ns_joined.insert(type);
         if (type == "user") userns = true;
         continue;
       }
@@ -317,30 +383,51 @@ struct Mapper {
     s.as_pid_1 = s.unshare_pid;
   }
 
-  // One map of our own id: the only kind sandbox writes itself (multi-range maps need
-  // newuidmap/newgidmap, not done yet).
-  std::optional<uint32_t> single_map(const json& j, const std::string& path, uint32_t own,
-                                     const char* what) {
+  // linux.uidMappings / gidMappings as ranges, each checked as the kernel would.
+  std::vector<IdRange> id_map(const json& j, const std::string& path) {
     array(j, path);
-    if (j.empty()) return std::nullopt;
-    if (!userns) throw ConfigError(path, "id maps without a user namespace");
-    if (j.size() != 1)
-      throw ConfigError(path, "only a single map of your own " + std::string(what) +
-                                  " (size 1) is supported yet");
-    std::string e = index_path(path, 0);
-    object(j[0], e);
-    only_known(j[0], e, {"containerID", "hostID", "size"});
-    for (const char* k : {"containerID", "hostID", "size"})
-      if (!member(j[0], k)) throw ConfigError(key_path(e, k), "missing");
-    uint64_t cid = unsigned_int(j[0]["containerID"], key_path(e, "containerID"));
-    uint64_t hid = unsigned_int(j[0]["hostID"], key_path(e, "hostID"));
-    uint64_t size = unsigned_int(j[0]["size"], key_path(e, "size"));
-    if (hid != own)
-      throw ConfigError(key_path(e, "hostID"), "only your own " + std::string(what) + " (" +
-                                                   std::to_string(own) + ") can be mapped yet");
-    if (size != 1) throw ConfigError(key_path(e, "size"), "only size 1 is supported yet");
-    if (cid > 0xfffffffeULL) throw ConfigError(key_path(e, "containerID"), "out of range");
-    return static_cast<uint32_t>(cid);
+    std::vector<IdRange> ranges;
+    for (size_t i = 0; i < j.size(); ++i) {
+      std::string e = index_path(path, i);
+      object(j[i], e);
+      only_known(j[i], e, {"containerID", "hostID", "size"});
+      IdRange r;
+      for (auto [k, v] : {std::pair{"containerID", &r.inside}, std::pair{"hostID", &r.outside},
+                          std::pair{"size", &r.count}}) {
+        if (!member(j[i], k)) throw ConfigError(key_path(e, k), "missing");
+        uint64_t n = unsigned_int(j[i][k], key_path(e, k));
+        if (n > 0xffffffffULL) throw ConfigError(key_path(e, k), "out of range");
+        *v = static_cast<uint32_t>(n);
+      }
+      ranges.push_back(r);
+    }
+    if (auto p = check_ranges(ranges))
+      throw ConfigError(p->index < 0 ? path : index_path(path, static_cast<size_t>(p->index)), p->why);
+    return ranges;
+  }
+
+  // The maps: one range of our own id each (or none) is what sandbox writes itself, as
+  // for the command line; anything else is written from outside (root, or newuidmap and
+  // newgidmap with the caller's subordinate ids), which planning decides.
+  void id_maps(const json* u, const json* g) {
+    std::vector<IdRange> uids = u ? id_map(*u, "linux.uidMappings") : std::vector<IdRange>{};
+    std::vector<IdRange> gids = g ? id_map(*g, "linux.gidMappings") : std::vector<IdRange>{};
+    if (uids.empty() && gids.empty()) return;
+    const char* first = uids.empty() ? "linux.gidMappings" : "linux.uidMappings";
+    if (!userns) throw ConfigError(first, "id maps without a user namespace");
+    auto own = [](const std::vector<IdRange>& r, uint32_t id) {
+      return r.empty() || (r.size() == 1 && r[0].outside == id && r[0].count == 1);
+    };
+    if (own(uids, in.uid) && own(gids, in.gid)) {
+      if (!uids.empty()) mapped_uid = uids[0].inside;
+      if (!gids.empty()) mapped_gid = gids[0].inside;
+      return;
+    }
+    if (!out.spec.unshare_user)
+      throw ConfigError(first, "maps for a joined user namespace (its own maps apply)");
+    if (uids.empty()) throw ConfigError("linux.uidMappings", "missing (linux.gidMappings is given)");
+    if (gids.empty()) throw ConfigError("linux.gidMappings", "missing (linux.uidMappings is given)");
+    out.spec.id_maps = {std::move(uids), std::move(gids), "linux.uidMappings", "linux.gidMappings"};
   }
 
   static std::string cap_key(const std::string& name) {
@@ -431,9 +518,22 @@ struct Mapper {
                               "execCPUAffinity", "commandLine"});
     Spec& s = out.spec;
     if (const json* t = member(j, "terminal")) out.terminal = boolean(*t, "process.terminal");
-    if (out.terminal)
-      throw ConfigError("process.terminal", "a terminal (--console-socket) is not supported yet");
-    if (const json* c = member(j, "consoleSize")) object(*c, "process.consoleSize");
+    // A terminal: the runtime needs --console-socket (or relays one itself in `run`); the
+    // size applies to it (height and width both given and non-zero, else the kernel's).
+    if (const json* c = member(j, "consoleSize")) {
+      object(*c, "process.consoleSize");
+      only_known(*c, "process.consoleSize", {"height", "width"});
+      auto dim = [&](const char* key) -> unsigned {
+        const json* v = member(*c, key);
+        if (!v) return 0;
+        const std::string where = key_path("process.consoleSize", key);
+        uint64_t n = unsigned_int(*v, where);
+        if (n > 0xffff) throw ConfigError(where, "above 65535");
+        return static_cast<unsigned>(n);
+      };
+      s.console_rows = dim("height");
+      s.console_cols = dim("width");
+    }
     const json* args = member(j, "args");
     if (!args) throw ConfigError("process.args", "missing");
     array(*args, "process.args");
@@ -466,7 +566,17 @@ struct Mapper {
         s.umask = static_cast<mode_t>(mask);
       }
       must_be_empty(*u, "username", "process.user");
-      must_be_empty(*u, "additionalGids", "process.user");
+      if (const json* a = member(*u, "additionalGids")) {
+        array(*a, "process.user.additionalGids");
+        if (a->size() > 65536)
+          throw ConfigError("process.user.additionalGids", "more than 65536 groups (NGROUPS_MAX)");
+        for (size_t i = 0; i < a->size(); ++i) {
+          std::string where = index_path("process.user.additionalGids", i);
+          uint64_t g = unsigned_int((*a)[i], where);
+          if (g > 0xfffffffeULL) throw ConfigError(where, "out of range");
+          groups.push_back(static_cast<gid_t>(g));
+        }
+      }
       if (const json* v = member(*u, "uid")) user_uid = unsigned_int(*v, "process.user.uid");
       if (const json* v = member(*u, "gid")) {
         uint64_t gid = unsigned_int(*v, "process.user.gid");
@@ -604,10 +714,7 @@ struct Mapper {
       std::string path = string(*c, "linux.cgroupsPath");
       if (!path.empty()) out.cgroups_path = path;
     }
-    if (const json* m = member(j, "uidMappings"))
-      mapped_uid = single_map(*m, "linux.uidMappings", in.uid, "uid");
-    if (const json* m = member(j, "gidMappings"))
-      mapped_gid = single_map(*m, "linux.gidMappings", in.gid, "gid");
+    id_maps(member(j, "uidMappings"), member(j, "gidMappings"));
     if (const json* s = member(j, "seccomp")) {
       object(*s, "linux.seccomp");
       out.seccomp_json = s->dump();
@@ -642,16 +749,19 @@ struct Mapper {
         case SysctlNs::None:
           throw ConfigError(where, "not a namespaced sysctl (it would change the host's)");
         case SysctlNs::Net:
-          if (!ns_new.count("network"))
-            throw ConfigError(where, "needs a new network namespace (linux.namespaces)");
+          // A joined one is the container's own too (the runtime refuses its own).
+          if (!ns_new.count("network") && !ns_joined.count("network"))
+            throw ConfigError(where, "needs a network namespace (linux.namespaces)");
           break;
         case SysctlNs::Ipc:
-          if (!ns_new.count("ipc"))
-            throw ConfigError(where, "needs a new ipc namespace (linux.namespaces)");
+          // A joined one is the container's own too (the runtime refuses its own).
+          if (!ns_new.count("ipc") && !ns_joined.count("ipc"))
+            throw ConfigError(where, "needs a ipc namespace (linux.namespaces)");
           break;
         case SysctlNs::Uts:
-          if (!ns_new.count("uts"))
-            throw ConfigError(where, "needs a new uts namespace (linux.namespaces)");
+          // A joined one is the container's own too (the runtime refuses its own).
+          if (!ns_new.count("uts") && !ns_joined.count("uts"))
+            throw ConfigError(where, "needs a uts namespace (linux.namespaces)");
           break;
       }
       out.spec.sysctls.emplace_back(key, value);
@@ -671,6 +781,27 @@ struct Mapper {
     if (mapped_gid && gid != *mapped_gid)
       throw ConfigError("process.user.gid", std::to_string(gid) + " is not mapped "
                         "(linux.gidMappings maps only " + std::to_string(*mapped_gid) + ")");
+    const IdMapRequest& maps = s.id_maps;
+    if (!maps.empty() && !ranges_map(maps.uids, uid))
+      throw ConfigError("process.user.uid", std::to_string(uid) + " is not mapped in linux.uidMappings");
+    if (!maps.empty() && !ranges_map(maps.gids, gid))
+      throw ConfigError("process.user.gid", std::to_string(gid) + " is not mapped in linux.gidMappings");
+    if (!groups.empty()) {
+      // Security: setgroups inside a user namespace is allowed only when its gid map was
+      // written from outside (a map sandbox writes itself denies it): refused, never dropped.
+      if (userns && maps.empty())
+        throw ConfigError("process.user.additionalGids",
+                          "supplementary groups need linux.gidMappings written from outside "
+                          "(more than your own gid: by root, or by newgidmap from your "
+                          "/etc/subgid ranges); the single-id map sandbox writes itself "
+                          "denies setgroups");
+      for (size_t i = 0; i < groups.size(); ++i)
+        if (userns && !ranges_map(maps.gids, groups[i]))
+          throw ConfigError(index_path("process.user.additionalGids", i),
+                            "gid " + std::to_string(groups[i]) + " is not mapped in linux.gidMappings");
+      s.groups = groups;
+      s.groups_origin = "process.user.additionalGids";
+    }
     if (userns && out.joins.end() != std::find_if(out.joins.begin(), out.joins.end(),
                                                   [](const NsJoin& n) { return n.type == "user"; })) {
       // The joined namespace's maps decide the ids.
@@ -718,10 +849,10 @@ Config map_config(const std::string& json_text, const MapInput& in) {
   std::string v = string(*ver, "ociVersion");
   if (v.rfind("1.", 0) != 0) throw ConfigError("ociVersion", "version " + v + " is not 1.x");
   must_be_empty(doc, "domainname", "");
-  must_be_empty(doc, "hooks", "");
   if (const json* a = member(doc, "annotations")) object(*a, "annotations");  // informational
 
-  Mapper m{in, {}, {}, false, {}, {}, {}};
+  Mapper m{in, {}, {}, {}, false, {}, {}, {}, {}};
+  if (const json* h = member(doc, "hooks")) m.out.hooks = hooks(*h);
   // linux first: the namespaces decide what process.user and hostname may say.
   const json* lin = member(doc, "linux");
   if (!lin) throw ConfigError("linux", "missing (a mount namespace is required)");
@@ -779,7 +910,8 @@ std::string features_json() {
   json f;
   f["ociVersionMin"] = "1.0.0";
   f["ociVersionMax"] = "1.2.0";
-  f["hooks"] = json::array();
+  f["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+                "poststop"};
   f["mountOptions"] = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "dev", "noexec", "exec",
                        "private", "rprivate", "slave", "rslave", "mode", "size"};
   json caps = json::array();

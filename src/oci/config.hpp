@@ -6,7 +6,7 @@
 // Every member the mapping does not implement is an error naming its JSON path
 // ("config.json: linux.devices: not supported yet"), never silently ignored; the only
 // members read and not acted on are the informational ones (annotations, ociVersion,
-// process.consoleSize, mount "type" where the options already say "bind").
+// mount "type" where the options already say "bind").
 #pragma once
 #include <sys/types.h>
 
@@ -38,20 +38,42 @@ struct MapInput {
 };
 
 // A namespace to join by path (linux.namespaces[i].path): opened by the runtime, which
-// sets the Spec's descriptor (userns_fd / pidns_fd).
+// checks its type and sets the Spec's descriptor (userns_fd, pidns_fd, or one of join_ns).
 struct NsJoin {
-  std::string type;  // "user" or "pid"
+  std::string type;  // "user", "pid", "network", "ipc", "uts" or "cgroup"
   std::string path;
   std::string where;  // JSON path, for errors
 };
 
+// One entry of config.json's `hooks` (config.md, POSIX-platform hooks): run by the runtime
+// (oci/hooks.hpp) with the container's state on its stdin.
+struct Hook {
+  std::string path;               // absolute
+  std::vector<std::string> args;  // argv as given ([0] included); empty: just the path
+  std::vector<std::string> env;   // the hook's whole environment, "NAME=value"
+  std::optional<int> timeout_s;   // killed, and failed, after this many seconds
+  std::string where;              // its JSON path, "hooks.createRuntime[0]", for errors
+};
+
+// The hook points, in lifecycle order. prestart is the deprecated name of the same point as
+// createRuntime (run first).
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
+  bool empty() const {
+    return prestart.empty() && create_runtime.empty() && create_container.empty() &&
+           start_container.empty() && poststart.empty() && poststop.empty();
+  }
+};
+
 struct Config {
   Spec spec;
+  Hooks hooks;
   std::string rootfs;                       // absolute host path of root.path
   std::vector<NsJoin> joins;
   std::optional<std::string> seccomp_json;  // linux.seccomp as text: the runtime writes it
                                             // to a file the Spec names as a profile
-  bool terminal = false;
+  bool terminal = false;  // process.terminal: the runtime sets spec.console_fd
   // linux.cgroupsPath as given: not where the container goes (see map_config's note).
   std::optional<std::string> cgroups_path;
 };

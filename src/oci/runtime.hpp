@@ -31,4 +31,14 @@ bool valid_container_id(const std::string& id);
 std::string state_json(const std::string& id, const std::string& status, long pid,
                        const std::string& bundle, const std::string& created);
 
+// True when `uid_map` (the text of /proc/self/uid_map) is the initial user namespace's:
+// the one line "0 0 4294967295". Pure.
+bool initial_uid_map(const std::string& uid_map);
+
+// The default --root: /run/sandbox-oci for root (euid 0) in the initial user namespace;
+// otherwise, and so also for uid 0 inside a user namespace (rootless Podman runs its
+// runtime so), $XDG_RUNTIME_DIR/sandbox-oci, as crun does. "" when that is needed and
+// `xdg_runtime_dir` is unset, empty or relative. Pure.
+std::string default_root(bool euid0, bool initial_userns, const char* xdg_runtime_dir);
+
 }  // namespace sb::oci

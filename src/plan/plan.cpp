@@ -1,10 +1,12 @@
 #include "plan/plan.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "security/caps.hpp"
 #include "security/seccomp.hpp"
 #include "util/error.hpp"
+#include "util/nsfs.hpp"
 
 namespace sb {
 
@@ -37,6 +39,28 @@ Plan validate(const Spec& spec, const HostFacts& host) {
     if (!spec.info_fd) throw Error("--userns-block-fd requires --info-fd");
   }
   plan.write_maps = plan.userns && !spec.userns_block_fd;
+  if (!spec.id_maps.empty()) {
+    const IdMapRequest& m = spec.id_maps;
+    const std::string& origin = m.uids.empty() ? m.gid_origin : m.uid_origin;
+    if (!plan.userns || spec.userns_block_fd)
+      throw Error(origin + ": needs a new user namespace whose maps sandbox writes");
+    if (m.uids.empty() || m.gids.empty())
+      throw Error(origin + ": needs " + (m.uids.empty() ? m.uid_origin : m.gid_origin) +
+                  " as well (both maps are written from outside, or neither)");
+    plan.write_maps = false;
+    plan.maps_from_outside = true;
+    // Security: without CAP_SETUID/CAP_SETGID only the host's setuid helpers may write
+    // maps of more than our own id, and only with the ranges /etc/subuid and /etc/subgid
+    // give us.
+    plan.maps_by_helper = !host.can_write_id_maps;
+  }
+  // Security: a user namespace whose gid map we write ourselves denies setgroups (the
+  // caller could otherwise drop a group that denies it access on the host); supplementary
+  // groups are refused there, never silently dropped.
+  if (spec.groups && plan.userns && !plan.maps_from_outside)
+    throw Error(spec.groups_origin + ": supplementary groups need a gid map written from "
+                "outside (by root or newgidmap, which leave setgroups allowed); a single-id "
+                "map that sandbox writes itself denies setgroups");
   if (spec.disable_userns && !plan.userns)
     throw Error("--disable-userns requires --unshare-user");
   if ((spec.exec_label || spec.file_label) && !host.selinux_enabled)
@@ -53,12 +77,38 @@ Plan validate(const Spec& spec, const HostFacts& host) {
 
   if (spec.hostname && !spec.unshare_uts)
     throw Error("Specifying --hostname requires --unshare-uts");
-  // Security: a sysctl is written only into a namespace of the sandbox's own; one without
-  // it would change the host's (the caller's) setting.
+  // Joined namespaces (Spec::join_ns) replace creating one of the same type.
+  for (size_t i = 0; i < spec.join_ns.size(); ++i) {
+    const auto& j = spec.join_ns[i];
+    const bool also_new = (j.type == CLONE_NEWNET && spec.unshare_net) ||
+                          (j.type == CLONE_NEWIPC && spec.unshare_ipc) ||
+                          (j.type == CLONE_NEWUTS && spec.unshare_uts) ||
+                          (j.type == CLONE_NEWCGROUP &&
+                           (spec.unshare_cgroup || spec.unshare_cgroup_try));
+    if (j.type != CLONE_NEWNET && j.type != CLONE_NEWIPC && j.type != CLONE_NEWUTS &&
+        j.type != CLONE_NEWCGROUP)
+      throw Error(j.what + ": joining a " + nsfs::type_name(j.type) +
+                  " namespace this way is not supported");
+    if (also_new)
+      throw Error(j.what + ": joins a " + std::string(nsfs::type_name(j.type)) +
+                  " namespace and a new one is asked for too");
+    for (size_t k = 0; k < i; ++k)
+      if (spec.join_ns[k].type == j.type)
+        throw Error(j.what + ": a second " + std::string(nsfs::type_name(j.type)) +
+                    " namespace to join");
+    // The network helpers (pasta, slirp4netns, veth) run for a network namespace the
+    // sandbox creates; a joined one is already set up by whoever made it.
+    if (j.type == CLONE_NEWNET && spec.net != NetMode::Default)
+      throw Error(j.what + ": a joined network namespace cannot be combined with --net");
+  }
+  // Security: a sysctl is written only into a namespace of the sandbox's own (new, or
+  // joined: the OCI runtime refuses to join its own); one without it would change the
+  // host's (the caller's) setting.
   for (const auto& [key, value] : spec.sysctls) {
     SysctlNs ns = valid_sysctl_key(key) ? sysctl_namespace(key) : SysctlNs::None;
-    bool own = (ns == SysctlNs::Net && spec.unshare_net) || (ns == SysctlNs::Ipc && spec.unshare_ipc) ||
-               (ns == SysctlNs::Uts && spec.unshare_uts);
+    bool own = (ns == SysctlNs::Net && (spec.unshare_net || spec.joins(CLONE_NEWNET))) ||
+               (ns == SysctlNs::Ipc && (spec.unshare_ipc || spec.joins(CLONE_NEWIPC))) ||
+               (ns == SysctlNs::Uts && (spec.unshare_uts || spec.joins(CLONE_NEWUTS)));
     if (!own) throw Error("sysctl " + key + ": not a setting of a namespace the sandbox creates");
   }
   if (spec.as_pid_1 && !spec.unshare_pid)
@@ -78,8 +128,19 @@ Plan validate(const Spec& spec, const HostFacts& host) {
   }
   if (spec.chdir && spec.chdir->empty()) throw Error("--chdir: empty path");
   net::plan(spec, host, plan);  // --net, --publish, --subnet; finds the helper program
+  // The child waits for its maps, then for the network, each on the one channel.
+  if (plan.maps_from_outside && net::needs_ready(plan))
+    throw Error(spec.id_maps.uid_origin + ": maps written from outside cannot be combined "
+                "with a network helper (--net) yet");
   // Last: a limit that cannot be enforced fails only once everything else is known valid.
   limits::plan(spec, host, plan.userns, plan);
+  // The child is born in (or moved to) its cgroup leaf by the supervisor, which the kernel
+  // allows only within the mover's cgroup namespace: a joined one need not contain it.
+  if (spec.joins(CLONE_NEWCGROUP) && !plan.cgroups.empty())
+    for (const auto& j : spec.join_ns)
+      if (j.type == CLONE_NEWCGROUP)
+        throw Error(j.what + ": joining a cgroup namespace together with cgroup limits "
+                             "(memory, pids, cpu) is not supported yet");
   return plan;
 }
 

@@ -27,6 +27,10 @@ struct Plan : net::NetPlan, limits::LimitsPlan {
   uid_t sandbox_uid = 0;    // uid inside
   gid_t sandbox_gid = 0;    // gid inside
   bool write_maps = false;  // we write our own maps (not with --userns-block-fd)
+  // spec.id_maps: the supervisor has them written once the child asks (MapsWanted): itself
+  // with CAP_SETUID/CAP_SETGID, else (maps_by_helper) by newuidmap/newgidmap.
+  bool maps_from_outside = false;
+  bool maps_by_helper = false;
 
   // Every descriptor an option named, owned (see plan/fds.hpp).
   planning::InheritedFds fds;

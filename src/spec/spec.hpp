@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -126,9 +127,11 @@ enum class FdRole {
   Userns,       // --userns: entered by the supervisor
   Userns2,      // --userns2: entered by the child
   Pidns,        // --pidns: entered by the supervisor
+  JoinNs,       // Spec::join_ns (the OCI runtime): entered by the supervisor
   Seccomp,      // --seccomp / --add-seccomp-fd: read by planning
   Data,         // --file / --bind-data / --ro-bind-data: copied by the child
   BindSource,   // --bind-fd / --ro-bind-fd: mounted by the child
+  Console,      // the OCI runtime's --console-socket: the child sends its pty's master on it
 };
 struct FdUse {
   int fd = -1;
@@ -209,6 +212,42 @@ struct LandlockRequest {
   bool scope_abstract_unix = true; // LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 };
 
+// ---- Id maps the sandbox cannot write for itself (OCI's linux.uidMappings/gidMappings with
+// more than the caller's own id): written from outside by the supervisor where it holds
+// CAP_SETUID/CAP_SETGID, else by Debian's newuidmap/newgidmap (ns/userns.hpp). ----
+struct IdRange {
+  uint32_t inside = 0;   // first id in the sandbox (OCI's containerID)
+  uint32_t outside = 0;  // first id outside (hostID)
+  uint32_t count = 0;    // how many (size)
+  bool operator==(const IdRange&) const = default;
+};
+struct IdMapRequest {
+  std::vector<IdRange> uids, gids;  // both or neither (planning checks)
+  std::string uid_origin = "uid map", gid_origin = "gid map";  // for errors: "linux.uidMappings"
+  bool empty() const { return uids.empty() && gids.empty(); }
+};
+
+// Synchronisation points for a program that embeds the launch (the OCI runtime's hooks,
+// src/oci/hooks.hpp); the command line sets none. Unset, setup runs straight through.
+struct SetupHooks {
+  // What before_pivot is given: the child's pid (host's), descriptors of its user and mount
+  // namespaces (the supervisor's, closed after the call) and where the caller's root is in
+  // that mount namespace at this point (the staging root holds it below the new root).
+  struct PivotPoint {
+    pid_t child = -1;
+    int userns = -1;
+    int mntns = -1;
+    std::string host_root;
+  };
+  // In the supervisor, once the child's namespaces exist and every mount of its new root is
+  // made, right before its pivot_root (the child waits for the answer). Returns text that
+  // before_exec receives; throws to fail setup (the error is the sandbox's).
+  std::function<std::string(const PivotPoint&)> before_pivot;
+  // In the child, inside the new root, after --block-fd released it and before its
+  // privileges are settled for the command; throws to fail setup.
+  std::function<void(const std::string& from_before_pivot)> before_exec;
+};
+
 struct Spec {
   // Namespaces.
   bool unshare_user = false;
@@ -221,6 +260,11 @@ struct Spec {
   bool unshare_cgroup_try = false;
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  IdMapRequest id_maps;  // non-empty: written from outside, replacing the single-id maps
+  // Supplementary groups inside (OCI's process.user.additionalGids): set with setgroups,
+  // which a user namespace allows only when its gid map was written from outside.
+  std::optional<std::vector<gid_t>> groups;
+  std::string groups_origin = "supplementary groups";
   std::optional<std::string> hostname;
   // Namespaced sysctls (OCI's linux.sysctl), "net.ipv4.ping_group_range" -> "0 0", in
   // order: written in the new namespaces before the command runs (ns/sysctl.hpp).
@@ -256,10 +300,37 @@ struct Spec {
   bool audit_best_effort = false;  // --audit-mode best-effort
   std::optional<int> sync_fd;
   std::optional<int> block_fd;
+  // With block_fd (OCI `create`): the command is looked up (PATH of its environment) before
+  // waiting, and one that is missing or not executable fails the setup there, as runc and
+  // crun fail `create`, rather than after the release.
+  bool resolve_command_before_block = false;
   std::optional<int> userns_block_fd;
   std::optional<int> userns_fd;
   std::optional<int> userns2_fd;
   std::optional<int> pidns_fd;
+  // A terminal for the command (OCI process.terminal): a connected unix socket over which
+  // the process that becomes the command, in its final mount namespace, sends the master
+  // of a pty it opens on the sandbox's own devpts; the slave becomes its controlling
+  // terminal and stdio. The window size applies when both are non-zero.
+  std::optional<int> console_fd;
+  unsigned console_rows = 0;
+  unsigned console_cols = 0;
+  // Namespaces joined by descriptor besides --userns/--pidns: the OCI runtime's
+  // linux.namespaces[i].path for network, ipc, uts and cgroup. Entered by the supervisor
+  // before the clone, so that the command is in them and the clone creates none of these
+  // types; the runtime checked each descriptor's type (NS_GET_NSTYPE).
+  struct NsJoin {
+    int fd = -1;
+    int type = 0;      // CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS or CLONE_NEWCGROUP
+    std::string what;  // for errors: "linux.namespaces[1].path"
+    bool operator==(const NsJoin&) const = default;
+  };
+  std::vector<NsJoin> join_ns;
+  bool joins(int type) const {
+    for (const auto& j : join_ns)
+      if (j.type == type) return true;
+    return false;
+  }
   bool disable_userns = false;
   bool assert_userns_disabled = false;
   std::vector<int> seccomp_fds;  // --seccomp / --add-seccomp-fd, in order
@@ -271,6 +342,8 @@ struct Spec {
   std::vector<FdUse> fds;
 
   std::vector<std::string> command;  // argv of the command; [0] is what is executed
+
+  SetupHooks setup_hooks;  // embedders only (the OCI runtime)
 };
 
 }  // namespace sb

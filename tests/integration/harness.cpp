@@ -750,11 +750,54 @@ std::function<bool()> private_mounts(const std::string& dir, bool tun, const std
   };
 }
 
+std::function<bool()> bind_files_over(std::vector<std::pair<std::string, std::string>> binds) {
+  return [binds] {
+    if (::unshare(CLONE_NEWNS) != 0) return false;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+    for (const auto& [file, target] : binds)
+      if (::mount(file.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+    return true;
+  };
+}
+
 // The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
 // (empty when nothing is needed or the tests are not root).
 std::function<bool()> private_tun_for_unprivileged(const std::string& dir) {
   if (host_tun_usable_by_others() || !is_root()) return {};
   return private_mounts(dir, true, "");
+}
+
+bool io_write(int fd, const std::string& data) {
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string read_until(int fd, const std::function<bool(const std::string&)>& done) {
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  char buf[4096];
+  while (!done(out) && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EIO: the last slave descriptor is closed
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string marked(const std::string& out, const std::string& key) {
+  for (auto line : lines(out)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
+  }
+  return "";
 }
 
 }  // namespace it

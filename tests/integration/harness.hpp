@@ -232,6 +232,15 @@ std::string mode_name(const ::testing::TestParamInfo<bool>& info);
 // Unprivileged-only convenience.
 RunOpts unpriv();
 
+// ---- Terminals ----
+// Writes all of `data` to `fd`.
+bool io_write(int fd, const std::string& data);
+// Reads `fd` (a pty master, say) until `done` holds for what was read, EOF/EIO, or 20 s.
+std::string read_until(int fd, const std::function<bool(const std::string&)>& done);
+// The value after "KEY=" at the start of a line of `out` ("" when none; a trailing \r, as a
+// terminal writes it, dropped).
+std::string marked(const std::string& out, const std::string& key);
+
 // ---- User-mode networking (--net pasta/slirp4netns/user open /dev/net/tun as the caller) --
 // True when /dev/net/tun is usable by every user (mode 0666, as Debian ships it).
 bool host_tun_usable_by_others();
@@ -239,6 +248,10 @@ bool host_tun_usable_by_others();
 // mount namespace with a tmpfs on `dir` and, bound from there: a 0666 /dev/net/tun when
 // `tun`, an /etc/resolv.conf with `resolv` when it is not empty. The host's are unchanged.
 std::function<bool()> private_mounts(const std::string& dir, bool tun, const std::string& resolv);
+// A RunOpts::in_child hook (run as root in the forked caller): a private mount namespace in
+// which each {file, target} binds the test's `file` over the host's `target` (e.g. its own
+// /etc/subuid for newuidmap). The host's files are unchanged; false when a step fails.
+std::function<bool()> bind_files_over(std::vector<std::pair<std::string, std::string>> binds);
 // The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
 // (empty when nothing is needed or the tests are not root).
 std::function<bool()> private_tun_for_unprivileged(const std::string& dir);

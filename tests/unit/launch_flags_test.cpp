@@ -73,6 +73,23 @@ TEST(LaunchFlags, JoinedPidNamespaceIsUnsharedByTheChildLater) {
   EXPECT_EQ(f.enter_pidns, std::optional<int>(7));
 }
 
+// OCI's network/ipc/uts/cgroup paths: entered by the supervisor, never cloned new, and the
+// descriptors closed by the supervisor after the clone.
+TEST(LaunchFlags, JoinedNamespacesAreEnteredNotCloned) {
+  Spec s;
+  s.join_ns = {{5, CLONE_NEWNET, "linux.namespaces[1].path"},
+               {6, CLONE_NEWUTS, "linux.namespaces[2].path"}};
+  s.fds = {{5, "linux.namespaces[1].path", FdRole::JoinNs},
+           {6, "linux.namespaces[2].path", FdRole::JoinNs}};
+  s.unshare_ipc = true;
+  auto f = launch_flags(s, userns_plan(), user_host());
+  EXPECT_EQ(f.namespaces, static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWIPC));
+  ASSERT_EQ(f.enter_ns.size(), 2u);
+  EXPECT_EQ(f.enter_ns[0].type, CLONE_NEWNET);
+  EXPECT_EQ(f.enter_ns[1].fd, 6);
+  EXPECT_EQ(f.close_after_clone, (std::vector<int>{5, 6}));
+}
+
 TEST(LaunchFlags, InitRunsUnderTheFiltersUnlessTheCommandIsPid1) {
   Spec s;
   EXPECT_FALSE(launch_flags(s, Plan{}, HostFacts{}).init_under_filters) << "no PID namespace";
@@ -109,6 +126,10 @@ TEST(LaunchFlags, ChannelIsWatchedForStatusFdsAndLocks) {
   s = Spec{};
   s.lock_files = {"/tmp/lock"};
   EXPECT_TRUE(launch_flags(s, Plan{}, HostFacts{}).watch_channel);
+  // Maps written from outside: the child asks for them on the channel.
+  Plan outside;
+  outside.maps_from_outside = true;
+  EXPECT_TRUE(launch_flags(Spec{}, outside, HostFacts{}).watch_channel);
 }
 
 TEST(LaunchFlags, UserNamespaceFailureExplainedOnlyForAnUnprivilegedCaller) {

@@ -108,14 +108,18 @@ TEST(OciConfig, UserIdsThroughTheSingleMap) {
   EXPECT_EQ(map(j).spec.uid, 5u);
   j["process"]["user"]["uid"] = 0;
   EXPECT_EQ(refused(j), "process.user.uid");
+  // Only the single-id maps of our own ids are written by sandbox itself.
+  j["process"]["user"]["uid"] = 5;
+  EXPECT_TRUE(map(j).spec.id_maps.empty());
+  // Anything else is written from outside and needs both maps.
   j = base();
   j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1001}, {"size", 1}}};
-  EXPECT_EQ(refused(j), "linux.uidMappings[0].hostID");
+  EXPECT_EQ(refused(j), "linux.gidMappings");
   j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 65536}}};
-  EXPECT_EQ(refused(j), "linux.uidMappings[0].size");
-  j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}},
-                               {{"containerID", 1}, {"hostID", 100000}, {"size", 10}}};
-  EXPECT_EQ(refused(j), "linux.uidMappings");
+  EXPECT_EQ(refused(j), "linux.gidMappings");
+  j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
+  EXPECT_FALSE(map(j).spec.id_maps.empty());
+  j.erase("linux");
   j = base();
   j["process"]["user"]["additionalGids"] = {5};
   EXPECT_EQ(refused(j), "process.user.additionalGids");
@@ -125,6 +129,118 @@ TEST(OciConfig, UserIdsThroughTheSingleMap) {
   EXPECT_FALSE(map(base()).spec.umask);  // the caller's
   j["process"]["user"]["umask"] = 01000;
   EXPECT_EQ(refused(j), "process.user.umask");
+}
+
+json multi_range() {
+  json j = base();
+  json ranges = {{{"containerID", 0}, {"hostID", 100000}, {"size", 1000}},
+                 {{"containerID", 1000}, {"hostID", 200000}, {"size", 10}},
+                 {{"containerID", 2000}, {"hostID", 300000}, {"size", 5}}};
+  j["linux"]["uidMappings"] = ranges;
+  j["linux"]["gidMappings"] = ranges;
+  return j;
+}
+
+TEST(OciConfig, MultiRangeMapsAreWrittenFromOutside) {
+  Config c = map(multi_range());
+  const IdMapRequest& m = c.spec.id_maps;
+  std::vector<IdRange> want = {{0, 100000, 1000}, {1000, 200000, 10}, {2000, 300000, 5}};
+  EXPECT_EQ(m.uids, want);
+  EXPECT_EQ(m.gids, want);
+  EXPECT_EQ(m.uid_origin, "linux.uidMappings");
+  EXPECT_EQ(m.gid_origin, "linux.gidMappings");
+  EXPECT_EQ(c.spec.uid, 0u);
+  EXPECT_EQ(c.spec.gid, 0u);
+  EXPECT_FALSE(c.spec.groups);
+  // process.user is checked against the ranges.
+  json j = multi_range();
+  j["process"]["user"] = {{"uid", 1009}, {"gid", 2004}};
+  EXPECT_EQ(map(j).spec.uid, 1009u);
+  EXPECT_EQ(map(j).spec.gid, 2004u);
+  j["process"]["user"]["uid"] = 1010;
+  EXPECT_EQ(refused(j), "process.user.uid");
+  j["process"]["user"] = {{"uid", 0}, {"gid", 1999}};
+  EXPECT_EQ(refused(j), "process.user.gid");
+}
+
+TEST(OciConfig, EachBadRangeIsRefusedWithItsPath) {
+  auto with = [](const char* which, size_t i, const char* key, json value) {
+    json j = multi_range();
+    j["linux"][which][i][key] = value;
+    return refused(j);
+  };
+  EXPECT_EQ(with("uidMappings", 1, "size", 0), "linux.uidMappings[1]");
+  EXPECT_EQ(with("gidMappings", 2, "containerID", 5), "linux.gidMappings[2]");  // overlaps [0]
+  EXPECT_EQ(with("uidMappings", 2, "hostID", 100999), "linux.uidMappings[2]");  // overlaps [0]
+  EXPECT_EQ(with("uidMappings", 0, "hostID", 4294967295u), "linux.uidMappings[0]");  // past the last id
+  EXPECT_EQ(with("uidMappings", 1, "hostID", 4294967296ull), "linux.uidMappings[1].hostID");
+  EXPECT_EQ(with("gidMappings", 0, "size", -1), "linux.gidMappings[0].size");
+  EXPECT_EQ(with("uidMappings", 0, "size", "10"), "linux.uidMappings[0].size");
+  json j = multi_range();
+  j["linux"]["uidMappings"][1].erase("hostID");
+  EXPECT_EQ(refused(j), "linux.uidMappings[1].hostID");
+  j = multi_range();
+  j["linux"]["uidMappings"][1]["extra"] = 1;
+  EXPECT_EQ(refused(j), "linux.uidMappings[1].extra");
+  // More lines than the kernel takes.
+  j = multi_range();
+  j["linux"]["uidMappings"] = json::array();
+  for (int i = 0; i < 341; ++i)
+    j["linux"]["uidMappings"].push_back({{"containerID", i}, {"hostID", 100000 + i}, {"size", 1}});
+  EXPECT_EQ(refused(j), "linux.uidMappings");
+  j["linux"]["uidMappings"].erase(340);
+  EXPECT_EQ(refused(j), "");
+  // Both or neither.
+  j = multi_range();
+  j["linux"].erase("gidMappings");
+  EXPECT_EQ(refused(j), "linux.gidMappings");
+  j = multi_range();
+  j["linux"]["uidMappings"] = json::array();
+  EXPECT_EQ(refused(j), "linux.uidMappings");
+  // Not for a joined user namespace (its maps apply), nor without one.
+  j = multi_range();
+  j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "user"}, {"path", "/proc/1/ns/user"}}};
+  EXPECT_EQ(refused(j), "linux.uidMappings");
+  j["linux"]["namespaces"] = {{{"type", "mount"}}};
+  EXPECT_EQ(refused(j), "linux.uidMappings");
+}
+
+TEST(OciConfig, AdditionalGidsNeedAGidMapWrittenFromOutside) {
+  json j = multi_range();
+  j["process"]["user"]["additionalGids"] = {5, 1001, 2004};
+  Config c = map(j);
+  ASSERT_TRUE(c.spec.groups);
+  EXPECT_EQ(*c.spec.groups, (std::vector<gid_t>{5, 1001, 2004}));
+  EXPECT_EQ(c.spec.groups_origin, "process.user.additionalGids");
+  j["process"]["user"]["additionalGids"] = json::array();  // none asked: nothing to do
+  EXPECT_FALSE(map(j).spec.groups);
+  // Each must be mapped, or the error names it.
+  j["process"]["user"]["additionalGids"] = {5, 1500};
+  EXPECT_EQ(refused(j), "process.user.additionalGids[1]");
+  try {
+    map(j);
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("gid 1500 is not mapped in linux.gidMappings"),
+              std::string::npos) << e.what();
+  }
+  j["process"]["user"]["additionalGids"] = {"5"};
+  EXPECT_EQ(refused(j), "process.user.additionalGids[0]");
+  j["process"]["user"]["additionalGids"] = 5;
+  EXPECT_EQ(refused(j), "process.user.additionalGids");
+  // With the single-id map sandbox writes itself (setgroups denied): refused, not dropped.
+  j = base();
+  j["process"]["user"]["additionalGids"] = {0};
+  EXPECT_EQ(refused(j), "process.user.additionalGids");
+  j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
+  j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
+  EXPECT_EQ(refused(j), "process.user.additionalGids");
+  // Without a user namespace (root): the host's groups, set with CAP_SETGID.
+  j = base();
+  j["linux"]["namespaces"] = {{{"type", "mount"}}};
+  j["process"]["user"]["additionalGids"] = {10, 20};
+  c = map(j, {"/b", 0, 0});
+  ASSERT_TRUE(c.spec.groups);
+  EXPECT_EQ(*c.spec.groups, (std::vector<gid_t>{10, 20}));
 }
 
 TEST(OciConfig, WithoutAUserNamespaceTheIdsAreTheCallers) {
@@ -164,14 +280,51 @@ TEST(OciConfig, Namespaces) {
   EXPECT_FALSE(c.spec.unshare_pid);
   EXPECT_FALSE(c.spec.as_pid_1);
   EXPECT_FALSE(c.spec.uid);  // the joined namespace's maps decide
-  j["linux"]["namespaces"][1] = {{"type", "network"}, {"path", "/run/netns/x"}};
-  EXPECT_EQ(refused(j), "linux.namespaces[1].path");
   j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "time"}}};
   EXPECT_EQ(refused(j), "linux.namespaces[1].type");
   j["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "mount"}}};
   EXPECT_EQ(refused(j), "linux.namespaces[1]");
   j["linux"]["namespaces"] = {{{"type", "user"}}};
   EXPECT_EQ(refused(j), "linux.namespaces");
+}
+
+// network, ipc, uts and cgroup by path: joined (the runtime opens and checks them), none
+// of them new; mount by path is refused (the root is always built in a new one).
+TEST(OciConfig, JoiningNetworkIpcUtsCgroupByPath) {
+  json j = base();
+  j["linux"]["namespaces"] = {{{"type", "mount"}},
+                              {{"type", "network"}, {"path", "/run/netns/x"}},
+                              {{"type", "ipc"}, {"path", "/proc/7/ns/ipc"}},
+                              {{"type", "uts"}, {"path", "/proc/7/ns/uts"}},
+                              {{"type", "cgroup"}, {"path", "/proc/7/ns/cgroup"}},
+                              {{"type", "user"}}};
+  Config c = map(j);
+  ASSERT_EQ(c.joins.size(), 4u);
+  EXPECT_EQ(c.joins[0].type, "network");
+  EXPECT_EQ(c.joins[0].path, "/run/netns/x");
+  EXPECT_EQ(c.joins[0].where, "linux.namespaces[1].path");
+  EXPECT_EQ(c.joins[3].type, "cgroup");
+  EXPECT_FALSE(c.spec.unshare_net);
+  EXPECT_FALSE(c.spec.unshare_ipc);
+  EXPECT_FALSE(c.spec.unshare_uts);
+  EXPECT_FALSE(c.spec.unshare_cgroup);
+  EXPECT_TRUE(c.spec.unshare_user);  // a new user namespace still, made after the joins
+  EXPECT_TRUE(c.spec.join_ns.empty());  // descriptors: set by the runtime once opened
+  // Mount by path, a relative path: refused with the JSON path.
+  j["linux"]["namespaces"][0] = {{"type", "mount"}, {"path", "/proc/7/ns/mnt"}};
+  EXPECT_EQ(refused(j), "linux.namespaces[0].path");
+  j["linux"]["namespaces"][0] = {{"type", "mount"}};
+  j["linux"]["namespaces"][1]["path"] = "netns/x";
+  EXPECT_EQ(refused(j), "linux.namespaces[1].path");
+  // A joined network namespace is the container's: its sysctls are accepted (the runtime
+  // refuses its own namespace); a cgroup mount in a joined cgroup namespace is not.
+  j["linux"]["namespaces"][1]["path"] = "/run/netns/x";
+  j["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}, {"kernel.hostname", "x"}};
+  EXPECT_EQ(map(j).spec.sysctls.size(), 2u);
+  j["linux"].erase("sysctl");
+  j["mounts"] = json::parse(R"([{"destination": "/sys/fs/cgroup", "type": "cgroup",
+                                 "source": "cgroup", "options": ["ro"]}])");
+  EXPECT_EQ(refused(j), "mounts[0].type");
 }
 
 TEST(OciConfig, Hostname) {
@@ -398,18 +551,111 @@ TEST(OciConfig, SeccompIsHandedOverAsItsJson) {
   EXPECT_EQ(refused(j), "linux.seccomp");
 }
 
+TEST(OciConfig, TerminalAndConsoleSize) {
+  json j = base();
+  Config c = map(j);
+  EXPECT_FALSE(c.terminal);
+  EXPECT_EQ(c.spec.console_rows, 0u);
+  EXPECT_EQ(c.spec.console_cols, 0u);
+  EXPECT_FALSE(c.spec.console_fd);  // the runtime sets it, from --console-socket
+  j["process"]["terminal"] = true;
+  j["process"]["consoleSize"] = {{"height", 33}, {"width", 77}};
+  c = map(j);
+  EXPECT_TRUE(c.terminal);
+  EXPECT_EQ(c.spec.console_rows, 33u);
+  EXPECT_EQ(c.spec.console_cols, 77u);
+  EXPECT_FALSE(c.spec.console_fd);
+  j["process"]["terminal"] = false;  // the size alone asks for nothing
+  c = map(j);
+  EXPECT_FALSE(c.terminal);
+  j["process"]["consoleSize"] = json::object();
+  j["process"]["terminal"] = true;
+  c = map(j);
+  EXPECT_EQ(c.spec.console_rows, 0u);  // the kernel's default size
+}
+
+TEST(OciConfig, HooksMapEveryKindInOrderWithTheirJsonPaths) {
+  json j = base();
+  j["hooks"] = json::parse(R"({
+    "prestart": [{"path": "/bin/pre"}],
+    "createRuntime": [{"path": "/bin/cr", "args": ["cr", "-x"], "env": ["A=1", "B=2=3"],
+                       "timeout": 5},
+                      {"path": "/bin/cr2"}],
+    "createContainer": [{"path": "/bin/cc"}],
+    "startContainer": [{"path": "/bin/sc"}],
+    "poststart": [{"path": "/bin/ps"}],
+    "poststop": [{"path": "/bin/pst", "timeout": 1}]
+  })");
+  Config c = map(j);
+  ASSERT_EQ(c.hooks.prestart.size(), 1u);
+  EXPECT_EQ(c.hooks.prestart[0].where, "hooks.prestart[0]");
+  ASSERT_EQ(c.hooks.create_runtime.size(), 2u);
+  const Hook& h = c.hooks.create_runtime[0];
+  EXPECT_EQ(h.path, "/bin/cr");
+  EXPECT_EQ(h.args, (std::vector<std::string>{"cr", "-x"}));
+  EXPECT_EQ(h.env, (std::vector<std::string>{"A=1", "B=2=3"}));
+  EXPECT_EQ(h.timeout_s, 5);
+  EXPECT_EQ(c.hooks.create_runtime[1].where, "hooks.createRuntime[1]");
+  EXPECT_FALSE(c.hooks.create_runtime[1].timeout_s);
+  EXPECT_TRUE(c.hooks.create_runtime[1].args.empty());
+  EXPECT_EQ(c.hooks.create_container.at(0).path, "/bin/cc");
+  EXPECT_EQ(c.hooks.start_container.at(0).path, "/bin/sc");
+  EXPECT_EQ(c.hooks.poststart.at(0).path, "/bin/ps");
+  EXPECT_EQ(c.hooks.poststop.at(0).timeout_s, 1);
+  EXPECT_FALSE(c.hooks.empty());
+  EXPECT_TRUE(map(base()).hooks.empty());
+  // The features document lists every kind.
+  EXPECT_EQ(json::parse(features_json())["hooks"],
+            json({"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+                  "poststop"}));
+}
+
+TEST(OciConfig, BadHooksRefusedByTheirPath) {
+  auto with = [](json hook) {
+    json j = base();
+    j["hooks"] = {{"createRuntime", {{{"path", "/bin/ok"}}, hook}}};
+    return refused(j);
+  };
+  EXPECT_EQ(with({{"path", "/bin/true"}}), "");  // the control: a good one maps
+  EXPECT_EQ(with({{"path", "bin/true"}}), "hooks.createRuntime[1].path");  // relative
+  EXPECT_EQ(with({{"path", ""}}), "hooks.createRuntime[1].path");
+  EXPECT_EQ(with({{"args", {"x"}}}), "hooks.createRuntime[1].path");  // missing
+  EXPECT_EQ(with({{"path", 7}}), "hooks.createRuntime[1].path");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"timeout", 0}}), "hooks.createRuntime[1].timeout");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"timeout", -3}}), "hooks.createRuntime[1].timeout");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"timeout", 1.5}}), "hooks.createRuntime[1].timeout");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"timeout", "5"}}), "hooks.createRuntime[1].timeout");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"timeout", 86401}}), "hooks.createRuntime[1].timeout");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"timeout", 86400}}), "");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"user", "x"}}), "hooks.createRuntime[1].user");  // unknown
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"args", "x"}}), "hooks.createRuntime[1].args");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"args", {"a", 1}}}), "hooks.createRuntime[1].args[1]");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"env", {"NOEQUALS"}}}), "hooks.createRuntime[1].env[0]");
+  EXPECT_EQ(with({{"path", "/bin/true"}, {"env", {"=x"}}}), "hooks.createRuntime[1].env[0]");
+  EXPECT_EQ(with("/bin/true"), "hooks.createRuntime[1]");  // not an object
+  json j = base();
+  j["hooks"] = {{"poststop", {{"path", "/bin/true"}}}};  // an object, not an array
+  EXPECT_EQ(refused(j), "hooks.poststop");
+  j["hooks"] = json::array();
+  EXPECT_EQ(refused(j), "hooks");
+}
+
 TEST(OciConfig, UnsupportedMembersNamedByTheirPath) {
   auto with = [](const std::string& ptr, json v) {
     json j = base();
     j[json::json_pointer(ptr)] = v;
     return refused(j);
   };
-  EXPECT_EQ(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}}), "hooks");
+  EXPECT_EQ(with("/hooks/preStart", json::array()), "hooks.preStart");  // unknown kind
   EXPECT_EQ(with("/linux/cgroupsPath", 1), "linux.cgroupsPath");  // a string, when given
   EXPECT_EQ(with("/linux/devices", {{{"path", "/dev/fuse"}}}), "linux.devices");
   EXPECT_EQ(with("/linux/rootfsPropagation", "shared"), "linux.rootfsPropagation");
   EXPECT_EQ(with("/linux/somethingNew", 1), "linux.somethingNew");
-  EXPECT_EQ(with("/process/terminal", true), "process.terminal");
+  EXPECT_EQ(with("/process/terminal", "yes"), "process.terminal");  // a boolean
+  EXPECT_EQ(with("/process/consoleSize", {{"height", 1}, {"depth", 2}}), "process.consoleSize.depth");
+  EXPECT_EQ(with("/process/consoleSize", {{"height", -1}}), "process.consoleSize.height");
+  EXPECT_EQ(with("/process/consoleSize", {{"width", 70000}}), "process.consoleSize.width");
+  EXPECT_EQ(with("/process/consoleSize", 24), "process.consoleSize");
   EXPECT_EQ(with("/process/apparmorProfile", "x"), "process.apparmorProfile");
   EXPECT_EQ(with("/process/oomScoreAdj", 100), "process.oomScoreAdj");
   EXPECT_EQ(with("/process/bogus", 1), "process.bogus");
@@ -512,6 +758,23 @@ TEST(OciRuntime, ContainerIds) {
   EXPECT_FALSE(valid_container_id("a/b"));
   EXPECT_FALSE(valid_container_id("-rf"));
   EXPECT_FALSE(valid_container_id(std::string(1025, 'a')));
+}
+
+// The default --root: real root's /run, else $XDG_RUNTIME_DIR (also for uid 0 inside a
+// user namespace, decided from uid_map).
+TEST(OciRuntime, DefaultRoot) {
+  EXPECT_TRUE(initial_uid_map("         0          0 4294967295\n"));
+  EXPECT_FALSE(initial_uid_map("         0      65534          1\n"));
+  EXPECT_FALSE(initial_uid_map("0 0 4294967294\n"));
+  EXPECT_FALSE(initial_uid_map("0 0 1000\n1000 100000 65536\n"));
+  EXPECT_FALSE(initial_uid_map(""));
+  EXPECT_EQ(default_root(true, true, "/run/user/0"), "/run/sandbox-oci");
+  EXPECT_EQ(default_root(true, true, nullptr), "/run/sandbox-oci");
+  EXPECT_EQ(default_root(true, false, "/run/user/1000"), "/run/user/1000/sandbox-oci");
+  EXPECT_EQ(default_root(false, true, "/run/user/1000"), "/run/user/1000/sandbox-oci");
+  EXPECT_EQ(default_root(true, false, nullptr), "");
+  EXPECT_EQ(default_root(false, true, ""), "");
+  EXPECT_EQ(default_root(false, true, "run/user/1"), "");
 }
 
 TEST(OciRuntime, StateDocument) {

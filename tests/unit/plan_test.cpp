@@ -1,6 +1,7 @@
 // Unit tests for plan/: the descriptors options name (plan/fds.hpp) and the planning steps
 // around validate() (plan/plan.hpp). validate() itself is tested in spec_test.cpp.
 #include <fcntl.h>
+#include <sched.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -237,6 +238,89 @@ TEST(PlanMakePlan, SysctlsOnlyInTheSandboxsOwnNamespaces) {
   EXPECT_NE(with({"--unshare-user", "--unshare-net"}, "kernel.msgmax"), "");
   EXPECT_NE(with({"--unshare-all"}, "kernel.panic"), "");
   EXPECT_NE(with({"--unshare-all"}, "net/ipv4/ip_forward"), "");
+}
+
+// Id maps of several ranges (OCI's linux.uidMappings): written from outside, by the
+// supervisor with CAP_SETUID/CAP_SETGID, else by newuidmap/newgidmap; supplementary
+// groups only where the gid map is written from outside.
+TEST(PlanValidate, IdMapsFromOutsideAndSupplementaryGroups) {
+  HostFacts user;
+  user.uid = 1000;
+  user.gid = 1000;
+  auto spec = [](std::vector<std::string> args) {
+    args.push_back("true");
+    return test::parse_spec(args);
+  };
+  Spec s = spec({"--unshare-user"});
+  s.id_maps = {{{0, 1000, 1}, {1, 100000, 65536}}, {{0, 1000, 1}, {1, 100000, 65536}},
+               "linux.uidMappings", "linux.gidMappings"};
+  Plan p = validate(s, user);
+  EXPECT_TRUE(p.maps_from_outside);
+  EXPECT_TRUE(p.maps_by_helper);  // no CAP_SETUID/CAP_SETGID: newuidmap and newgidmap
+  EXPECT_FALSE(p.write_maps);     // not the single-id maps of our own
+  HostFacts capable = user;
+  capable.can_write_id_maps = true;
+  p = validate(s, capable);
+  EXPECT_TRUE(p.maps_from_outside);
+  EXPECT_FALSE(p.maps_by_helper);
+  // Groups: accepted with maps from outside; refused with the maps we write ourselves.
+  s.groups = std::vector<gid_t>{5};
+  s.groups_origin = "process.user.additionalGids";
+  EXPECT_EQ(error_of([&] { validate(s, user); }), "");
+  Spec self = spec({"--unshare-user"});
+  self.groups = s.groups;
+  self.groups_origin = s.groups_origin;
+  EXPECT_EQ(error_of([&] { validate(self, user); }).rfind("process.user.additionalGids: supplementary "
+                                                          "groups need a gid map written from outside", 0),
+            0u);
+  // Both maps or neither.
+  Spec half = s;
+  half.id_maps.gids.clear();
+  EXPECT_EQ(error_of([&] { validate(half, user); }),
+            "linux.uidMappings: needs linux.gidMappings as well (both maps are written from "
+            "outside, or neither)");
+  // Never without a new user namespace of ours (root without --unshare-user has none).
+  HostFacts root;
+  Spec none = spec({});
+  none.id_maps = s.id_maps;
+  EXPECT_EQ(error_of([&] { validate(none, root); }),
+            "linux.uidMappings: needs a new user namespace whose maps sandbox writes");
+  // Nor with a network helper that the child would wait for on the same channel.
+  Spec net = spec({"--unshare-user", "--unshare-net", "--net", "slirp4netns"});
+  net.id_maps = s.id_maps;
+  EXPECT_EQ(error_of([&] { validate(net, capable); }),
+            "linux.uidMappings: maps written from outside cannot be combined with a network "
+            "helper (--net) yet");
+}
+
+// Joined namespaces (Spec::join_ns, the OCI runtime's paths): one per type, never with a
+// new one of the same type or --net; their sysctls are the sandbox's own.
+TEST(PlanMakePlan, JoinedNamespaces) {
+  HostFacts host;
+  host.uid = 1000;
+  auto with = [&](std::vector<std::string> args, std::vector<Spec::NsJoin> joins,
+                  const std::string& sysctl = "") {
+    args.push_back("true");
+    Spec s = test::parse_spec(args);
+    s.join_ns = std::move(joins);
+    if (!sysctl.empty()) s.sysctls.emplace_back(sysctl, "1");
+    return error_of([&] { validate(s, host); });
+  };
+  const Spec::NsJoin net{5, CLONE_NEWNET, "linux.namespaces[1].path"};
+  const Spec::NsJoin ipc{6, CLONE_NEWIPC, "linux.namespaces[2].path"};
+  const Spec::NsJoin cg{7, CLONE_NEWCGROUP, "linux.namespaces[3].path"};
+  EXPECT_EQ(with({"--unshare-user"}, {net, ipc, cg}), "");
+  EXPECT_EQ(with({"--unshare-user", "--unshare-net"}, {net}),
+            "linux.namespaces[1].path: joins a net namespace and a new one is asked for too");
+  EXPECT_NE(with({"--unshare-user", "--unshare-cgroup-try"}, {cg}), "");
+  EXPECT_EQ(with({"--unshare-user"}, {net, net}),
+            "linux.namespaces[1].path: a second net namespace to join");
+  EXPECT_NE(with({"--unshare-user", "--net", "none"}, {net}), "");  // a new one, too
+  EXPECT_NE(with({"--unshare-user", "--net", "host"}, {net}), "");
+  EXPECT_NE(with({"--unshare-user"}, {{5, CLONE_NEWNS, "x"}}), "");  // mount: never this way
+  EXPECT_EQ(with({"--unshare-user"}, {net}, "net.ipv4.ip_forward"), "");
+  EXPECT_EQ(with({"--unshare-user"}, {ipc}, "kernel.msgmax"), "");
+  EXPECT_NE(with({"--unshare-user"}, {ipc}, "net.ipv4.ip_forward"), "");
 }
 
 // --net pasta's /etc/resolv.conf is an op of the Plan, after the Spec's, reading a memfd the
