@@ -557,6 +557,123 @@ TEST_F(SandboxProcessTest, JoinedNamespaceCannotStealSetupDescriptors) {
   }
 }
 
+// A joined user namespace's root reaching the sandbox's supervisor: with --userns (and
+// sandbox-runc's joined user path) the supervisor setns()es into the namespace before the
+// clone, so its credentials belong to it, and a process there with CAP_SYS_PTRACE in it
+// passes ptrace's credential check even with another host uid. What still stops it is the
+// supervisor's mm, which stays in the caller's namespace: non-dumpable, tracing it needs the
+// capability there. Traced, it is the caller (host root here: its descriptors, mount
+// namespace and capabilities). The namespace maps its 0 to 100000 (the "container's root",
+// another host uid than the caller's) and 65536 to the caller's uid 0, so that a root caller
+// can build a root in it. Root only: an unprivileged caller cannot map another uid without
+// subordinate ids (rootless Podman's namespace has the same shape, and the same kernel check
+// applies). Controls: a host-root process that entered the same namespace (nsenter
+// --preserve-credentials) is traced and its memory opened; bwrap --userns is run too.
+const char* kJoinedUserns = R"PY(
+import os, subprocess, sys, time
+probe, exe = sys.argv[1], sys.argv[2]
+holder = subprocess.Popen(['unshare', '-U', '--', 'sleep', '60'])
+mine = os.readlink('/proc/self/ns/user')
+for _ in range(500):
+    if os.readlink('/proc/%d/ns/user' % holder.pid) != mine:
+        break
+    time.sleep(0.01)
+for f in ('uid_map', 'gid_map'):
+    with open('/proc/%d/%s' % (holder.pid, f), 'w') as m:
+        m.write('0 100000 65536\n65536 0 1\n')
+ns = os.readlink('/proc/%d/ns/user' % holder.pid)
+os.dup2(os.open('/proc/%d/ns/user' % holder.pid, os.O_RDONLY), 3)
+target = subprocess.Popen([a.replace('$HOLDER', str(holder.pid)) for a in exe.split('\x01')],
+                          pass_fds=(3,))
+entered = False
+for _ in range(1000):
+    try:
+        if os.readlink('/proc/%d/ns/user' % target.pid) == ns:
+            entered = True
+            break
+    except OSError:
+        pass
+    time.sleep(0.01)
+print('entered=' + ('yes' if entered else 'no'), flush=True)
+# The attacker: uid 0 of the namespace (host uid 100000), every capability there only.
+r = subprocess.run(['nsenter', '-U', '-t', str(holder.pid), '/usr/bin/python3', '-c', probe,
+                    str(target.pid)], capture_output=True, text=True)
+print(r.stdout + r.stderr, flush=True)
+target.kill()
+target.wait()
+holder.kill()
+)PY";
+
+// What the attacker tries on `argv[1]`: its memory for writing, PTRACE_ATTACH, and where
+// its first descriptors lead; and who it is (host uid, capabilities where it is).
+const char* kTraceProbe = R"PY(
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+pid = int(sys.argv[1])
+try:
+    os.close(os.open('/proc/%d/mem' % pid, os.O_RDWR))
+    print('mem=ok')
+except OSError as x:
+    print('mem=' + errno.errorcode[x.errno])
+r = libc.syscall(101, 16, pid, 0, 0)  # ptrace(PTRACE_ATTACH)
+print('attach=' + ('ok' if r == 0 else errno.errorcode.get(ctypes.get_errno(), '?')))
+if r == 0:
+    os.waitpid(pid, 0x40000000)
+    libc.syscall(101, 17, pid, 0, 0)  # PTRACE_DETACH
+try:
+    print('fd0=' + os.readlink('/proc/%d/fd/0' % pid))
+except OSError as x:
+    print('fd0=' + errno.errorcode[x.errno])
+for line in open('/proc/self/status'):
+    k, _, v = line.partition(':')
+    if k in ('Uid', 'CapEff'):
+        print('self_%s=%s' % (k, v.split()[0]))
+print('END')
+)PY";
+
+TEST_F(SandboxProcessTest, JoinedUserNamespaceCannotTraceTheSupervisor) {
+  IT_REQUIRE_ROOT();
+  IT_REQUIRE_FILE("/usr/bin/nsenter");
+  auto joined = [](const Args& a) {
+    std::string s;
+    for (const auto& x : a) s += (s.empty() ? "" : "\x01") + x;
+    return s;
+  };
+  const Args userns_args = {"--userns", "3", "--ro-bind", "/", "/", "--", "sleep", "30"};
+  RunOpts o;
+  o.exe = kPython;
+  auto attempt = [&](const Args& target) {
+    auto r = run({"-c", kJoinedUserns, kTraceProbe, joined(target)}, o);
+    EXPECT_TRUE(contains(r.out, "entered=yes")) << "the target never entered the namespace" << r;
+    EXPECT_TRUE(contains(r.out, "END")) << r;
+    auto m = key_values(r.out);
+    // The attack is the one meant: host uid 100000, capabilities in its namespace only.
+    EXPECT_EQ(m["self_Uid"], "0") << r;
+    EXPECT_EQ(m["self_CapEff"], "000001ffffffffff") << r;
+    return r;
+  };
+  auto c = attempt({"nsenter", "--preserve-credentials", "-U", "-t", "$HOLDER", "sleep", "30"});
+  auto cm = key_values(c.out);
+  EXPECT_EQ(cm["attach"], "ok") << "control: a dumpable host-root process in the namespace" << c;
+  EXPECT_EQ(cm["mem"], "ok") << "control" << c;
+  EXPECT_TRUE(cm["fd0"].starts_with("/")) << "control: its descriptors are open" << c;
+  auto r = attempt(cat({{sandbox_path()}, userns_args}));
+  auto m = key_values(r.out);
+  EXPECT_EQ(m["attach"], "EPERM") << "the joined namespace's root traced the supervisor" << r;
+  EXPECT_EQ(m["mem"], "EACCES") << r;
+  EXPECT_EQ(m["fd0"], "EACCES") << r;
+  if (!exists(kBwrap)) return;
+  auto b = attempt(cat({{kBwrap}, userns_args}));
+  auto bm = key_values(b.out);
+  RecordProperty("bwrap", b.out);
+  // Never weaker than bwrap (Debian's bwrap is traced here: its process stays dumpable).
+  for (const char* k : {"attach", "mem"})
+    if (m[k] == "ok") {
+      EXPECT_EQ(bm[k], "ok") << k << r << b;
+    }
+}
+
 // The processes below `pid` (from /proc/PID/task/TID/children).
 std::vector<pid_t> descendants(pid_t pid) {
   std::vector<pid_t> all{pid};
