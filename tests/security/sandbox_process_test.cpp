@@ -22,10 +22,9 @@ INSTANTIATE_TEST_SUITE_P(Modes, SandboxProcessModeTest, ::testing::Bool(), mode_
 
 const std::string kBwrap = "/usr/bin/bwrap";
 
-// What a process of the same uid can do to the process `argv[1]` (pid 1 inside a sandbox):
-// open its memory for writing (to plant code), PTRACE_ATTACH, list its descriptors, and
-// what its /proc/PID/status says about its confinement.
-const char* kInitProbe = R"PY(
+// What a process can do to the process `argv[1]`: open its memory for writing (to plant
+// code) and PTRACE_ATTACH. The start of the probes below.
+const std::string kAccessProbe = R"PY(
 import ctypes, errno, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -42,6 +41,12 @@ print('attach=' + ('ok' if r == 0 else e()))
 if r == 0:
     os.waitpid(pid, 0x40000000)
     libc.syscall(101, 17, pid, 0, 0)  # PTRACE_DETACH
+)PY";
+
+// What a process of the same uid can do to the process `argv[1]` (pid 1 inside a sandbox):
+// kAccessProbe, list its descriptors, and what its /proc/PID/status says about its
+// confinement.
+const std::string kInitProbe = kAccessProbe + R"PY(
 try:
     print('fds=' + ','.join(sorted(os.listdir('/proc/%d/fd' % pid))))
 except OSError as x:
@@ -173,7 +178,7 @@ sys.exit(p.wait())
 TEST_P(SandboxProcessModeTest, InitToldToTheCallerStaysConfined) {
   TempDir dir(0755);
   compile_default(dir / "default.bpf");
-  const Args probe = {"--", kPython, "-c", std::string(kInitProbe) + "import time; time.sleep(1)\n",
+  const Args probe = {"--", kPython, "-c", kInitProbe + "import time; time.sleep(1)\n",
                       "1"};
   std::vector<Args> variants = {{}};
   if (as_root()) variants = {{"--cap-drop", "ALL"}, {"--cap-drop", "ALL", "--unshare-user"}};
@@ -474,6 +479,13 @@ while time.time() < deadline:
 print('END', flush=True)
 )PY";
 
+// An argument vector as one argument, for a python driver to split('\x01').
+std::string joined(const Args& a) {
+  std::string s;
+  for (const auto& x : a) s += (s.empty() ? "" : "\x01") + x;
+  return s;
+}
+
 // Runs as the caller: starts the thief inside a sandbox of its own (its own user and PID
 // namespaces, a root without the secret), then argv[2:] with fds 5 and 6 on the thief's
 // user and PID namespaces, 7 the --block-fd (released after the --info-fd JSON on 8).
@@ -534,14 +546,12 @@ TEST_F(SandboxProcessTest, JoinedNamespaceCannotStealSetupDescriptors) {
   Args thief = cat({{sandbox_path()}, base_root(),
                     {"--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--proc",
                      "/proc", "--", "python3", "-c", kFdThief, dir / "secret", "8"}});
-  std::string joined;
-  for (const auto& a : thief) joined += (joined.empty() ? "" : "\x01") + a;
   for (const std::string& exe : {kBwrap, sandbox_path()}) {
     if (!exists(exe)) continue;
     SCOPED_TRACE(exe);
     RunOpts o = unpriv();
     o.exe = kPython;
-    Args a = {"-c", kJoinDriver, joined, exe};
+    Args a = {"-c", kJoinDriver, joined(thief), exe};
     Args rest = cat({base_root(), {"--userns", "5", "--pidns", "6", "--block-fd", "7",
                                    "--info-fd", "8", "--", "true"}});
     a.insert(a.end(), rest.begin(), rest.end());
@@ -604,23 +614,9 @@ target.wait()
 holder.kill()
 )PY";
 
-// What the attacker tries on `argv[1]`: its memory for writing, PTRACE_ATTACH, and where
-// its first descriptors lead; and who it is (host uid, capabilities where it is).
-const char* kTraceProbe = R"PY(
-import ctypes, errno, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
-pid = int(sys.argv[1])
-try:
-    os.close(os.open('/proc/%d/mem' % pid, os.O_RDWR))
-    print('mem=ok')
-except OSError as x:
-    print('mem=' + errno.errorcode[x.errno])
-r = libc.syscall(101, 16, pid, 0, 0)  # ptrace(PTRACE_ATTACH)
-print('attach=' + ('ok' if r == 0 else errno.errorcode.get(ctypes.get_errno(), '?')))
-if r == 0:
-    os.waitpid(pid, 0x40000000)
-    libc.syscall(101, 17, pid, 0, 0)  # PTRACE_DETACH
+// What the attacker tries on `argv[1]`: kAccessProbe, and where its first descriptor
+// leads; and who it is (uid and capabilities where it is).
+const std::string kTraceProbe = kAccessProbe + R"PY(
 try:
     print('fd0=' + os.readlink('/proc/%d/fd/0' % pid))
 except OSError as x:
@@ -635,11 +631,6 @@ print('END')
 TEST_F(SandboxProcessTest, JoinedUserNamespaceCannotTraceTheSupervisor) {
   IT_REQUIRE_ROOT();
   IT_REQUIRE_FILE("/usr/bin/nsenter");
-  auto joined = [](const Args& a) {
-    std::string s;
-    for (const auto& x : a) s += (s.empty() ? "" : "\x01") + x;
-    return s;
-  };
   const Args userns_args = {"--userns", "3", "--ro-bind", "/", "/", "--", "sleep", "30"};
   RunOpts o;
   o.exe = kPython;
