@@ -459,8 +459,14 @@ TEST_P(Podman, MemoryAndPidsLimits) {
 }
 
 // What the terminal tests run: the terminal's name and size, a line the test types, exit 4.
+// Its window size comes from Podman: config.json has no process.consoleSize, and Podman
+// sends the size to conmon (which sets it on the master) while it starts the container,
+// without waiting for it (as with runc). Until then the size is 0 0, which busybox's
+// `stty size` refuses: the script waits up to 5 s for it, as a shell redraws on SIGWINCH.
 const char kTtyScript[] =
-    "echo \"T=$(tty)\"; echo \"S=$(stty size)\"; echo R=ready; read x; echo \"G=got:$x\"; exit 4";
+    "echo \"T=$(tty)\"; i=0; until s=$(stty size 2>/dev/null) && [ -n \"$s\" ] && [ \"$s\" != \"0 0\" ]"
+    " || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; echo \"S=$s\"; echo R=ready; read x;"
+    " echo \"G=got:$x\"; exit 4";
 
 // A terminal's name inside: /dev/pts/N.
 bool is_pts_name(const std::string& s) {
