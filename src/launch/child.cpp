@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "fs/backend.hpp"
+#include "fs/mountapi.hpp"
 #include "fs/newroot.hpp"
 #include "fs/roots.hpp"
 #include "host/probe.hpp"
@@ -384,6 +386,31 @@ int command_lookup_error(const std::string& cmd, const std::string& path) {
   return err;
 }
 
+// OCI process.terminal: /dev/console is the container's terminal, as runc makes it: the
+// pty's slave bound over it, created as an empty file where the container's /dev has
+// none. Runs in the final root, before the master is sent (a failure fails `create`
+// before the engine holds anything) and before the command's privileges are settled.
+void bind_console_to_terminal(int slave) {
+  const char* what = "process.terminal: can't bind the terminal on /dev/console";
+  // Security: O_NOFOLLOW, and a mount point given as a descriptor: nothing at /dev/console
+  // is followed. (A terminal needs the container's devpts, which needs its own /dev tmpfs,
+  // so today only a config bind can be there, a file or a device; this holds if that changes.)
+  UniqueFd mp(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!mp && errno == ENOENT) {
+    UniqueFd made(::open("/dev/console", O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600));
+    if (!made) throw_errno("process.terminal: can't create /dev/console");
+    mp.reset(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  }
+  if (!mp) throw_errno("process.terminal: can't open /dev/console");
+  struct stat st{};
+  if (::fstat(mp.get(), &st) < 0) throw_errno(what);
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+    throw Error("process.terminal: /dev/console in the container is neither a file nor a "
+                "device (a link or a directory); it is not replaced");
+  fs::make_mount_backend(fs::select_mount_api(fs::have_new_mount_api()), "/proc")
+      ->bind(slave, mp.get(), false, 0, what);
+}
+
 // After a failed execvp. Never returns.
 [[noreturn]] void report_exec_failure(const Spec& spec, const ChildContext& ctx, int err) {
   // The supervisor, outside, explains what is missing against the host's tree, which
@@ -437,7 +464,8 @@ int command_lookup_error(const std::string& cmd, const std::string& path) {
       UniqueFd sock(::fcntl(console, F_DUPFD_CLOEXEC, 3));
       if (!sock) throw_errno("--console-socket: fcntl(F_DUPFD_CLOEXEC)");
       plan.fds.done(FdRole::Console);
-      pty::send_pty_master(sock.release(), spec.console_rows, spec.console_cols);
+      pty::send_pty_master(sock.release(), spec.console_rows, spec.console_cols,
+                           bind_console_to_terminal);
     }
 
     // Before `create` learns the pid (Ready): a command that cannot run fails it.

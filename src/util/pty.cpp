@@ -58,7 +58,8 @@ int connect_console_socket(const std::string& socket_path) {
   return sock.release();
 }
 
-void send_pty_master(int sock_fd, unsigned rows, unsigned cols) {
+void send_pty_master(int sock_fd, unsigned rows, unsigned cols,
+                     const std::function<void(int slave)>& before_send) {
   UniqueFd sock(sock_fd);
   // The container's own ptmx: /dev/ptmx here is its /dev's link to pts/ptmx, the devpts
   // instance sandbox mounted for it (never the host's, which the container cannot see).
@@ -85,6 +86,8 @@ void send_pty_master(int sock_fd, unsigned rows, unsigned cols) {
     if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0)
       throw_errno("process.consoleSize: can't set the window size");
   }
+
+  if (before_send) before_send(slave.get());
 
   // One message: the name as payload (conmon reads at least one byte), the master as
   // SCM_RIGHTS.

@@ -5,6 +5,7 @@
 // launch child (below oci in the module graph) and the OCI runtime share one
 // implementation; oci/console.hpp is the runtime's name for it.
 #pragma once
+#include <functional>
 #include <string>
 
 namespace sb::pty {
@@ -16,11 +17,13 @@ int connect_console_socket(const std::string& socket_path);
 
 // Opens /dev/ptmx as the calling process sees it (the container's own devpts instance),
 // checks that the pty belongs to the devpts mounted on /dev/pts, applies the window
-// size (rows and cols both non-zero), sends the master over `sock` in one message
-// (payload "/dev/ptmx", SCM_RIGHTS: what runc sends and conmon reads), closes `sock` and
-// the master, and makes the slave the controlling terminal (setsid unless already a
-// session leader, TIOCSCTTY) and descriptors 0, 1 and 2. Throws sb::Error.
-void send_pty_master(int sock, unsigned rows, unsigned cols);
+// size (rows and cols both non-zero), calls `before_send` with the slave (if set), sends
+// the master over `sock` in one message (payload "/dev/ptmx", SCM_RIGHTS: what runc sends
+// and conmon reads), closes `sock` and the master, and makes the slave the controlling
+// terminal (setsid unless already a session leader, TIOCSCTTY) and descriptors 0, 1 and 2.
+// Throws sb::Error.
+void send_pty_master(int sock, unsigned rows, unsigned cols,
+                     const std::function<void(int slave)>& before_send = {});
 
 // Receives one descriptor sent over `sock` with SCM_RIGHTS (the engine's side of a
 // console socket: the runtime's own `run` relay and the tests). Returns it O_CLOEXEC, or

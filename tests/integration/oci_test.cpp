@@ -406,6 +406,8 @@ const char kTtyScript[] =
     "echo \"T=$(tty)\"; echo \"S=$(stty size)\"; echo \"A=$((6*7))\"; "
     "echo \"F=$(stat -f -c %T /proc/self/fd/0)\"; "
     "echo \"D=$(stat -L -c %d /proc/self/fd/0) $(stat -c %d /dev/pts)\"; "
+    "echo \"C=$(stat -c %t:%T /dev/console) $(stat -L -c %t:%T /proc/self/fd/0)\"; "
+    "echo K=on-con\"sole\" > /dev/console; "
     "(ls -l /proc/$$/fd/) > /tmp/fds; while read -r l; do case $l in total*|*' -> /dev/pts/0'|"
     "*' -> /dev/tty') ;; *) echo \"X=stray $l\";; esac; done < /tmp/fds; echo \"E=e\"\"nd\"\n";
 
@@ -507,6 +509,12 @@ TEST_P(Oci, TerminalThroughTheConsoleSocketAsConmon) {
   EXPECT_EQ(d[0], d[1]);
   EXPECT_TRUE(r.master_on_devpts);
   EXPECT_EQ(std::to_string(r.master_dev), d[0]);
+  // /dev/console is that terminal (as runc binds it): the same device, and what is written
+  // there reaches the engine's master.
+  auto con = words(marked(r.out, "C"));
+  ASSERT_EQ(con.size(), 2u) << r.out;
+  EXPECT_EQ(con[0], con[1]) << r.out;
+  EXPECT_EQ(marked(r.out, "K"), "on-console") << r.out;
   struct stat host{};
   ASSERT_EQ(::stat("/dev/pts", &host), 0);
   EXPECT_NE(std::to_string(host.st_dev), d[0]);

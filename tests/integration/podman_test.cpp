@@ -466,7 +466,7 @@ TEST_P(Podman, MemoryAndPidsLimits) {
 const char kTtyScript[] =
     "echo \"T=$(tty)\"; i=0; until s=$(stty size 2>/dev/null) && [ -n \"$s\" ] && [ \"$s\" != \"0 0\" ]"
     " || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; echo \"S=$s\"; echo R=ready; read x;"
-    " echo \"G=got:$x\"; exit 4";
+    " echo \"G=got:$x\"; echo K=on-con\"sole\" > /dev/console; exit 4";
 
 // A terminal's name inside: /dev/pts/N.
 bool is_pts_name(const std::string& s) {
@@ -520,6 +520,8 @@ TEST_P(Podman, RunInteractiveTerminal) {
   EXPECT_TRUE(is_pts_name(marked(r.out, "T"))) << r.out;
   EXPECT_EQ(marked(r.out, "S"), "37 91") << r.out;
   EXPECT_EQ(marked(r.out, "G"), "got:typed line") << r.out;
+  // /dev/console is the container's terminal (as runc binds it): written there, it shows.
+  EXPECT_EQ(marked(r.out, "K"), "on-console") << r.out;
   EXPECT_TRUE(r.cooked_after) << "podman left the terminal raw";
   // Control: with -i alone, no terminal inside, but stdin still reaches the command.
   RunOpts piped = popts();
@@ -539,6 +541,9 @@ TEST_P(Podman, ExecInteractiveTerminal) {
   EXPECT_TRUE(is_pts_name(marked(r.out, "T"))) << r.out;
   EXPECT_EQ(marked(r.out, "S"), "29 83") << r.out;
   EXPECT_EQ(marked(r.out, "G"), "got:exec line") << r.out;
+  // An exec'd process has its own terminal, and /dev/console stays the container's (the
+  // container runs detached, without one: the write makes a file in its /dev).
+  EXPECT_EQ(marked(r.out, "K"), "") << r.out;
   EXPECT_TRUE(r.cooked_after) << "podman left the terminal raw";
   EXPECT_TRUE(running(id));
 }
