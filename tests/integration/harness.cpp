@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -758,6 +759,19 @@ std::function<bool()> bind_files_over(std::vector<std::pair<std::string, std::st
       if (::mount(file.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
     return true;
   };
+}
+
+UnprivName unpriv_user_name(const std::string& dir) {
+  UnprivName n{"sandbox-it", {}};
+  if (const passwd* pw = ::getpwuid(unpriv_uid())) {
+    n.name = pw->pw_name;
+    return n;
+  }
+  const std::string file = dir + "/passwd";
+  write_file(file, read_file("/etc/passwd") + n.name + ":x:" + std::to_string(unpriv_uid()) + ":" +
+                       std::to_string(unpriv_gid()) + "::/nonexistent:/bin/false\n");
+  n.binds.emplace_back(file, "/etc/passwd");
+  return n;
 }
 
 // The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not

@@ -252,6 +252,15 @@ std::function<bool()> private_mounts(const std::string& dir, bool tun, const std
 // which each {file, target} binds the test's `file` over the host's `target` (e.g. its own
 // /etc/subuid for newuidmap). The host's files are unchanged; false when a step fails.
 std::function<bool()> bind_files_over(std::vector<std::pair<std::string, std::string>> binds);
+
+// The unprivileged uid's user name (newuidmap/newgidmap look /etc/subuid and /etc/subgid up
+// by name): its own where /etc/passwd has one, else "sandbox-it" from a copy of /etc/passwd
+// with that entry, written in `dir` and given as the bind (for bind_files_over) in `binds`.
+struct UnprivName {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> binds;
+};
+UnprivName unpriv_user_name(const std::string& dir);
 // The hook that gives an unprivileged caller a usable /dev/net/tun when the host's is not
 // (empty when nothing is needed or the tests are not root).
 std::function<bool()> private_tun_for_unprivileged(const std::string& dir);

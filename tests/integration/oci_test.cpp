@@ -1533,15 +1533,7 @@ class OciIdMaps : public Oci {
       sub_start_ = *u;
       return;
     }
-    std::string name = "sandbox-it";
-    std::vector<std::pair<std::string, std::string>> binds;
-    if (const passwd* pw = ::getpwuid(unpriv_uid())) {
-      name = pw->pw_name;
-    } else {
-      write_file(files_ / "passwd", read_file("/etc/passwd") + name + ":x:" + std::to_string(unpriv_uid()) +
-                                        ":" + std::to_string(unpriv_gid()) + "::/nonexistent:/bin/false\n");
-      binds.emplace_back(files_ / "passwd", "/etc/passwd");
-    }
+    const auto [name, binds] = unpriv_user_name(files_.path());
     write_file(files_ / "subid", name + ":" + std::to_string(sub_start_) + ":" + std::to_string(kSubCount) + "\n");
     write_file(files_ / "subid-none", "somebody-else:" + std::to_string(sub_start_) + ":" +
                                           std::to_string(kSubCount) + "\n");

@@ -570,15 +570,16 @@ TEST_F(SandboxProcessTest, JoinedNamespaceCannotStealSetupDescriptors) {
 // A joined user namespace's root reaching the sandbox's supervisor: with --userns (and
 // sandbox-runc's joined user path) the supervisor setns()es into the namespace before the
 // clone, so its credentials belong to it, and a process there with CAP_SYS_PTRACE in it
-// passes ptrace's credential check even with another host uid. What still stops it is the
-// supervisor's mm, which stays in the caller's namespace: non-dumpable, tracing it needs the
-// capability there. Traced, it is the caller (host root here: its descriptors, mount
-// namespace and capabilities). The namespace maps its 0 to 100000 (the "container's root",
-// another host uid than the caller's) and 65536 to the caller's uid 0, so that a root caller
-// can build a root in it. Root only: an unprivileged caller cannot map another uid without
-// subordinate ids (rootless Podman's namespace has the same shape, and the same kernel check
-// applies). Controls: a host-root process that entered the same namespace (nsenter
-// --preserve-credentials) is traced and its memory opened; bwrap --userns is run too.
+// passes ptrace's credential check although it runs as another host uid. What still stops
+// it is the supervisor's mm, which stays in the caller's namespace: non-dumpable, tracing it
+// needs the capability there. Traced, it is the caller (its descriptors, mount namespace,
+// and as root its capabilities). The namespace maps its 0 to host uid 200000 (a container's
+// root, as a rootless engine maps it from /etc/subuid) and 65536 to the caller, so the
+// caller can build a root in it. Unprivileged, newuidmap/newgidmap write that map from
+// subordinate ids the test gives the caller (its own files bound over /etc/subuid and
+// /etc/subgid for that process only). Controls: a process of the caller that entered the
+// same namespace (nsenter --preserve-credentials) is traced and its memory opened; bwrap
+// --userns is run too.
 const char* kJoinedUserns = R"PY(
 import os, subprocess, sys, time
 probe, exe = sys.argv[1], sys.argv[2]
@@ -588,24 +589,41 @@ for _ in range(500):
     if os.readlink('/proc/%d/ns/user' % holder.pid) != mine:
         break
     time.sleep(0.01)
-for f in ('uid_map', 'gid_map'):
-    with open('/proc/%d/%s' % (holder.pid, f), 'w') as m:
-        m.write('0 100000 65536\n65536 0 1\n')
+for f, tool, own in (('uid_map', 'newuidmap', os.getuid()), ('gid_map', 'newgidmap', os.getgid())):
+    if os.getuid() == 0:
+        with open('/proc/%d/%s' % (holder.pid, f), 'w') as m:
+            m.write('0 200000 65536\n65536 %d 1\n' % own)
+    else:
+        subprocess.run([tool, str(holder.pid), '0', '200000', '65536', '65536', str(own), '1'], check=True)
 ns = os.readlink('/proc/%d/ns/user' % holder.pid)
 os.dup2(os.open('/proc/%d/ns/user' % holder.pid, os.O_RDONLY), 3)
 target = subprocess.Popen([a.replace('$HOLDER', str(holder.pid)) for a in exe.split('\x01')],
                           pass_fds=(3,))
+def command_runs():
+    # A `sleep` in the namespace at or below the target: the target had entered it before
+    # (the supervisor's own /proc/PID/ns is closed to its caller: it is non-dumpable).
+    for p in os.listdir('/proc'):
+        try:
+            if not p.isdigit() or open('/proc/%s/comm' % p).read().strip() != 'sleep':
+                continue
+            if os.readlink('/proc/%s/ns/user' % p) != ns:
+                continue
+            q = int(p)
+            while q > 1 and q != target.pid:
+                q = int(open('/proc/%d/stat' % q).read().rsplit(')', 1)[1].split()[1])
+            if q == target.pid:
+                return True
+        except (OSError, ValueError):
+            pass
+    return False
 entered = False
-for _ in range(1000):
-    try:
-        if os.readlink('/proc/%d/ns/user' % target.pid) == ns:
-            entered = True
-            break
-    except OSError:
-        pass
-    time.sleep(0.01)
+for _ in range(500):
+    entered = command_runs()
+    if entered:
+        break
+    time.sleep(0.02)
 print('entered=' + ('yes' if entered else 'no'), flush=True)
-# The attacker: uid 0 of the namespace (host uid 100000), every capability there only.
+# The attacker: uid 0 of the namespace (host uid 200000), every capability there only.
 r = subprocess.run(['nsenter', '-U', '-t', str(holder.pid), '/usr/bin/python3', '-c', probe,
                     str(target.pid)], capture_output=True, text=True)
 print(r.stdout + r.stderr, flush=True)
@@ -628,25 +646,34 @@ for line in open('/proc/self/status'):
 print('END')
 )PY";
 
-TEST_F(SandboxProcessTest, JoinedUserNamespaceCannotTraceTheSupervisor) {
-  IT_REQUIRE_ROOT();
+TEST_P(SandboxProcessModeTest, JoinedUserNamespaceCannotTraceTheSupervisor) {
+  IT_REQUIRE_ROOT();  // unprivileged: root gives it subordinate ids (and a name) privately
   IT_REQUIRE_FILE("/usr/bin/nsenter");
-  const Args userns_args = {"--userns", "3", "--ro-bind", "/", "/", "--", "sleep", "30"};
-  RunOpts o;
+  RunOpts o = opts();
   o.exe = kPython;
+  TempDir files(0755);
+  if (!as_root()) {
+    IT_REQUIRE_FILE("/usr/bin/newuidmap");
+    IT_REQUIRE_FILE("/usr/bin/newgidmap");
+    auto [name, binds] = unpriv_user_name(files.path());
+    write_file(files / "subid", name + ":200000:65536\n");
+    for (const char* f : {"/etc/subuid", "/etc/subgid"}) binds.emplace_back(files / "subid", f);
+    o.in_child = bind_files_over(binds);
+  }
+  const Args userns_args = {"--userns", "3", "--ro-bind", "/", "/", "--", "sleep", "30"};
   auto attempt = [&](const Args& target) {
     auto r = run({"-c", kJoinedUserns, kTraceProbe, joined(target)}, o);
     EXPECT_TRUE(contains(r.out, "entered=yes")) << "the target never entered the namespace" << r;
     EXPECT_TRUE(contains(r.out, "END")) << r;
     auto m = key_values(r.out);
-    // The attack is the one meant: host uid 100000, capabilities in its namespace only.
+    // The attack is the one meant: uid 0 there, every capability there (none outside).
     EXPECT_EQ(m["self_Uid"], "0") << r;
     EXPECT_EQ(m["self_CapEff"], "000001ffffffffff") << r;
     return r;
   };
   auto c = attempt({"nsenter", "--preserve-credentials", "-U", "-t", "$HOLDER", "sleep", "30"});
   auto cm = key_values(c.out);
-  EXPECT_EQ(cm["attach"], "ok") << "control: a dumpable host-root process in the namespace" << c;
+  EXPECT_EQ(cm["attach"], "ok") << "control: a dumpable process of the caller in the namespace" << c;
   EXPECT_EQ(cm["mem"], "ok") << "control" << c;
   EXPECT_TRUE(cm["fd0"].starts_with("/")) << "control: its descriptors are open" << c;
   auto r = attempt(cat({{sandbox_path()}, userns_args}));
