@@ -1,7 +1,6 @@
 #include "host/probe.hpp"
 
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,10 +38,7 @@ HostFacts probe() {
   HostFacts f;
   f.uid = ::getuid();
   f.gid = ::getgid();
-  {
-    const security::CapSet eff = security::effective_caps();
-    f.can_write_id_maps = (eff >> CAP_SETUID & 1) && (eff >> CAP_SETGID & 1);
-  }
+  f.can_write_id_maps = security::can_set_ids();
   struct stat st;
   bool has_userns = has_ns_entry("/proc/self/ns/user");
   bool allowed = read_sysctl("/proc/sys/user/max_user_namespaces").value_or(1) > 0;

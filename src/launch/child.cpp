@@ -327,6 +327,15 @@ void start_exec_init(const Spec& spec, const ChildContext& ctx) {
 
 // Capabilities and no_new_privs for the command, once every mount is done.
 void settle_privileges(const Spec& spec, const HostFacts& host) {
+  // OCI process.user without a user namespace: the ids switch now, every mount made, with
+  // the capabilities kept across the switch so that the command's set is applied below
+  // (ambient for a uid other than 0). Groups are the spec's, or none.
+  if (spec.set_ids_in_place) {
+    ns::enter_mapped_ids(spec.uid.value_or(::getuid()), spec.gid.value_or(::getgid()),
+                         spec.groups, spec.groups_origin);
+    log::step("uid " + std::to_string(::getuid()) + " and gid " + std::to_string(::getgid()) +
+              " taken");
+  }
   // Capabilities: after every mount (they need CAP_SYS_ADMIN) and before exec.
   // A root caller with no --cap-add/--cap-drop keeps its set untouched (as bwrap does).
   // Security (--allow-net): the command never holds CAP_NET_ADMIN (it could flush the
@@ -635,8 +644,10 @@ std::string settle_identity(const Spec& spec, const Plan& plan, const HostFacts&
                   host::explain_userns_failure(e.err(), host::self_exe()) + ")");
     }
   }
-  // Without a user namespace, supplementary groups are the host's (as root's).
-  if (!plan.userns && spec.groups) ns::set_groups(*spec.groups, spec.groups_origin);
+  // Without a user namespace, supplementary groups are set here (as root's), or with the
+  // ids in settle_privileges.
+  if (!plan.userns && spec.groups && !spec.set_ids_in_place)
+    ns::set_groups(*spec.groups, spec.groups_origin);
   return ns_ids;
 }
 

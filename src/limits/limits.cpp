@@ -5,7 +5,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -293,12 +292,8 @@ void check_root_reach(const Spec& spec, const HostFacts& host, bool userns,
   if (const security::CapSet beyond = caps & ~kHeld; beyond != 0) {
     std::string names;
     for (int c = 0; c < 64; ++c)
-      if (beyond & (security::CapSet{1} << c)) {
-        const char* n = security::capability_name(c);
-        std::string name = n ? n : std::to_string(c);
-        for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        names += (names.empty() ? "CAP_" : ", CAP_") + name;
-      }
+      if (beyond & (security::CapSet{1} << c))
+        names += (names.empty() ? "" : ", ") + security::capability_display_name(c);
     // Security: root in the initial user namespace with any other capability (bwrap keeps
     // them all for a root caller) leaves its cgroup and PID namespace at will: CAP_SYS_ADMIN
     // joins the host's cgroup namespace (setns through /proc) or remounts a cgroup

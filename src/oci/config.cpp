@@ -458,29 +458,39 @@ struct Mapper {
       }
       return s;
     };
+    // sandbox gives the command one set: permitted = effective (and inheritable, and ambient
+    // for a uid other than 0 inside, whose capabilities would not survive exec otherwise).
+    // The bounding set is that set too: a bounding set the config gives wider (Podman's
+    // for a user other than root: its defaults as bounding, none effective) changes nothing
+    // the command can reach, since sandbox always sets no_new_privs and no execve can add
+    // to the permitted set (runtime.cpp notes the narrowing in --log).
     std::set<int> bounding = set_of("bounding");
-    // sandbox gives the command one set (bounding = permitted = effective, and ambient for
-    // a uid other than 0 inside, whose capabilities would not survive exec otherwise): a
-    // config that asks for different sets cannot be honoured exactly.
-    for (const char* name : {"effective", "permitted"})
-      if (set_of(name) != bounding)
-        throw ConfigError(key_path("process.capabilities", name),
-                          "must list the same capabilities as bounding (sandbox gives the "
-                          "process one set)");
+    std::set<int> held = set_of("permitted");
+    if (set_of("effective") != held)
+      throw ConfigError(key_path("process.capabilities", "effective"),
+                        "must list the same capabilities as permitted (sandbox gives the "
+                        "process one set)");
+    for (int cap : held)
+      if (!bounding.count(cap))
+        throw ConfigError(key_path("process.capabilities", "permitted"),
+                          "lists " + security::capability_display_name(cap) +
+                              ", which bounding does not");
     std::set<int> inh = set_of("inheritable");
-    if (!inh.empty() && inh != bounding)
+    if (!inh.empty() && inh != held)
       throw ConfigError("process.capabilities.inheritable",
-                        "must be empty or list the same capabilities as bounding");
+                        "must be empty or list the same capabilities as permitted");
     std::set<int> amb = set_of("ambient");
     bool uid0 = user_uid.value_or(0) == 0;
-    if (!amb.empty() && amb != bounding)
+    if (!amb.empty() && amb != held)
       throw ConfigError("process.capabilities.ambient",
-                        "must be empty or list the same capabilities as bounding");
-    if (!uid0 && amb != bounding)
+                        "must be empty or list the same capabilities as permitted");
+    if (!uid0 && amb != held)
       throw ConfigError("process.capabilities.ambient",
-                        "must list the same capabilities as bounding for a uid other than 0 "
+                        "must list the same capabilities as permitted for a uid other than 0 "
                         "(sandbox keeps them across exec as ambient capabilities)");
-    for (int cap : bounding) edits.push_back({true, cap});
+    for (int cap : bounding)
+      if (!held.count(cap)) out.bounding_narrowed.push_back(security::capability_display_name(cap));
+    for (int cap : held) edits.push_back({true, cap});
   }
 
   void rlimits(const json& j) {
@@ -812,13 +822,17 @@ struct Mapper {
       return;
     }
     if (!userns && (uid != in.uid || gid != in.gid)) {
-      // Without a user namespace the process keeps the caller's ids (switching ids as root
-      // is not implemented).
-      throw ConfigError("process.user", "uid " + std::to_string(uid) + " / gid " +
-                                            std::to_string(gid) + " differ from yours (" +
-                                            std::to_string(in.uid) + "/" +
-                                            std::to_string(in.gid) +
-                                            ") and there is no user namespace");
+      // Without a user namespace the ids are switched in place, which needs CAP_SETUID and
+      // CAP_SETGID here (root, or uid 0 of an engine's user namespace, as rootless Podman
+      // runs its runtime); without them no map can give them.
+      if (!in.can_set_ids)
+        throw ConfigError("process.user", "uid " + std::to_string(uid) + " / gid " +
+                                              std::to_string(gid) + " differ from yours (" +
+                                              std::to_string(in.uid) + "/" +
+                                              std::to_string(in.gid) +
+                                              "), there is no user namespace, and switching "
+                                              "ids needs CAP_SETUID and CAP_SETGID");
+      s.set_ids_in_place = true;
     }
     s.uid = uid;
     s.gid = gid;
@@ -916,11 +930,7 @@ std::string features_json() {
                        "private", "rprivate", "slave", "rslave", "mode", "size"};
   json caps = json::array();
   for (int c = 0; c <= security::last_cap(); ++c)
-    if (const char* n = security::capability_name(c)) {
-      std::string up = n;
-      std::transform(up.begin(), up.end(), up.begin(), ::toupper);
-      caps.push_back("CAP_" + up);
-    }
+    if (security::capability_name(c)) caps.push_back(security::capability_display_name(c));
   f["linux"] = {
       {"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
       {"capabilities", caps},

@@ -35,6 +35,9 @@ struct MapInput {
   std::string bundle;  // absolute path of the bundle directory
   uid_t uid = 0;       // the caller's ids (the single id map: our own uid and gid)
   gid_t gid = 0;
+  // CAP_SETUID and CAP_SETGID are effective: another uid/gid without a user namespace can
+  // be taken (Spec::set_ids_in_place).
+  bool can_set_ids = false;
 };
 
 // A namespace to join by path (linux.namespaces[i].path): opened by the runtime, which
@@ -76,6 +79,9 @@ struct Config {
   bool terminal = false;  // process.terminal: the runtime sets spec.console_fd
   // linux.cgroupsPath as given: not where the container goes (see map_config's note).
   std::optional<std::string> cgroups_path;
+  // process.capabilities.bounding beyond permitted: not kept (see capabilities() in
+  // config.cpp); the names, for a note in --log.
+  std::vector<std::string> bounding_narrowed;
 };
 
 // Maps the parsed config.json. Throws ConfigError. `json_text` is config.json's content.

@@ -46,13 +46,6 @@ constexpr OptDef kExecOpts[] = {
     {"--additional-gids", "-g", true}, {"--ignore-paused", nullptr, false},
 };
 
-std::string cap_name_upper(int cap) {
-  const char* n = security::capability_name(cap);
-  std::string up = n ? n : std::to_string(cap);
-  std::transform(up.begin(), up.end(), up.begin(), ::toupper);
-  return "CAP_" + up;
-}
-
 }  // namespace
 
 ExecRequest parse_exec_args(const std::vector<std::string>& words, size_t from) {
@@ -284,7 +277,7 @@ uint64_t exec_caps(uint64_t wanted, uint64_t container) {
   if (!extra) return wanted;
   std::string names;
   for (int c = 0; c < 64; ++c)
-    if (extra & (1ULL << c)) names += (names.empty() ? "" : ", ") + cap_name_upper(c);
+    if (extra & (1ULL << c)) names += (names.empty() ? "" : ", ") + security::capability_display_name(c);
   // Security: exec never holds more than the container's command was given.
   throw Error("exec: the process asks for capabilities the container was not given: " + names);
 }

@@ -595,7 +595,7 @@ Created create(const Global& g, const Args& a, const std::string& id, int relay_
   const std::string bundle = real;
   auto text = io::read_file(bundle + "/config.json");
   if (!text) throw_errno("Can't read " + bundle + "/config.json");
-  Config cfg = map_config(*text, {bundle, ::getuid(), ::getgid()});
+  Config cfg = map_config(*text, {bundle, ::getuid(), ::getgid(), security::can_set_ids()});
   // runc's rules (and its words): a detached container with a terminal needs somewhere to
   // send it; a console socket without a terminal (or with `run` relaying) is a mistake.
   if (cfg.terminal && relay_console < 0 && !a.has("--console-socket"))
@@ -615,6 +615,13 @@ Created create(const Global& g, const Args& a, const std::string& id, int relay_
     console.reset(relay_console >= 0 ? ::fcntl(relay_console, F_DUPFD_CLOEXEC, 3)
                                      : console_connect(a.get("--console-socket")));
   if (cfg.terminal && !console) throw_errno("--console-socket: fcntl(F_DUPFD_CLOEXEC)");
+  if (!cfg.bounding_narrowed.empty()) {
+    std::string names;
+    for (const auto& n : cfg.bounding_narrowed) names += (names.empty() ? "" : " ") + n;
+    note(g, "config.json: process.capabilities.bounding: " + names +
+                " not kept (beyond permitted; with no_new_privs, always set, no execve could "
+                "have added them)");
+  }
   if (cfg.cgroups_path)
     note(g, "config.json: linux.cgroupsPath " + *cfg.cgroups_path +
                 ": not used to place the container; " +
@@ -1116,7 +1123,7 @@ int cmd_exec(const Global& g, const std::vector<std::string>& args, size_t from)
                 "does not relay a terminal itself)");
   if (!term.on && r.console_socket)
     throw Error("exec: --console-socket without a terminal (--tty or process.terminal)");
-  Config ec = map_exec(*config_text, process, {s->bundle, ::getuid(), ::getgid()});
+  Config ec = map_exec(*config_text, process, {s->bundle, ::getuid(), ::getgid(), security::can_set_ids()});
   const Spec& spec = ec.spec;
   check_exec_label(conf.exec_label, spec.exec_label);
 
@@ -1137,7 +1144,7 @@ int cmd_exec(const Global& g, const std::vector<std::string>& args, size_t from)
   l.cwd = spec.chdir.value_or("/");
   l.uid = spec.uid.value_or(0);
   l.gid = spec.gid.value_or(0);
-  l.switch_ids = !spec.id_maps.empty();
+  l.switch_ids = !spec.id_maps.empty() || spec.set_ids_in_place;
   l.groups = spec.groups;
   l.umask = spec.umask.value_or(022);
   l.caps = exec_caps(security::resolve_caps(spec.caps, ::getuid() == 0, security::all_caps(),

@@ -66,7 +66,10 @@ Plan validate(const Spec& spec, const HostFacts& host) {
   if ((spec.exec_label || spec.file_label) && !host.selinux_enabled)
     throw Error(std::string(spec.exec_label ? "--exec-label" : "--file-label") +
                 ": SELinux is not enabled on this host, so the label cannot be applied");
-  if (!plan.userns && !spec.userns_fd) {
+  if (spec.set_ids_in_place && (plan.userns || spec.userns_fd || !host.can_write_id_maps))
+    throw Error("process.user: ids are switched in place only without a user namespace, by a "
+                "caller with CAP_SETUID and CAP_SETGID");
+  if (!plan.userns && !spec.userns_fd && !spec.set_ids_in_place) {
     if (spec.uid && *spec.uid != host.uid)
       throw Error("Specifying --uid requires --unshare-user");
     if (spec.gid && *spec.gid != host.gid)

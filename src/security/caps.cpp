@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -21,6 +22,13 @@ namespace sb::security {
 
 const char* capability_name(int cap) {
   return cap >= 0 ? capng_capability_to_name(static_cast<unsigned>(cap)) : nullptr;
+}
+
+std::string capability_display_name(int cap) {
+  const char* n = capability_name(cap);
+  std::string up = n ? n : std::to_string(cap);
+  for (char& ch : up) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return "CAP_" + up;
 }
 
 int capability_from_name(const std::string& name) {
@@ -62,6 +70,11 @@ CapSet effective_caps() {
   __user_cap_data_struct data[2]{};
   if (!capget_self(data)) return 0;
   return data[0].effective | (CapSet{data[1].effective} << 32);  // never above cap_last_cap
+}
+
+bool can_set_ids() {
+  const CapSet eff = effective_caps();
+  return (eff >> CAP_SETUID & 1) && (eff >> CAP_SETGID & 1);
 }
 
 CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,

@@ -16,6 +16,9 @@ using CapSet = uint64_t;  // bit N = capability N
 // unknown. capability_name returns nullptr for a number libcap-ng has no name for.
 int capability_from_name(const std::string& name);
 const char* capability_name(int cap);
+// The name as the OCI format, Podman and error messages spell it: "CAP_SYS_ADMIN" (the
+// number, "CAP_40", where libcap-ng has none).
+std::string capability_display_name(int cap);
 
 // Highest capability this kernel knows (/proc/sys/kernel/cap_last_cap).
 int last_cap();
@@ -24,6 +27,9 @@ CapSet all_caps();
 CapSet current_caps();
 // Effective set of the calling process (0 if capget fails).
 CapSet effective_caps();
+// CAP_SETUID and CAP_SETGID are both effective: this process can take other ids and write
+// id maps of several ranges itself.
+bool can_set_ids();
 
 // Pure: the set the command ends with.
 CapSet resolve_caps(const std::vector<CapEdit>& edits, bool caller_is_root, CapSet current,

@@ -261,6 +261,11 @@ struct Spec {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   IdMapRequest id_maps;  // non-empty: written from outside, replacing the single-id maps
+  // uid/gid (and groups) taken by the command without a new user namespace, by a caller
+  // with CAP_SETUID and CAP_SETGID (root, or uid 0 of an engine's user namespace: OCI's
+  // process.user for a container in the caller's user namespace). Switched after the
+  // root is built, right before the command's capabilities are set (as runc does).
+  bool set_ids_in_place = false;
   // Supplementary groups inside (OCI's process.user.additionalGids): set with setgroups,
   // which a user namespace allows only when its gid map was written from outside.
   std::optional<std::vector<gid_t>> groups;

@@ -85,7 +85,7 @@ class Podman : public ModeTest {
     for (const char* d : {"", "/bin", "/tmp"}) ::mkdir((rootfs + d).c_str(), 0755);
     write_file(rootfs + "/bin/busybox", read_file(kBusybox), 0755);
     write_file(rootfs + "/bin/plain", "#!/bin/sh\necho ran\n", 0644);  // not executable
-    for (const char* c : {"sh", "echo", "sleep", "cat", "id", "mkdir", "seq", "head", "tr", "true", "tty", "stty"})
+    for (const char* c : {"sh", "echo", "sleep", "cat", "id", "mkdir", "seq", "head", "tr", "true", "tty", "stty", "grep", "stat", "touch"})
       ::symlink("busybox", (rootfs + "/bin/" + c).c_str());
     RunOpts tar;
     tar.exe = "/usr/bin/tar";
@@ -334,6 +334,23 @@ TEST_P(Podman, RunRemoveEchoHi) {
     EXPECT_EQ(w[1] + " " + w[2] + " " + w[3], "0 65534 1") << ids;
     EXPECT_EQ(w[4] + " " + w[5] + " " + w[6], "1 200000 65536") << ids;
   }
+}
+
+// A user other than root (--user, or an image's USER): Podman gives its default capabilities
+// as the bounding set and holds none. The command runs as that user and group with no
+// capability; a file it makes is that user's.
+TEST_P(Podman, RunsAsAnotherUser) {
+  RunResult r = podman(run_args({"--rm", "--user", "1000:1000"},
+                                {"sh", "-c", "id; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status; "
+                                             "touch /dev/shm/f; stat -c %u:%g /dev/shm/f"}));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "uid=1000 gid=1000 groups=1000\nCapPrm:\t0000000000000000\n"
+                   "CapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n1000:1000\n")
+      << r;
+  // Control: as root in the container it holds Podman's default set.
+  RunResult root = podman(run_args({"--rm"}, {"grep", "^CapEff", "/proc/self/status"}));
+  ASSERT_EQ(root.exit_code, 0) << root;
+  EXPECT_NE(root.out, "CapEff:\t0000000000000000\n") << root;
 }
 
 TEST_P(Podman, ExitCodesPassThrough) {

@@ -243,14 +243,31 @@ TEST(OciConfig, AdditionalGidsNeedAGidMapWrittenFromOutside) {
   EXPECT_EQ(*c.spec.groups, (std::vector<gid_t>{10, 20}));
 }
 
-TEST(OciConfig, WithoutAUserNamespaceTheIdsAreTheCallers) {
+// Without a user namespace the ids are the caller's, or switched in place by a caller with
+// CAP_SETUID and CAP_SETGID (root; uid 0 of rootless Podman's namespace).
+TEST(OciConfig, WithoutAUserNamespaceTheIdsAreTheCallersOrSwitched) {
   json j = base();
   j["linux"]["namespaces"] = {{{"type", "mount"}}};
   MapInput root{"/b", 0, 0};
   Config c = map(j, root);
   EXPECT_FALSE(c.spec.unshare_user);
+  EXPECT_FALSE(c.spec.set_ids_in_place);
   j["process"]["user"]["uid"] = 7;
   EXPECT_EQ(refused(j, root), "process.user");
+  MapInput setid{"/b", 0, 0, true};
+  c = map(j, setid);
+  EXPECT_TRUE(c.spec.set_ids_in_place);
+  EXPECT_EQ(c.spec.uid, std::optional<uid_t>(7));
+  EXPECT_EQ(c.spec.gid, std::optional<gid_t>(0));
+  // The caller's own ids need no switch.
+  j["process"]["user"]["uid"] = 0;
+  EXPECT_FALSE(map(j, setid).spec.set_ids_in_place);
+  // With a user namespace the maps decide; no switch in place.
+  j = base();
+  j["process"]["user"]["uid"] = 0;
+  EXPECT_FALSE(map(j, setid).spec.set_ids_in_place);
+  j = base();
+  j["linux"]["namespaces"] = {{{"type", "mount"}}};
   j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 0}, {"size", 1}}};
   EXPECT_EQ(refused(j, root), "linux.uidMappings");
 }
@@ -493,6 +510,31 @@ TEST(OciConfig, Capabilities) {
   j = base();
   j["process"]["capabilities"] = {{"bounding", {"CAP_NOPE"}}};
   EXPECT_EQ(refused(j), "process.capabilities.bounding[0]");
+
+  // Podman for a user other than root: its defaults as bounding, nothing held. The command
+  // holds nothing; the bounding set is not kept beyond that (named for the --log note).
+  j = base();
+  j["process"]["user"]["uid"] = 1000;
+  j["process"]["capabilities"] = {{"bounding", {"CAP_KILL", "CAP_CHOWN"}}};
+  c = map(j);
+  EXPECT_EQ(security::resolve_caps(c.spec.caps, false, 0, ~0ULL), 0u);
+  EXPECT_EQ(c.bounding_narrowed, (std::vector<std::string>{"CAP_CHOWN", "CAP_KILL"}));
+  // Held within a wider bounding set: the held set, the rest named.
+  j["process"]["user"]["uid"] = 0;
+  j["process"]["capabilities"]["effective"] = {"CAP_KILL"};
+  j["process"]["capabilities"]["permitted"] = {"CAP_KILL"};
+  c = map(j);
+  EXPECT_EQ(security::resolve_caps(c.spec.caps, false, 0, ~0ULL),
+            1ULL << security::capability_from_name("kill"));
+  EXPECT_EQ(c.bounding_narrowed, std::vector<std::string>{"CAP_CHOWN"});
+  // Held but not in bounding: no bounding set can give that.
+  j["process"]["capabilities"]["effective"] = {"CAP_SYS_ADMIN"};
+  j["process"]["capabilities"]["permitted"] = {"CAP_SYS_ADMIN"};
+  EXPECT_EQ(refused(j), "process.capabilities.permitted");
+  // Effective and permitted still one set.
+  j["process"]["capabilities"]["effective"] = {"CAP_KILL"};
+  j["process"]["capabilities"]["permitted"] = {"CAP_KILL", "CAP_CHOWN"};
+  EXPECT_EQ(refused(j), "process.capabilities.effective");
 }
 
 TEST(OciConfig, RlimitsAndNoNewPrivileges) {

@@ -293,6 +293,32 @@ TEST(PlanValidate, IdMapsFromOutsideAndSupplementaryGroups) {
             "helper (--net) yet");
 }
 
+// Spec::set_ids_in_place (OCI process.user without a user namespace): the ids are the
+// command's, switched by a caller with CAP_SETUID and CAP_SETGID; never with a user
+// namespace, nor by a caller without them; without it, --uid still needs --unshare-user.
+TEST(PlanValidate, IdsSwitchedInPlace) {
+  HostFacts root;
+  root.can_write_id_maps = true;
+  Spec s = test::parse_spec({"true"});
+  s.uid = 1000;
+  s.gid = 1000;
+  EXPECT_EQ(error_of([&] { validate(s, root); }), "Specifying --uid requires --unshare-user");
+  s.set_ids_in_place = true;
+  Plan p = validate(s, root);
+  EXPECT_FALSE(p.userns);
+  EXPECT_EQ(p.sandbox_uid, 1000u);
+  EXPECT_EQ(p.sandbox_gid, 1000u);
+  HostFacts without = root;
+  without.can_write_id_maps = false;
+  const std::string refused = "process.user: ids are switched in place only without a user "
+                              "namespace, by a caller with CAP_SETUID and CAP_SETGID";
+  EXPECT_EQ(error_of([&] { validate(s, without); }), refused);
+  Spec userns = test::parse_spec({"--unshare-user", "true"});
+  userns.uid = 1000;
+  userns.set_ids_in_place = true;
+  EXPECT_EQ(error_of([&] { validate(userns, root); }), refused);
+}
+
 // Joined namespaces (Spec::join_ns, the OCI runtime's paths): one per type, never with a
 // new one of the same type or --net; their sysctls are the sandbox's own.
 TEST(PlanMakePlan, JoinedNamespaces) {
