@@ -1,5 +1,6 @@
 #include "fs/ops.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <memory>
 
 #include "fs/mountapi.hpp"
 #include "util/error.hpp"
@@ -188,11 +190,100 @@ void OpApplier::op(const CoverOp& o) {
             what);
 }
 
+namespace {
+
+// Owner, mode (not for a symbolic link) and times of `st` onto `name` in `dir`, a fresh
+// tmpfs nothing else can reach yet (so fchmodat's following is harmless: `name` is what we
+// just made).
+void keep_attributes(int dir, const char* name, const struct stat& st, const std::string& where) {
+  if (::fchownat(dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+    throw_errno(where + ": tmpcopyup: can't keep its owner " + std::to_string(st.st_uid) + ":" +
+                std::to_string(st.st_gid));
+  if (!S_ISLNK(st.st_mode) && ::fchmodat(dir, name, st.st_mode & 07777, 0) < 0)
+    throw_errno(where + ": tmpcopyup: can't keep its mode");
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  if (::utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+    throw_errno(where + ": tmpcopyup: can't keep its times");
+}
+
+// OCI's tmpcopyup: copies what directory `from` holds into `to` (a fresh tmpfs), keeping
+// owners, modes and times. Nothing is followed: entries are opened O_NOFOLLOW relative to
+// their directory, links are copied as links. Files, directories and symbolic links only;
+// anything else (a device, a fifo, a socket) is an error naming it.
+void copy_tree(int from, int to, const std::string& where, int depth) {
+  if (depth > 128) throw Error(where + ": tmpcopyup: more than 128 directories deep");
+  UniqueFd listing(::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* d = listing ? ::fdopendir(listing.get()) : nullptr;
+  if (!d) throw_errno(where + ": tmpcopyup: can't list it");
+  listing.release();
+  std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = where + "/" + name;
+    struct stat st;
+    if (::fstatat(from, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) throw_errno(path + ": tmpcopyup");
+    if (S_ISDIR(st.st_mode)) {
+      if (::mkdirat(to, e->d_name, 0700) < 0) throw_errno(path + ": tmpcopyup: mkdir");
+      UniqueFd sub_from(::openat(from, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub_to(::openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub_from || !sub_to) throw_errno(path + ": tmpcopyup: open");
+      copy_tree(sub_from.get(), sub_to.get(), path, depth + 1);
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd in(::openat(from, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd out(::openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!in || !out) throw_errno(path + ": tmpcopyup: open");
+      char buf[65536];
+      for (;;) {
+        ssize_t n = ::read(in.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno(path + ": tmpcopyup: read");
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = ::write(out.get(), buf + off, static_cast<size_t>(n - off));
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) throw_errno(path + ": tmpcopyup: write");
+          off += w;
+        }
+      }
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size : PATH_MAX) + 1, '\0');
+      ssize_t n = ::readlinkat(from, e->d_name, target.data(), target.size());
+      if (n < 0 || static_cast<size_t>(n) >= target.size()) throw_errno(path + ": tmpcopyup: readlink");
+      target.resize(static_cast<size_t>(n));
+      if (::symlinkat(target.c_str(), to, e->d_name) < 0) throw_errno(path + ": tmpcopyup: symlink");
+    } else {
+      throw Error(path + ": tmpcopyup copies files, directories and symbolic links; this is "
+                         "none of them");
+    }
+    keep_attributes(to, e->d_name, st, path);
+  }
+}
+
+}  // namespace
+
 void OpApplier::op(const TmpfsOp& o) {
+  // tmpcopyup: the directory as it is before the tmpfs hides it (a descriptor of it still
+  // reads the lower directory once the tmpfs is mounted on top).
+  UniqueFd below;
+  struct stat below_st{};
+  if (o.copy_up) {
+    below = roots_.open_new(o.dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!below && errno != ENOENT) throw_errno("Can't open " + o.dest + " for tmpcopyup");
+    if (below && ::fstat(below.get(), &below_st) < 0) throw_errno("Can't stat " + o.dest);
+  }
   UniqueFd mp = roots_.ensure_mountpoint(o.dest, true);
-  mnt_.mount_fs("tmpfs", tmpfs_options(o.perms.value_or(0755), o.size, env_.file_label),
+  const unsigned perms = o.perms.value_or(below ? below_st.st_mode & 07777 : 0755);
+  mnt_.mount_fs("tmpfs", tmpfs_options(perms, o.size, env_.file_label),
                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (o.noexec ? MOUNT_ATTR_NOEXEC : 0),
                 mp.get(), "Can't mount tmpfs on " + o.dest);
+  if (!below) return;
+  UniqueFd top = roots_.open_new(o.dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!top) throw_errno("Can't open the tmpfs on " + o.dest);
+  copy_tree(below.get(), top.get(), o.dest, 0);
+  // The tmpfs's root: the directory's owner (its mode is the mount's mode= above).
+  if (::fchown(top.get(), below_st.st_uid, below_st.st_gid) < 0)
+    throw_errno(o.dest + ": tmpcopyup: can't keep its owner");
 }
 
 void OpApplier::op(const ProcOp& o) {

@@ -273,7 +273,8 @@ struct Mapper {
       out.spec.fs.emplace_back(dev);
     } else if (type == "tmpfs") {
       TmpfsOp t{dest};
-      always({"nosuid", "nodev"}, "tmpfs", true);
+      always({"nosuid", "nodev", "tmpcopyup"}, "tmpfs", true);
+      t.copy_up = has("tmpcopyup");
       for (const auto& o : opts) {
         if (auto m = option_value(o.first, "mode")) {
           t.perms = parse::octal_mode(*m);
@@ -927,7 +928,7 @@ std::string features_json() {
   f["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
                 "poststop"};
   f["mountOptions"] = {"bind", "rbind", "ro", "rw", "nosuid", "nodev", "dev", "noexec", "exec",
-                       "private", "rprivate", "slave", "rslave", "mode", "size"};
+                       "private", "rprivate", "slave", "rslave", "mode", "size", "tmpcopyup"};
   json caps = json::array();
   for (int c = 0; c <= security::last_cap(); ++c)
     if (security::capability_name(c)) caps.push_back(security::capability_display_name(c));

@@ -57,6 +57,9 @@ struct TmpfsOp {
   std::optional<unsigned> perms;  // default 0755
   std::optional<uint64_t> size;   // bytes; default: tmpfs default
   bool noexec = false;            // OCI mounts' "noexec" (no option of ours sets it)
+  // OCI's "tmpcopyup" (runc/crun): what the directory held is copied into the new tmpfs,
+  // whose root takes the directory's owner (and mode, unless perms is given).
+  bool copy_up = false;
 };
 struct DirOp {
   std::string dest;

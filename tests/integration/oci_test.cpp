@@ -639,6 +639,61 @@ TEST_P(Oci, MaskedAndReadonlyPaths) {
   EXPECT_FALSE(exists(b->out / "ro/covered"));
 }
 
+// tmpcopyup (runc's and crun's extension; Podman's --read-only and --tmpfs ask for it): the
+// tmpfs starts with what the directory held — contents, modes, owners, links as links —
+// and its root takes the directory's mode and owner. Writes stay in the tmpfs: the bundle's
+// directory is unchanged. Control: without it the tmpfs is empty. Anything but a file, a
+// directory or a link (here a fifo) fails create, naming it.
+TEST_P(Oci, TmpcopyupFillsTheTmpfsWithTheDirectory) {
+  auto b = bundle();
+  const std::string root = b->dir / "rootfs";
+  for (const char* c : {"readlink", "stat", "grep", "cut", "wc"})
+    ::symlink("busybox", (root + "/bin/" + c).c_str());
+  const std::string data = root + "/data";
+  ASSERT_EQ(::mkdir(data.c_str(), 0750), 0);
+  ASSERT_EQ(::mkdir((data + "/sub").c_str(), 0700), 0);
+  write_file(data + "/a", "alpha\n", 0640);
+  write_file(data + "/sub/b", "beta\n", 0600);
+  ASSERT_EQ(::symlink("a", (data + "/l").c_str()), 0);
+  // The container's uid 0 owns them (unprivileged: the caller, which its map holds).
+  const uid_t owner = as_root() ? 0 : unpriv_uid();
+  const gid_t group = as_root() ? 0 : unpriv_gid();
+  for (const char* f : {"", "/sub", "/a", "/sub/b", "/l"})
+    ASSERT_EQ(::lchown((data + f).c_str(), owner, group), 0) << f;
+  ::chmod(data.c_str(), 0750);
+  json tmpfs = {{"destination", "/data"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                {"options", {"nosuid", "nodev", "tmpcopyup"}}};
+  b->config["mounts"].push_back(tmpfs);
+  b->script("cat /data/a /data/sub/b; readlink /data/l; stat -c '%a %u' /data /data/a /data/sub; "
+            "echo new > /data/new && echo wrote; grep ' /data ' /proc/mounts | cut -d' ' -f3");
+  b->write();
+  RunResult r = runtime({"run", "--bundle", b->dir.path(), id("copyup")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "alpha\nbeta\na\n750 0\n640 0\n700 0\nwrote\ntmpfs\n") << r;
+  EXPECT_FALSE(exists(data + "/new"));
+  EXPECT_EQ(read_file(data + "/a"), "alpha\n");
+
+  // Control: the same tmpfs without tmpcopyup is empty.
+  b->config["mounts"].back()["options"] = {"nosuid", "nodev"};
+  b->script("ls -A /data | wc -l");
+  b->write();
+  RunResult empty = runtime({"run", "--bundle", b->dir.path(), id("plain")});
+  ASSERT_EQ(empty.exit_code, 0) << empty;
+  EXPECT_EQ(trim(empty.out), "0") << empty;
+
+  // A fifo is not copied: create fails before the command, naming it.
+  ASSERT_EQ(::mkfifo((data + "/sub/pipe").c_str(), 0600), 0);
+  ASSERT_EQ(::lchown((data + "/sub/pipe").c_str(), owner, group), 0);
+  b->config["mounts"].back() = tmpfs;
+  b->script("echo ran > /out/ran");
+  b->write();
+  RunResult fifo = runtime({"run", "--bundle", b->dir.path(), id("fifo")});
+  EXPECT_EQ(fifo.exit_code, 1) << fifo;
+  EXPECT_TRUE(contains(fifo.err, "/data/sub/pipe: tmpcopyup copies files, directories and "
+                                 "symbolic links; this is none of them")) << fifo;
+  EXPECT_FALSE(exists(b->out / "ran"));
+}
+
 TEST_P(Oci, UnsupportedMemberIsRefusedWithItsPath) {
   auto b = bundle();
   b->config["linux"]["personality"] = {{"domain", "LINUX32"}};

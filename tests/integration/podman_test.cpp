@@ -85,7 +85,7 @@ class Podman : public ModeTest {
     for (const char* d : {"", "/bin", "/tmp"}) ::mkdir((rootfs + d).c_str(), 0755);
     write_file(rootfs + "/bin/busybox", read_file(kBusybox), 0755);
     write_file(rootfs + "/bin/plain", "#!/bin/sh\necho ran\n", 0644);  // not executable
-    for (const char* c : {"sh", "echo", "sleep", "cat", "id", "mkdir", "seq", "head", "tr", "true", "tty", "stty", "grep", "stat", "touch"})
+    for (const char* c : {"sh", "echo", "sleep", "cat", "id", "mkdir", "seq", "head", "tr", "true", "tty", "stty", "grep", "stat", "touch", "cut"})
       ::symlink("busybox", (rootfs + "/bin/" + c).c_str());
     RunOpts tar;
     tar.exe = "/usr/bin/tar";
@@ -368,6 +368,24 @@ TEST_P(Podman, RootlessKeepId) {
   EXPECT_EQ(w[1], std::to_string(kRootlessGid)) << r;
   // Seen from the container, Podman's namespace: the caller (0 there) is kRootlessUid here.
   EXPECT_EQ(w[5] + " " + w[6] + " " + w[7], std::to_string(kRootlessUid) + " 0 1") << r;
+}
+
+// --read-only: the image's root is read-only, while Podman's tmpfs mounts on /tmp, /var/tmp
+// and /run (tmpcopyup: the image's /tmp content in them) are writable; --tmpfs adds one.
+TEST_P(Podman, ReadOnlyRootAndTmpfs) {
+  RunResult r = podman(run_args({"--rm", "--read-only", "--tmpfs", "/scratch:size=1m"},
+                                {"sh", "-c", "touch /rootfile; echo root=$?; touch /tmp/t && echo tmp=ok; "
+                                             "touch /scratch/s && echo scratch=ok; "
+                                             "grep -E ' /(scratch|tmp) ' /proc/mounts | cut -d' ' -f2,3"}));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(line_set(r.out), (std::set<std::string>{"root=1", "tmp=ok", "scratch=ok", "/tmp tmpfs",
+                                                      "/scratch tmpfs"}))
+      << r;
+  EXPECT_EQ(lines(r.out).size(), 5u) << r;
+  EXPECT_TRUE(contains(r.err, "Read-only file system")) << r;
+  // Control: without --read-only the root is writable.
+  RunResult rw = podman(run_args({"--rm"}, {"sh", "-c", "touch /rootfile && echo root=ok"}));
+  EXPECT_EQ(rw.out, "root=ok\n") << rw;
 }
 
 TEST_P(Podman, ExitCodesPassThrough) {

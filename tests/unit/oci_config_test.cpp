@@ -385,6 +385,7 @@ TEST(OciConfig, Mounts) {
   EXPECT_EQ(tmp[0].perms, 01777u);
   EXPECT_EQ(tmp[0].size, 1024u * 1024u);
   EXPECT_TRUE(tmp[0].noexec);
+  EXPECT_FALSE(tmp[0].copy_up);
   EXPECT_EQ(ops_of<ProcOp>(c.spec).size(), 1u);
   EXPECT_EQ(ops_of<MqueueOp>(c.spec).size(), 1u);
   auto ro = ops_of<RemountRoOp>(c.spec);
@@ -437,6 +438,16 @@ TEST(OciConfig, MountsRefused) {
             "mounts[0].options[0]");
   EXPECT_EQ(one({{"destination", "/x"}, {"type", "proc"}, {"options", {"nosuid", "hidepid=2"}}}),
             "mounts[0].options[1]");
+  // tmpcopyup is a tmpfs's only (Podman's --read-only and --tmpfs): accepted there, set.
+  EXPECT_EQ(one({{"destination", "/x"}, {"type", "proc"}, {"options", {"tmpcopyup"}}}),
+            "mounts[0].options[0]");
+  {
+    json j = base();
+    j["mounts"] = {{{"destination", "/x"}, {"type", "tmpfs"}, {"options", {"rw", "tmpcopyup"}}}};
+    auto t = ops_of<TmpfsOp>(map(j).spec);
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_TRUE(t[0].copy_up);
+  }
   EXPECT_EQ(one({{"destination", "/x"}, {"type", "overlay"}}), "mounts[0].type");
   EXPECT_EQ(one({{"destination", "/x"}}), "mounts[0].type");
   EXPECT_EQ(one({{"destination", "x"}, {"type", "tmpfs"}}), "mounts[0].destination");
