@@ -351,6 +351,22 @@ TEST_P(Podman, RunsAsAnotherUser) {
   RunResult root = podman(run_args({"--rm"}, {"grep", "^CapEff", "/proc/self/status"}));
   ASSERT_EQ(root.exit_code, 0) << root;
   EXPECT_NE(root.out, "CapEff:\t0000000000000000\n") << root;
+  // stop reaches it: the container's pid 1 is the command itself (no init of sandbox's in
+  // an OCI container), with the user's ids and no capability, and SIGTERM gets to it.
+  const std::string token = sleep_token();
+  RunResult d = podman(run_args({"--detach", "--user", "1000:1000"},
+                                {"sh", "-c", "trap 'exit 3' TERM; sleep " + token + " & wait"}));
+  ASSERT_EQ(d.exit_code, 0) << d;
+  const std::string id = trim(d.out);
+  EXPECT_TRUE(eventually([&] { return !pids_with_token(token).empty(); }));
+  RunResult status = podman({"exec", id, "sh", "-c", "grep -E '^(Uid|CapEff)' /proc/1/status"});
+  EXPECT_EQ(status.out, "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000000000\n") << status;
+  auto start = std::chrono::steady_clock::now();
+  RunResult stop = podman({"stop", "--time", "30", id});
+  EXPECT_EQ(stop.exit_code, 0) << stop;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  EXPECT_EQ(inspect(id, "{{.State.Running}} {{.State.ExitCode}}"), "false 3");
+  EXPECT_EQ(podman({"rm", id}).exit_code, 0);
 }
 
 // Rootless --userns=keep-id: the container's own user namespace (several ranges, written
